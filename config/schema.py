@@ -1,0 +1,422 @@
+"""Schemas of the YAML files in ``config/`` and the loader that checks them.
+
+A bad file stops the program at start with one message per mistake, each naming the file,
+the key (as a path such as ``shops[2].platform``) and what is wrong, so that operations
+staff can fix it without reading Python.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from domain.canonical import PLATFORMS
+
+Platform = Literal["taobao", "jd", "pdd", "douyin", "shopify", "amazon", "file"]
+assert set(Platform.__args__) == set(PLATFORMS)  # one list of platforms, kept in domain
+
+
+class Strict(BaseModel):
+    """Unknown keys are mistakes (a typo would otherwise silently fall back to a default)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"'{value}' is not a time zone name (e.g. Asia/Shanghai, UTC)") from None
+    return value
+
+
+Share = Field(ge=0, le=1)
+Units = Field(ge=0)
+
+
+# --- shops.yaml -------------------------------------------------------------------------
+
+class StockSyncDefaults(Strict):
+    allocation_share: float = Field(default=1.0, ge=0, le=1, description="share of available stock, 0..1")
+    buffer: int = Field(default=0, ge=0, description="units held back")
+
+
+class ShopConfig(Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", description="stable shop id, lower-case-with-dashes")
+    platform: Platform
+    name: str
+    timezone: str = "Asia/Shanghai"
+    enabled: bool = True
+    credentials_block: str | None = None
+    base_url: str | None = None
+    max_window_minutes: int | None = Field(default=None, gt=0)
+    page_size: int | None = Field(default=None, gt=0)
+    stock_sync: StockSyncDefaults = StockSyncDefaults()
+    column_mapping: dict[str, str] | None = None  # file-import shops: export column → canonical
+
+    _zone = field_validator("timezone")(classmethod(lambda cls, v: _check_zone(v)))
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"'{value}' is not an http(s) URL")
+        return value
+
+
+class ShopsFile(Strict):
+    shops: list[ShopConfig]
+
+    @model_validator(mode="after")
+    def _unique_and_shares(self) -> "ShopsFile":
+        seen: set[str] = set()
+        for shop in self.shops:
+            if shop.id in seen:
+                raise ValueError(f"shop id '{shop.id}' appears twice; ids must be unique")
+            seen.add(shop.id)
+        total = sum(s.stock_sync.allocation_share for s in self.shops if s.enabled)
+        if total > 1 + 1e-9:
+            raise ValueError(
+                f"stock_sync.allocation_share of the enabled shops sums to {total:.2f}; "
+                "shares of one SKU's listings must sum to at most 1"
+            )
+        return self
+
+
+# --- suppliers.yaml ---------------------------------------------------------------------
+
+class SupplierConfig(Strict):
+    id: str
+    name: str
+    lead_time_days: int = Field(ge=0, description="days from order to arrival")
+    case_pack: int = Field(default=1, ge=1)
+    moq: int = Field(default=1, ge=1)
+
+
+class SuppliersFile(Strict):
+    suppliers: list[SupplierConfig]
+
+
+# --- rules.yaml -------------------------------------------------------------------------
+
+class OrderRules(Strict):
+    lookback_minutes: int = Field(ge=0)
+    safety_lag_minutes: int = Field(ge=0)
+    default_timezone: str
+    known_currencies: list[str] = Field(min_length=1)
+    line_total_tolerance_minor_per_line: int = Field(ge=0)
+    paid_time_future_tolerance_seconds: int = Field(ge=0)
+    quarantine_spike_share: float = Share
+
+    _zone = field_validator("default_timezone")(classmethod(lambda cls, v: _check_zone(v)))
+
+
+class StockRules(Strict):
+    discrepancy_tolerance_units: int = Units
+    default_allocation_share: float = Share
+    default_buffer_units: int = Units
+    push_enabled: bool
+    push_dry_run: bool
+
+
+class RestockRules(Strict):
+    demand_history_days: int = Field(gt=0)
+    abc_window_days: int = Field(gt=0)
+    abc_thresholds: dict[Literal["A", "B"], float]
+    service_level_z: dict[Literal["A", "B", "C"], float]
+    review_days: int = Field(ge=0)
+    default_lead_time_days: int = Field(ge=0)
+    overstock_cover_days: int = Field(gt=0)
+    cooldown_hours: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _abc_order(self) -> "RestockRules":
+        a, b = self.abc_thresholds.get("A"), self.abc_thresholds.get("B")
+        if a is None or b is None or not 0 < a < b <= 1:
+            raise ValueError("abc_thresholds needs 0 < A < B <= 1 (cumulative revenue shares)")
+        if set(self.service_level_z) != {"A", "B", "C"}:
+            raise ValueError("service_level_z needs a z value for each of A, B and C")
+        return self
+
+
+class ShippingRules(Strict):
+    ship_deadline_hours: dict[str, float]
+    near_deadline_hours: float = Field(ge=0)
+    max_orders_per_batch: int = Field(gt=0)
+    merge_buffer_minutes: float = Field(ge=0)
+    split_policy: Literal["no_split", "split"]
+    remark_keywords_needing_person: list[str]
+
+    @field_validator("ship_deadline_hours")
+    @classmethod
+    def _deadlines(cls, value: dict[str, float]) -> dict[str, float]:
+        if "default" not in value:
+            raise ValueError("needs a 'default' entry")
+        for key, hours in value.items():
+            if key != "default" and key not in PLATFORMS:
+                raise ValueError(f"'{key}' is not a known platform ({', '.join(PLATFORMS)})")
+            if hours <= 0:
+                raise ValueError(f"{key}: deadline must be a positive number of hours")
+        return value
+
+
+class CommissionPreset(Strict):
+    kind: Literal["commission"]
+    weights: dict[Literal["manager", "operations", "customer_service"], dict[str, float]]
+    monthly_rate: dict[Literal["manager", "operations", "customer_service"], float]
+    annual_rate: dict[Literal["manager", "operations", "customer_service"], float]
+
+    @model_validator(mode="after")
+    def _weights_sum(self) -> "CommissionPreset":
+        for role, parts in self.weights.items():
+            if abs(sum(parts.values()) - 1) > 1e-9:
+                raise ValueError(f"weights of role '{role}' sum to {sum(parts.values())}, must sum to 1")
+        return self
+
+
+class PerformancePayPreset(Strict):
+    kind: Literal["performance_pay"]
+    base_pay_minor: int = Field(ge=0)
+    zero_below_achievement: float = Field(ge=0)
+    bonus_minor: dict[Literal["staff", "manager"], dict[Literal["up_to_120", "above_120"], int]]
+
+
+class SettlementRules(Strict):
+    default_preset: str
+    score_cap: float = Field(gt=0)
+    gross_margin_target: float = Field(gt=0, le=1)
+    profitability_target_ratio: float = Field(gt=0)
+    low_coefficient_threshold: float = Field(ge=0)
+    low_coefficient_months: list[int]
+    late_refund_policy: Literal["clawback", "restate"]
+    fiscal_year_start_month: int = Field(ge=1, le=12)
+    presets: dict[str, CommissionPreset | PerformancePayPreset]
+
+    @model_validator(mode="after")
+    def _default_exists(self) -> "SettlementRules":
+        if self.default_preset not in self.presets:
+            raise ValueError(f"default_preset '{self.default_preset}' is not one of presets: {', '.join(self.presets)}")
+        return self
+
+
+class PromotionRules(Strict):
+    stock_readiness_share: float = Share
+    max_price_share_of_list: float = Share
+    price_history_days: int = Field(gt=0)
+    no_other_discount_days: int = Field(ge=0)
+    coupon_multiple_minor: int = Field(gt=0)
+    coupon_max_minor: int = Field(gt=0)
+    coupon_recommended_max_share: float = Share
+    campaign_pull_every_minutes: int = Field(gt=0)
+    live_report_every_minutes: int = Field(gt=0)
+    campaign_buffer_units: int = Units
+
+
+class PrivacyRules(Strict):
+    phone_visible_prefix: int = Field(ge=0, le=4)
+    phone_visible_suffix: int = Field(ge=0, le=4)
+
+
+class Rules(Strict):
+    orders: OrderRules
+    stock: StockRules
+    restock: RestockRules
+    shipping: ShippingRules
+    settlement: SettlementRules
+    promotions: PromotionRules
+    privacy: PrivacyRules
+
+
+# --- promotions/*.yaml ------------------------------------------------------------------
+
+class PromotedSku(Strict):
+    sku: str
+    list_price_minor: int = Field(gt=0)
+    campaign_price_minor: int = Field(gt=0)
+    coupon_minor: int = Field(default=0, ge=0)
+    limited_quantity: int | None = Field(default=None, gt=0)
+    expected_units: int | None = Field(default=None, ge=0)
+
+
+class SpendAndSave(Strict):
+    spend_minor: int = Field(gt=0)
+    save_minor: int = Field(gt=0)
+
+
+class StageDiscount(Strict):
+    from_day: int = Field(ge=1)
+    to_day: int = Field(ge=1)
+    discount_share: float = Share
+
+
+class Gift(Strict):
+    buy_sku: str
+    gift_sku: str
+    gift_quantity: int = Field(default=1, gt=0)
+
+
+class PromotionConfig(Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+    title: str
+    prep_date: date
+    window_start: datetime
+    window_end: datetime
+    timezone: str = "Asia/Shanghai"
+    shops: list[str] = Field(min_length=1)
+    skus: list[PromotedSku] = Field(min_length=1)
+    spend_and_save: list[SpendAndSave] = []
+    stage_discounts: list[StageDiscount] = []
+    gifts: list[Gift] = []
+    uplift_factor: float = Field(default=1.0, gt=0)
+
+    _zone = field_validator("timezone")(classmethod(lambda cls, v: _check_zone(v)))
+
+    @model_validator(mode="after")
+    def _window(self) -> "PromotionConfig":
+        if self.window_end <= self.window_start:
+            raise ValueError("window_end must be after window_start")
+        if self.prep_date > self.window_start.date():
+            raise ValueError("prep_date must be on or before the window start")
+        return self
+
+
+# --- the whole configuration ------------------------------------------------------------
+
+class AppConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    config_dir: Path
+    shops: list[ShopConfig]
+    suppliers: list[SupplierConfig]
+    rules: Rules
+    promotions: list[PromotionConfig]
+
+    def shop(self, shop_id: str) -> ShopConfig:
+        for shop in self.shops:
+            if shop.id == shop_id:
+                return shop
+        raise KeyError(f"unknown shop '{shop_id}'; known: {', '.join(s.id for s in self.shops)}")
+
+
+class ConfigProblem(BaseModel):
+    file: str
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.key}: {self.message}"
+
+
+class ConfigError(Exception):
+    """Raised with every problem found, so one run of ``config check`` lists them all."""
+
+    def __init__(self, problems: list[ConfigProblem]):
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(
+            f"The configuration has {len(problems)} problem(s):\n{lines}\n"
+            "Fix the named keys (see the comments at the top of each file) and run "
+            "`shopops config check` again."
+        )
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "(top level)"
+
+
+def _name_shop_entries(loc: tuple[Any, ...], data: Any) -> str:
+    """``shops[2].platform`` → ``shops[2] (id jd-pop).platform`` so the entry is findable."""
+    key = _key_path(loc)
+    if len(loc) >= 2 and loc[0] in ("shops", "suppliers") and isinstance(loc[1], int):
+        try:
+            ident = data[loc[0]][loc[1]].get("id")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            ident = None
+        if ident:
+            key = key.replace(f"{loc[0]}[{loc[1]}]", f"{loc[0]}[{loc[1]}] (id {ident})", 1)
+    return key
+
+
+def _read_yaml(path: Path, display: str, problems: list[ConfigProblem]) -> Any:
+    if not path.exists():
+        problems.append(ConfigProblem(file=display, key="(file)", message="file is missing"))
+        return None
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        problems.append(ConfigProblem(file=display, key=where, message=f"not valid YAML: {getattr(exc, 'problem', exc)}"))
+        return None
+
+
+def _validate(model: type[BaseModel], data: Any, display: str, problems: list[ConfigProblem]) -> Any:
+    if data is None:
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "literal_error" and err["loc"][-1] == "platform":
+                msg = f"'{err.get('input')}' is not a known platform ({', '.join(PLATFORMS)})"
+            elif err["type"] == "extra_forbidden":
+                msg = "unknown key (a typo?); remove it or check the spelling"
+            elif "input" in err and not isinstance(err["input"], (dict, list)):
+                msg = f"{msg} (got {err['input']!r})"
+            problems.append(ConfigProblem(file=display, key=_name_shop_entries(err["loc"], data), message=msg))
+        return None
+
+
+def load_config(config_dir: Path | None = None) -> AppConfig:
+    """Read and check every file in ``config_dir``; raise ``ConfigError`` listing all problems."""
+    if config_dir is None:
+        from config.settings import get_settings
+
+        config_dir = get_settings().config_dir
+    config_dir = Path(config_dir)
+    problems: list[ConfigProblem] = []
+
+    def show(path: Path) -> str:
+        try:
+            return str(path.relative_to(config_dir.parent))
+        except ValueError:
+            return str(path)
+
+    shops = _validate(ShopsFile, _read_yaml(config_dir / "shops.yaml", show(config_dir / "shops.yaml"), problems),
+                      show(config_dir / "shops.yaml"), problems)
+    suppliers = _validate(SuppliersFile, _read_yaml(config_dir / "suppliers.yaml", show(config_dir / "suppliers.yaml"), problems),
+                          show(config_dir / "suppliers.yaml"), problems)
+    rules = _validate(Rules, _read_yaml(config_dir / "rules.yaml", show(config_dir / "rules.yaml"), problems),
+                      show(config_dir / "rules.yaml"), problems)
+    promotions: list[PromotionConfig] = []
+    for path in sorted((config_dir / "promotions").glob("*.yaml")):
+        promo = _validate(PromotionConfig, _read_yaml(path, show(path), problems), show(path), problems)
+        if promo is None:
+            continue
+        if shops is not None:
+            known = {s.id for s in shops.shops}
+            for i, shop_id in enumerate(promo.shops):
+                if shop_id not in known:
+                    problems.append(ConfigProblem(file=show(path), key=f"shops[{i}]",
+                                                  message=f"'{shop_id}' is not a shop in shops.yaml"))
+        for i, item in enumerate(promo.skus):
+            if item.campaign_price_minor > item.list_price_minor:
+                problems.append(ConfigProblem(file=show(path), key=f"skus[{i}] (sku {item.sku}).campaign_price_minor",
+                                              message="campaign price is above the list price"))
+        promotions.append(promo)
+
+    if problems:
+        raise ConfigError(problems)
+    return AppConfig(config_dir=config_dir, shops=shops.shops, suppliers=suppliers.suppliers,
+                     rules=rules, promotions=promotions)

@@ -1,0 +1,57 @@
+"""Process settings: where things live and how the program behaves, from the environment.
+
+Business numbers (thresholds, rates, windows) are *not* here: they live in ``rules.yaml``
+next to this file. Every field can be overridden with a ``SHOPOPS_``-prefixed environment
+variable (``SHOPOPS_DATABASE_URL``, ``SHOPOPS_LOCALE`` …) or a ``.env`` file in the project.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = Path(__file__).resolve().parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHOPOPS_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / "data",
+        description="Folder for the embedded warehouse, the demo's Prefect home, reports and logs.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the warehouse. Default: SQLite file data/warehouse.sqlite. "
+        "Production: postgresql+psycopg://user@host/db",
+    )
+    config_dir: Path = Field(default=CONFIG_DIR, description="Folder holding shops.yaml, rules.yaml, promotions/.")
+    locale: Literal["zh_CN", "en"] = Field(default="zh_CN", description="Language of report headings and messages.")
+    reports_dir: Path | None = Field(default=None, description="Where .xlsx/.csv reports go. Default: data/reports.")
+    prefect_port: int = Field(default=4200, description="Port of the demo's local Prefect server (bound to 127.0.0.1).")
+    sandbox_port: int = Field(default=8765, description="Port of the demo's sandbox marketplace (127.0.0.1).")
+
+    @field_validator("data_dir", "config_dir", "reports_dir", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value is not None else None
+
+    @property
+    def warehouse_url(self) -> str:
+        """The warehouse URL actually used (the SQLite default is made absolute)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'warehouse.sqlite'}"
+
+    @property
+    def report_folder(self) -> Path:
+        return self.reports_dir or (self.data_dir / "reports")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,120 @@
+"""The ``shopops`` command. Each verb is a few lines that call the layer below.
+
+Every command except ``config check`` first loads the configuration, so a bad file stops
+the program at start with the file, key and problem named.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from config.schema import ConfigError, load_config
+from config.settings import get_settings
+from shopops.i18n import t
+
+app = typer.Typer(help="shopops — the online-operations pipeline (订单、库存、补货、发货、结算、促销).",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Warehouse schema migrations.", no_args_is_help=True)
+config_app = typer.Typer(help="Configuration in config/.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.callback()
+def _start(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand == "config":
+        return  # `config check` reports problems itself
+    try:
+        load_config()
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+@config_app.command("check")
+def config_check(config_dir: Optional[Path] = typer.Option(None, help="Folder to check (default: config/).")) -> None:
+    """Validate shops.yaml, suppliers.yaml, rules.yaml and promotions/*.yaml."""
+    try:
+        config = load_config(config_dir)
+    except ConfigError as exc:
+        typer.echo(t("config_bad", n=len(exc.problems)), err=True)
+        for problem in exc.problems:
+            typer.echo(f"  - {problem}", err=True)
+        typer.echo(t("config_fix"), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(t("config_ok", shops=len(config.shops), suppliers=len(config.suppliers),
+                 promotions=len(config.promotions)))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Option("head", help="Target revision.")) -> None:
+    """Create or migrate the warehouse schema (SQLite file by default; SHOPOPS_DATABASE_URL)."""
+    from warehouse import migrate
+
+    url = get_settings().warehouse_url
+    try:
+        migrate.upgrade(url, revision)
+        current = migrate.current(url)
+    except Exception as exc:  # noqa: BLE001 - shown to the operator with what to do
+        typer.echo(t("db_unreachable", url=_safe_url(url), error=str(exc).splitlines()[0]), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(t("db_upgraded", url=_safe_url(url), rev=current))
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str = typer.Option("-1", help="Target revision: -1 (one step) or base (empty).")) -> None:
+    """Undo migrations (``--revision base`` removes every table)."""
+    from warehouse import migrate
+
+    url = get_settings().warehouse_url
+    try:
+        migrate.downgrade(url, revision)
+        current = migrate.current(url)
+    except Exception as exc:  # noqa: BLE001
+        typer.echo(t("db_unreachable", url=_safe_url(url), error=str(exc).splitlines()[0]), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(t("db_downgraded", url=_safe_url(url), rev=current or "base"))
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the warehouse's schema revision."""
+    from warehouse import migrate
+
+    url = get_settings().warehouse_url
+    try:
+        typer.echo(migrate.current(url) or "base")
+    except Exception as exc:  # noqa: BLE001
+        typer.echo(t("db_unreachable", url=_safe_url(url), error=str(exc).splitlines()[0]), err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def demo(stop: bool = typer.Option(False, "--stop", help="Stop a demo running from another terminal.")) -> None:
+    """Start the local stack: warehouse, Prefect server + UI, deployments, worker, first runs."""
+    from shopops.demo import run_demo, stop_running_demo
+
+    settings = get_settings()
+    code = stop_running_demo(settings) if stop else run_demo(settings, say=lambda m: typer.echo(m))
+    raise typer.Exit(code)
+
+
+@app.command()
+def version() -> None:
+    """Print the shopops version."""
+    from shopops import __version__
+
+    typer.echo(__version__)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    sys.exit(app())

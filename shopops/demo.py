@@ -1,0 +1,256 @@
+"""The demo stack: a local Prefect server with its UI, the deployments, a worker, first runs.
+
+Started by ``make demo`` (``shopops demo``). Everything binds to 127.0.0.1 and lives under
+the data folder (``data/`` by default): the warehouse, Prefect's home and database, logs,
+reports. Ctrl-C (or ``shopops demo --stop`` from another terminal) stops every process it
+started, worker first, so no run is left half-recorded. Running it while it already runs
+only prints the address.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+import yaml
+
+from config.settings import PROJECT_ROOT, Settings
+from shopops.i18n import t
+
+#: deployments run once at start so the UI has runs and artifacts to show
+FIRST_RUNS = ("check-warehouse/check-warehouse",)
+
+
+def work_pools() -> list[str]:
+    """The work pools prefect.yaml's deployments name (one source of truth for the pool)."""
+    spec = yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    pools = {d["work_pool"]["name"] for d in spec.get("deployments", []) if d.get("work_pool")}
+    return sorted(pools)
+
+
+class DemoError(RuntimeError):
+    """A step of the demo failed; the message says which and what to do."""
+
+
+def _bin(name: str) -> str:
+    """A console script of this virtualenv (prefect, shopops), not whatever is on PATH."""
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.exists() else name
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class DemoStack:
+    settings: Settings
+    say: callable = print
+    processes: list[tuple[str, subprocess.Popen]] = field(default_factory=list)
+
+    # --- paths and environment ----------------------------------------------------------
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+    @property
+    def state_file(self) -> Path:
+        return self.data_dir / "demo.json"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.prefect_port}/api"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.prefect_port}"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "PREFECT_HOME": str(self.data_dir / "prefect"),
+            "PREFECT_API_URL": self.api_url,
+            "PREFECT_SERVER_API_HOST": "127.0.0.1",
+            "PREFECT_SERVER_API_PORT": str(self.settings.prefect_port),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+            "SHOPOPS_DATA_DIR": str(self.data_dir),
+        })
+        return env
+
+    # --- running state ------------------------------------------------------------------
+    def running_pid(self) -> int | None:
+        """The supervisor pid of a demo that is already running from this data folder."""
+        if not self.state_file.exists():
+            return None
+        try:
+            state = json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return None
+        pid = state.get("supervisor")
+        return pid if isinstance(pid, int) and _alive(pid) else None
+
+    def _write_state(self) -> None:
+        self.state_file.write_text(json.dumps({
+            "supervisor": os.getpid(), "ui": self.ui_url,
+            "children": {name: proc.pid for name, proc in self.processes},
+        }, indent=2))
+
+    # --- steps --------------------------------------------------------------------------
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
+        log_dir = self.data_dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child process
+        # own session: a Ctrl-C in the terminal reaches the supervisor only, which then stops
+        # the children in order (worker before server)
+        proc = subprocess.Popen(args, cwd=PROJECT_ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        self.processes.append((name, proc))
+        self._write_state()
+        return proc
+
+    def _run(self, what: str, args: list[str], ok_if: str | None = None) -> str:
+        result = subprocess.run(args, cwd=PROJECT_ROOT, env=self.env(), capture_output=True, text=True)
+        output = (result.stdout or "") + (result.stderr or "")
+        if result.returncode != 0 and not (ok_if and ok_if in output):
+            tail = "\n".join(output.strip().splitlines()[-15:])
+            raise DemoError(f"{what} failed (exit {result.returncode}):\n{tail}")
+        return output
+
+    def _wait_for_server(self, timeout_s: float = 120) -> None:
+        deadline = time.monotonic() + timeout_s
+        server = dict(self.processes)["prefect-server"]
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise DemoError(f"the Prefect server exited with code {server.returncode}; "
+                                f"see {self.data_dir / 'logs' / 'prefect-server.log'}")
+            try:
+                if requests.get(f"{self.api_url}/health", timeout=2).ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        raise DemoError(f"the Prefect server did not answer within {timeout_s:.0f} s; "
+                        f"see {self.data_dir / 'logs' / 'prefect-server.log'}")
+
+    def start(self) -> None:
+        steps = 6
+        prefect = _bin("prefect")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+        self.say(t("step", n=1, total=steps, what="warehouse: migrate (shopops db upgrade)"))
+        self._run("shopops db upgrade", [_bin("shopops"), "db", "upgrade"])
+
+        self.say(t("step", n=2, total=steps, what=f"Prefect server on {self.ui_url}"))
+        self._spawn("prefect-server", [prefect, "server", "start", "--host", "127.0.0.1",
+                                       "--port", str(self.settings.prefect_port)])
+        self._wait_for_server()
+
+        pools = work_pools()
+        self.say(t("step", n=3, total=steps, what="work pool " + ", ".join(pools)))
+        for pool in pools:
+            self._run(f"creating the work pool {pool}", [prefect, "work-pool", "create", pool, "--type", "process"],
+                      ok_if="already exists")
+
+        self.say(t("step", n=4, total=steps, what="deployments from prefect.yaml"))
+        self._run("prefect deploy --all", [prefect, "--no-prompt", "deploy", "--all"])
+
+        self.say(t("step", n=5, total=steps, what="worker"))
+        for pool in pools:
+            self._spawn(f"worker-{pool}", [prefect, "worker", "start", "--pool", pool, "--name", f"demo-{pool}"])
+
+        self.say(t("step", n=6, total=steps, what="first runs: " + ", ".join(FIRST_RUNS)))
+        for deployment in FIRST_RUNS:
+            self._run(f"starting {deployment}", [prefect, "deployment", "run", deployment])
+
+    def stop(self) -> None:
+        """Worker first, then the server; SIGTERM, then SIGKILL after a grace period."""
+        for name, proc in reversed(self.processes):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=5)
+        self.processes.clear()
+        self.state_file.unlink(missing_ok=True)
+
+    def watch(self) -> None:
+        """Block until a signal arrives or a child dies (then say which, and stop)."""
+        while True:
+            for name, proc in self.processes:
+                if proc.poll() is not None:
+                    raise DemoError(f"{name} exited with code {proc.returncode}; "
+                                    f"see {self.data_dir / 'logs' / (name + '.log')}")
+            time.sleep(1)
+
+
+def run_demo(settings: Settings, say=print) -> int:
+    stack = DemoStack(settings=settings, say=say)
+    pid = stack.running_pid()
+    if pid is not None:
+        say(t("demo_already", pid=pid, ui=stack.ui_url))
+        return 0
+    if not port_is_free(settings.prefect_port):
+        say(t("demo_port_busy", port=settings.prefect_port))
+        return 2
+
+    def _terminate(signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        stack.start()
+        say(t("demo_ready", ui=stack.ui_url), )
+        sys.stdout.flush()
+        stack.watch()
+    except KeyboardInterrupt:
+        pass
+    except DemoError as exc:
+        say(f"ERROR: {exc}")
+        return 1
+    finally:
+        stack.stop()
+        say(t("demo_stopped"))
+    return 0
+
+
+def stop_running_demo(settings: Settings, say=print) -> int:
+    """``shopops demo --stop``: signal a demo started from another terminal."""
+    stack = DemoStack(settings=settings, say=say)
+    pid = stack.running_pid()
+    if pid is None:
+        say("no demo is running from " + str(settings.data_dir))
+        return 0
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(60):
+        if not _alive(pid):
+            say(t("demo_stopped"))
+            return 0
+        time.sleep(0.5)
+    say(f"the demo (pid {pid}) did not stop within 30 s; kill it with: kill {pid}")
+    return 1

@@ -1,0 +1,49 @@
+"""Report headings and operator messages in the configured ``locale`` (zh_CN default, en).
+
+Keys are English snake_case; a missing translation falls back to English, and a missing key
+shows the key itself, so a gap is visible rather than fatal.
+"""
+from __future__ import annotations
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "config_ok": {"en": "Configuration is valid: {shops} shops, {suppliers} suppliers, {promotions} promotions.",
+                  "zh_CN": "配置检查通过：{shops} 个店铺，{suppliers} 个供应商，{promotions} 个促销活动。"},
+    "config_bad": {"en": "The configuration has {n} problem(s):",
+                   "zh_CN": "配置有 {n} 处问题："},
+    "config_fix": {"en": "Fix the named keys and run `shopops config check` again.",
+                   "zh_CN": "请修改上面列出的配置项，然后重新运行 `shopops config check`。"},
+    "db_upgraded": {"en": "Warehouse {url} is at revision {rev}.",
+                    "zh_CN": "数据仓库 {url} 已升级到版本 {rev}。"},
+    "db_downgraded": {"en": "Warehouse {url} downgraded to revision {rev}.",
+                      "zh_CN": "数据仓库 {url} 已回退到版本 {rev}。"},
+    "db_unreachable": {"en": "Cannot open the warehouse at {url}: {error}. Check SHOPOPS_DATABASE_URL and that the database server is running.",
+                       "zh_CN": "无法连接数据仓库 {url}：{error}。请检查 SHOPOPS_DATABASE_URL 以及数据库服务是否在运行。"},
+    "demo_ready": {"en": "shopops demo is running. Prefect UI: {ui}  (Ctrl-C stops everything it started)",
+                   "zh_CN": "shopops 演示已启动。Prefect 界面：{ui}（按 Ctrl-C 停止所有进程）"},
+    "demo_already": {"en": "The demo is already running (pid {pid}). Prefect UI: {ui}. Stop it with `make stop`.",
+                     "zh_CN": "演示已在运行（进程 {pid}）。Prefect 界面：{ui}。用 `make stop` 停止。"},
+    "demo_port_busy": {"en": "Port {port} on 127.0.0.1 is taken by another program. Stop it, or set SHOPOPS_PREFECT_PORT to a free port.",
+                       "zh_CN": "127.0.0.1 的端口 {port} 已被其他程序占用。请停止该程序，或设置 SHOPOPS_PREFECT_PORT 为空闲端口。"},
+    "demo_stopped": {"en": "Demo stopped.", "zh_CN": "演示已停止。"},
+    "step": {"en": "[{n}/{total}] {what}", "zh_CN": "[{n}/{total}] {what}"},
+    # report headings
+    "table": {"en": "Table", "zh_CN": "数据表"},
+    "rows": {"en": "Rows", "zh_CN": "行数"},
+    "revision": {"en": "Schema revision", "zh_CN": "数据库结构版本"},
+    "warehouse_report_title": {"en": "Warehouse check", "zh_CN": "数据仓库检查"},
+    "report_file": {"en": "Excel report", "zh_CN": "Excel 报表"},
+    "generated_at": {"en": "Generated at", "zh_CN": "生成时间"},
+}
+
+
+def t(key: str, locale: str | None = None, **values: object) -> str:
+    """The message ``key`` in ``locale`` (default: the configured one), formatted with ``values``."""
+    if locale is None:
+        from config.settings import get_settings
+
+        locale = get_settings().locale
+    entry = MESSAGES.get(key)
+    if entry is None:
+        return key
+    text = entry.get(locale) or entry["en"]
+    return text.format(**values) if values else text

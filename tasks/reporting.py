@@ -1,0 +1,77 @@
+"""Every report is both a Prefect artifact (seen in the run's page of the UI) and an .xlsx
+file operations staff can forward. Artifact tables are capped (large artifacts bloat the
+server database); the full data is in the file, which the artifact links to.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from config.settings import get_settings
+from shopops.i18n import t
+
+ARTIFACT_TABLE_MAX_ROWS = 200
+
+
+@dataclass(frozen=True)
+class PublishedReport:
+    xlsx_path: Path
+    artifact_key: str
+
+
+def _artifact_key(text: str) -> str:
+    """Prefect artifact keys allow lower-case letters, digits and dashes only."""
+    return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
+
+
+def records_for_artifact(frame: pd.DataFrame, limit: int = ARTIFACT_TABLE_MAX_ROWS) -> list[dict]:
+    """DataFrame → JSON-safe records (timestamps as ISO strings: raw Timestamps fail to serialise)."""
+    head = frame.head(limit).copy()
+    for column in head.columns:
+        if pd.api.types.is_datetime64_any_dtype(head[column]):
+            head[column] = head[column].map(lambda v: v.isoformat() if pd.notna(v) else None)
+    return head.astype(object).where(head.notna(), None).to_dict(orient="records")
+
+
+def write_xlsx(tables: dict[str, pd.DataFrame], family: str, stamp: str | None = None) -> Path:
+    """Write one sheet per table to ``<reports>/<family>/<family>-<stamp>.xlsx``."""
+    folder = get_settings().report_folder / family
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = stamp or datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = folder / f"{family}-{stamp}.xlsx"
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for sheet, frame in tables.items():
+            out = frame.copy()
+            for column in out.columns:  # Excel cannot store time-zone-aware datetimes
+                if isinstance(out[column].dtype, pd.DatetimeTZDtype):
+                    out[column] = out[column].dt.tz_convert("UTC").dt.tz_localize(None)
+            out.to_excel(writer, sheet_name=sheet[:31], index=False)
+    return path
+
+
+@task(name="publish-report")
+def publish_report(family: str, title: str, tables: dict[str, pd.DataFrame], summary_md: str = "") -> PublishedReport:
+    """The .xlsx file, a markdown summary artifact linking to it, and a table artifact per table.
+
+    ``family`` gives stable artifact keys (``<family>``, ``<family>-<table>``) so the Artifacts
+    page keeps a version history per report family.
+    """
+    path = write_xlsx(tables, family)
+    key = _artifact_key(family)
+    lines = [f"# {title}", "", f"{t('generated_at')}: {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC", ""]
+    if summary_md:
+        lines += [summary_md, ""]
+    lines.append(f"{t('report_file')}: [{path.name}]({path.as_uri()})")
+    create_markdown_artifact(markdown="\n".join(lines), key=key, description=title)
+    for name, frame in tables.items():
+        create_table_artifact(
+            table=records_for_artifact(frame), key=_artifact_key(f"{family}-{name}"),
+            description=f"{title} — {name} ({len(frame)} rows; full table in {path.name})",
+        )
+    return PublishedReport(xlsx_path=path, artifact_key=key)

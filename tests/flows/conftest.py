@@ -1,0 +1,16 @@
+"""Flow tests run against one Prefect test server per session and a warehouse in tmp."""
+from __future__ import annotations
+
+import pytest
+
+from config.settings import get_settings
+
+
+@pytest.fixture
+def warehouse_env(tmp_path, monkeypatch, prefect_harness):
+    """Point the settings at a fresh data folder (SQLite warehouse, reports) for one test."""
+    monkeypatch.setenv("SHOPOPS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SHOPOPS_LOCALE", "en")
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()

@@ -1,0 +1,33 @@
+"""check-warehouse on a real (test-harness) Prefect server: migrates, counts, reports."""
+from __future__ import annotations
+
+import asyncio
+
+import openpyxl
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+from flows.warehouse_check import check_warehouse
+
+
+async def _artifacts(key: str):
+    async with get_client() as client:
+        return await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+
+
+def test_check_warehouse_migrates_counts_and_publishes(warehouse_env):
+    counts = check_warehouse()
+
+    assert (warehouse_env.data_dir / "warehouse.sqlite").exists()
+    assert counts["orders"] == 0 and "order_lines" in counts and "settlements" in counts
+    reports = list((warehouse_env.report_folder / "warehouse-check").glob("*.xlsx"))
+    assert len(reports) == 1
+    sheet = openpyxl.load_workbook(reports[0])["tables"]
+    header = [cell.value for cell in sheet[1]]
+    assert header == ["Table", "Rows"]  # SHOPOPS_LOCALE=en
+    assert sheet.max_row - 1 == len(counts)
+
+    summary = asyncio.run(_artifacts("warehouse-check"))
+    assert summary and reports[0].name in summary[0].data
+    table = asyncio.run(_artifacts("warehouse-check-tables"))
+    assert table and "orders" in str(table[0].data)

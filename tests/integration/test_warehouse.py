@@ -1,0 +1,362 @@
+"""The warehouse against real databases: every test runs on SQLite and on PostgreSQL.
+
+Schema: migrations up, down to nothing and up again, and the models agree with them.
+Orders: "newest modified wins" (domain-rules.md §1) with its counts, lines and refunds,
+duplicates in a batch, two writers at once, ids and times that survive the round trip.
+Bookkeeping: raw page archive, quarantine, watermark, the run guard (lease), capture log,
+shops and catalogue mirrors.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from domain.canonical import LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS, CanonicalFrames
+from warehouse import migrate, repository
+from warehouse.db import make_engine, session_scope
+from warehouse.models import Base, Order, OrderLine, QuarantinedRecord, RawPage, Refund, Shop, Sku
+from warehouse.repository import CaptureLogEntry, UpsertResult
+
+T0 = datetime(2026, 11, 11, 0, 0, tzinfo=timezone.utc)
+SHOP = "tmall-flagship"
+
+
+# --- building canonical batches -------------------------------------------------------------
+
+def order(order_id: str, modified: datetime, total: int = 1000, lines: tuple[tuple[str, int], ...] = (("SKU-A", 1),),
+          refunds: tuple[str, ...] = (), status: str = "paid") -> dict:
+    """One canonical order: lines as (sku, quantity), the total spread over them evenly."""
+    head = dict.fromkeys(ORDER_COLUMNS)
+    head.update(platform="taobao", shop_id=SHOP, order_id=order_id, status=status, currency="CNY",
+                total_minor=total, post_fee_minor=0, discount_minor=0, created_at=T0, paid_at=T0,
+                modified_at=modified, line_count=len(lines), buyer_key="b1")
+    line_rows = []
+    for number, (sku, quantity) in enumerate(lines, start=1):
+        line = dict.fromkeys(LINE_COLUMNS)
+        line.update(platform="taobao", shop_id=SHOP, order_id=order_id, line_no=number,
+                    line_id=f"{order_id}{number:02d}", sku=sku, quantity=quantity,
+                    unit_price_minor=total // len(lines) // quantity, line_total_minor=total // len(lines),
+                    currency="CNY", is_gift=False)
+        line_rows.append(line)
+    refund_rows = []
+    for refund_id in refunds:
+        refund = dict.fromkeys(REFUND_COLUMNS)
+        refund.update(platform="taobao", shop_id=SHOP, refund_id=refund_id, order_id=order_id, quantity=1,
+                      amount_minor=total, currency="CNY", status="refunding", created_at=T0, modified_at=modified)
+        refund_rows.append(refund)
+    return {"order": head, "lines": line_rows, "refunds": refund_rows}
+
+
+def batch(*orders: dict) -> CanonicalFrames:
+    return CanonicalFrames(
+        orders=pd.DataFrame([o["order"] for o in orders], columns=list(ORDER_COLUMNS)),
+        lines=pd.DataFrame([line for o in orders for line in o["lines"]], columns=list(LINE_COLUMNS)),
+        refunds=pd.DataFrame([r for o in orders for r in o["refunds"]], columns=list(REFUND_COLUMNS)),
+    )
+
+
+def stored_orders(engine: sa.Engine) -> dict[str, tuple[datetime, int]]:
+    with session_scope(engine) as session:
+        return {o.order_id: (o.modified_at, o.total_minor) for o in session.scalars(sa.select(Order))}
+
+
+def stored_lines(engine: sa.Engine, order_id: str) -> list[tuple[int, str, int]]:
+    with session_scope(engine) as session:
+        lines = session.scalars(sa.select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.line_no))
+        return [(line.line_no, line.sku, line.quantity) for line in lines]
+
+
+@pytest.fixture
+def engine(database_url):
+    migrate.upgrade(database_url)
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+# --- schema -------------------------------------------------------------------------------
+
+def test_migrations_create_everything_drop_everything_and_recreate(database_url):
+    def tables() -> set[str]:
+        engine = make_engine(database_url)
+        try:
+            with engine.connect() as conn:
+                return set(sa.inspect(conn).get_table_names())
+        finally:
+            engine.dispose()
+
+    assert migrate.current(database_url) is None
+    migrate.upgrade(database_url)
+    assert migrate.current(database_url) == "0001_initial"
+    # the version table sits with the tables (on PostgreSQL: in the URL's search_path schema)
+    assert tables() == set(Base.metadata.tables) | {"alembic_version"}
+    assert len(Base.metadata.tables) == 33
+
+    migrate.downgrade(database_url, "base")
+    assert migrate.current(database_url) is None
+    assert tables() == {"alembic_version"}
+
+    migrate.upgrade(database_url)
+    assert migrate.current(database_url) == "0001_initial"
+    assert tables() == set(Base.metadata.tables) | {"alembic_version"}
+
+
+def test_models_and_migration_agree(engine):
+    with engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert differences == []
+
+
+# --- orders: newest modified wins -----------------------------------------------------------
+
+def test_upsert_counts_new_updated_unchanged_stale(engine):
+    first = repository.upsert_orders(engine, batch(
+        order("1", T0, total=100), order("2", T0, total=200), order("3", T0 + timedelta(hours=1), total=300)))
+    assert first == UpsertResult(new=3)
+
+    second = repository.upsert_orders(engine, batch(
+        order("1", T0 + timedelta(minutes=5), total=110),   # newer: replaces
+        order("2", T0, total=999),                          # same version: nothing written
+        order("3", T0, total=1),                            # older than stored: ignored
+        order("4", T0, total=400),                          # new
+    ))
+    assert second == UpsertResult(new=1, updated=1, unchanged=1, stale=1)
+    assert stored_orders(engine) == {
+        "1": (T0 + timedelta(minutes=5), 110),
+        "2": (T0, 200),
+        "3": (T0 + timedelta(hours=1), 300),
+        "4": (T0, 400),
+    }
+
+
+def test_lines_follow_the_winning_version_only(engine):
+    repository.upsert_orders(engine, batch(order("10", T0 + timedelta(minutes=10), lines=(("SKU-A", 1), ("SKU-B", 2)))))
+
+    older = repository.upsert_orders(engine, batch(order("10", T0, lines=(("SKU-X", 5), ("SKU-Y", 5), ("SKU-Z", 5)))))
+    assert older == UpsertResult(stale=1)
+    assert stored_lines(engine, "10") == [(1, "SKU-A", 1), (2, "SKU-B", 2)]
+
+    newer = repository.upsert_orders(engine, batch(order("10", T0 + timedelta(minutes=20), lines=(("SKU-C", 3),))))
+    assert newer == UpsertResult(updated=1)
+    assert stored_lines(engine, "10") == [(1, "SKU-C", 3)]
+
+
+def test_refunds_of_winning_orders_are_upserted(engine):
+    repository.upsert_orders(engine, batch(order("20", T0, refunds=("R1",))))
+    refunded = order("20", T0 + timedelta(hours=2), status="refunded", refunds=("R1", "R2"))
+    refunded["refunds"][0]["status"] = "refunded"
+    repository.upsert_orders(engine, batch(refunded))
+
+    with session_scope(engine) as session:
+        refunds = {r.refund_id: (r.status, r.modified_at) for r in session.scalars(sa.select(Refund))}
+    assert refunds == {"R1": ("refunded", T0 + timedelta(hours=2)), "R2": ("refunding", T0 + timedelta(hours=2))}
+
+
+def test_duplicate_keys_in_one_batch_keep_the_newest_with_its_lines(engine):
+    result = repository.upsert_orders(engine, batch(
+        order("30", T0 + timedelta(minutes=9), total=900, lines=(("SKU-N", 1), ("SKU-N2", 1))),  # newest, first
+        order("30", T0, total=100, lines=(("SKU-O", 1), ("SKU-O2", 1), ("SKU-O3", 1))),
+        order("31", T0, total=100, lines=(("SKU-O", 1),)),
+        order("31", T0 + timedelta(minutes=1), total=110, lines=(("SKU-N", 4),)),               # newest, last
+    ))
+    assert result == UpsertResult(new=2, duplicates=2)
+    assert stored_orders(engine) == {"30": (T0 + timedelta(minutes=9), 900), "31": (T0 + timedelta(minutes=1), 110)}
+    assert stored_lines(engine, "30") == [(1, "SKU-N", 1), (2, "SKU-N2", 1)]
+    assert stored_lines(engine, "31") == [(1, "SKU-N", 4)]
+
+
+@pytest.mark.parametrize(("first_minutes", "second_minutes", "second_result", "stored_minutes"), [
+    (2, 1, UpsertResult(stale=1), 2),    # the older version arrives second: it must not win
+    (1, 2, UpsertResult(updated=1), 2),  # the newer version arrives second: it wins, lines and all
+], ids=["older-second", "newer-second"])
+def test_two_writers_at_once_keep_the_newest(engine, first_minutes, second_minutes, second_result, stored_minutes):
+    """A second process upserts the same order while the first has not committed yet."""
+    def version(minutes: int) -> CanonicalFrames:
+        return batch(order("40", T0 + timedelta(minutes=minutes), total=100 + minutes, lines=(("SKU-A", 1),) * minutes))
+
+    repository.upsert_orders(engine, batch(order("40", T0, total=100)))
+    second: dict[str, UpsertResult] = {}
+    with engine.connect() as first:
+        assert repository.upsert_orders(first, version(first_minutes)) == UpsertResult(updated=1)
+        writer = threading.Thread(target=lambda: second.setdefault(
+            "result", repository.upsert_orders(engine, version(second_minutes))))
+        writer.start()
+        time.sleep(0.5)
+        assert "result" not in second  # waiting for the first writer's lock
+        first.commit()
+    writer.join(timeout=30)
+
+    assert second["result"] == second_result
+    assert stored_orders(engine)["40"] == (T0 + timedelta(minutes=stored_minutes), 100 + stored_minutes)
+    assert len(stored_lines(engine, "40")) == stored_minutes
+
+
+def test_64_bit_ids_round_trip_as_strings(engine):
+    big = "18446744073709551615"  # 2**64 - 1: a float would store 18446744073709551616
+    repository.upsert_orders(engine, batch(order(big, T0)))
+    with session_scope(engine) as session:
+        line = session.scalars(sa.select(OrderLine)).one()
+    assert (line.order_id, line.line_id) == (big, big + "01")
+    assert list(stored_orders(engine)) == [big]
+
+
+def test_times_round_trip_timezone_aware_in_utc(engine):
+    shanghai = datetime(2026, 11, 11, 8, 30, 15, 123456, tzinfo=ZoneInfo("Asia/Shanghai"))
+    repository.upsert_orders(engine, batch(order("50", shanghai)))
+    with session_scope(engine) as session:
+        stored = session.scalars(sa.select(Order)).one()
+    assert stored.modified_at == datetime(2026, 11, 11, 0, 30, 15, 123456, tzinfo=timezone.utc)
+    assert stored.modified_at.tzinfo == timezone.utc
+    assert stored.ingested_at.tzinfo == timezone.utc and stored.shipped_at is None
+
+
+def test_columns_with_gaps_in_pandas_dtypes_are_stored_exactly(engine):
+    """JSON-derived frames carry gaps as NaN: floats for integers and flags, str dtype for text."""
+    frames = batch(order("90", T0, total=2**40 + 1), order("91", T0))
+    orders = frames.orders
+    orders["post_fee_minor"] = pd.Series([1200.0, float("nan")])
+    orders["is_presale"] = pd.Series([1.0, float("nan")])
+    orders["buyer_remark"] = pd.Series(["请发顺丰", None], dtype="str")
+    repository.upsert_orders(engine, frames)
+
+    with session_scope(engine) as session:
+        stored = {o.order_id: (o.total_minor, o.post_fee_minor, o.is_presale, o.buyer_remark)
+                  for o in session.scalars(sa.select(Order))}
+    assert stored == {"90": (2**40 + 1, 1200, True, "请发顺丰"), "91": (1000, None, None, None)}
+
+    frames.orders["order_id"] = pd.Series([1.8446744073709552e19, 2.0])
+    with pytest.raises(TypeError, match="2\\*\\*53"):
+        repository.upsert_orders(engine, frames)
+
+
+def test_naive_times_are_refused(engine):
+    naive = order("60", T0.replace(tzinfo=None))
+    with pytest.raises(ValueError, match="naive"):
+        repository.upsert_orders(engine, batch(naive))
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"), session_scope(engine) as session:
+        session.add(Shop(shop_id="s", platform="taobao", name="n", created_at=datetime(2026, 1, 1)))
+    assert repository.table_counts(engine)["orders"] == 0
+
+
+# --- raw pages and quarantine ---------------------------------------------------------------
+
+def test_archiving_the_same_page_twice_keeps_one_copy(engine):
+    payload = '{"trades": [{"tid": 18446744073709551615, "status": "WAIT_SELLER_SEND_GOODS"}]}'.encode()
+    page = dict(platform="taobao", shop_id=SHOP, window_start=T0, window_end=T0 + timedelta(hours=1), page_no=1,
+                payload=payload, record_count=1)
+
+    first = repository.archive_raw_page(engine, **page, fetched_at=T0)
+    again = repository.archive_raw_page(engine, **page, fetched_at=T0 + timedelta(days=1))
+
+    assert again == first
+    assert repository.table_counts(engine)["raw_pages"] == 1
+    assert repository.load_raw_page(engine, first) == payload
+    with session_scope(engine) as session:
+        assert session.get(RawPage, first).fetched_at == T0  # the copy kept is the first one
+
+
+def test_quarantining_the_same_record_twice_keeps_one_row(engine):
+    bad = order("70", T0, lines=(("SKU-UNKNOWN", 1),))
+    frames = batch(bad)
+    rejected = pd.DataFrame([{"platform": "taobao", "shop_id": SHOP, "order_id": "70",
+                              "reasons": ["line 1: SKU 'SKU-UNKNOWN' is not in the catalogue"]}])
+
+    first = repository.quarantine_records(engine, rejected, frames, now=T0)
+    rejected.at[0, "reasons"] = ["line 1: SKU 'SKU-UNKNOWN' is not in the catalogue", "status changed"]
+    again = repository.quarantine_records(engine, rejected, frames, now=T0 + timedelta(hours=1))
+
+    assert (first.new, first.seen_again, again.new, again.seen_again) == (1, 0, 0, 1)
+    with session_scope(engine) as session:
+        row = session.scalars(sa.select(QuarantinedRecord)).one()
+    assert (row.order_id, row.status) == ("70", "open")
+    assert (row.first_seen_at, row.last_checked_at) == (T0, T0 + timedelta(hours=1))
+    assert row.reasons == ["line 1: SKU 'SKU-UNKNOWN' is not in the catalogue", "status changed"]
+    assert row.record["order"]["total_minor"] == 1000 and row.record["lines"][0]["sku"] == "SKU-UNKNOWN"
+    assert row.record_modified_at == T0
+
+
+# --- watermark, run guard, capture log --------------------------------------------------
+
+def test_watermark_only_moves_forward(engine):
+    assert repository.get_watermark(engine, SHOP) is None
+    assert repository.set_watermark(engine, SHOP, T0 + timedelta(hours=2)) == T0 + timedelta(hours=2)
+    assert repository.set_watermark(engine, SHOP, T0) == T0 + timedelta(hours=2)
+    assert repository.get_watermark(engine, SHOP) == T0 + timedelta(hours=2)
+    assert repository.get_watermark(engine, SHOP, stream="refunds") is None
+
+
+def test_lease_admits_one_run_until_released_or_expired(engine):
+    ttl = timedelta(minutes=10)
+    assert repository.acquire_lease(engine, SHOP, "run-a", ttl, now=T0)
+    assert not repository.acquire_lease(engine, SHOP, "run-b", ttl, now=T0 + timedelta(minutes=1))
+    assert repository.acquire_lease(engine, "jd-pop", "run-b", ttl, now=T0)  # other shops are independent
+    assert repository.acquire_lease(engine, SHOP, "run-a", ttl, now=T0 + timedelta(minutes=2))  # renewal
+
+    assert not repository.release_lease(engine, SHOP, "run-b")
+    assert repository.release_lease(engine, SHOP, "run-a")
+    assert repository.acquire_lease(engine, SHOP, "run-b", ttl, now=T0 + timedelta(minutes=3))
+
+    # run-b crashes without releasing: once expired, run-c takes over and run-b cannot release it
+    assert not repository.acquire_lease(engine, SHOP, "run-c", ttl, now=T0 + timedelta(minutes=12))
+    assert repository.acquire_lease(engine, SHOP, "run-c", ttl, now=T0 + timedelta(minutes=13))
+    assert not repository.release_lease(engine, SHOP, "run-b")
+
+
+def test_lease_keeps_the_watermark(engine):
+    repository.set_watermark(engine, SHOP, T0)
+    repository.acquire_lease(engine, SHOP, "run-a", timedelta(minutes=5))
+    repository.release_lease(engine, SHOP, "run-a")
+    assert repository.get_watermark(engine, SHOP) == T0
+
+
+def test_capture_log_rows_are_appended(engine):
+    entry = CaptureLogEntry(shop_id=SHOP, window_start=T0, window_end=T0 + timedelta(hours=1), status="succeeded",
+                            started_at=T0, pages=3, orders_new=250, throttle_wait_s=1.5, flow_run_id="run-a")
+    first = repository.write_capture_log(engine, entry)
+    second = repository.write_capture_log(engine, replace(entry, status="failed", error="HTTP 503"))
+    assert second > first
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT status, pages, orders_new, throttle_wait_s, error FROM capture_log "
+                                    "ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [("succeeded", 3, 250, 1.5, None), ("failed", 3, 250, 1.5, "HTTP 503")]
+
+
+# --- configuration mirrors and counts ----------------------------------------------------
+
+def test_sync_shops_mirrors_the_configuration(engine):
+    def shop(shop_id: str, name: str) -> SimpleNamespace:
+        return SimpleNamespace(id=shop_id, platform="taobao", name=name, timezone="Asia/Shanghai", enabled=True,
+                               credentials_block=f"shopops-cred-{shop_id}")
+
+    assert repository.sync_shops(engine, [shop("a", "A"), shop("b", "B")]) == repository.ShopSyncResult(2, 0, 0)
+    assert repository.sync_shops(engine, [shop("a", "A renamed"), shop("c", "C")]) == repository.ShopSyncResult(1, 1, 1)
+    with session_scope(engine) as session:
+        shops = {s.shop_id: (s.name, s.enabled) for s in session.scalars(sa.select(Shop))}
+    assert shops == {"a": ("A renamed", True), "b": ("B", False), "c": ("C", True)}
+
+
+def test_upsert_skus_updates_only_the_given_columns(engine):
+    repository.upsert_skus(engine, pd.DataFrame({"sku": ["SKU-A", "SKU-B"], "name": ["T恤", "帽子"],
+                                                 "lead_time_days": [7, None], "unit_cost_minor": [1250, 800],
+                                                 "currency": ["CNY", "CNY"]}))
+    assert repository.upsert_skus(engine, pd.DataFrame({"sku": ["SKU-A"], "name": ["T恤 2026"]})) == 1
+    with session_scope(engine) as session:
+        skus = {s.sku: (s.name, s.lead_time_days, s.unit_cost_minor) for s in session.scalars(sa.select(Sku))}
+    assert skus == {"SKU-A": ("T恤 2026", 7, 1250), "SKU-B": ("帽子", None, 800)}
+
+
+def test_table_counts_cover_every_table(engine):
+    repository.upsert_orders(engine, batch(order("80", T0, lines=(("SKU-A", 1), ("SKU-B", 1)))))
+    counts = repository.table_counts(engine)
+    assert set(counts) == set(Base.metadata.tables)
+    assert (counts["orders"], counts["order_lines"], counts["settlements"]) == (1, 2, 0)

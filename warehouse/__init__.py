@@ -1,0 +1,2 @@
+"""The SQL warehouse: models (``models``), migrations (``migrate``, ``migrations/``),
+engines (``db``) and the storage API the flows call (``repository``)."""
