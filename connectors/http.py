@@ -1,0 +1,239 @@
+"""HTTP machinery shared by every connector, in one place.
+
+- one ``requests.Session`` per connector: keep-alive matters when a day of orders is
+  hundreds of calls;
+- a token bucket per connector (and per endpoint where the platform sets its own quota)
+  keeps us under the platform's rate instead of learning it from bans;
+- bounded retries with full jitter on transient failures (5xx, timeouts, dropped or
+  truncated bodies, invalid JSON);
+- throttles honoured with the platform's stated wait (TOP's "ban will last N more
+  seconds", ``Retry-After``), bounded by ``max_throttle_waits``/``max_throttle_wait_s``;
+- every message that leaves passes through ``redact``; urllib3's own debug log of request
+  lines (which can contain a token in a query string) is filtered the same way.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+
+from connectors.base import (AuthError, ConnectorError, ConnectorSettings, PlatformError, ThrottledError,
+                             TransientError, redact)
+from domain.timeutil import UTC
+
+#: body classifier of a platform: (HTTP status, parsed body) → raise or return
+BodyCheck = Callable[[int, Any], None]
+
+
+class _SecretFilter(logging.Filter):
+    """Redacts known secrets from urllib3's request-line debug records."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, secrets: tuple[str, ...]) -> None:
+        with self._lock:
+            self.secrets.update(secrets)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            record.msg = redact(record.getMessage(), tuple(self.secrets))
+            record.args = ()
+        return True
+
+
+_URLLIB3_FILTER = _SecretFilter()
+logging.getLogger("urllib3.connectionpool").addFilter(_URLLIB3_FILTER)
+
+
+class TokenBucket:
+    """Client-side rate limit: ``rate`` calls per second on average, ``burst`` at once."""
+
+    def __init__(self, rate_per_s: float, burst: int, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic):
+        if rate_per_s <= 0:
+            raise ValueError("throttle rate must be positive")
+        self.rate, self.capacity = rate_per_s, max(1, burst)
+        self.tokens, self.sleep, self.clock = float(self.capacity), sleep, clock
+        self.updated = clock()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Take one token, sleeping until one is available; returns the seconds waited."""
+        with self._lock:
+            now = self.clock()
+            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            wait = 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+            self.tokens -= 1  # may go negative: the debt is what the sleep below pays off
+        if wait:
+            self.sleep(wait)
+        return wait
+
+
+@dataclass
+class CallStats:
+    retries: int = 0
+    throttle_waits: int = 0
+    throttle_wait_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    raw: bytes
+    body: Any
+    headers: Mapping[str, str]
+
+
+_WAIT_IN_TEXT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:more\s+seconds?|秒)", re.I)
+
+
+def stated_wait_seconds(message: str) -> float | None:
+    """The wait a throttle message states: "This ban will last for 3 more seconds" (TOP),
+    "请3秒后重试" (JD, PDD, Douyin); None when it states none."""
+    match = _WAIT_IN_TEXT.search(message or "")
+    return float(match.group(1)) if match else None
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: a number ("2", "2.0") or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class HttpClient:
+    """Sends one logical call with throttling, retries and error classification."""
+
+    def __init__(self, platform: str, shop_id: str, settings: ConnectorSettings, secrets: tuple[str, ...],
+                 log: logging.Logger, sleep: Callable[[float], None] | None = None,
+                 jitter: Callable[[], float] = random.random):
+        self.platform, self.shop_id, self.settings = platform, shop_id, settings
+        self.secrets, self.log, self.jitter = secrets, log, jitter
+        self.sleep = sleep if sleep is not None else time.sleep
+        self.session = requests.Session()
+        self.bucket = TokenBucket(settings.throttle_rate_per_s, settings.throttle_burst, self.sleep)
+        self.stats = CallStats()
+        _URLLIB3_FILTER.add(secrets)
+
+    def take_stats(self) -> CallStats:
+        stats, self.stats = self.stats, CallStats()
+        return stats
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _error(self, cls: type[ConnectorError], message: str, **kwargs) -> ConnectorError:
+        return cls(redact(message, self.secrets), platform=self.platform, shop_id=self.shop_id, **kwargs)
+
+    def call(self, method: str, url: str, *, check: BodyCheck, params: Mapping | None = None,
+             data: Mapping | None = None, json_body: Any = None, headers: Mapping[str, str] | None = None,
+             what: str = "", bucket: TokenBucket | None = None) -> Reply:
+        """One API call: retried on transient errors, waits honoured on throttles.
+
+        ``check`` raises the platform's errors found in a body (TOP and JD report throttles
+        and bad signatures with HTTP 200). ``what`` names the call in messages.
+        """
+        what = what or url
+        transient_failures = throttle_waits = 0
+        while True:
+            (bucket or self.bucket).acquire()
+            try:
+                return self._once(method, url, check, params, data, json_body, headers, what)
+            except ThrottledError as exc:
+                wait = exc.retry_after_s if exc.retry_after_s is not None else self._backoff(throttle_waits)
+                if throttle_waits >= self.settings.max_throttle_waits or wait > self.settings.max_throttle_wait_s:
+                    raise self._error(
+                        ThrottledError,
+                        f"{what}: still throttled after {throttle_waits} waits (next wait {wait:.0f} s): "
+                        f"{exc.detail} — lower throttle_rate_per_s for this shop or run the pull later",
+                        retry_after_s=wait) from None
+                throttle_waits += 1
+                self.stats.throttle_waits += 1
+                self.stats.throttle_wait_s += wait
+                self.log.warning("%s %s: throttled, waiting %.2f s (%s)", self.shop_id, what, wait, exc.detail)
+                self.sleep(wait)
+            except TransientError as exc:
+                if transient_failures >= self.settings.max_retries:
+                    raise self._error(
+                        TransientError,
+                        f"{what}: gave up after {transient_failures + 1} attempts; last error: {exc.detail} — "
+                        "the platform or the network is failing; the pull can be re-run safely later") from None
+                wait = self._backoff(transient_failures)
+                transient_failures += 1
+                self.stats.retries += 1
+                self.log.warning("%s %s: %s; retry %d/%d in %.2f s", self.shop_id, what, exc.detail,
+                                 transient_failures, self.settings.max_retries, wait)
+                self.sleep(wait)
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter (half to all of the capped delay)."""
+        ceiling = min(self.settings.backoff_cap_s, self.settings.backoff_base_s * 2 ** attempt)
+        return ceiling * (0.5 + 0.5 * self.jitter())
+
+    def _once(self, method, url, check, params, data, json_body, headers, what) -> Reply:
+        try:
+            response = self.session.request(method, url, params=params, data=data, json=json_body,
+                                            headers=headers, timeout=self.settings.timeout_s)
+            raw = response.content  # a body shorter than Content-Length raises here
+        except requests.Timeout:
+            raise self._error(TransientError, f"{what}: no answer within {self.settings.timeout_s} s") from None
+        except requests.RequestException as exc:
+            raise self._error(TransientError, f"{what}: {type(exc).__name__}: {exc}") from None
+        status = response.status_code
+        if status == 429:
+            raise self._error(ThrottledError, f"{what}: HTTP 429 Too Many Requests",
+                              retry_after_s=retry_after_seconds(response.headers.get("Retry-After")))
+        if status >= 500:
+            raise self._error(TransientError, f"{what}: HTTP {status} {_excerpt(raw)}")
+        try:
+            body = json.loads(raw) if raw.strip() else None
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError
+            if status >= 400:
+                raise self._error(PlatformError, f"{what}: HTTP {status} {_excerpt(raw)}", code=str(status)) from None
+            raise self._error(TransientError,
+                              f"{what}: truncated or invalid JSON body ({len(raw)} bytes: {_excerpt(raw)})") from None
+        try:
+            check(status, body)
+        except ConnectorError as exc:  # re-raised with shop context and redaction
+            raise self._error(type(exc), exc.detail, **_extra(exc)) from None
+        if status in (401, 403):
+            raise self._error(AuthError, f"{what}: HTTP {status} {_excerpt(raw)} — check the shop's access "
+                                         "token and the app's permissions")
+        if status >= 400:
+            raise self._error(PlatformError, f"{what}: HTTP {status} {_excerpt(raw)}", code=str(status))
+        return Reply(status, raw, body, response.headers)
+
+
+def _extra(exc: ConnectorError) -> dict:
+    if isinstance(exc, ThrottledError):
+        return {"retry_after_s": exc.retry_after_s}
+    if isinstance(exc, PlatformError):
+        return {"code": exc.code}
+    return {}
+
+
+def _excerpt(raw: bytes, limit: int = 300) -> str:
+    text = raw[:limit].decode("utf-8", "replace")
+    return text + ("…" if len(raw) > limit else "")

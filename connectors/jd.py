@@ -1,0 +1,122 @@
+"""JD POP connector (``POST {base}/routerjson``).
+
+Business parameters travel as one JSON string in ``360buy_param_json``; the signature
+covers the system parameters including it. JD reports errors (throttle code 2, bad sign
+12, bad timestamp 8) as ``{"error_response": …}``; its responses spell "responce".
+JD lists newest-modified first by offset pages, so pages are read from the last back to the
+first like TOP (see ``Connector._pages_backwards``).
+
+Options: ``order_states`` (comma list, default every state), ``date_type`` (JD's
+``dateType``; default ``0``, the modified time [U]).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from connectors.base import (AuthError, Connector, Page, PlatformError, PushResult, ShipmentResult,
+                             ThrottledError, utc_now)
+from connectors.http import stated_wait_seconds
+from connectors.signing import compact_json, jd_sign
+from domain.normalise.jd import ORDER_STATE
+from domain.timeutil import format_beijing
+from domain.windows import Window
+
+SEARCH_METHOD = "jingdong.pop.order.search"
+THROTTLED, BAD_TIMESTAMP, BAD_SIGN = "2", "8", "12"
+_AUTH_CODES = {BAD_SIGN, "18", "19"}  # 18 unknown app_key, 19 invalid access_token [U]
+
+
+def check_jd_body(status: int, body: Any) -> None:
+    if not isinstance(body, dict):
+        return
+    error = body.get("error_response")
+    if error:
+        code = str(error.get("code"))
+        detail = f"JD error {code} {error.get('en_desc') or ''} {error.get('zh_desc') or ''}".strip()
+        if code == THROTTLED:
+            raise ThrottledError(detail, retry_after_s=stated_wait_seconds(detail))
+        if code in _AUTH_CODES:
+            raise AuthError(f"{detail} — check app_secret, or renew the shop's access_token")
+        if code == BAD_TIMESTAMP:
+            raise PlatformError(f"{detail} — JD accepts timestamps within ±6 min: check this host's clock",
+                                code=code)
+        raise PlatformError(f"{detail} — the request was refused", code=code)
+    for key, value in body.items():
+        if not (key.endswith(("_responce", "_response")) and isinstance(value, dict)):
+            continue
+        if str(value.get("code", "0")) != "0":
+            raise PlatformError(f"JD {key} code {value.get('code')}: {str(value)[:200]}", code=str(value.get("code")))
+        for result in value.values():  # business errors: …_result.apiResult.success = false
+            api_result = result.get("apiResult") if isinstance(result, dict) else None
+            if api_result and api_result.get("success") is False:
+                raise PlatformError(f"JD {key}: {api_result.get('englishErr') or api_result.get('chineseErr')} "
+                                    f"(resultCode {api_result.get('resultCode')}) — fix the request parameters",
+                                    code=str(api_result.get("resultCode")))
+
+
+def _payload(body: Any) -> dict:
+    """The ``…_responce`` object of a JD reply (whatever the method's name)."""
+    if isinstance(body, dict):
+        for key, value in body.items():
+            if key.endswith(("_responce", "_response")) and key != "error_response":
+                return value or {}
+    return {}
+
+
+class JdConnector(Connector):
+    platform = "jd"
+    DEFAULTS = dict(page_size=50, max_window=timedelta(days=30), safety_lag=timedelta(minutes=1),
+                    throttle_rate_per_s=10.0)
+
+    @staticmethod
+    def order_key(record: dict) -> str:
+        return str(record["orderId"])
+
+    @staticmethod
+    def order_modified(record: dict) -> object:
+        return record.get("modified")
+
+    def _call(self, method: str, business: dict) -> tuple[bytes, dict]:
+        params = {
+            "method": method, "app_key": self.credentials.app_key,
+            "access_token": self.credentials.access_token,
+            "timestamp": format_beijing(utc_now()), "v": "2.0", "format": "json",
+            "360buy_param_json": compact_json(business),
+        }
+        params["sign"] = jd_sign(params, self.credentials.app_secret)
+        reply = self.http.call("POST", f"{self.settings.base_url}/routerjson", data=params,
+                               check=check_jd_body, what=method)
+        return reply.raw, _payload(reply.body)
+
+    def _search_page(self, window: Window, page_no: int) -> tuple[bytes, list[dict], int]:
+        raw, payload = self._call(SEARCH_METHOD, {
+            "start_date": format_beijing(window.start), "end_date": format_beijing(window.end),
+            "order_state": self.settings.option("order_states", ",".join(ORDER_STATE)),
+            "dateType": self.settings.option("date_type", "0"),
+            "page": str(page_no), "page_size": str(self.settings.page_size),
+        })
+        result = payload.get("searchorderinfo_result") or {}
+        return raw, result.get("orderInfoList") or [], int(result.get("orderTotal") or 0)
+
+    def _pages(self, window: Window) -> Iterator[Page]:
+        return self._pages_backwards(window, lambda page_no: self._search_page(window, page_no))
+
+    # -- writes [P]: method names from JD's open-platform docs -------------------------------
+    def push_stock(self, item_id: str, sku_id: str, quantity: int) -> PushResult:
+        _, payload = self._call("jingdong.stock.write.updateSkuStock", {"skuId": sku_id, "stockNum": int(quantity)})
+        return PushResult(reply=payload, ok=str(payload.get("code", "0")) == "0")
+
+    def read_stock(self, item_id: str, sku_id: str) -> int:
+        _, payload = self._call("jingdong.stock.read.findSkuStock", {"skuId": sku_id})
+        for stock in payload.get("skuStocks") or []:
+            if str(stock.get("skuId")) == str(sku_id):
+                return int(stock["stockNum"])
+        raise PlatformError(f"stock of JD sku {sku_id} missing in reply {payload!r:.200}",
+                            platform=self.platform, shop_id=self.shop_id)
+
+    def confirm_shipment(self, order_id: str, carrier: str, tracking_no: str) -> ShipmentResult:
+        _, payload = self._call("jingdong.pop.order.shipment",
+                                {"orderId": order_id, "logiCoprId": carrier, "logiNo": tracking_no})
+        return ShipmentResult(reply=payload, ok=str(payload.get("code", "0")) == "0")

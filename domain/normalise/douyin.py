@@ -1,0 +1,111 @@
+"""Douyin shop orders (``/order/searchList``): money in **int fen**, times unix seconds.
+
+Each ``shop_order`` carries ``sku_order_list``; a sku order's ``after_sale_info`` holds
+its refund state. Receiver fields arrive encrypted (``encrypt_post_tel`` …), often with
+Douyin's own masked copies (``mask_post_tel`` …): the masked copy is stored, else the
+ciphertext marker; the ciphertext itself only feeds the keyed address hash.
+"""
+from __future__ import annotations
+
+from domain.canonical import CanonicalFrames, OrderStatus
+from domain.money import minor_from_int
+from domain.normalise._common import (REFUND_REJECTED, REFUNDED, REFUNDING,
+                                      derived_order_discount, joined, line_row, order_row, overlay_refunds,
+                                      refund_row, text_or_none, to_frames, unknown_status)
+from domain.pii import mask_address, mask_name, mask_phone, mask_text, protect_name, protect_phone, stable_hash
+from domain.timeutil import parse_unix
+
+PLATFORM = "douyin"
+
+ORDER_STATUS = {
+    1: OrderStatus.PENDING_PAYMENT,
+    105: OrderStatus.PAID,
+    2: OrderStatus.PAID,        # preparing (备货中)
+    101: OrderStatus.SHIPPED,   # part-shipped
+    3: OrderStatus.SHIPPED,
+    4: OrderStatus.CANCELLED,
+    5: OrderStatus.COMPLETED,
+}
+#: ``after_sale_info.refund_status`` [U]: 0 none, 1 and 2 refunding, 3 refunded, 4 refund failed
+REFUND_STATUS = {1: REFUNDING, 2: REFUNDING, 3: REFUNDED, 4: REFUND_REJECTED}
+
+
+def _name(region: object) -> str | None:
+    """Douyin regions are ``{"id": "…", "name": "浙江省"}`` objects (or plain strings)."""
+    if isinstance(region, dict):
+        return region.get("name") or None
+    return region or None
+
+
+def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> CanonicalFrames:
+    orders, lines, refunds = [], [], []
+    for record in records:
+        order_id = str(record["order_id"])
+        modified = parse_unix(record.get("update_time"))
+        line_totals, refund_states = [], []
+        for line_no, sku in enumerate(record.get("sku_order_list") or [], start=1):
+            quantity = int(sku.get("item_num") or 0)
+            line_total = minor_from_int(sku.get("pay_amount"))
+            unit_price = minor_from_int(sku.get("goods_price") if sku.get("goods_price") is not None
+                                        else sku.get("origin_amount"))
+            line_totals.append(line_total)
+            line_id = text_or_none(sku.get("sku_order_id") or sku.get("order_id"))
+            after_sale = sku.get("after_sale_info") or {}
+            refund_code = after_sale.get("refund_status")
+            lines.append(line_row(
+                platform=PLATFORM, shop_id=shop_id, order_id=order_id, line_no=line_no, line_id=line_id,
+                sku=sku.get("out_sku_id") or sku.get("code") or None,
+                marketplace_item_id=text_or_none(sku.get("product_id")),
+                marketplace_sku_id=text_or_none(sku.get("sku_id")),
+                title=sku.get("product_name"),
+                variant=";".join(f"{s.get('name')}:{s.get('value')}" for s in sku.get("spec") or []) or None,
+                quantity=quantity, unit_price_minor=unit_price, line_total_minor=line_total,
+                discount_minor=(unit_price * quantity - line_total
+                                if unit_price is not None and line_total is not None else None),
+                currency="CNY", is_gift=bool(sku.get("is_gift")), refund_status=text_or_none(refund_code),
+            ))
+            refund_state = REFUND_STATUS.get(refund_code) if refund_code is not None else None
+            refund_states.append(refund_state)
+            if refund_state:
+                refunds.append(refund_row(
+                    platform=PLATFORM, shop_id=shop_id,
+                    refund_id=text_or_none(after_sale.get("after_sale_id")) or f"{order_id}:{line_id}",
+                    order_id=order_id, line_id=line_id, sku=sku.get("out_sku_id") or sku.get("code") or None,
+                    quantity=quantity,
+                    amount_minor=minor_from_int(after_sale.get("refund_amount", sku.get("pay_amount"))),
+                    currency="CNY", status=refund_state,
+                    created_at=parse_unix(after_sale.get("apply_time")) or modified,
+                    modified_at=parse_unix(after_sale.get("update_time")) or modified,
+                ))
+        platform_status = record.get("order_status")
+        status = overlay_refunds(ORDER_STATUS.get(platform_status) or unknown_status(platform_status),
+                                 refund_states)
+        total = minor_from_int(record.get("pay_amount"))
+        post_fee = minor_from_int(record.get("post_amount"))
+        address = record.get("post_addr") or record.get("mask_post_addr") or {}
+        province, city, district = (_name(address.get("province")), _name(address.get("city")),
+                                    _name(address.get("town")))
+        detail = (address.get("encrypt_detail") or (record.get("encrypt_post_addr") or {}).get("detail")
+                  or address.get("detail"))
+        shipment = (record.get("logistics_info") or [{}])[0]
+        orders.append(order_row(
+            platform=PLATFORM, shop_id=shop_id, order_id=order_id, status=status,
+            platform_status=text_or_none(platform_status), currency="CNY",
+            total_minor=total, post_fee_minor=post_fee,
+            discount_minor=derived_order_discount(total, post_fee, line_totals),
+            created_at=parse_unix(record.get("create_time")), paid_at=parse_unix(record.get("pay_time")),
+            modified_at=modified, shipped_at=parse_unix(record.get("ship_time")),
+            ship_by_at=parse_unix(record.get("exp_ship_time")), is_presale=False,
+            buyer_key=stable_hash(record.get("doudian_open_id"), hash_key),
+            receiver_name_masked=mask_name(record.get("mask_post_receiver"))
+            or protect_name(record.get("encrypt_post_receiver") or record.get("post_receiver")),
+            receiver_phone_masked=mask_phone(record.get("mask_post_tel"))
+            or protect_phone(record.get("encrypt_post_tel") or record.get("post_tel")),
+            province=province, city=city, district=district,
+            address_masked=mask_address(detail, province, city, district),
+            address_hash=stable_hash(joined(province, city, district, detail), hash_key),
+            buyer_remark=mask_text(record.get("buyer_words")), seller_remark=mask_text(record.get("seller_words")),
+            carrier=shipment.get("company_name") or shipment.get("company"),
+            tracking_no=text_or_none(shipment.get("tracking_no")), line_count=len(line_totals),
+        ))
+    return to_frames(orders, lines, refunds)

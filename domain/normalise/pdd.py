@@ -1,0 +1,89 @@
+"""Pinduoduo orders (``pdd.order.number.list.increment.get``).
+
+Money arrives as **float yuan** (``12.5``): each value goes through ``Decimal(repr(x))``
+(``domain.money``), never float arithmetic. Receiver fields are PDD ciphertext: stored as
+the ciphertext marker (or PDD's own ``*_mask`` values when present), hashed for matching.
+Refund status is per order: the refund row carries the order's payment once refunded.
+"""
+from __future__ import annotations
+
+from domain.canonical import CanonicalFrames, OrderStatus
+from domain.money import major_to_minor
+from domain.normalise._common import (REFUNDED, REFUNDING, derived_order_discount, joined, line_row,
+                                      order_row, overlay_refunds, refund_row, text_or_none, to_frames,
+                                      unknown_status)
+from domain.pii import mask_address, mask_name, mask_phone, mask_text, protect_name, protect_phone, stable_hash
+from domain.timeutil import parse_beijing
+
+PLATFORM = "pdd"
+
+ORDER_STATUS = {1: OrderStatus.PAID, 2: OrderStatus.SHIPPED, 3: OrderStatus.COMPLETED}
+#: order ``refund_status``: 1 none / 2 after-sale in progress / 3 refunding / 4 refunded
+REFUND_STATUS = {2: REFUNDING, 3: REFUNDING, 4: REFUNDED}
+TRADE_TYPE_DEPOSIT = 1
+
+
+def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> CanonicalFrames:
+    orders, lines, refunds = [], [], []
+    for record in records:
+        order_id = str(record["order_sn"])
+        line_totals = []
+        for line_no, item in enumerate(record.get("item_list") or [], start=1):
+            quantity = int(item.get("goods_count") or 0)
+            unit_price = major_to_minor(item.get("goods_price"))
+            line_total = unit_price * quantity if unit_price is not None else None
+            line_totals.append(line_total)
+            lines.append(line_row(
+                platform=PLATFORM, shop_id=shop_id, order_id=order_id, line_no=line_no,
+                line_id=text_or_none(item.get("sku_id")), sku=item.get("outer_id") or None,
+                marketplace_item_id=text_or_none(item.get("goods_id")),
+                marketplace_sku_id=text_or_none(item.get("sku_id")),
+                title=item.get("goods_name"), variant=item.get("goods_spec"), quantity=quantity,
+                unit_price_minor=unit_price, line_total_minor=line_total, discount_minor=0,
+                currency="CNY", is_gift=False, refund_status=text_or_none(record.get("refund_status")),
+            ))
+        platform_status = record.get("order_status")
+        status = ORDER_STATUS.get(_int(platform_status)) or unknown_status(platform_status)
+        is_presale = _int(record.get("trade_type")) == TRADE_TYPE_DEPOSIT
+        if is_presale and status == OrderStatus.PAID:
+            status = OrderStatus.PRESALE_DEPOSIT_PAID
+        total = major_to_minor(record.get("pay_amount"))
+        post_fee = major_to_minor(record.get("postage"))
+        modified = parse_beijing(record.get("updated_at"))
+        refund_state = REFUND_STATUS.get(_int(record.get("refund_status")))
+        if refund_state:
+            status = overlay_refunds(status, [refund_state])
+            refunds.append(refund_row(
+                platform=PLATFORM, shop_id=shop_id, refund_id=f"{order_id}:refund", order_id=order_id,
+                amount_minor=total if refund_state == REFUNDED else None, currency="CNY",
+                status=refund_state, created_at=modified, modified_at=modified,
+            ))
+        province, city, district = record.get("province"), record.get("city"), record.get("town")
+        address = record.get("receiver_address")
+        orders.append(order_row(
+            platform=PLATFORM, shop_id=shop_id, order_id=order_id, status=status,
+            platform_status=text_or_none(platform_status), currency="CNY",
+            total_minor=total, post_fee_minor=post_fee,
+            discount_minor=derived_order_discount(total, post_fee, line_totals),
+            created_at=parse_beijing(record.get("created_time")), paid_at=parse_beijing(record.get("pay_time")),
+            modified_at=modified, shipped_at=parse_beijing(record.get("shipping_time")),
+            ship_by_at=parse_beijing(record.get("last_ship_time")),
+            is_presale=is_presale, presale_balance_paid=(status != OrderStatus.PRESALE_DEPOSIT_PAID) if is_presale else None,
+            buyer_key=stable_hash(record.get("open_id") or record.get("receiver_phone"), hash_key),
+            receiver_name_masked=mask_name(record.get("receiver_name_mask")) or protect_name(record.get("receiver_name")),
+            receiver_phone_masked=mask_phone(record.get("receiver_phone_mask")) or protect_phone(record.get("receiver_phone")),
+            province=province, city=city, district=district,
+            address_masked=mask_address(address, province, city, district),
+            address_hash=stable_hash(joined(province, city, district, address), hash_key),
+            buyer_remark=mask_text(record.get("buyer_memo")), seller_remark=mask_text(record.get("remark")),
+            carrier=text_or_none(record.get("logistics_id")), tracking_no=text_or_none(record.get("tracking_number")),
+            line_count=len(line_totals),
+        ))
+    return to_frames(orders, lines, refunds)
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

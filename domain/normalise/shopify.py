@@ -1,0 +1,186 @@
+"""Shopify REST orders (``GET /admin/api/{ver}/orders.json``, real payloads in fixtures).
+
+Amounts are decimal strings in the shop currency (``*_set.shop_money`` duplicates them);
+times ISO 8601 with the shop's offset. Refunds are nested (``refunds[].refund_line_items``):
+the money actually returned is the refund's successful ``refund`` transactions, shared out
+over its refunded lines so the rows add up to it exactly. Line-item ``properties`` may hold
+nested objects (engraving forms, configurators): they are rendered into ``variant`` as
+compact JSON rather than dropped.
+"""
+from __future__ import annotations
+
+import json
+
+from domain.canonical import CanonicalFrames, OrderStatus
+from domain.money import major_to_minor, split_minor
+from domain.normalise._common import (REFUNDED, REFUNDING, joined, line_row, order_row, refund_row,
+                                      text_or_none, to_frames, unknown_status)
+from domain.pii import mask_address, mask_name, mask_phone, mask_text, stable_hash
+from domain.timeutil import parse_iso
+
+PLATFORM = "shopify"
+
+FINANCIAL_STATUS = {
+    "pending": OrderStatus.PENDING_PAYMENT,
+    "partially_paid": OrderStatus.PENDING_PAYMENT,
+    "authorized": OrderStatus.PAID,          # payment secured; Shopify lets it be fulfilled
+    "paid": OrderStatus.PAID,
+    "partially_refunded": OrderStatus.PAID,  # finished partial refund: refund rows carry it
+    "refunded": OrderStatus.REFUNDED,
+    "voided": OrderStatus.CANCELLED,
+}
+_SHIPPED_FULFILLMENT = {"fulfilled", "partial"}
+
+
+def _status(order: dict) -> str:
+    financial = order.get("financial_status")
+    status = FINANCIAL_STATUS.get(financial) or unknown_status(financial)
+    if order.get("cancelled_at") and status != OrderStatus.REFUNDED:
+        return OrderStatus.CANCELLED
+    if status == OrderStatus.PAID and order.get("fulfillment_status") in _SHIPPED_FULFILLMENT:
+        return OrderStatus.COMPLETED if order.get("closed_at") else OrderStatus.SHIPPED
+    return status
+
+
+def _sum_minor(items: list[dict] | None, field: str = "price") -> int:
+    return sum(major_to_minor(item.get(field)) or 0 for item in items or [])
+
+
+def _line_discount(item: dict) -> int:
+    allocations = item.get("discount_allocations")
+    if allocations:
+        return _sum_minor(allocations, "amount")
+    return major_to_minor(item.get("total_discount")) or 0
+
+
+def _is_gift(item: dict) -> bool:
+    """Free-gift apps mark the gift line with a hidden ``_free_gift`` property."""
+    return any(p.get("name") == "_free_gift" and str(p.get("value")).lower() == "true"
+               for p in item.get("properties") or [])
+
+
+def _variant(item: dict) -> str | None:
+    parts = [item["variant_title"]] if item.get("variant_title") else []
+    for prop in item.get("properties") or []:
+        if str(prop.get("name", "")).startswith("_"):  # hidden properties are for apps, not people
+            continue
+        value = prop.get("value")
+        if not isinstance(value, str):
+            value = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        parts.append(f"{prop.get('name')}: {value}")
+    return "; ".join(parts) or None
+
+
+def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> CanonicalFrames:
+    orders, lines, refunds = [], [], []
+    for order in records:
+        order_id = str(order["id"])
+        currency = order.get("currency")
+        taxes_included = bool(order.get("taxes_included"))
+        line_totals, line_discounts, sku_of_line = [], 0, {}
+        order_refunds = [row for refund in order.get("refunds") or []
+                         for row in refund_rows(refund, shop_id, currency)]
+        refund_state_of_line = {row["line_id"]: row["status"] for row in order_refunds if row["line_id"]}
+        for line_no, item in enumerate(order.get("line_items") or [], start=1):
+            quantity = int(item.get("quantity") or 0)
+            unit_price = major_to_minor(item.get("price"))
+            discount = _line_discount(item)
+            tax = 0 if taxes_included else _sum_minor(item.get("tax_lines"))
+            line_total = unit_price * quantity - discount + tax
+            line_totals.append(line_total)
+            line_discounts += discount
+            sku_of_line[str(item.get("id"))] = item.get("sku") or None
+            lines.append(line_row(
+                platform=PLATFORM, shop_id=shop_id, order_id=order_id, line_no=line_no,
+                line_id=text_or_none(item.get("id")), sku=item.get("sku") or None,
+                marketplace_item_id=text_or_none(item.get("product_id")),
+                marketplace_sku_id=text_or_none(item.get("variant_id")),
+                title=item.get("title"), variant=_variant(item), quantity=quantity,
+                unit_price_minor=unit_price, line_total_minor=line_total, discount_minor=discount,
+                currency=currency, is_gift=_is_gift(item),
+                refund_status=refund_state_of_line.get(text_or_none(item.get("id"))),
+            ))
+        for row in order_refunds:  # a refund line without its line item copy takes the SKU from the order
+            row["sku"] = row["sku"] or sku_of_line.get(row["line_id"])
+        refunds.extend(order_refunds)
+        shipping = order.get("shipping_lines") or []
+        post_fee = _sum_minor(shipping) - _sum_minor(
+            [a for s in shipping for a in s.get("discount_allocations") or []], "amount")
+        if not taxes_included:
+            post_fee += _sum_minor([t for s in shipping for t in s.get("tax_lines") or []])
+        address = order.get("shipping_address") or {}
+        customer = order.get("customer") or {}
+        shipped = [f for f in order.get("fulfillments") or [] if f.get("status") == "success"]
+        status = _status(order)
+        paid = status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.CANCELLED)
+        province, city = address.get("province"), address.get("city")
+        street = joined(address.get("address1"), address.get("address2"))
+        orders.append(order_row(
+            platform=PLATFORM, shop_id=shop_id, order_id=order_id, status=status,
+            platform_status=order.get("financial_status"), currency=currency,
+            total_minor=major_to_minor(order.get("total_price")), post_fee_minor=post_fee,
+            discount_minor=max(0, (major_to_minor(order.get("total_discounts")) or 0) - line_discounts),
+            created_at=parse_iso(order.get("created_at")),
+            paid_at=parse_iso(order.get("processed_at") or order.get("created_at")) if paid else None,
+            modified_at=parse_iso(order.get("updated_at")),
+            shipped_at=parse_iso(shipped[0].get("created_at")) if shipped else None,
+            is_presale=False,
+            buyer_key=stable_hash(order.get("email") or customer.get("email") or text_or_none(customer.get("id")),
+                                  hash_key),
+            buyer_nick_masked=mask_name(joined(customer.get("first_name"), " ", customer.get("last_name"))),
+            receiver_name_masked=mask_name(address.get("name")),
+            receiver_phone_masked=mask_phone(address.get("phone")),
+            province=province, city=city, district=None,
+            address_masked=mask_address(street, province, city),
+            address_hash=stable_hash(joined(address.get("country_code"), province, city, street,
+                                            address.get("zip")), hash_key),
+            buyer_remark=mask_text(order.get("note")), seller_remark=None,
+            carrier=shipped[0].get("tracking_company") if shipped else None,
+            tracking_no=shipped[0].get("tracking_number") if shipped else None,
+            line_count=len(line_totals),
+        ))
+    return to_frames(orders, lines, refunds)
+
+
+def refund_rows(refund: dict, shop_id: str, currency: str | None) -> list[dict]:
+    """One row per refunded line (plus one for money not tied to a line, e.g. shipping).
+
+    The money is what the successful refund transactions returned; without transactions
+    (refund still pending) the lines' own values are used and the status is ``refunding``.
+    """
+    order_id = str(refund["order_id"])
+    refund_id = str(refund["id"])
+    settled = [t for t in refund.get("transactions") or []
+               if t.get("kind") == "refund" and t.get("status") == "success"]
+    refunded_lines = refund.get("refund_line_items") or []
+    line_values = [_refund_line_value(r) for r in refunded_lines]
+    status = REFUNDED if settled else REFUNDING
+    if settled:
+        money = _sum_minor(settled, "amount")
+        currency = settled[0].get("currency") or currency
+        amounts = split_minor(money, line_values) if refunded_lines else [money]
+    else:
+        amounts = line_values
+    created = parse_iso(refund.get("processed_at") or refund.get("created_at"))
+    common = dict(platform=PLATFORM, shop_id=shop_id, order_id=order_id, currency=currency,
+                  status=status, created_at=created, modified_at=created)
+    if not refunded_lines:  # shipping-only refund or adjustment: money not tied to a line
+        return [refund_row(refund_id=refund_id, amount_minor=amounts[0], **common)] if settled else []
+    rows = []
+    for refunded, amount in zip(refunded_lines, amounts):
+        line_id = text_or_none(refunded.get("line_item_id"))
+        item = refunded.get("line_item") or {}
+        rows.append(refund_row(
+            refund_id=f"{refund_id}:{refunded.get('id')}", line_id=line_id,
+            sku=item.get("sku") or None,
+            quantity=int(refunded.get("quantity") or 0), amount_minor=amount, **common))
+    return rows
+
+
+def _refund_line_value(refunded: dict) -> int:
+    """What a refunded line is worth: Shopify's ``subtotal`` + ``total_tax`` when sent
+    (API >= 2019), else the line price × refunded quantity."""
+    if refunded.get("subtotal") is not None:
+        return (major_to_minor(refunded.get("subtotal")) or 0) + (major_to_minor(refunded.get("total_tax")) or 0)
+    item = refunded.get("line_item") or {}
+    return (major_to_minor(item.get("price")) or 0) * int(refunded.get("quantity") or 0)

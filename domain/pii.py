@@ -1,0 +1,154 @@
+"""Buyer data protection (domain-rules.md §7): what the normalisers may store about a buyer.
+
+Phones, names and street addresses are stored only masked; repeat buyers and same-address
+orders are recognised through ``stable_hash``, a keyed one-way hash whose key belongs to the
+deployment (passed in by the caller, never a constant here), so a leaked table cannot be
+reversed by hashing a phone book. ``mask_text`` finds phone numbers inside free text (buyer
+remarks such as "改发 13812345678") before the text is stored.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+#: what a masked span is replaced by; a fixed width so the length does not leak either
+MASK = "****"
+#: PII the marketplace encrypted (PDD, Douyin): kept neither in clear nor as ciphertext
+CIPHERTEXT_MARK = "[encrypted]"
+
+_DIGIT = re.compile(r"\d")
+#: a Chinese mobile (optionally +86), or an international / grouped number of 7–15 digits
+#: (ASCII look-behind: a Chinese character right before a number is not part of a word)
+_PHONE_IN_TEXT = re.compile(
+    r"(?<![A-Za-z0-9+])(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d){8}(?!\d)"
+    r"|(?<![A-Za-z0-9+])\+?\(?\d[\d ().-]{5,}\d(?:\s*(?:ext\.?|x)\s*\d+)?(?!\d)"
+)
+_DATE_LIKE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b")
+_CN_REGION = re.compile(r"^(.+?(?:省|自治区|市|特别行政区))?(.+?(?:市|自治州|地区|盟))?(.+?(?:区|县|旗|市))?")
+
+
+def mask_phone(phone: str | None, visible_prefix: int = 3, visible_suffix: int = 4) -> str | None:
+    """"13812345678" → "138****5678": every digit except the first and last few is hidden.
+
+    Separators and a leading "+" are kept so the shape stays recognisable; numbers too short
+    to show both ends keep only their last two digits.
+    """
+    if not phone:
+        return None
+    if "*" in phone:  # already masked by the marketplace (JD "139****2222"): keep its mask
+        return phone
+    digits = _DIGIT.findall(phone)
+    if len(digits) < visible_prefix + visible_suffix + 2:
+        visible_prefix, visible_suffix = 0, min(2, len(digits))
+    keep_until, keep_from = visible_prefix, len(digits) - visible_suffix
+    out, seen, masking = [], 0, False
+    for char in phone:
+        if char.isdigit():
+            if keep_until <= seen < keep_from:
+                if not masking:
+                    out.append(MASK)
+                    masking = True
+            else:
+                out.append(char)
+                masking = False
+            seen += 1
+        elif not masking or char not in " -().":
+            out.append(char)
+            masking = False
+    return "".join(out)
+
+
+def mask_name(name: str | None) -> str | None:
+    """"张三丰" → "张**", "Bob Norman" → "B** N*****": the first letter of each word stays."""
+    if not name:
+        return None
+    return " ".join(word[0] + "*" * (len(word) - 1) for word in name.split())
+
+
+def split_cn_address(full_address: str) -> tuple[str, str]:
+    """"浙江省杭州市西湖区文三路100号" → ("浙江省杭州市西湖区", "文三路100号")."""
+    match = _CN_REGION.match(full_address.strip())
+    region = match.group(0) if match else ""
+    return region, full_address.strip()[len(region):]
+
+
+def mask_address(street: str | None, province: str | None = None, city: str | None = None,
+                 district: str | None = None) -> str | None:
+    """Keep province, city and district (needed for routing and reports); hide the street.
+
+    ``street`` may be the street part alone or a full Chinese address that repeats the
+    region ("广东省深圳市南山区科技园…"): a repeated region prefix is kept, the rest masked.
+    """
+    region = [part for part in (province, city, district) if part]
+    if street:
+        prefix, rest = split_cn_address(street) if not region else ("", street)
+        for part in region:  # the full address usually starts with the region fields again
+            if rest.startswith(part):
+                rest = rest[len(part):]
+        region = region or ([prefix] if prefix else [])
+        if rest.strip():
+            region.append(MASK)
+    if not region:
+        return None
+    joiner = "" if any("\u4e00" <= ch <= "\u9fff" for ch in "".join(region)) else ", "
+    return joiner.join(region)
+
+
+def stable_hash(value: str | None, key: bytes | str) -> str | None:
+    """Keyed one-way hash (HMAC-SHA256, 32 hex) of a normalised value; equal inputs match.
+
+    Normalisation (trim, lower case, collapse spaces) makes "Bob@x.com " and "bob@x.com"
+    the same buyer. The key must come from the deployment's secrets.
+    """
+    if value is None:
+        return None
+    normalised = " ".join(str(value).split()).lower()
+    if not normalised:
+        return None
+    if not key:
+        raise ValueError("stable_hash needs a non-empty key (the deployment's PII hash key)")
+    key_bytes = key.encode() if isinstance(key, str) else key
+    return hmac.new(key_bytes, normalised.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _mask_match(match: re.Match) -> str:
+    candidate = match.group(0)
+    if _DATE_LIKE.match(candidate):
+        return candidate
+    digit_count = len(_DIGIT.findall(candidate))
+    # without a "+" a phone has >= 9 digits: dates ("2026-11-11") and short codes stay readable
+    least = 7 if candidate.startswith("+") else 9
+    return mask_phone(candidate) if least <= digit_count <= 20 else candidate
+
+
+def mask_text(text: str | None) -> str | None:
+    """Free text (remarks) with every phone-like number masked; the rest is kept as written."""
+    if not text:
+        return None
+    return _PHONE_IN_TEXT.sub(_mask_match, text)
+
+
+def looks_like_ciphertext(value: str | None) -> bool:
+    """Marketplace-encrypted PII (PDD "~AgAAAA…~", Douyin "#…#"): long, no spaces, no CJK."""
+    if not value:
+        return False
+    text = value.strip()
+    if text[:1] in "~#$" and text[-1:] in "~#$" and len(text) > 8:
+        return True
+    return len(text) >= 24 and " " not in text and not any("\u4e00" <= ch <= "\u9fff" for ch in text) \
+        and not _DIGIT.fullmatch(text[:1] or "x") and sum(ch.isdigit() for ch in text) < len(text) // 2 \
+        and any(ch in "+/=" for ch in text)
+
+
+def protect_phone(value: str | None) -> str | None:
+    """A receiver phone as stored: masked, or the ciphertext marker when encrypted."""
+    if looks_like_ciphertext(value):
+        return CIPHERTEXT_MARK
+    return mask_phone(value)
+
+
+def protect_name(value: str | None) -> str | None:
+    if looks_like_ciphertext(value):
+        return CIPHERTEXT_MARK
+    return mask_name(value)

@@ -1,0 +1,179 @@
+"""Real Shopify and Amazon payloads (../shared/fixtures/marketplaces, used as they are)
+normalise without loss: every line, refund and amount to the cent, ids as strings."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from connectors.amazon import check_amazon_body
+from connectors.base import PlatformError
+from domain.canonical import LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS
+from domain.normalise import normalise
+
+FIXTURES = Path(__file__).parents[2].parent / "shared" / "fixtures" / "marketplaces"
+KEY = b"test-hash-key"
+
+
+def load(name: str) -> dict:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def body(name: str) -> dict:
+    """Sandbox fixtures are stored as {"request", "response"} pairs; examples are bare bodies."""
+    data = load(name)
+    return data["response"] if "response" in data else data
+
+
+def assert_canonical(frames):
+    assert tuple(frames.orders.columns) == ORDER_COLUMNS
+    assert tuple(frames.lines.columns) == LINE_COLUMNS
+    assert tuple(frames.refunds.columns) == REFUND_COLUMNS
+    for frame, column in ((frames.orders, "order_id"), (frames.lines, "order_id"), (frames.lines, "line_id")):
+        assert all(isinstance(v, str) for v in frame[column]), column
+
+
+def test_every_fixture_file_is_covered_by_a_test_here():
+    covered = {
+        "shopify/oldrubygem_orders.json", "shopify/oldrubygem_order.json",
+        "shopify/oldrubygem_order_with_properties.json", "shopify/oldrubygem_refund.json",
+        *(f"amazon/{p.name}" for p in (FIXTURES / "amazon").glob("*.json")),
+    }
+    present = {str(p.relative_to(FIXTURES)) for p in FIXTURES.rglob("*.json")}
+    assert present == covered
+
+
+# --- Shopify -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["shopify/oldrubygem_orders.json", "shopify/oldrubygem_order.json"])
+def test_shopify_orders_keep_every_line_and_amount(name):
+    data = load(name)
+    records = data.get("orders") or [data["order"]]
+    frames = normalise("shopify", records, "shopify-global", hash_key=KEY)
+    assert_canonical(frames)
+    order = frames.orders.iloc[0]
+    assert order["order_id"] == "450789469"
+    assert (order["total_minor"], order["post_fee_minor"], order["currency"]) == (40994, 0, "USD")
+    assert order["status"] == "paid" and order["platform_status"] == "authorized"
+    assert order["created_at"] == datetime(2008, 1, 10, 16, 0, tzinfo=timezone.utc)  # -05:00 → UTC
+    assert order["line_count"] == len(records[0]["line_items"]) == len(frames.lines)
+    assert list(frames.lines["line_total_minor"]) == [19900, 19900, 19900]
+    assert list(frames.lines["sku"]) == [li["sku"] for li in records[0]["line_items"]]
+    # buyer data only masked / hashed
+    assert order["receiver_phone_masked"] == "555-****1199"
+    assert order["receiver_name_masked"] == "B** N*****"
+    assert "Chestnut" not in str(order["address_masked"]) and order["address_hash"]
+
+
+def test_shopify_nested_object_property_is_kept_not_dropped():
+    record = load("shopify/oldrubygem_order_with_properties.json")["order"]
+    frames = normalise("shopify", [record], "shopify-global", hash_key=KEY)
+    assert list(frames.lines["line_id"]) == ["466157049", "641254555689"]  # both lines, ids as strings
+    assert list(frames.lines["unit_price_minor"]) == [4500, 2400]
+    variant = frames.lines.iloc[1]["variant"]
+    assert '{"Your First Name":{"\\". If you want something specific on the label, enter it here:":""}}' in variant
+    assert "Coffees: Coffee blend 3" in variant
+
+
+def test_shopify_refund_lines_carry_the_money_actually_refunded():
+    order = load("shopify/oldrubygem_order.json")["order"]
+    refund = load("shopify/oldrubygem_refund.json")["refund"]
+    frames = normalise("shopify", [{**order, "refunds": [refund]}], "shopify-global", hash_key=KEY)
+    refunds = frames.refunds
+    assert list(refunds["refund_id"]) == ["509562969:104689539", "509562969:709875399"]
+    assert list(refunds["line_id"]) == ["703073504", "466157049"]
+    assert list(refunds["sku"]) == ["IPOD2008BLACK", "IPOD2008GREEN"]
+    assert refunds["amount_minor"].sum() == 20900  # the successful refund transaction, to the cent
+    assert set(refunds["status"]) == {"refunded"} and set(refunds["currency"]) == {"USD"}
+    assert refunds.iloc[0]["created_at"] == datetime(2016, 3, 22, 15, 15, tzinfo=timezone.utc)
+    refunded_lines = frames.lines[frames.lines["line_id"].isin(refunds["line_id"])]
+    assert sorted(refunded_lines["line_id"]) == ["466157049", "703073504"]
+    assert set(refunded_lines["refund_status"]) == {"refunded"}
+
+
+# --- Amazon ------------------------------------------------------------------------------
+
+def amazon_orders(orders_file: str, items_by_order: dict[str, str]) -> list[dict]:
+    orders = body(orders_file)["payload"]["Orders"]
+    for order in orders:
+        items_file = items_by_order.get(order["AmazonOrderId"])
+        order["OrderItems"] = body(items_file)["payload"]["OrderItems"] if items_file else []
+    return orders
+
+
+def test_amazon_get_orders_with_items_to_the_cent():
+    orders = amazon_orders("amazon/getOrders_200_sandbox0.json",
+                           {"902-1845936-5435065": "amazon/getOrderItems_200_sandbox0.json"})
+    frames = normalise("amazon", orders, "amazon-us", hash_key=KEY)
+    assert_canonical(frames)
+    assert list(frames.orders["order_id"]) == ["902-1845936-5435065", "902-8745147-1934268"]
+    first = frames.orders.iloc[0]
+    assert (first["total_minor"], first["currency"], first["status"]) == (1101, "USD", "paid")
+    line = frames.lines.iloc[0]
+    assert (line["line_id"], line["sku"], line["quantity"]) == ("05015851154158", "NABetaASINB00551Q3CS", 1)
+    assert line["line_total_minor"] == 1101  # ItemPrice 10.00 + ItemTax 1.01 − PromotionDiscount 0.00
+    assert not line["is_gift"]  # the string "false"
+    assert first["discount_minor"] == 0
+    assert first["modified_at"] == datetime(1970, 1, 19, 3, 58, 32, tzinfo=timezone.utc)  # odd sandbox date kept
+
+
+def test_amazon_mixed_currency_items_are_kept_and_flagged_not_dropped():
+    orders = amazon_orders("amazon/getOrders_200_example.json",
+                           {"902-3159896-1390916": "amazon/getOrderItems_200_example.json"})
+    frames = normalise("amazon", orders, "amazon-us", hash_key=KEY)
+    lines = frames.lines
+    assert len(lines) == 2
+    # JPY item with a GBP gift wrap: the JPY amounts are kept exactly, the line is marked
+    assert lines.iloc[0]["currency"] == "JPY+GBP" and lines.iloc[0]["line_total_minor"] == 2599
+    assert lines.iloc[1]["currency"] == "JPY" and lines.iloc[1]["line_total_minor"] == 1795 + 199  # item + gift wrap, both JPY
+    assert lines.iloc[1]["unit_price_minor"] == 898  # 17.95 for 2 units, rounded half up
+    order = frames.orders.iloc[0]
+    assert order["currency"] == "JPY" and order["status"] == "pending_payment"
+    assert order["post_fee_minor"] == 126
+
+
+@pytest.mark.parametrize("name, total, currency, status", [
+    ("amazon/getOrder_200_sandbox0.json", 1101, "USD", "paid"),
+    ("amazon/getOrder_200_sandbox1.json", 10000, "EUR", "shipped"),  # paid partly in BRL: EUR total kept
+    ("amazon/getOrder_200_example.json", None, None, "pending_payment"),
+])
+def test_amazon_single_order_bodies(name, total, currency, status):
+    frames = normalise("amazon", [body(name)["payload"]], "amazon-us", hash_key=KEY)
+    order = frames.orders.iloc[0]
+    assert (None if pd.isna(order["total_minor"]) else order["total_minor"]) == total
+    assert order["currency"] == currency and order["status"] == status
+
+
+def test_amazon_page_with_next_token_and_its_follow_up():
+    first = body("amazon/getOrders_200_sandbox1.json")["payload"]
+    second = body("amazon/getOrders_200_sandbox2.json")["payload"]
+    assert first["NextToken"] == "2YgYW55IGNhcm5hbCBwbGVhc3VyZS4" and "NextToken" not in second
+    frames = normalise("amazon", first["Orders"] + second["Orders"], "amazon-us", hash_key=KEY)
+    assert list(frames.orders["order_id"]) == ["902-3159896-1390916"] * 2  # the connector dedups, not normalise
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (FIXTURES / "amazon").glob("*_400_*.json")))
+def test_amazon_400_bodies_raise_a_clear_error(name):
+    with pytest.raises(PlatformError, match="InvalidInput: Invalid Input") as info:
+        check_amazon_body(400, body(f"amazon/{name}"))
+    assert "fix the request" in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["getOrderAddress_200_example.json", "getOrderAddress_200_sandbox0.json",
+                                  "getOrderBuyerInfo_200_example.json", "getOrderBuyerInfo_200_sandbox0.json"])
+def test_amazon_address_and_buyer_bodies_merge_into_an_order_masked(name):
+    payload = body(f"amazon/{name}")["payload"]
+    order = {"AmazonOrderId": payload["AmazonOrderId"], "OrderStatus": "Unshipped",
+             "LastUpdateDate": "2017-01-20T19:49:35Z", "OrderItems": []}
+    if "ShippingAddress" in payload:
+        order["ShippingAddress"] = payload["ShippingAddress"]
+    else:
+        order["BuyerInfo"] = payload
+    row = normalise("amazon", [order], "amazon-us", hash_key=KEY).orders.iloc[0]
+    stored = " ".join(str(v) for v in row.values)
+    for clear in ("1 cross st", "2201 WESTLAKE", "480-386-0930", "user@example.com", "John Smith"):
+        assert clear not in stored
+    assert row["buyer_key"] or row["address_hash"]
