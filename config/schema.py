@@ -111,6 +111,10 @@ class OrderRules(Strict):
     line_total_tolerance_minor_per_line: int = Field(ge=0)
     paid_time_future_tolerance_seconds: int = Field(ge=0)
     quarantine_spike_share: float = Share
+    first_pull_hours: float = Field(gt=0)
+    shop_concurrency: int = Field(ge=1)
+    chunk_orders: int = Field(ge=1)
+    run_lease_minutes: float = Field(gt=0)
 
     _zone = field_validator("default_timezone")(classmethod(lambda cls, v: _check_zone(v)))
 

@@ -42,6 +42,7 @@ ORDER_COLUMNS: tuple[str, ...] = (
     "total_minor",         # what the buyer pays for the order, post fee included
     "post_fee_minor",
     "discount_minor",      # order-level discount not already allocated to lines
+    "tax_minor",           # order-level tax not already inside line totals or the post fee
     "created_at", "paid_at", "modified_at",   # UTC; modified_at drives "newest wins"
     "shipped_at", "ship_by_at",                # ship_by_at: marketplace deadline if given
     "is_presale", "presale_balance_paid",

@@ -89,7 +89,8 @@ def _checks(rules: ValidationRules) -> list[Check]:
         Check("orders", lambda: e.ExpectColumnValuesToBeBetween(column="line_rows", min_value=1),
               lambda r: "order has no lines"),
         Check("orders", lambda: e.ExpectColumnValuesToBeBetween(column="line_gap_excess", max_value=0),
-              lambda r: (f"line totals {_int(r['lines_sum'])} + post fee {_int(r['post_fee_minor'])} − discount "
+              lambda r: (f"line totals {_int(r['lines_sum'])} + post fee {_int(r['post_fee_minor'])} + tax "
+                         f"{_int(r['tax_minor']) if pd.notna(r['tax_minor']) else 0} − discount "
                          f"{_int(r['discount_minor'])} differ from the order total {_int(r['total_minor'])} "
                          f"by {_int(r['line_gap'])} (more than {rules.line_total_tolerance_minor_per_line} per line)")),
         Check("lines", lambda: e.ExpectColumnValuesToNotBeNull(column="sku"),
@@ -177,7 +178,9 @@ def prepare_frames(frames: CanonicalFrames, known_skus: set[str] | frozenset[str
     orders = orders.join(per_order, on=list(ORDER_KEY))
     orders["line_rows"] = orders["line_rows"].fillna(0)
     orders["lines_sum"] = orders["lines_sum"].fillna(0)
-    expected = orders["lines_sum"] + orders["post_fee_minor"].fillna(0) - orders["discount_minor"].fillna(0)
+    orders["tax_minor"] = _nullable_int(orders["tax_minor"])
+    expected = (orders["lines_sum"] + orders["post_fee_minor"].fillna(0) + orders["tax_minor"].fillna(0)
+                - orders["discount_minor"].fillna(0))
     orders["line_gap"] = (expected - orders["total_minor"]).abs()
     tolerance = rules.line_total_tolerance_minor_per_line * orders["line_rows"].clip(lower=1)
     orders["line_gap_excess"] = orders["line_gap"] - tolerance

@@ -19,8 +19,10 @@ app = typer.Typer(help="shopops — the online-operations pipeline (订单、库
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Warehouse schema migrations.", no_args_is_help=True)
 config_app = typer.Typer(help="Configuration in config/.", no_args_is_help=True)
+quarantine_app = typer.Typer(help="Orders held back by validation (隔离订单).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
+app.add_typer(quarantine_app, name="quarantine")
 
 
 def _safe_url(url: str) -> str:
@@ -106,6 +108,67 @@ def demo(stop: bool = typer.Option(False, "--stop", help="Stop a demo running fr
     settings = get_settings()
     code = stop_running_demo(settings) if stop else run_demo(settings, say=lambda m: typer.echo(m))
     raise typer.Exit(code)
+
+
+def _parse_time(value: Optional[str], option: str) -> Optional["datetime"]:
+    from datetime import datetime, timezone
+
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"'{value}' is not a time; use ISO 8601, e.g. 2026-11-11T00:00:00+08:00",
+                                 param_hint=option) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+@app.command()
+def ingest(shop: list[str] = typer.Option([], "--shop", help="Shop id (repeatable); default: every enabled shop."),
+           since: Optional[str] = typer.Option(None, help="Backfill from this time (ISO 8601; UTC if no offset)."),
+           until: Optional[str] = typer.Option(None, help="Backfill up to this time.")) -> None:
+    """Pull orders now: the same flow as the scheduled pull-orders deployment."""
+    from flows.orders import pull_orders
+
+    state = pull_orders(shops=shop or None, since=_parse_time(since, "--since"), until=_parse_time(until, "--until"),
+                        return_state=True)
+    rows = state.result(raise_on_failure=False)
+    if isinstance(rows, list):
+        for row in rows:
+            typer.echo(f"{row['shop_id']:<16} {row['status']:<8} new {row['orders_new']:>7}  updated "
+                       f"{row['orders_updated']:>7}  quarantined {row['quarantined']:>5}")
+    if not state.is_completed():
+        typer.echo(state.message or "the pull failed; see the run's report", err=True)
+        raise typer.Exit(1)
+
+
+@quarantine_app.command("list")
+def quarantine_list(shop: Optional[str] = typer.Option(None, "--shop", help="Only this shop."),
+                    limit: int = typer.Option(50, help="At most this many rows.")) -> None:
+    """Open quarantined orders with their reasons, oldest first."""
+    from warehouse import repository
+
+    rows = repository.open_quarantine(_engine(), shop)
+    for row in rows[:limit]:
+        typer.echo(f"#{row['id']:<6} {row['shop_id']:<16} {row['order_id'] or '(no id)':<22} "
+                   + " | ".join(row["reasons"]))
+    typer.echo(f"{len(rows)} open" + (f" (first {limit} shown)" if len(rows) > limit else ""))
+
+
+@quarantine_app.command("recheck")
+def quarantine_recheck(shop: Optional[str] = typer.Option(None, "--shop", help="Only this shop.")) -> None:
+    """Validate open quarantined orders again; release (and store) the ones that now pass."""
+    from tasks.quarantine import recheck_quarantine
+    from tasks.secrets import pii_hash_key
+
+    result = recheck_quarantine(load_config(), get_settings().warehouse_url, pii_hash_key(), shop)
+    typer.echo(f"checked {result.checked}: released {result.released}, still open {result.still_open}")
+
+
+def _engine():
+    from warehouse.db import make_engine
+
+    return make_engine(get_settings().warehouse_url)
 
 
 @app.command()

@@ -205,6 +205,7 @@ class Order(Base):
     total_minor: Mapped[int] = money()
     post_fee_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
     discount_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
+    tax_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
     created_at: Mapped[datetime | None]
     paid_at: Mapped[datetime | None]
     #: drives "newest wins": an upsert only replaces a row whose modified_at is older

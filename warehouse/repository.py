@@ -411,27 +411,84 @@ def quarantine_records(conn_or_engine: ConnOrEngine, rejected: pd.DataFrame, fra
         refunds_of.setdefault(_record_key(refund), []).append(refund)
     order_of = {_record_key(order): order for order in _json_records(frames.orders)}
 
+    rows = []
+    for rejection in _json_records(rejected):
+        key = _record_key(rejection)
+        record = {"order": order_of.get(key), "lines": lines_of.get(key, []), "refunds": refunds_of.get(key, [])}
+        modified = (record["order"] or {}).get("modified_at")
+        page_id = raw_page_id if raw_page_id is not None else (record["order"] or {}).get("raw_page_id")
+        rows.append((key, record, list(rejection["reasons"]), modified, page_id))
+    with _connection(conn_or_engine) as conn:
+        return _store_quarantine(conn, rows, now)
+
+
+def quarantine_raw_records(conn_or_engine: ConnOrEngine, platform: str, shop_id: str,
+                           items: Iterable[tuple[str | None, dict[str, Any], list[str]]], *,
+                           raw_page_id: int | None = None, now: datetime | None = None) -> QuarantineResult:
+    """Keep records that could not even be normalised (``{"raw": record}``) with their reasons.
+
+    ``items`` are ``(order id or None, the platform's record, reasons)``; a recheck
+    normalises ``raw`` again once the cause is fixed.
+    """
+    now = now or _utc_now()
+    rows = [((platform, shop_id, order_id), {"raw": record}, list(reasons), None, raw_page_id)
+            for order_id, record, reasons in items]
+    with _connection(conn_or_engine) as conn:
+        return _store_quarantine(conn, rows, now)
+
+
+def _store_quarantine(conn: sa.Connection, rows: list[tuple], now: datetime) -> QuarantineResult:
+    """Insert (key, record, reasons, modified_at, raw_page_id) rows; one row per distinct record."""
     table = QuarantinedRecord.__table__
     new = 0
+    for key, record, reasons, modified, page_id in rows:
+        canonical_text = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+        insert = _insert(conn, table).values(
+            platform=key[0], shop_id=key[1], order_id=key[2], record=json.loads(canonical_text),
+            record_sha256=hashlib.sha256(canonical_text.encode()).hexdigest(),
+            reasons=reasons, status="open",
+            record_modified_at=pd.Timestamp(modified).to_pydatetime() if modified else None,
+            raw_page_id=page_id, first_seen_at=now, last_checked_at=now,
+        )
+        insert = insert.on_conflict_do_update(
+            index_elements=["platform", "shop_id", "record_sha256"],
+            set_={"reasons": insert.excluded.reasons, "last_checked_at": insert.excluded.last_checked_at},
+        ).returning(table.c.first_seen_at)
+        new += conn.scalar(insert) == now
+    return QuarantineResult(new=new, seen_again=len(rows) - new)
+
+
+def open_quarantine(conn_or_engine: ConnOrEngine, shop_id: str | None = None) -> list[dict[str, Any]]:
+    """Open quarantined records, oldest first (id, shop, order, reasons, record, first seen)."""
+    table = QuarantinedRecord.__table__
+    query = sa.select(table).where(table.c.status == "open").order_by(table.c.id)
+    if shop_id:
+        query = query.where(table.c.shop_id == shop_id)
     with _connection(conn_or_engine) as conn:
-        for rejection in _json_records(rejected):
-            key = _record_key(rejection)
-            record = {"order": order_of.get(key), "lines": lines_of.get(key, []), "refunds": refunds_of.get(key, [])}
-            canonical_text = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            modified = (record["order"] or {}).get("modified_at")
-            insert = _insert(conn, table).values(
-                platform=key[0], shop_id=key[1], order_id=key[2], record=record,
-                record_sha256=hashlib.sha256(canonical_text.encode()).hexdigest(),
-                reasons=list(rejection["reasons"]), status="open",
-                record_modified_at=pd.Timestamp(modified).to_pydatetime() if modified else None,
-                raw_page_id=raw_page_id, first_seen_at=now, last_checked_at=now,
-            )
-            insert = insert.on_conflict_do_update(
-                index_elements=["platform", "shop_id", "record_sha256"],
-                set_={"reasons": insert.excluded.reasons, "last_checked_at": insert.excluded.last_checked_at},
-            ).returning(table.c.first_seen_at)
-            new += conn.scalar(insert) == now
-    return QuarantineResult(new=new, seen_again=len(rejected) - new)
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def mark_quarantine(conn_or_engine: ConnOrEngine, ids: Iterable[int], status: str,
+                    reasons_by_id: dict[int, list[str]] | None = None, now: datetime | None = None) -> int:
+    """Set the status of quarantined records (released / discarded / open with new reasons)."""
+    now = now or _utc_now()
+    table = QuarantinedRecord.__table__
+    changed = 0
+    with _connection(conn_or_engine) as conn:
+        for record_id in ids:
+            values: dict[str, Any] = {"status": status, "last_checked_at": now}
+            if status == "released":
+                values["released_at"] = now
+            if reasons_by_id and record_id in reasons_by_id:
+                values["reasons"] = reasons_by_id[record_id]
+            changed += conn.execute(sa.update(table).where(table.c.id == record_id).values(**values)).rowcount
+    return changed
+
+
+def known_skus(conn_or_engine: ConnOrEngine) -> frozenset[str]:
+    """Every SKU of the catalogue (validation rejects lines whose SKU is not here)."""
+    with _connection(conn_or_engine) as conn:
+        return frozenset(conn.scalars(sa.select(Sku.__table__.c.sku)))
 
 
 # --- watermarks and the run guard ----------------------------------------------------------

@@ -15,7 +15,7 @@ from domain.canonical import (LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS, Canon
                               OrderStatus, empty_frame)
 
 _INT_COLUMNS = {
-    "total_minor", "post_fee_minor", "discount_minor", "line_count", "line_no", "quantity",
+    "total_minor", "post_fee_minor", "discount_minor", "tax_minor", "line_count", "line_no", "quantity",
     "unit_price_minor", "line_total_minor", "amount_minor",
 }
 _TIME_COLUMNS = {"created_at", "paid_at", "modified_at", "shipped_at", "ship_by_at"}

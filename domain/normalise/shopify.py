@@ -77,7 +77,7 @@ def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> Canon
         order_id = str(order["id"])
         currency = order.get("currency")
         taxes_included = bool(order.get("taxes_included"))
-        line_totals, line_discounts, sku_of_line = [], 0, {}
+        line_totals, line_discounts, line_taxes, sku_of_line = [], 0, 0, {}
         order_refunds = [row for refund in order.get("refunds") or []
                          for row in refund_rows(refund, shop_id, currency)]
         refund_state_of_line = {row["line_id"]: row["status"] for row in order_refunds if row["line_id"]}
@@ -88,6 +88,7 @@ def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> Canon
             tax = 0 if taxes_included else _sum_minor(item.get("tax_lines"))
             line_total = unit_price * quantity - discount + tax
             line_totals.append(line_total)
+            line_taxes += tax
             line_discounts += discount
             sku_of_line[str(item.get("id"))] = item.get("sku") or None
             lines.append(line_row(
@@ -106,8 +107,13 @@ def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> Canon
         shipping = order.get("shipping_lines") or []
         post_fee = _sum_minor(shipping) - _sum_minor(
             [a for s in shipping for a in s.get("discount_allocations") or []], "amount")
+        order_tax = 0
         if not taxes_included:
-            post_fee += _sum_minor([t for s in shipping for t in s.get("tax_lines") or []])
+            shipping_tax = _sum_minor([t for s in shipping for t in s.get("tax_lines") or []])
+            post_fee += shipping_tax
+            # tax Shopify reports only on the order (old API versions) is in total_price but in
+            # no line: keep it apart so line totals still reconcile with the order total
+            order_tax = max(0, (major_to_minor(order.get("total_tax")) or 0) - line_taxes - shipping_tax)
         address = order.get("shipping_address") or {}
         customer = order.get("customer") or {}
         shipped = [f for f in order.get("fulfillments") or [] if f.get("status") == "success"]
@@ -120,6 +126,7 @@ def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> Canon
             platform_status=order.get("financial_status"), currency=currency,
             total_minor=major_to_minor(order.get("total_price")), post_fee_minor=post_fee,
             discount_minor=max(0, (major_to_minor(order.get("total_discounts")) or 0) - line_discounts),
+            tax_minor=order_tax,
             created_at=parse_iso(order.get("created_at")),
             paid_at=parse_iso(order.get("processed_at") or order.get("created_at")) if paid else None,
             modified_at=parse_iso(order.get("updated_at")),

@@ -51,6 +51,7 @@ def test_a_good_order_passes_untouched():
     ({"paid_at": NOW + timedelta(days=1)}, {}, "is in the future"),
     ({"status": "WAIT_SELLER_SEND_GOODS"}, {}, "is not a canonical status"),
     ({"total_minor": 10000}, {}, "differ from the order total 10000 by 20900"),
+    ({"total_minor": 31900, "tax_minor": None}, {}, "differ from the order total 31900 by 1000"),
     ({}, {"quantity": 0}, "line 1: quantity must be > 0 (got 0)"),
     ({}, {"sku": "NOPE-1"}, "line 1: SKU 'NOPE-1' is not in the catalogue"),
     ({}, {"sku": None}, "line 1: SKU is missing"),
@@ -80,4 +81,9 @@ def test_every_reason_of_one_order_is_kept():
 def test_an_order_without_lines_is_rejected():
     outcome = validate_orders(frames([make_order()], []), CATALOGUE, NOW, RULES)
     assert outcome.rejected.iloc[0]["reasons"] == ["order has no lines",
-        "line totals 0 + post fee 1000 − discount 0 differ from the order total 30900 by 29900 (more than 1 per line)"]
+        "line totals 0 + post fee 1000 + tax 0 − discount 0 differ from the order total 30900 by 29900 (more than 1 per line)"]
+
+
+def test_order_level_tax_reconciles_the_lines_with_the_total():
+    outcome = validate_orders(frames([make_order(total_minor=31900, tax_minor=1000)], [make_line()]), CATALOGUE, NOW, RULES)
+    assert outcome.rejected.empty

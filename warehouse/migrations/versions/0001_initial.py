@@ -149,6 +149,7 @@ def upgrade() -> None:
     sa.Column('total_minor', sa.BigInteger(), nullable=False),
     sa.Column('post_fee_minor', sa.BigInteger(), nullable=True),
     sa.Column('discount_minor', sa.BigInteger(), nullable=True),
+    sa.Column('tax_minor', sa.BigInteger(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('paid_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('modified_at', sa.DateTime(timezone=True), nullable=False),

@@ -1,0 +1,79 @@
+"""Fault injection: the failures a connector must survive, on purpose and reproducibly.
+
+Each platform draws from its own random stream seeded by (fault seed, platform), so the
+sequence of faults a connector meets depends only on the seed and on the order of its own
+requests to that platform — not on what other tests or shops do at the same time. Tests
+that need one particular fault ``force`` it for the next N requests instead of relying on
+shares. Clock skew is not drawn per request: it shifts the server's wall clock for the
+signed-timestamp check and the ``Date`` header, like a marketplace whose clock is off.
+"""
+from __future__ import annotations
+
+import random
+import threading
+from collections import deque
+
+from sandbox.scenario import FaultShares
+
+#: fault kinds drawn per request, in the order their shares are stacked
+FAULT_KINDS: tuple[str, ...] = ("server_error", "throttle", "truncated_body", "slow", "duplicate_rows")
+
+
+class FaultInjector:
+    """Decides, per API request, which fault (if any) the response gets."""
+
+    def __init__(self, shares: FaultShares | None = None):
+        self._lock = threading.Lock()
+        self._forced: dict[str | None, deque[str]] = {}
+        self._streams: dict[str, random.Random] = {}
+        self.shares = shares or FaultShares()
+
+    @property
+    def shares(self) -> FaultShares:
+        return self._shares
+
+    @shares.setter
+    def shares(self, shares: FaultShares) -> None:
+        with self._lock:
+            self._shares = shares
+            self._streams.clear()  # a new configuration restarts every stream from its seed
+
+    def configure(self, **changes) -> FaultShares:
+        """Change some settings (validated like a scenario's ``faults``); returns the result."""
+        self.shares = FaultShares.model_validate({**self._shares.model_dump(), **changes})
+        return self._shares
+
+    def force(self, kind: str, platform: str | None = None, count: int = 1) -> None:
+        """The next ``count`` requests (to ``platform``, or to any platform) get ``kind``."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind '{kind}'; known: {', '.join(FAULT_KINDS)}")
+        with self._lock:
+            self._forced.setdefault(platform, deque()).extend([kind] * count)
+
+    def clear(self) -> None:
+        """No forced faults and all shares zero (clock skew kept at 0 too)."""
+        with self._lock:
+            self._forced.clear()
+        self.shares = FaultShares(seed=self._shares.seed)
+
+    @property
+    def clock_skew_seconds(self) -> float:
+        return self._shares.clock_skew_seconds
+
+    def draw(self, platform: str) -> str | None:
+        """The fault for this request to ``platform``, or None for a normal answer."""
+        with self._lock:
+            for key in (platform, None):
+                queue = self._forced.get(key)
+                if queue:
+                    return queue.popleft()
+            stream = self._streams.get(platform)
+            if stream is None:
+                stream = self._streams[platform] = random.Random(f"{self._shares.seed}:{platform}")
+            roll = stream.random()
+        cumulative = 0.0
+        for kind in FAULT_KINDS:
+            cumulative += getattr(self._shares, kind)
+            if roll < cumulative:
+                return kind
+        return None

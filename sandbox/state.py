@@ -1,0 +1,141 @@
+"""The mutable side of a running sandbox: simulated clock, faults, stats, stock, caches.
+
+The world itself never changes once generated; what a request sees depends on the simulated
+"now" (late changes become visible as it advances), on the injected faults, and on the
+stock levels and shipments that connectors wrote back.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, OrderedDict, defaultdict
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+
+from sandbox.faults import FaultInjector
+from sandbox.generator import World, modified_between
+from sandbox.scenario import FaultShares, ShopSpec
+
+
+class SimulatedClock:
+    """Business time of the sandbox: fixed at ``now`` unless a ``rate`` makes it run.
+
+    ``rate`` is simulated seconds per wall-clock second (0 = frozen, 1 = real time, 60 = a
+    minute per second), so a test or demo can make late changes happen while a connector
+    is in the middle of a scan.
+    """
+
+    def __init__(self, now: datetime, rate: float = 0.0):
+        self._lock = threading.Lock()
+        self.set(now, rate)
+
+    def set(self, now: datetime | None = None, rate: float | None = None) -> None:
+        with self._lock:
+            current = self._now_unlocked() if hasattr(self, "_base") else None
+            self._base = (now or current).astimezone(timezone.utc).timestamp()
+            self._anchor = time.monotonic()
+            if rate is not None:
+                if rate < 0:
+                    raise ValueError("clock rate must be >= 0")
+                self._rate = rate
+
+    def advance(self, seconds: float) -> datetime:
+        self.set(self.now() + timedelta(seconds=seconds))
+        return self.now()
+
+    def _now_unlocked(self) -> datetime:
+        elapsed = (time.monotonic() - self._anchor) * self._rate
+        return datetime.fromtimestamp(self._base + elapsed, timezone.utc)
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now_unlocked()
+
+    @property
+    def rate(self) -> float:
+        return self._rate
+
+
+class BoundedCache(OrderedDict):
+    """A small LRU map: rendered order bodies and window queries are re-used, memory capped."""
+
+    def __init__(self, capacity: int):
+        super().__init__()
+        self.capacity = capacity
+
+    def put(self, key, value) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        if len(self) > self.capacity:
+            self.popitem(last=False)
+
+
+class SandboxState:
+    """Everything a request handler needs besides the request."""
+
+    def __init__(self, world: World, faults: FaultShares | None = None):
+        self.world = world
+        self.clock = SimulatedClock(world.end)
+        self.faults = FaultInjector(faults or world.scenario.faults)
+        self.timestamp_tolerance_s = world.scenario.timestamp_tolerance_minutes * 60
+        self.stats: dict[str, Counter] = defaultdict(Counter)
+        catalogue = world.catalogue
+        rng = np.random.default_rng([world.scenario.seed, 4])
+        #: sellable quantity per (shop, sku) as each marketplace listing shows it
+        self.stock: dict[tuple[str, str], int] = {
+            (shop.id, sku): int(q) for shop in world.shops
+            for sku, q in zip(catalogue["sku"], rng.integers(0, 500, len(catalogue)))}
+        self.shipments: list[dict] = []
+        self.windows = BoundedCache(256)
+        self.rendered = BoundedCache(120_000)   # ≈1.5 KB per rendered order: ≈180 MB at most
+        self.order_lookup: dict[str, dict[str, int]] = {}   # order id → position, built on first use
+        self.listings: dict[str, object] = {}                # platform → common.Listings
+        self._by_app_key = {(s.platform, world.credentials[s.id].app_key): s for s in world.shops}
+        self._by_token = {(s.platform, world.credentials[s.id].access_token): s for s in world.shops}
+
+    # --- clocks -------------------------------------------------------------------------
+    def now_s(self) -> int:
+        """Simulated business time (unix s): what is visible."""
+        return int(self.clock.now().timestamp())
+
+    def wall_now(self) -> float:
+        """The server's wall clock (with injected skew): what signed timestamps are checked against."""
+        return time.time() + self.faults.clock_skew_seconds
+
+    # --- shops and credentials ------------------------------------------------------------
+    def shop_by_app_key(self, platform: str, app_key: str | None) -> ShopSpec | None:
+        return self._by_app_key.get((platform, app_key))
+
+    def shop_by_token(self, platform: str, token: str | None) -> ShopSpec | None:
+        return self._by_token.get((platform, token))
+
+    def secret(self, shop: ShopSpec) -> str:
+        return self.world.credentials[shop.id].app_secret
+
+    def token(self, shop: ShopSpec) -> str:
+        return self.world.credentials[shop.id].access_token
+
+    # --- queries ------------------------------------------------------------------------
+    def window(self, shop_id: str, low: int, high: int, newest_first: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """(order indices, modified s) of orders whose current version falls in [low, high].
+
+        Evaluated at the current simulated time, cached per (window, now): paging through
+        a window costs one query, and a moving clock re-evaluates it, as a real API does.
+        """
+        now = self.now_s()
+        key = (shop_id, low, high, now, newest_first)
+        hit = self.windows.get(key)
+        if hit is None:
+            idx, modified = modified_between(self.world.orders[shop_id], low, min(high, now), now)
+            if newest_first:
+                idx, modified = idx[::-1], modified[::-1]
+            hit = (idx, modified)
+            self.windows.put(key, hit)
+        return hit
+
+    def count(self, platform: str, what: str, n: int = 1) -> None:
+        self.stats[platform][what] += n
+
+    def stats_json(self) -> dict:
+        return {platform: dict(counter) for platform, counter in self.stats.items()}
