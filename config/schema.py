@@ -57,6 +57,8 @@ class ShopConfig(Strict):
     page_size: int | None = Field(default=None, gt=0)
     stock_sync: StockSyncDefaults = StockSyncDefaults()
     column_mapping: dict[str, str] | None = None  # file-import shops: export column → canonical
+    #: connector settings beyond the platform defaults (throttle_rate_per_s, timeout_s, sign_method …)
+    connector_options: dict[str, Any] = {}
 
     _zone = field_validator("timezone")(classmethod(lambda cls, v: _check_zone(v)))
 

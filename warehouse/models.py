@@ -279,7 +279,8 @@ class Refund(Base):
     line_id: Mapped[str | None] = mapped_column(sa.String(64))
     sku: Mapped[str | None] = mapped_column(sa.String(64))
     quantity: Mapped[int | None]
-    amount_minor: Mapped[int] = money()
+    #: unknown while a refund is still being negotiated (PDD reports no amount until it settles)
+    amount_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
     currency: Mapped[str] = currency()
     status: Mapped[str] = mapped_column(sa.String(16))
     created_at: Mapped[datetime | None]

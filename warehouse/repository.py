@@ -156,7 +156,7 @@ def _driver_values(series: pd.Series, column: sa.Column, dialect: str) -> list[A
     if kind is _Kind.TIME:
         return _utc_texts(series, column.name, dialect)
     if kind is _Kind.INTEGER:
-        if series.dtype.kind in "iu":
+        if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu":  # numpy ints have no gaps
             return series.tolist()
         series = series.astype("Int64")  # exact: refuses 12.5, keeps ids and fen whole
     elif kind is _Kind.BOOLEAN and series.dtype.kind == "f":
@@ -164,7 +164,9 @@ def _driver_values(series: pd.Series, column: sa.Column, dialect: str) -> list[A
     elif kind is _Kind.TEXT and series.dtype.kind == "f" and series.notna().any():
         raise TypeError(f"column {column.name} arrived as floats; ids and texts must be strings "
                         "(a float cannot hold ids above 2**53)")
-    return series.astype(object).where(series.notna(), None).tolist()
+    values = series.astype(object).to_numpy(copy=True)
+    values[series.isna().to_numpy()] = None  # pd.NA / NaN / NaT → SQL NULL (drivers refuse NAType)
+    return values.tolist()
 
 
 def _rows(frame: pd.DataFrame, table: sa.Table, columns: tuple[str, ...], dialect: str) -> Iterator[tuple]:

@@ -27,12 +27,14 @@ def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> Canon
     orders, lines, refunds = [], [], []
     for record in records:
         order_id = str(record["order_sn"])
-        line_totals = []
+        line_totals, line_refunds = [], []
         for line_no, item in enumerate(record.get("item_list") or [], start=1):
             quantity = int(item.get("goods_count") or 0)
             unit_price = major_to_minor(item.get("goods_price"))
             line_total = unit_price * quantity if unit_price is not None else None
             line_totals.append(line_total)
+            item_refund = item.get("refund_status", record.get("refund_status"))
+            line_refunds.append((item, line_total, REFUND_STATUS.get(_int(item_refund))))
             lines.append(line_row(
                 platform=PLATFORM, shop_id=shop_id, order_id=order_id, line_no=line_no,
                 line_id=text_or_none(item.get("sku_id")), sku=item.get("outer_id") or None,
@@ -40,7 +42,7 @@ def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> Canon
                 marketplace_sku_id=text_or_none(item.get("sku_id")),
                 title=item.get("goods_name"), variant=item.get("goods_spec"), quantity=quantity,
                 unit_price_minor=unit_price, line_total_minor=line_total, discount_minor=0,
-                currency="CNY", is_gift=False, refund_status=text_or_none(record.get("refund_status")),
+                currency="CNY", is_gift=False, refund_status=text_or_none(item_refund),
             ))
         platform_status = record.get("order_status")
         status = ORDER_STATUS.get(_int(platform_status)) or unknown_status(platform_status)
@@ -50,8 +52,21 @@ def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> Canon
         total = major_to_minor(record.get("pay_amount"))
         post_fee = major_to_minor(record.get("postage"))
         modified = parse_beijing(record.get("updated_at"))
-        refund_state = REFUND_STATUS.get(_int(record.get("refund_status")))
-        if refund_state:
+        per_item = any("refund_status" in item for item, _, _ in line_refunds)
+        if per_item:  # items say which of them are refunded: a partial refund stays partial
+            states = [state for _, _, state in line_refunds]
+            if any(states):
+                status = overlay_refunds(status, states)
+            for item, line_total, state in line_refunds:
+                if state:
+                    refunds.append(refund_row(
+                        platform=PLATFORM, shop_id=shop_id, refund_id=f"{order_id}:{item.get('sku_id')}",
+                        order_id=order_id, line_id=text_or_none(item.get("sku_id")), sku=item.get("outer_id") or None,
+                        quantity=int(item.get("goods_count") or 0),
+                        amount_minor=line_total if state == REFUNDED else None, currency="CNY",
+                        status=state, created_at=modified, modified_at=modified,
+                    ))
+        elif refund_state := REFUND_STATUS.get(_int(record.get("refund_status"))):
             status = overlay_refunds(status, [refund_state])
             refunds.append(refund_row(
                 platform=PLATFORM, shop_id=shop_id, refund_id=f"{order_id}:refund", order_id=order_id,

@@ -97,6 +97,8 @@ def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> Canon
                 currency="CNY", is_gift=False, refund_status=refund_status,
             ))
             if refund_status == NO_REFUND:
+                if line_total:  # a free gift left with the buyer does not make a refund partial
+                    refund_states.append(None)
                 continue
             refund_state = REFUND_STATUS.get(refund_status, unknown_status(refund_status))
             refund_states.append(refund_state)
@@ -110,8 +112,7 @@ def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> Canon
                 created_at=parse_beijing(sub.get("refund_created")) or modified,
                 modified_at=parse_beijing(sub.get("modified")) or modified,
             ))
-        all_lines_refund_states = refund_states + [None] * (len(line_totals) - len(refund_states))
-        status = overlay_refunds(status, all_lines_refund_states)
+        status = overlay_refunds(status, refund_states)
         province, city, district = (trade.get("receiver_state"), trade.get("receiver_city"),
                                     trade.get("receiver_district"))
         street = trade.get("receiver_address")

@@ -255,7 +255,7 @@ def upgrade() -> None:
     sa.Column('line_id', sa.String(length=64), nullable=True),
     sa.Column('sku', sa.String(length=64), nullable=True),
     sa.Column('quantity', sa.Integer(), nullable=True),
-    sa.Column('amount_minor', sa.BigInteger(), nullable=False),
+    sa.Column('amount_minor', sa.BigInteger(), nullable=True),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=True),

@@ -1,0 +1,314 @@
+"""Pulling one shop's orders into the warehouse (domain-rules.md §1).
+
+``pull_shop`` is plain Python (tests call it directly); ``ingest_shop`` is its Prefect task.
+Per shop: take the shop's run guard (a lease row, so a manual run cannot overlap a scheduled
+one), compute the window ``[watermark − lookback, now − safety lag]``, let the connector cut
+it to the platform's limit, and for each sub-window read pages, normalise, validate,
+quarantine what fails and upsert the rest **in one transaction per chunk** together with the
+archived raw pages. The watermark moves to a sub-window's end in the same transaction as
+its last chunk, so a crash anywhere leaves either the old watermark (the rerun re-reads the
+window; upserts are idempotent) or the new one with all its data.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+import pandas as pd
+from prefect import task
+
+from config.schema import AppConfig, ShopConfig
+from connectors import Connector, ConnectorError, Page, build_connector, default_settings, redact
+from domain.canonical import CanonicalFrames
+from domain.normalise import normalise
+from domain.validation import ValidationOutcome, ValidationRules, validate_orders
+from domain.windows import Window, pull_window
+from warehouse import repository
+from warehouse.db import make_engine
+from tasks.secrets import pii_hash_key, shop_credentials
+
+#: an update counts as "late" when the order changed this long after it was created
+LATE_UPDATE_AFTER = timedelta(days=1)
+
+
+@dataclass
+class ShopPullResult:
+    """What one shop's pull did; one row of the run's report."""
+
+    shop_id: str
+    platform: str
+    status: str = "ok"                     # ok | skipped | failed
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    windows: int = 0
+    pages: int = 0
+    orders_new: int = 0
+    orders_updated: int = 0
+    orders_unchanged: int = 0
+    orders_stale: int = 0
+    quarantined: int = 0
+    late_updates: int = 0
+    retries: int = 0
+    throttle_waits: int = 0
+    throttle_wait_s: float = 0.0
+    duration_s: float = 0.0
+    error: str | None = None
+    top_reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def orders_seen(self) -> int:
+        return self.orders_new + self.orders_updated + self.orders_unchanged + self.orders_stale + self.quarantined
+
+    def as_row(self) -> dict:
+        row = asdict(self)
+        row["top_reasons"] = "; ".join(f"{r} ×{n}" for r, n in self.top_reasons.items())
+        return row
+
+
+@dataclass
+class _Chunk:
+    pages: list[Page] = field(default_factory=list)
+
+    @property
+    def records(self) -> int:
+        return sum(len(p.records) for p in self.pages)
+
+
+def _reason_family(reason: str) -> str:
+    """'line 2: SKU 'X' is not in the catalogue' → 'SKU is not in the catalogue' for counting."""
+    text = reason.split(": ", 1)[1] if reason.startswith("line ") and ": " in reason else reason
+    return text.split(" (")[0].split("'")[0].strip().rstrip(":") if "'" in text else text.split(" (")[0]
+
+
+def _normalise_page(page: Page, hash_key: str) -> tuple[CanonicalFrames, list[tuple[str | None, dict, list[str]]]]:
+    """Canonical frames of a page; records that cannot be read at all come back separately
+    (with the reason) so they are quarantined instead of failing the page."""
+    try:
+        return normalise(page.platform, page.records, page.shop_id, hash_key=hash_key), []
+    except Exception:  # noqa: BLE001 - find the bad record(s); the good ones go on
+        good, unreadable = [], []
+        for record in page.records:
+            try:
+                normalise(page.platform, [record], page.shop_id, hash_key=hash_key)
+                good.append(record)
+            except Exception as exc:  # noqa: BLE001
+                order_id = next((str(record[k]) for k in ("tid", "orderId", "order_sn", "order_id", "id", "AmazonOrderId")
+                                 if isinstance(record, dict) and record.get(k) is not None), None)
+                unreadable.append((order_id, record, [f"could not be read: {type(exc).__name__}: {exc}"]))
+        return normalise(page.platform, good, page.shop_id, hash_key=hash_key), unreadable
+
+
+def _concat(parts: list[CanonicalFrames]) -> CanonicalFrames:
+    if not parts:
+        return CanonicalFrames()
+    non_empty = lambda frames: [f for f in frames if len(f)] or [frames[0]]  # noqa: E731
+    return CanonicalFrames(
+        orders=pd.concat(non_empty([p.orders for p in parts]), ignore_index=True),
+        lines=pd.concat(non_empty([p.lines for p in parts]), ignore_index=True),
+        refunds=pd.concat(non_empty([p.refunds for p in parts]), ignore_index=True),
+    )
+
+
+class ShopPull:
+    """One shop's pull: the state a run accumulates while it commits chunk after chunk."""
+
+    def __init__(self, config: AppConfig, shop: ShopConfig, engine, connector: Connector, *, owner: str,
+                 hash_key: str, clock: Callable[[], datetime], progress: Callable[[float], None] | None = None):
+        self.config, self.shop, self.engine, self.connector = config, shop, engine, connector
+        self.owner, self.hash_key, self.clock, self.progress = owner, hash_key, clock, progress
+        rules = config.rules.orders
+        self.rules = ValidationRules(known_currencies=frozenset(rules.known_currencies),
+                                     line_total_tolerance_minor_per_line=rules.line_total_tolerance_minor_per_line,
+                                     paid_time_future_tolerance_seconds=rules.paid_time_future_tolerance_seconds)
+        self.lease_ttl = timedelta(minutes=rules.run_lease_minutes)
+        self.known_skus = repository.known_skus(engine)
+        self.result = ShopPullResult(shop_id=shop.id, platform=shop.platform)
+        self.reasons: Counter[str] = Counter()
+
+    def commit(self, chunk: _Chunk, *, watermark: datetime | None) -> repository.UpsertResult:
+        """Normalise, validate, archive, quarantine, upsert (and move the watermark) atomically."""
+        parts, unreadable_by_page = [], []
+        for index, page in enumerate(chunk.pages):
+            frames, unreadable = _normalise_page(page, self.hash_key)
+            frames.orders["raw_page_id"] = index  # replaced by the archived page's id below
+            parts.append(frames)
+            unreadable_by_page.append(unreadable)
+        frames = _concat(parts)
+        outcome = (validate_orders(frames, self.known_skus, self.clock(), self.rules) if len(frames.orders)
+                   else ValidationOutcome(valid=frames))
+        with self.engine.begin() as conn:
+            if not repository.acquire_lease(conn, self.shop.id, self.owner, self.lease_ttl):
+                raise RuntimeError(f"shop {self.shop.id}: the run guard was taken over by another run "
+                                   "(this run stalled longer than run_lease_minutes); stopping without writing")
+            page_ids = [self._archive(conn, page) for page in chunk.pages]
+            # valid.orders is frames.orders itself when nothing was rejected: map each frame once
+            for frame in {id(f): f for f in (frames.orders, outcome.valid.orders)}.values():
+                if len(frame):
+                    frame["raw_page_id"] = frame["raw_page_id"].map(lambda i: page_ids[int(i)])
+            valid = outcome.valid
+            quarantined = len(outcome.rejected)
+            if quarantined:
+                repository.quarantine_records(conn, outcome.rejected, frames)
+            for page_id, unreadable in zip(page_ids, unreadable_by_page):
+                if unreadable:
+                    quarantined += len(unreadable)
+                    repository.quarantine_raw_records(conn, self.shop.platform, self.shop.id, unreadable,
+                                                      raw_page_id=page_id)
+            upserted = repository.upsert_orders(conn, valid)
+            if watermark is not None:
+                repository.set_watermark(conn, self.shop.id, watermark)
+        self._count(chunk, outcome, upserted, quarantined, unreadable_by_page)
+        return upserted
+
+    @staticmethod
+    def _archive(conn, page: Page) -> int:
+        """The page as received (and the bodies of its follow-up calls) for audit and replay."""
+        common = dict(platform=page.platform, shop_id=page.shop_id, window_start=page.window_start,
+                      window_end=page.window_end, page_no=page.page_no, fetched_at=page.fetched_at)
+        for extra in page.related_raw:  # TOP fullinfo / Amazon orderItems bodies
+            repository.archive_raw_page(conn, payload=extra, record_count=0, **common)
+        return repository.archive_raw_page(conn, payload=page.raw, record_count=len(page.records), **common)
+
+    def _count(self, chunk, outcome, upserted, quarantined, unreadable_by_page) -> None:
+        r = self.result
+        r.pages += len(chunk.pages)
+        r.orders_new += upserted.new
+        r.orders_updated += upserted.updated
+        r.orders_unchanged += upserted.unchanged
+        r.orders_stale += upserted.stale
+        r.quarantined += quarantined
+        r.retries += sum(p.retries for p in chunk.pages)
+        r.throttle_waits += sum(p.throttle_waits for p in chunk.pages)
+        r.throttle_wait_s += sum(p.throttle_wait_s for p in chunk.pages)
+        orders = outcome.valid.orders
+        if upserted.updated and len(orders):
+            age = pd.to_datetime(orders["modified_at"], utc=True) - pd.to_datetime(orders["created_at"], utc=True)
+            r.late_updates += int((age > LATE_UPDATE_AFTER).sum())
+        for reasons in outcome.rejected.get("reasons", []):
+            self.reasons.update({_reason_family(x) for x in reasons})
+        for unreadable in unreadable_by_page:
+            self.reasons.update(_reason_family(reasons[0]) for _, _, reasons in unreadable)
+
+    def run(self, window: Window) -> ShopPullResult:
+        """Read every sub-window; commit whenever a chunk is full and at the end.
+
+        Chunks span sub-windows (PDD's are 30 minutes: one commit per sub-window would pay
+        the validation suite's fixed cost hundreds of times on a backfill). The watermark in
+        each commit is the end of the last sub-window read completely, so it never passes
+        data that is not in the same transaction or an earlier one.
+        """
+        started, started_at = time.monotonic(), datetime.now(timezone.utc)
+        sub_windows = self.connector.windows(window.start, window.end)
+        self.result.window_start, self.result.window_end = window.start, window.end
+        self.result.windows = len(sub_windows)
+        chunk_orders = self.config.rules.orders.chunk_orders
+        chunk, completed_until = _Chunk(), None
+        try:
+            for number, sub in enumerate(sub_windows, start=1):
+                for page in self.connector.pull_orders(sub.start, sub.end):
+                    chunk.pages.append(page)
+                    if chunk.records >= chunk_orders:
+                        self.commit(chunk, watermark=completed_until)
+                        chunk = _Chunk()
+                completed_until = sub.end
+                if self.progress:
+                    self.progress(100.0 * number / len(sub_windows))
+            if chunk.pages or completed_until is not None:
+                self.commit(chunk, watermark=completed_until)
+        except Exception as exc:
+            self._log_window(window, started_at, "failed", error=self._safe(exc))
+            raise
+        self.result.duration_s = round(time.monotonic() - started, 3)
+        self.result.top_reasons = dict(self.reasons.most_common(5))
+        self._log_window(window, started_at, "ok")
+        return self.result
+
+    def _safe(self, exc: Exception) -> str:
+        return redact(f"{type(exc).__name__}: {exc}", self.connector.credentials.secrets())[:2000]
+
+    def _log_window(self, window: Window, started: datetime, status: str, error: str | None = None) -> None:
+        """One capture-log row per shop and pull window, with what it read and wrote."""
+        r = self.result
+        finished = datetime.now(timezone.utc)
+        repository.write_capture_log(self.engine, repository.CaptureLogEntry(
+            shop_id=self.shop.id, window_start=window.start, window_end=window.end, status=status,
+            started_at=started, finished_at=finished, flow_run_id=self.owner,
+            duration_s=(finished - started).total_seconds(), error=error, pages=r.pages, orders_new=r.orders_new,
+            orders_updated=r.orders_updated, orders_unchanged=r.orders_unchanged, quarantined=r.quarantined,
+            late_updates=r.late_updates, retries=r.retries, throttle_waits=r.throttle_waits,
+            throttle_wait_s=r.throttle_wait_s))
+
+
+def pull_shop(config: AppConfig, shop_id: str, *, database_url: str, since: datetime | None = None,
+              until: datetime | None = None, owner: str | None = None, connector: Connector | None = None,
+              clock: Callable[[], datetime] | None = None,
+              progress: Callable[[float], None] | None = None) -> ShopPullResult:
+    """Pull one shop's window into the warehouse; never raises for the shop's own failures
+    (they come back as ``status="failed"`` with the reason), so other shops go on."""
+    shop = config.shop(shop_id)
+    clock = clock or (lambda: datetime.now(timezone.utc))
+    owner = owner or f"manual-{uuid.uuid4()}"
+    rules = config.rules.orders
+    engine = make_engine(database_url)
+    result = ShopPullResult(shop_id=shop.id, platform=shop.platform)
+    try:
+        if not repository.acquire_lease(engine, shop.id, owner, timedelta(minutes=rules.run_lease_minutes)):
+            result.status = "skipped"
+            result.error = "another run is pulling this shop right now; this run left it alone"
+            return result
+        try:
+            if connector is None:
+                overrides = {k: v for k, v in (("page_size", shop.page_size),) if v}
+                if shop.max_window_minutes:
+                    overrides["max_window"] = timedelta(minutes=shop.max_window_minutes)
+                settings = default_settings(shop.platform, shop.base_url or "", **{**overrides, **shop.connector_options})
+                connector = build_connector(shop.platform, shop.id, settings, shop_credentials(shop), clock=clock)
+            now = clock()
+            window = pull_window(
+                repository.get_watermark(engine, shop.id), now,
+                lookback=timedelta(minutes=rules.lookback_minutes),
+                safety_lag=timedelta(minutes=rules.safety_lag_minutes),
+                first_pull_since=now - timedelta(hours=rules.first_pull_hours), since=since, until=until)
+            pull = ShopPull(config, shop, engine, connector, owner=owner, hash_key=pii_hash_key(), clock=clock,
+                            progress=progress)
+            return pull.run(window)
+        except Exception as exc:  # noqa: BLE001 - reported per shop; the flow decides the run's state
+            secrets = connector.credentials.secrets() if connector is not None else ()
+            result.status = "failed"
+            result.error = redact(f"{type(exc).__name__}: {exc}", secrets)[:2000]
+            if isinstance(exc, ConnectorError) or "MissingSecretError" in type(exc).__name__:
+                return result
+            result.error += " (unexpected; the run's log has the traceback)"
+            raise
+        finally:
+            repository.release_lease(engine, shop.id, owner)
+    finally:
+        engine.dispose()
+
+
+@task(name="ingest-shop", task_run_name="ingest-{shop_id}")
+def ingest_shop(config: AppConfig, shop_id: str, database_url: str, since: datetime | None, until: datetime | None,
+                owner: str) -> ShopPullResult:
+    """One shop's pull as a Prefect task (a shop is the unit of work; pages are plain loops)."""
+    from prefect import get_run_logger
+    from prefect.artifacts import create_progress_artifact, update_progress_artifact
+
+    logger = get_run_logger()
+    artifact_id = None
+    if since is not None:  # a backfill: show progress in the UI
+        artifact_id = create_progress_artifact(progress=0.0, description=f"backfill of {shop_id}")
+
+    def progress(pct: float) -> None:
+        if artifact_id is not None:
+            update_progress_artifact(artifact_id=artifact_id, progress=pct)
+
+    result = pull_shop(config, shop_id, database_url=database_url, since=since, until=until, owner=owner,
+                       progress=progress)
+    logger.info("%s: %s, %d pages, %d new, %d updated, %d unchanged, %d quarantined%s", shop_id, result.status,
+                result.pages, result.orders_new, result.orders_updated, result.orders_unchanged, result.quarantined,
+                f" — {result.error}" if result.error else "")
+    return result

@@ -1,0 +1,79 @@
+"""pull-orders as a Prefect flow (test harness server): a backfill of two shops from the
+sandbox, with its report artifact and .xlsx, and a clear failure for a shop without credentials."""
+from __future__ import annotations
+
+import asyncio
+import shutil
+from datetime import timedelta
+
+import openpyxl
+import pytest
+import yaml
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+from config.settings import CONFIG_DIR, get_settings
+from sandbox import generate
+from sandbox.server import SandboxServer
+from tasks.catalogue import store_catalogue
+from warehouse import migrate, repository
+from warehouse.db import make_engine
+
+
+@pytest.fixture(scope="module")
+def world():
+    return generate("smoke")
+
+
+@pytest.fixture
+def sandbox_env(world, warehouse_env, tmp_path, monkeypatch):
+    with SandboxServer(world) as server:
+        target = tmp_path / "config"
+        shutil.copytree(CONFIG_DIR, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+        shops = yaml.safe_load((target / "shops.yaml").read_text(encoding="utf-8"))
+        for shop in shops["shops"]:
+            suffix = f"/{shop['id']}" if shop["platform"] == "shopify" else ""
+            shop["base_url"] = f"{server.url}/{shop['platform']}{suffix}"
+            shop["connector_options"] = {"throttle_rate_per_s": 500.0, "throttle_burst": 500}
+        (target / "shops.yaml").write_text(yaml.safe_dump(shops, allow_unicode=True), encoding="utf-8")
+        monkeypatch.setenv("SHOPOPS_CONFIG_DIR", str(target))
+        monkeypatch.setenv("SHOPOPS_PII_HASH_KEY", "flow-test-key")
+        for shop_id in ("jd-pop", "shopify-global"):
+            secret = world.credentials[shop_id]
+            monkeypatch.setenv("SHOPOPS_CRED_" + shop_id.upper().replace("-", "_"),
+                               '{"app_key": "%s", "app_secret": "%s", "access_token": "%s"}'
+                               % (secret.app_key, secret.app_secret, secret.access_token))
+        monkeypatch.delenv("SHOPOPS_CRED_PDD_MAIN", raising=False)
+        get_settings.cache_clear()
+        settings = get_settings()
+        migrate.upgrade(settings.warehouse_url)
+        engine = make_engine(settings.warehouse_url)
+        store_catalogue(engine, world.catalogue)
+        yield settings, engine
+        engine.dispose()
+        get_settings.cache_clear()
+
+
+async def _artifact(key: str):
+    async with get_client() as client:
+        return await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+
+
+def test_backfill_two_shops_reports_and_a_shop_without_credentials_fails_clearly(world, sandbox_env):
+    from flows.orders import pull_orders
+
+    settings, engine = sandbox_env
+    since, until = world.scenario.start - timedelta(hours=1), world.end - timedelta(minutes=1)
+    state = pull_orders(shops=["jd-pop", "shopify-global", "pdd-main"], since=since, until=until, return_state=True)
+
+    assert state.is_failed() and "pdd-main" in state.message  # no credentials for pdd-main
+    counts = repository.table_counts(engine)
+    expected = sum(len(world.ground_truth(s, until).orders) for s in ("jd-pop", "shopify-global"))
+    assert counts["orders"] == expected > 0
+    summary = asyncio.run(_artifact("pull-orders"))[0].data
+    assert "pdd-main" in summary and "SHOPOPS_CRED_PDD_MAIN" in summary  # says what to do
+    table = asyncio.run(_artifact("pull-orders-shops"))[0].data
+    assert "jd-pop" in str(table) and "shopify-global" in str(table)
+    book = openpyxl.load_workbook(next((settings.report_folder / "pull-orders").glob("*.xlsx")))
+    rows = list(book["shops"].values)
+    assert rows[0][0] == "shop" and {r[0] for r in rows[1:]} == {"jd-pop", "shopify-global", "pdd-main"}
