@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import requests
@@ -24,8 +27,13 @@ import yaml
 from config.settings import PROJECT_ROOT, Settings
 from shopops.i18n import t
 
-#: deployments run once at start so the UI has runs and artifacts to show
-FIRST_RUNS = ("check-warehouse/check-warehouse",)
+#: the sandbox scenario behind the demo, re-dated so that it runs around the current time
+DEMO_SCENARIO = "normal_day"
+#: how far back the demo's trading period starts (orders before now are there at once, the
+#: rest arrive live as the sandbox's clock follows the wall clock)
+DEMO_HOURS_BACK = 20
+#: the sandbox has no quota: the demo does not spend minutes in the connectors' throttles
+SANDBOX_CONNECTOR_OPTIONS = {"throttle_rate_per_s": 200.0, "throttle_burst": 200, "items_rate_per_s": 200.0}
 
 
 def work_pools() -> list[str]:
@@ -88,6 +96,14 @@ class DemoStack:
     def ui_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.prefect_port}"
 
+    @property
+    def sandbox_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.sandbox_port}"
+
+    @property
+    def demo_config_dir(self) -> Path:
+        return self.data_dir / "demo-config"
+
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update({
@@ -98,6 +114,7 @@ class DemoStack:
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_UI_SHOW_PROMOTIONAL_CONTENT": "false",
             "SHOPOPS_DATA_DIR": str(self.data_dir),
+            "SHOPOPS_CONFIG_DIR": str(self.demo_config_dir),
         })
         return env
 
@@ -140,51 +157,131 @@ class DemoStack:
             raise DemoError(f"{what} failed (exit {result.returncode}):\n{tail}")
         return output
 
-    def _wait_for_server(self, timeout_s: float = 120) -> None:
+    # --- the sandbox marketplace and the demo's configuration ------------------------------
+    def _write_scenario(self) -> tuple[Path, datetime]:
+        """normal_day re-dated to start DEMO_HOURS_BACK hours ago (whole hours, so reruns of
+        the demo within the hour see the same world)."""
+        from sandbox.scenario import load_scenario  # noqa: F401 - validated when the sandbox loads it
+
+        source = PROJECT_ROOT / "config" / "scenarios" / f"{DEMO_SCENARIO}.yaml"
+        spec = yaml.safe_load(source.read_text(encoding="utf-8"))
+        start = (datetime.now(timezone.utc) - timedelta(hours=DEMO_HOURS_BACK)).replace(minute=0, second=0, microsecond=0)
+        spec.update(name="demo", start=start.isoformat(), days=2)
+        spec.pop("end", None)
+        target = self.data_dir / "sandbox" / "demo-scenario.yaml"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        return target, start
+
+    def _write_demo_config(self) -> None:
+        """config/ with every shop pointed at the local sandbox (the demo never touches a real
+        marketplace); the rest of the configuration is the project's own."""
+        target = self.demo_config_dir
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(PROJECT_ROOT / "config", target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+        shops = yaml.safe_load((target / "shops.yaml").read_text(encoding="utf-8"))
+        for shop in shops["shops"]:
+            if shop["platform"] == "file":
+                continue
+            suffix = f"/{shop['id']}" if shop["platform"] == "shopify" else ""
+            shop["base_url"] = f"{self.sandbox_url}/{shop['platform']}{suffix}"
+            shop["connector_options"] = {**SANDBOX_CONNECTOR_OPTIONS, **(shop.get("connector_options") or {})}
+        (target / "shops.yaml").write_text("# written by `shopops demo`: shops.yaml pointed at the sandbox\n"
+                                           + yaml.safe_dump(shops, allow_unicode=True, sort_keys=False),
+                                           encoding="utf-8")
+
+    def _wait_for(self, url: str, name: str, timeout_s: float = 120) -> None:
         deadline = time.monotonic() + timeout_s
-        server = dict(self.processes)["prefect-server"]
+        proc = dict(self.processes)[name]
         while time.monotonic() < deadline:
-            if server.poll() is not None:
-                raise DemoError(f"the Prefect server exited with code {server.returncode}; "
-                                f"see {self.data_dir / 'logs' / 'prefect-server.log'}")
+            if proc.poll() is not None:
+                raise DemoError(f"{name} exited with code {proc.returncode}; see {self.data_dir / 'logs' / (name + '.log')}")
             try:
-                if requests.get(f"{self.api_url}/health", timeout=2).ok:
+                if requests.get(url, timeout=2).ok:
                     return
             except requests.RequestException:
                 pass
-            time.sleep(0.5)
-        raise DemoError(f"the Prefect server did not answer within {timeout_s:.0f} s; "
-                        f"see {self.data_dir / 'logs' / 'prefect-server.log'}")
+            time.sleep(0.3)
+        raise DemoError(f"{name} did not answer within {timeout_s:.0f} s; see {self.data_dir / 'logs' / (name + '.log')}")
+
+    def _register_secrets_and_catalogue(self, scenario: Path) -> None:
+        """Shop credentials and the PII hash key as Prefect Secret blocks (never parameters,
+        never files the worker reads), the shops and the SKU catalogue into the warehouse."""
+        for key, value in self.env().items():
+            if key.startswith(("PREFECT_", "SHOPOPS_")):
+                os.environ[key] = value
+        from config.schema import load_config
+        from config.settings import get_settings
+        from prefect.blocks.system import Secret
+        from sandbox import generate
+        from tasks.catalogue import store_catalogue
+        from warehouse import repository
+        from warehouse.db import make_engine
+
+        get_settings.cache_clear()
+        credentials = json.loads((self.data_dir / "sandbox" / "credentials.json").read_text(encoding="utf-8"))
+        config = load_config(self.demo_config_dir)
+        for shop in config.shops:
+            if shop.id in credentials and shop.credentials_block:
+                secret = credentials[shop.id]
+                Secret(value=json.dumps({"app_key": secret["app_key"], "app_secret": secret["app_secret"],
+                                         "access_token": secret["access_token"]})).save(
+                    shop.credentials_block, overwrite=True)
+        try:
+            Secret.load("shopops-pii-hash-key")
+        except ValueError:
+            Secret(value=secrets.token_hex(32)).save("shopops-pii-hash-key")
+        engine = make_engine(get_settings().warehouse_url)
+        try:
+            repository.sync_shops(engine, config.shops)
+            store_catalogue(engine, generate(scenario).catalogue)
+        finally:
+            engine.dispose()
 
     def start(self) -> None:
-        steps = 6
+        steps = 8
         prefect = _bin("prefect")
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._write_demo_config()
 
         self.say(t("step", n=1, total=steps, what="warehouse: migrate (shopops db upgrade)"))
         self._run("shopops db upgrade", [_bin("shopops"), "db", "upgrade"])
 
-        self.say(t("step", n=2, total=steps, what=f"Prefect server on {self.ui_url}"))
+        self.say(t("step", n=2, total=steps, what=f"sandbox marketplace on {self.sandbox_url}"))
+        scenario, period_start = self._write_scenario()
+        self._spawn("sandbox", [sys.executable, "-m", "sandbox", "--scenario", str(scenario),
+                                "--port", str(self.settings.sandbox_port), "--data-dir", str(self.data_dir / "sandbox")])
+        self._wait_for(f"{self.sandbox_url}/_sandbox/health", "sandbox")
+        # the sandbox's clock follows the wall clock: new orders keep arriving while the demo runs
+        requests.post(f"{self.sandbox_url}/_sandbox/clock",
+                      json={"now": datetime.now(timezone.utc).isoformat(), "rate": 1.0}, timeout=10).raise_for_status()
+
+        self.say(t("step", n=3, total=steps, what=f"Prefect server on {self.ui_url}"))
         self._spawn("prefect-server", [prefect, "server", "start", "--host", "127.0.0.1",
                                        "--port", str(self.settings.prefect_port)])
-        self._wait_for_server()
+        self._wait_for(f"{self.api_url}/health", "prefect-server")
+
+        self.say(t("step", n=4, total=steps, what="credentials (Secret blocks), shops and SKU catalogue"))
+        self._register_secrets_and_catalogue(scenario)
 
         pools = work_pools()
-        self.say(t("step", n=3, total=steps, what="work pool " + ", ".join(pools)))
+        self.say(t("step", n=5, total=steps, what="work pool " + ", ".join(pools)))
         for pool in pools:
             self._run(f"creating the work pool {pool}", [prefect, "work-pool", "create", pool, "--type", "process"],
                       ok_if="already exists")
 
-        self.say(t("step", n=4, total=steps, what="deployments from prefect.yaml"))
+        self.say(t("step", n=6, total=steps, what="deployments from prefect.yaml"))
         self._run("prefect deploy --all", [prefect, "--no-prompt", "deploy", "--all"])
 
-        self.say(t("step", n=5, total=steps, what="worker"))
+        self.say(t("step", n=7, total=steps, what="worker"))
         for pool in pools:
             self._spawn(f"worker-{pool}", [prefect, "worker", "start", "--pool", pool, "--name", f"demo-{pool}"])
 
-        self.say(t("step", n=6, total=steps, what="first runs: " + ", ".join(FIRST_RUNS)))
-        for deployment in FIRST_RUNS:
-            self._run(f"starting {deployment}", [prefect, "deployment", "run", deployment])
+        self.say(t("step", n=8, total=steps, what="first runs: check-warehouse, pull-orders (backfill of the period)"))
+        self._run("starting check-warehouse", [prefect, "deployment", "run", "check-warehouse/check-warehouse"])
+        self._run("starting pull-orders", [prefect, "deployment", "run", "pull-orders/pull-orders",
+                                           "--param", f"since={period_start.isoformat()}"])
 
     def stop(self) -> None:
         """Worker first, then the server; SIGTERM, then SIGKILL after a grace period."""

@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -50,7 +51,8 @@ def demo_env(tmp_path):
     env = dict(os.environ)
     for key in [k for k in env if k.startswith("PREFECT_")]:
         env.pop(key)  # the demo must configure Prefect itself, not inherit a test harness
-    env.update(SHOPOPS_DATA_DIR=str(tmp_path / "data"), SHOPOPS_PREFECT_PORT=str(port), SHOPOPS_LOCALE="en")
+    env.update(SHOPOPS_DATA_DIR=str(tmp_path / "data"), SHOPOPS_PREFECT_PORT=str(port),
+               SHOPOPS_SANDBOX_PORT=str(_free_port()), SHOPOPS_LOCALE="en")
     return env, port, tmp_path / "data"
 
 
@@ -78,24 +80,29 @@ def test_demo_reaches_the_ui_runs_a_flow_and_stops_cleanly(demo_env):
         assert requests.get(ui, timeout=10).status_code == 200
         api = f"{ui}/api"
 
-        # the deployment exists and its first run completes with the report
+        # every deployment of prefect.yaml is registered; the first runs complete with reports
         deployments = requests.post(f"{api}/deployments/filter", json={}, timeout=10).json()
-        assert "check-warehouse" in {d["name"] for d in deployments}
-        deadline, state = time.monotonic() + 120, None
+        assert {"check-warehouse", "pull-orders"} <= {d["name"] for d in deployments}
+        deadline, state = time.monotonic() + 180, None
         while time.monotonic() < deadline:
             runs = requests.post(f"{api}/flow_runs/filter", json={}, timeout=10).json()
             # scheduled future runs of the cron schedules are there too; look at the others
-            states = {r["state_type"] for r in runs} - {"SCHEDULED"}
-            if states and states <= {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}:
+            started = [r for r in runs if r["state_type"] != "SCHEDULED"]
+            states = {r["state_type"] for r in started}
+            if len(started) >= 2 and states <= {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}:
                 state = states
                 break
             time.sleep(1)
         worker_log = (data / "logs" / "worker-shopops-local.log").read_text(errors="replace")[-3000:]
         assert state == {"COMPLETED"}, f"first run states {state}; worker log:\n{worker_log}"
         artifacts = requests.post(f"{api}/artifacts/filter", json={}, timeout=10).json()
-        assert "warehouse-check" in {a.get("key") for a in artifacts}
+        assert {"warehouse-check", "pull-orders", "pull-orders-shops"} <= {a.get("key") for a in artifacts}
+        pull_summary = next(a["data"] for a in artifacts if a.get("key") == "pull-orders")
+        assert "7 shops" in pull_summary and "Nothing needs a person." in pull_summary, pull_summary
         assert list((data / "reports" / "warehouse-check").glob("*.xlsx"))
-        assert (data / "warehouse.sqlite").exists()
+        assert list((data / "reports" / "pull-orders").glob("*.xlsx"))
+        with sqlite3.connect(data / "warehouse.sqlite") as db:
+            assert db.execute("select count(distinct shop_id), count(*) from orders").fetchone()[1] > 1000
 
         # a second `demo` while this one runs: prints the address, starts nothing
         again = subprocess.run([SHOPOPS, "demo"], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=60)
