@@ -152,6 +152,7 @@ class RestockRules(Strict):
 class ShippingRules(Strict):
     ship_deadline_hours: dict[str, float]
     near_deadline_hours: float = Field(ge=0)
+    abnormal_logistics_days: float = Field(gt=0)
     max_orders_per_batch: int = Field(gt=0)
     merge_buffer_minutes: float = Field(ge=0)
     split_policy: Literal["no_split", "split"]

@@ -278,10 +278,12 @@ class DemoStack:
         for pool in pools:
             self._spawn(f"worker-{pool}", [prefect, "worker", "start", "--pool", pool, "--name", f"demo-{pool}"])
 
-        self.say(t("step", n=8, total=steps, what="first runs: check-warehouse, pull-orders (backfill of the period)"))
+        self.say(t("step", n=8, total=steps, what="first runs: check-warehouse, pull-orders (backfill of the period), customer-service-followup"))
         self._run("starting check-warehouse", [prefect, "deployment", "run", "check-warehouse/check-warehouse"])
         self._run("starting pull-orders", [prefect, "deployment", "run", "pull-orders/pull-orders",
                                            "--param", f"since={period_start.isoformat()}"])
+        self._run("starting customer-service-followup",
+                  [prefect, "deployment", "run", "customer-service-followup/customer-service-followup"])
 
     def stop(self) -> None:
         """Worker first, then the server; SIGTERM, then SIGKILL after a grace period."""

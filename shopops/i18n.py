@@ -62,6 +62,27 @@ MESSAGES: dict[str, dict[str, str]] = {
     "col_duration_s": {"en": "duration (s)", "zh_CN": "耗时（秒）"},
     "col_error": {"en": "error", "zh_CN": "错误"},
     "col_top_reasons": {"en": "main quarantine reasons", "zh_CN": "主要隔离原因"},
+    # customer-service follow-up
+    "fu_title": {"en": "Customer-service follow-up (orders paid {day})", "zh_CN": "客服跟进清单（{day} 付款订单）"},
+    "fu_unshipped_from_yesterday": {"en": "paid yesterday, not yet shipped", "zh_CN": "昨日付款未发货"},
+    "fu_out_of_stock": {"en": "cannot ship for lack of stock: tell the buyer", "zh_CN": "缺货订单，需通知顾客"},
+    "fu_deadline": {"en": "near or past the shipping deadline", "zh_CN": "临近或超过发货时限"},
+    "fu_abnormal_logistics": {"en": "abnormal logistics", "zh_CN": "物流异常"},
+    "fu_no_stock_data": {"en": "No stock positions in the warehouse yet: out-of-stock orders cannot be listed.",
+                         "zh_CN": "仓库中尚无库存数据，无法列出缺货订单。"},
+    "fu_shop_id": {"en": "shop", "zh_CN": "店铺"},
+    "fu_order_id": {"en": "order", "zh_CN": "订单号"},
+    "fu_status": {"en": "status", "zh_CN": "状态"},
+    "fu_paid_at": {"en": "paid (UTC)", "zh_CN": "付款时间 (UTC)"},
+    "fu_ship_by_at": {"en": "ship by (UTC)", "zh_CN": "发货时限 (UTC)"},
+    "fu_receiver_name_masked": {"en": "receiver", "zh_CN": "收件人"},
+    "fu_receiver_phone_masked": {"en": "phone", "zh_CN": "电话"},
+    "fu_province": {"en": "province", "zh_CN": "省"},
+    "fu_city": {"en": "city", "zh_CN": "市"},
+    "fu_buyer_remark": {"en": "buyer remark", "zh_CN": "买家留言"},
+    "fu_tracking_no": {"en": "tracking no.", "zh_CN": "运单号"},
+    "fu_hours_left": {"en": "hours left", "zh_CN": "剩余小时"},
+    "fu_problem": {"en": "problem", "zh_CN": "问题"},
 }
 
 

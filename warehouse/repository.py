@@ -656,3 +656,30 @@ def table_counts(conn_or_engine: ConnOrEngine) -> dict[str, int]:
         existing = set(sa.inspect(conn).get_table_names())
         return {name: conn.scalar(sa.select(sa.func.count()).select_from(table))
                 for name, table in sorted(Base.metadata.tables.items()) if name in existing}
+
+
+# --- reads for reports -----------------------------------------------------------------------
+
+def open_orders(conn_or_engine: ConnOrEngine, statuses: Iterable[str]) -> CanonicalFrames:
+    """Orders in ``statuses`` with their lines (for follow-ups, batching, reservations)."""
+    statuses = list(statuses)
+    orders_t, lines_t = Order.__table__, OrderLine.__table__
+    with _connection(conn_or_engine) as conn:
+        orders = pd.read_sql(sa.select(*[orders_t.c[c] for c in ORDER_COLUMNS])
+                             .where(orders_t.c.status.in_(statuses)), conn)
+        lines = pd.read_sql(sa.select(*[lines_t.c[c] for c in LINE_COLUMNS])
+                            .join(orders_t, sa.and_(*[orders_t.c[k] == lines_t.c[k] for k in ORDER_KEY]))
+                            .where(orders_t.c.status.in_(statuses)), conn)
+    for column in ("created_at", "paid_at", "modified_at", "shipped_at", "ship_by_at"):
+        orders[column] = pd.to_datetime(orders[column], utc=True, format="ISO8601")
+    return CanonicalFrames(orders=orders, lines=lines)
+
+
+def available_by_sku(conn_or_engine: ConnOrEngine) -> pd.Series:
+    """Units available (on hand − reserved) per SKU over all warehouses; empty before any stock."""
+    from warehouse.models import StockPosition
+
+    table = StockPosition.__table__
+    with _connection(conn_or_engine) as conn:
+        frame = pd.read_sql(sa.select(table.c.sku, (table.c.on_hand - table.c.reserved).label("available")), conn)
+    return frame.groupby("sku")["available"].sum() if len(frame) else pd.Series(dtype="int64")

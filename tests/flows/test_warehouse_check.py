@@ -31,3 +31,16 @@ def test_check_warehouse_migrates_counts_and_publishes(warehouse_env):
     assert summary and reports[0].name in summary[0].data
     table = asyncio.run(_artifacts("warehouse-check-tables"))
     assert table and "orders" in str(table[0].data)
+
+
+def test_customer_service_followup_publishes_its_lists(warehouse_env):
+    from flows.followup import customer_service_followup
+    from warehouse import migrate
+
+    migrate.upgrade(warehouse_env.warehouse_url)
+    counts = customer_service_followup()
+    assert counts == {"unshipped_from_yesterday": 0, "out_of_stock": 0, "deadline": 0, "abnormal_logistics": 0}
+    book = openpyxl.load_workbook(next((warehouse_env.report_folder / "customer-service-followup").glob("*.xlsx")))
+    assert book.sheetnames == ["unshipped", "out_of_stock", "deadline", "logistics"]
+    summary = asyncio.run(_artifacts("customer-service-followup"))[0].data
+    assert "paid yesterday, not yet shipped: **0**" in summary and "No stock positions" in summary
