@@ -15,6 +15,7 @@ from config.schema import load_config
 from config.settings import get_settings
 from domain.followup import FollowupRules, Followups, find_followups, yesterday
 from shopops.i18n import t
+from shopops.logmask import install_log_masking
 from tasks.reporting import publish_report
 from warehouse import repository
 from warehouse.db import make_engine
@@ -46,6 +47,7 @@ def customer_service_followup(now: datetime | None = None) -> dict[str, int]:
     Args:
         now: the moment to evaluate at (UTC); empty means now.
     """
+    install_log_masking()  # before anything is logged: secrets and phones never reach the server
     logger = get_run_logger()
     config = load_config()
     now = now or datetime.now(timezone.utc)

@@ -20,6 +20,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from config.schema import AppConfig, ConfigError, load_config
 from config.settings import get_settings
 from shopops.i18n import t
+from shopops.logmask import install_log_masking
 from tasks.ingest import ShopPullResult, ingest_shop
 from tasks.reporting import publish_report
 from warehouse import repository
@@ -77,6 +78,7 @@ def pull_orders(shops: list[str] | None = None, since: datetime | None = None,
         since: backfill start (UTC); empty means from the shop's watermark minus lookback.
         until: backfill end (UTC); empty means now minus the safety lag.
     """
+    install_log_masking()  # before anything is logged: secrets and phones never reach the server
     logger = get_run_logger()
     config = load_config()
     url = get_settings().warehouse_url

@@ -9,6 +9,7 @@ from prefect import flow, get_run_logger
 
 from config.schema import load_config
 from shopops.i18n import t
+from shopops.logmask import install_log_masking
 from tasks.reporting import publish_report
 from tasks.warehouse import count_warehouse_rows, migrate_warehouse
 
@@ -16,6 +17,7 @@ from tasks.warehouse import count_warehouse_rows, migrate_warehouse
 @flow(name="check-warehouse", log_prints=False)
 def check_warehouse() -> dict[str, int]:
     """Migrate to the newest schema, count rows per table, publish the report."""
+    install_log_masking()  # before anything is logged: secrets and phones never reach the server
     logger = get_run_logger()
     config = load_config()  # a bad configuration fails the run with the file and key named
     revision = migrate_warehouse()

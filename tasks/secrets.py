@@ -14,6 +14,7 @@ import os
 
 from config.schema import ShopConfig
 from connectors import Credentials
+from shopops.logmask import register_secret
 
 PII_HASH_KEY_BLOCK = "shopops-pii-hash-key"
 
@@ -49,6 +50,8 @@ def shop_credentials(shop: ShopConfig) -> Credentials:
                 f"shop {shop.id}: the Prefect Secret block '{shop.credentials_block}' does not exist; create it "
                 "(docs/RUNBOOK.md, 'adding a shop') or set " + _env_name(shop.id)) from None
     data = json.loads(raw) if isinstance(raw, str) else dict(raw)
+    for value in (data.get("app_secret"), data.get("access_token"), *(data.get("extras") or {}).values()):
+        register_secret(str(value) if value else None)
     return Credentials(app_key=data.get("app_key", ""), app_secret=data.get("app_secret", ""),
                        access_token=data.get("access_token", ""), extras=data.get("extras") or {})
 
@@ -56,6 +59,7 @@ def shop_credentials(shop: ShopConfig) -> Credentials:
 def pii_hash_key() -> str:
     key = os.environ.get("SHOPOPS_PII_HASH_KEY")
     if key:
+        register_secret(key)
         return key
     try:
         value = _load_block(PII_HASH_KEY_BLOCK)
@@ -63,4 +67,5 @@ def pii_hash_key() -> str:
         raise MissingSecretError(
             f"no PII hash key: create the Prefect Secret block '{PII_HASH_KEY_BLOCK}' (a long random string; "
             "`make demo` creates one) or set SHOPOPS_PII_HASH_KEY") from None
+    register_secret(str(value))
     return str(value)
