@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     reports_dir: Path | None = Field(default=None, description="Where .xlsx/.csv reports go. Default: data/reports.")
     prefect_port: int = Field(default=4200, description="Port of the demo's local Prefect server (bound to 127.0.0.1).")
     sandbox_port: int = Field(default=8765, description="Port of the demo's sandbox marketplace (127.0.0.1).")
+    webhook_url: str | None = Field(default=None, description="Team webhook for failed runs, quarantine spikes and "
+                                    "critical restock alerts (`shopops notify setup` registers it).")
 
     @field_validator("data_dir", "config_dir", "reports_dir", mode="after")
     @classmethod

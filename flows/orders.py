@@ -21,6 +21,7 @@ from config.schema import AppConfig, ConfigError, load_config
 from config.settings import get_settings
 from shopops.i18n import t
 from shopops.logmask import install_log_masking
+from shopops.notifications import EVENT_QUARANTINE_SPIKE, emit
 from tasks.ingest import ShopPullResult, ingest_shop
 from tasks.reporting import publish_report
 from warehouse import repository
@@ -94,6 +95,13 @@ def pull_orders(shops: list[str] | None = None, since: datetime | None = None,
 
     table, summary = run_report(results)
     publish_report(family="pull-orders", title=t("pull_report_title"), tables={"shops": table}, summary_md=summary)
+    spike_share = config.rules.orders.quarantine_spike_share
+    for r in results:
+        if r.orders_seen and r.quarantined / r.orders_seen > spike_share:
+            emit(EVENT_QUARANTINE_SPIKE, f"shopops.shop.{r.shop_id}",
+                 t("todo_quarantined", shop=r.shop_id, n=r.quarantined,
+                   reasons="; ".join(f"{k} ×{v}" for k, v in r.top_reasons.items())),
+                 shop_id=r.shop_id, quarantined=r.quarantined, orders=r.orders_seen)
     failed = [r for r in results if r.status == "failed"]
     logger.info("pulled %d shops: %d ok, %d skipped, %d failed", len(results),
                 sum(r.status == "ok" for r in results), sum(r.status == "skipped" for r in results), len(failed))

@@ -171,6 +171,24 @@ def _engine():
     return make_engine(get_settings().warehouse_url)
 
 
+notify_app = typer.Typer(help="Notifications to the team's webhook.", no_args_is_help=True)
+app.add_typer(notify_app, name="notify")
+
+
+@notify_app.command("setup")
+def notify_setup(url: Optional[str] = typer.Option(None, help="Webhook URL (default: SHOPOPS_WEBHOOK_URL).")) -> None:
+    """Register the webhook and the automations (failed/crashed runs, quarantine spikes,
+    critical restock) on the Prefect server at PREFECT_API_URL."""
+    from shopops.notifications import configure_notifications
+
+    url = url or get_settings().webhook_url
+    if not url:
+        typer.echo("No webhook URL: pass --url or set SHOPOPS_WEBHOOK_URL.", err=True)
+        raise typer.Exit(2)
+    for name in configure_notifications(url):
+        typer.echo(f"automation: {name}")
+
+
 @app.command()
 def version() -> None:
     """Print the shopops version."""

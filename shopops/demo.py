@@ -274,6 +274,8 @@ class DemoStack:
         self.say(t("step", n=6, total=steps, what="deployments from prefect.yaml"))
         self._run("prefect deploy --all", [prefect, "--no-prompt", "deploy", "--all"])
 
+        if self.settings.webhook_url:
+            self._run("registering notifications", [_bin("shopops"), "notify", "setup"])
         self.say(t("step", n=7, total=steps, what="worker"))
         for pool in pools:
             self._spawn(f"worker-{pool}", [prefect, "worker", "start", "--pool", pool, "--name", f"demo-{pool}"])
