@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -54,6 +55,51 @@ def demo_env(tmp_path):
     env.update(SHOPOPS_DATA_DIR=str(tmp_path / "data"), SHOPOPS_PREFECT_PORT=str(port),
                SHOPOPS_SANDBOX_PORT=str(_free_port()), SHOPOPS_LOCALE="en")
     return env, port, tmp_path / "data"
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = PROJECT / "test-output"
+
+
+def check_in_browser(ui: str, api: str) -> None:
+    """What an operator sees, in headless Chromium: every deployment listed; the latest
+    pull-orders run opens and its Artifacts tab shows the report. Screenshots are kept in
+    test-output/ (printed with the test output)."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but Chromium is not installed at {CHROMIUM} (.ci/run installs Debian's chromium)")
+        print(f"browser check skipped: no Chromium at {CHROMIUM} (apt-get install chromium to run it)")
+        return
+    from playwright.sync_api import sync_playwright
+
+    flows = {f["id"]: f["name"] for f in requests.post(f"{api}/flows/filter", json={}, timeout=10).json()}
+    runs = requests.post(f"{api}/flow_runs/filter", json={"sort": "START_TIME_DESC", "flow_runs": {
+        "state": {"type": {"any_": ["COMPLETED"]}}}}, timeout=10).json()
+    latest_pull = next(r for r in runs if flows[r["flow_id"]] == "pull-orders")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.goto(f"{ui}/deployments", wait_until="networkidle")
+            page.get_by_text("pull-orders").first.wait_for()
+            listed = page.inner_text("main") if page.locator("main").count() else page.inner_text("body")
+            for name in ("check-warehouse", "pull-orders", "customer-service-followup"):
+                assert name in listed, f"deployment {name} not listed on the Deployments page"
+            page.screenshot(path=str(SCREENSHOTS / "deployments.png"), full_page=True)
+
+            page.goto(f"{ui}/runs/flow-run/{latest_pull['id']}", wait_until="networkidle")
+            page.get_by_text("Artifacts", exact=True).first.click()
+            page.get_by_text("pull-orders-shops").first.wait_for()
+            shown = page.inner_text("body")
+            assert "pull-orders" in shown and "Order pull" in shown
+            path = SCREENSHOTS / "pull-orders-run-artifacts.png"
+            page.screenshot(path=str(path), full_page=True)
+            print(f"screenshots: {SCREENSHOTS / 'deployments.png'}, {path}")
+        finally:
+            browser.close()
 
 
 def test_demo_reaches_the_ui_runs_a_flow_and_stops_cleanly(demo_env):
@@ -103,6 +149,8 @@ def test_demo_reaches_the_ui_runs_a_flow_and_stops_cleanly(demo_env):
         assert list((data / "reports" / "pull-orders").glob("*.xlsx"))
         with sqlite3.connect(data / "warehouse.sqlite") as db:
             assert db.execute("select count(distinct shop_id), count(*) from orders").fetchone()[1] > 1000
+
+        check_in_browser(ui, api)
 
         # a second `demo` while this one runs: prints the address, starts nothing
         again = subprocess.run([SHOPOPS, "demo"], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=60)
