@@ -123,6 +123,7 @@ class OrderRules(Strict):
 
 class StockRules(Strict):
     discrepancy_tolerance_units: int = Units
+    undersell_tolerance_units: int = Units   # §2: listing under its push plan by more than this
     default_allocation_share: float = Share
     default_buffer_units: int = Units
     push_enabled: bool

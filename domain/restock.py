@@ -1,0 +1,203 @@
+"""Restock alerts (补货提醒, 库存预警线; domain-rules.md §3): the formula with every term visible.
+
+Per SKU, from its daily sales and stock:
+
+- daily demand ``d`` = mean daily units over the last ``demand_history_days`` days (a day
+  without sales is a day of 0), ``σ`` their sample standard deviation (n − 1). Units sold on a
+  campaign day are divided by that day's uplift factor first: Double 11 sells eight times a
+  normal day, and left in the history that spike would make the month after it order as if
+  every day were Double 11. Stocking up *for* a campaign is §6's readiness rule, not this one.
+- ABC class by revenue share over ``abc_window_days`` → service level ``z``.
+- safety stock ``SS = z × σ × √L``; reorder point ``ROP = d × L + SS``; order-up-to
+  ``S = d × (L + R) + SS`` (L lead time, R review days).
+- position = available + in_transit; suggested quantity = ``S − position``, rounded up to
+  whole case packs and at least the MOQ.
+
+Levels, from worst to mildest (``LEVEL_SEVERITY``): ``critical`` (cover < L: the SKU runs out
+before a new order can arrive), ``warning`` (position <= ROP), ``overstock`` (cover above
+``overstock_cover_days``, 滞销). Running out is worse than sitting on stock — it costs sales
+and DSR — so overstock ranks mildest. Pure pandas; every number arrives in ``RestockRules``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+#: higher is worse; an alert within the cooldown is sent again only when its level rises
+LEVEL_SEVERITY: dict[str, int] = {"overstock": 1, "warning": 2, "critical": 3}
+
+RESTOCK_COLUMNS: tuple[str, ...] = (
+    "sku", "level", "abc_class", "revenue_share_before", "z", "daily_demand", "demand_sigma",
+    "lead_time_days", "review_days", "safety_stock", "reorder_point", "order_up_to",
+    "available", "in_transit", "position", "cover_days", "case_pack", "moq", "raw_qty",
+    "suggested_qty", "reason")
+
+#: the formula's terms are rounded to this many decimals so that float noise (4.999999999) never
+#: decides whether a position is "at" the reorder point
+_TERM_DECIMALS = 6
+
+
+@dataclass(frozen=True)
+class RestockRules:
+    """The numbers of §3 (the ``restock:`` block of rules.yaml; field names are its keys)."""
+
+    demand_history_days: int
+    abc_window_days: int
+    abc_thresholds: Mapping[str, float]    # cumulative revenue share: {"A": 0.80, "B": 0.95}
+    service_level_z: Mapping[str, float]   # {"A": 1.96, "B": 1.65, "C": 1.28}
+    review_days: int                       # R
+    default_lead_time_days: int            # L of a SKU whose terms give none
+    overstock_cover_days: int
+
+    @classmethod
+    def from_config(cls, restock_block: Mapping[str, Any]) -> "RestockRules":
+        """From the ``restock:`` block as a mapping; keys the maths does not use (the cooldown,
+        which ``apply_cooldown`` takes as its own argument) are left out."""
+        return cls(**{f.name: restock_block[f.name] for f in fields(cls)})
+
+
+def suggest_restock(sales: pd.DataFrame, stock: pd.DataFrame, terms: pd.DataFrame, rules: RestockRules,
+                    today: date, campaign_uplift: pd.Series | None = None) -> pd.DataFrame:
+    """One row per SKU of ``terms`` that needs attention (``RESTOCK_COLUMNS``), worst level first.
+
+    ``sales``: sku, day (the shop-local calendar date), units, revenue_minor (one currency) —
+    several rows per day are summed. The history ends yesterday: today is not over yet.
+    ``stock``: sku, available, in_transit — ``domain.stock.positions`` rows, summed over warehouses.
+    ``terms``: sku, lead_time_days (blank → ``rules.default_lead_time_days``), case_pack, moq —
+    the catalogue of SKUs to judge, with its supplier's terms already resolved.
+    ``campaign_uplift``: uplift factor per calendar date of a campaign day (absent days: 1).
+
+    A SKU with no sales in the history is never restocked by the formula (ROP is 0 and any
+    order would be a guess: new and discontinued items are a person's call), but reported as
+    overstock while it has stock.
+    """
+    skus = pd.Index(terms["sku"], name="sku")
+    demand = _daily_demand(sales, skus, rules.demand_history_days, today, campaign_uplift)
+    abc = classify_abc(_revenue(sales, skus, rules.abc_window_days, today), rules.abc_thresholds)
+    held = stock.groupby("sku")[["available", "in_transit"]].sum().reindex(skus).fillna(0).astype("int64")
+
+    frame = terms.set_index("sku")[["lead_time_days", "case_pack", "moq"]].join([demand, abc, held])
+    frame["lead_time_days"] = frame["lead_time_days"].fillna(rules.default_lead_time_days).astype("int64")
+    frame["review_days"] = rules.review_days
+    frame["z"] = frame["abc_class"].map(rules.service_level_z)
+    d, lead = frame["daily_demand"], frame["lead_time_days"]
+    frame["safety_stock"] = (frame["z"] * frame["demand_sigma"] * np.sqrt(lead)).round(_TERM_DECIMALS)
+    frame["reorder_point"] = (d * lead + frame["safety_stock"]).round(_TERM_DECIMALS)
+    frame["order_up_to"] = (d * (lead + rules.review_days) + frame["safety_stock"]).round(_TERM_DECIMALS)
+    frame["position"] = frame["available"] + frame["in_transit"]
+    frame["cover_days"] = _cover_days(frame["position"], d)
+
+    selling = d > 0
+    conditions = [selling & (frame["cover_days"] < lead),
+                  selling & (frame["position"] <= frame["reorder_point"]),
+                  frame["cover_days"] > rules.overstock_cover_days]
+    frame["level"] = np.select(conditions, ["critical", "warning", "overstock"], default="")
+    alerts = frame[frame["level"] != ""].copy()
+
+    alerts["raw_qty"] = (alerts["order_up_to"] - alerts["position"]).round(_TERM_DECIMALS)
+    alerts["suggested_qty"] = [
+        0 if level == "overstock" else round_to_order(raw, int(pack), int(moq))
+        for level, raw, pack, moq in alerts[["level", "raw_qty", "case_pack", "moq"]].itertuples(index=False)]
+    alerts["reason"] = [_reason(row, rules) for row in alerts.reset_index().itertuples()]
+    alerts["severity"] = alerts["level"].map(LEVEL_SEVERITY)
+    alerts = alerts.reset_index().sort_values(["severity", "sku"], ascending=[False, True], ignore_index=True)
+    return alerts[list(RESTOCK_COLUMNS)]
+
+
+def round_to_order(raw_qty: float, case_pack: int, moq: int) -> int:
+    """Whole case packs, at least the MOQ: ``ceil(max(raw, MOQ) / pack) × pack`` — an MOQ that is
+    not a whole number of cases is rounded up too, as a supplier ships whole cases."""
+    return math.ceil(max(raw_qty, moq) / case_pack) * case_pack
+
+
+def classify_abc(revenue: pd.Series, thresholds: Mapping[str, float]) -> pd.DataFrame:
+    """ABC class per SKU from its revenue (any index of SKUs).
+
+    SKUs are ranked by revenue (ties by SKU, so the result is reproducible). A SKU is A while
+    the revenue share of the SKUs ranked *above* it is below the A threshold (so the top seller
+    is always A, even with 85 % of revenue alone), B while below the B threshold, else C. With
+    no revenue at all every SKU is C. Returns ``abc_class`` and ``revenue_share_before``.
+    """
+    ranked = revenue.reindex(sorted(revenue.index, key=lambda sku: (-revenue[sku], sku)))
+    total = ranked.sum()
+    share_before = (ranked.cumsum() - ranked) / total if total > 0 else pd.Series(1.0, index=ranked.index)
+    abc_class = np.select([share_before < thresholds["A"], share_before < thresholds["B"]], ["A", "B"], default="C")
+    return pd.DataFrame({"abc_class": abc_class, "revenue_share_before": share_before},
+                        index=ranked.index).reindex(revenue.index)
+
+
+def apply_cooldown(alerts: pd.DataFrame, last_sent: pd.DataFrame, now: datetime, cooldown: timedelta) -> pd.DataFrame:
+    """Which alerts to send: ``alerts`` with ``send`` (bool) and ``send_reason`` added.
+
+    ``alerts``: sku, level. ``last_sent``: sku, level, last_sent_at — the last alert sent per SKU
+    (the ``alert_cooldowns`` rows of this alert kind; one per SKU).
+
+    Rule: send when the SKU has no alert sent, or the cooldown since the last one is over
+    (``now − last_sent_at >= cooldown``), or the level is worse than the one sent
+    (``LEVEL_SEVERITY``: warning → critical is sent, critical → warning is not). Otherwise the
+    alert is held back — it still appears in the run's report.
+    """
+    previous = last_sent[["sku", "level", "last_sent_at"]].rename(columns={"level": "last_level"})
+    judged = alerts.merge(previous, on="sku", how="left", validate="many_to_one").set_index(alerts.index)
+    last_at = pd.to_datetime(judged["last_sent_at"], utc=True)
+    first = last_at.isna()
+    cooled = ~first & (pd.Timestamp(now) - last_at >= cooldown)
+    worse = judged["level"].map(LEVEL_SEVERITY) > judged["last_level"].map(LEVEL_SEVERITY).fillna(0)
+
+    out = alerts.copy()
+    out["send"] = first | cooled | worse
+    out["send_reason"] = [
+        "first alert for this SKU" if is_first
+        else f"cooldown over: last alert ({last}) at {at:%Y-%m-%d %H:%M} UTC" if is_cooled
+        else f"worse than the last alert: {last} → {level}" if is_worse
+        else f"held back: {last} already sent at {at:%Y-%m-%d %H:%M} UTC, within the cooldown"
+        for is_first, is_cooled, is_worse, last, level, at in zip(
+            first, cooled, worse, judged["last_level"], judged["level"], last_at)]
+    return out
+
+
+def _daily_demand(sales: pd.DataFrame, skus: pd.Index, history_days: int, today: date,
+                  campaign_uplift: pd.Series | None) -> pd.DataFrame:
+    days = pd.date_range(end=pd.Timestamp(today) - pd.Timedelta(days=1), periods=history_days, freq="D")
+    units = (sales.assign(day=pd.to_datetime(sales["day"]))
+             .pivot_table(index="day", columns="sku", values="units", aggfunc="sum")
+             .reindex(index=days, columns=skus).fillna(0))
+    uplift = (pd.Series(dtype=float) if campaign_uplift is None else campaign_uplift).copy()
+    uplift.index = pd.to_datetime(uplift.index)
+    baseline = units.div(uplift.reindex(days).fillna(1.0), axis=0)
+    return pd.DataFrame({"daily_demand": baseline.mean().round(_TERM_DECIMALS),
+                         "demand_sigma": baseline.std(ddof=1).fillna(0).round(_TERM_DECIMALS)})
+
+
+def _revenue(sales: pd.DataFrame, skus: pd.Index, window_days: int, today: date) -> pd.Series:
+    day = pd.to_datetime(sales["day"])
+    start, end = pd.Timestamp(today) - pd.Timedelta(days=window_days), pd.Timestamp(today)
+    in_window = sales[(day >= start) & (day < end)]
+    return in_window.groupby("sku")["revenue_minor"].sum().reindex(skus).fillna(0)
+
+
+def _cover_days(position: pd.Series, daily_demand: pd.Series) -> pd.Series:
+    """Days the position lasts at ``d`` a day; without demand, stock lasts forever (inf) and no
+    stock has no cover to speak of (NaN)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cover = position / daily_demand.where(daily_demand > 0)
+    cover = cover.where(daily_demand > 0, np.where(position > 0, np.inf, np.nan))
+    return cover.round(_TERM_DECIMALS)
+
+
+def _reason(row, rules: RestockRules) -> str:
+    stock = f"{row.available} available + {row.in_transit} in transit"
+    if row.level == "overstock":
+        cover = "no sales" if math.isinf(row.cover_days) else f"{row.cover_days:.1f} days of cover"
+        return f"overstock (滞销): {stock}, {cover} at {row.daily_demand:g}/day, above {rules.overstock_cover_days} days"
+    if row.level == "critical":
+        why = f"covers {row.cover_days:.1f} days, less than the {row.lead_time_days}-day lead time"
+    else:
+        why = f"at or below the reorder point {row.reorder_point:g}"
+    return (f"{row.level}: {stock} {why}; order {row.suggested_qty} (S {row.order_up_to:g} − {row.position} = "
+            f"{row.raw_qty:g}, whole cases of {row.case_pack}, MOQ {row.moq})")

@@ -1,0 +1,193 @@
+"""The restock formula of §3 on SKUs whose numbers are worked out by hand in the comments."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from domain.restock import RestockRules, apply_cooldown, classify_abc, round_to_order, suggest_restock
+
+TODAY = date(2026, 11, 23)     # the 28-day history is Oct 26 … Nov 22; today is not over yet
+HISTORY = [TODAY - timedelta(days=n) for n in range(1, 29)]
+RULES = RestockRules(demand_history_days=28, abc_window_days=90, abc_thresholds={"A": 0.80, "B": 0.95},
+                     service_level_z={"A": 1.96, "B": 1.65, "C": 1.28}, review_days=7, default_lead_time_days=7,
+                     overstock_cover_days=90)
+RULES_YAML = Path(__file__).resolve().parents[2] / "config" / "rules.yaml"
+
+
+def sales(*rows):
+    """rows: (sku, day, units, revenue_minor)"""
+    return pd.DataFrame(rows, columns=["sku", "day", "units", "revenue_minor"])
+
+
+def every_day(sku, units, revenue_minor=0):
+    return [(sku, day, units, revenue_minor) for day in HISTORY]
+
+
+def terms(*rows):
+    """rows: (sku, lead_time_days, case_pack, moq)"""
+    return pd.DataFrame(rows, columns=["sku", "lead_time_days", "case_pack", "moq"])
+
+
+def stock(*rows):
+    """rows: (sku, available, in_transit)"""
+    return pd.DataFrame(rows, columns=["sku", "available", "in_transit"])
+
+
+def test_rules_come_from_the_restock_block_of_rules_yaml():
+    block = yaml.safe_load(RULES_YAML.read_text(encoding="utf-8"))["restock"]
+    assert RestockRules.from_config(block) == RULES
+
+
+def test_a_sku_computed_by_hand():
+    # 6 units every other day (14 days), nothing sold on the other 14 — missing days are zeros:
+    #   d = 14 × 6 / 28 = 3
+    #   σ (n − 1) = √((14 × (6 − 3)² + 14 × (0 − 3)²) / 27) = √(252 / 27) = √9.3333 = 3.055050
+    # the only SKU, so class A: z = 1.96; L = 4 → √L = 2; R = 7
+    #   SS  = 1.96 × 3.055050 × 2 = 11.975796
+    #   ROP = 3 × 4 + 11.975796 = 23.975796
+    #   S   = 3 × (4 + 7) + 11.975796 = 44.975796
+    # position = 15 available + 5 in transit = 20 <= ROP → alert; cover 20 / 3 = 6.67 days >= L → warning
+    #   raw = 44.975796 − 20 = 24.975796 → whole cases of 12: ceil(2.08) = 3 cases = 36 (>= MOQ 30)
+    history = sales(*[("HAND", day, 6, 1800) for day in HISTORY[::2]],
+                    ("HAND", TODAY, 100, 30000),                       # today: not in the history
+                    ("HAND", TODAY - timedelta(days=29), 100, 30000))  # 29 days ago: outside the 28
+
+    rows = suggest_restock(history, stock(("HAND", 15, 5)), terms(("HAND", 4, 12, 30)), RULES, TODAY)
+
+    row = rows.iloc[0]
+    assert len(rows) == 1 and row["level"] == "warning" and row["abc_class"] == "A" and row["z"] == 1.96
+    assert row["daily_demand"] == 3
+    assert row["demand_sigma"] == pytest.approx(3.055050, abs=1e-6)
+    assert row["safety_stock"] == pytest.approx(11.975796, abs=1e-5)
+    assert row["reorder_point"] == pytest.approx(23.975796, abs=1e-5)
+    assert row["order_up_to"] == pytest.approx(44.975796, abs=1e-5)
+    terms_used = ("lead_time_days", "review_days", "available", "in_transit", "position", "case_pack", "moq")
+    assert tuple(row[term] for term in terms_used) == (4, 7, 15, 5, 20, 12, 30)
+    assert row["cover_days"] == pytest.approx(20 / 3, abs=1e-6)
+    assert row["raw_qty"] == pytest.approx(24.975796, abs=1e-5)
+    assert row["suggested_qty"] == 36
+    assert row["reason"] == ("warning: 15 available + 5 in transit at or below the reorder point 23.9758; "
+                             "order 36 (S 44.9758 − 20 = 24.9758, whole cases of 12, MOQ 30)")
+
+    # the same SKU with an MOQ of 48: 36 would be under it → 48 (4 cases of 12)
+    with_big_moq = suggest_restock(history, stock(("HAND", 15, 5)), terms(("HAND", 4, 12, 48)), RULES, TODAY)
+    assert with_big_moq.iloc[0]["suggested_qty"] == 48
+
+
+@pytest.mark.parametrize("raw, case_pack, moq, ordered", [
+    (24.975796, 12, 30, 36),   # ceil(24.98 / 12) = 3 cases = 36, above the MOQ
+    (24.975796, 12, 48, 48),   # MOQ 48 wins: 4 cases
+    (40.0, 10, 1, 40),         # exactly 4 cases stays 40
+    (0.0, 10, 25, 30),         # MOQ 25 is not whole cases: 3 cases of 10
+    (1.0, 1, 1, 1),
+])
+def test_rounding_to_case_packs_and_moq(raw, case_pack, moq, ordered):
+    assert round_to_order(raw, case_pack, moq) == ordered
+
+
+def test_each_level():
+    # 2 units every day: d = 2, σ = 0 → SS = 0 whatever the class; L = 10, R = 7
+    #   ROP = 2 × 10 = 20; S = 2 × 17 = 34; cover = position / 2; overstock above 90 days (180 units)
+    selling = ["CRIT", "OVERSOLD", "WARN", "FINE", "OVER", "EDGE90"]
+    history = sales(*[row for sku in selling for row in every_day(sku, 2)])
+    held = stock(
+        ("CRIT", 15, 0),       # cover 7.5 < L 10 → critical; order 34 − 15 = 19
+        ("OVERSOLD", -4, 0),   # cover −2 < 10 → critical; order 34 + 4 = 38
+        ("WARN", 12, 8),       # position 20: cover 10 is not < 10, but 20 <= ROP 20 → warning; order 14
+        ("FINE", 21, 0),       # 21 > ROP, cover 10.5 <= 90 → nothing
+        ("OVER", 182, 0),      # cover 91 > 90 → overstock, order nothing
+        ("EDGE90", 180, 0),    # cover 90 is not above 90 → nothing
+        ("DEAD", 5, 0),        # no sales at all, stock left → overstock (滞销)
+        ("GONE", 0, 0),        # no sales, no stock → nothing to say
+    )
+    catalogue = terms(*[(sku, 10, 1, 1) for sku in [*selling, "DEAD", "GONE"]])
+
+    rows = suggest_restock(history, held, catalogue, RULES, TODAY)
+
+    assert list(zip(rows["sku"], rows["level"], rows["suggested_qty"])) == [   # worst first
+        ("CRIT", "critical", 19), ("OVERSOLD", "critical", 38), ("WARN", "warning", 14),
+        ("DEAD", "overstock", 0), ("OVER", "overstock", 0)]
+    reasons = dict(zip(rows["sku"], rows["reason"]))
+    assert "covers 7.5 days, less than the 10-day lead time" in reasons["CRIT"]
+    assert reasons["DEAD"].startswith("overstock (滞销): 5 available + 0 in transit, no sales")
+    assert "91.0 days of cover at 2/day, above 90 days" in reasons["OVER"]
+
+
+def test_a_blank_lead_time_takes_the_default():
+    # d = 2, L = default 7: ROP = 14; position 13 → cover 6.5 < 7 → critical
+    rows = suggest_restock(sales(*every_day("X", 2)), stock(("X", 13, 0)), terms(("X", None, 1, 1)), RULES, TODAY)
+    assert (rows.iloc[0]["lead_time_days"], rows.iloc[0]["reorder_point"], rows.iloc[0]["level"]) == (7, 14, "critical")
+
+
+def test_campaign_days_are_brought_back_to_a_normal_day_by_their_uplift():
+    # 2 units a day, and 16 on Double 11 (uplift 8)
+    history = sales(*[("X", day, 16 if day == date(2026, 11, 11) else 2, 0) for day in HISTORY])
+    uplift = pd.Series({date(2026, 11, 11): 8.0})
+
+    # with the uplift: 16 / 8 = 2 → every day 2: d = 2, σ = 0 → ROP = 2 × 10 = 20; position 20 → warning
+    rows = suggest_restock(history, stock(("X", 20, 0)), terms(("X", 10, 1, 1)), RULES, TODAY, uplift)
+    assert (rows.iloc[0]["daily_demand"], rows.iloc[0]["demand_sigma"], rows.iloc[0]["reorder_point"]) == (2, 0, 20)
+
+    # without it: d = (27 × 2 + 16) / 28 = 70 / 28 = 2.5 — the spike would inflate every order after it
+    rows = suggest_restock(history, stock(("X", 20, 0)), terms(("X", 10, 1, 1)), RULES, TODAY)
+    assert rows.iloc[0]["daily_demand"] == 2.5
+
+
+def test_abc_boundaries():
+    # revenue 50, 30, 10, 5, 5 of 100; share of the SKUs ranked above each: 0, .50, .80, .90, .95
+    #   A while that share < .80; B while < .95; C from .95 — exactly .80 is B, exactly .95 is C;
+    #   d and e tie at 5: ranked by SKU, so d is B and e is C
+    classes = classify_abc(pd.Series({"e": 5, "c": 10, "a": 50, "d": 5, "b": 30}), RULES.abc_thresholds)
+    assert classes["abc_class"].to_dict() == {"e": "C", "c": "B", "a": "A", "d": "B", "b": "A"}
+    assert classes.loc["c", "revenue_share_before"] == 0.80
+
+    # one SKU with 85 % of the revenue is still A (nothing above it), the next is B
+    assert classify_abc(pd.Series({"big": 85, "small": 15}), RULES.abc_thresholds)["abc_class"].tolist() == ["A", "B"]
+    # no revenue at all: all C
+    assert set(classify_abc(pd.Series({"x": 0, "y": 0}), RULES.abc_thresholds)["abc_class"]) == {"C"}
+
+
+def test_abc_counts_the_last_90_days_only():
+    # OLD earned more, but 91 days ago (outside Aug 25 … Nov 22); NEW earned a little on Aug 25 (inside)
+    history = sales(("OLD", TODAY - timedelta(days=91), 1, 1_000_000), ("NEW", TODAY - timedelta(days=90), 1, 100))
+    # neither sold in the last 28 days and both hold stock → overstock rows, which carry the class
+    rows = suggest_restock(history, stock(("OLD", 5, 0), ("NEW", 5, 0)), terms(("OLD", 7, 1, 1), ("NEW", 7, 1, 1)),
+                           RULES, TODAY)
+    assert dict(zip(rows["sku"], rows["abc_class"])) == {"NEW": "A", "OLD": "C"}
+
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+
+
+def test_cooldown_holds_back_repeats_and_lets_worse_levels_through():
+    alerts = pd.DataFrame([
+        ("SAME", "warning"),         # warning 2 h ago → held back
+        ("WORSE", "critical"),       # warning 2 h ago, now critical → sent
+        ("BETTER", "warning"),       # critical 1 h ago, now only warning → held back
+        ("OVERSTOCK", "overstock"),  # warning 1 h ago: overstock is milder → held back
+        ("COOLED", "warning"),       # warning 25 h ago: cooldown of 24 h over → sent
+        ("EXACT", "warning"),        # warning exactly 24 h ago: over → sent
+        ("NEW", "warning"),          # never alerted → sent
+    ], columns=["sku", "level"])
+    last_sent = pd.DataFrame([
+        ("SAME", "warning", NOW - timedelta(hours=2)),
+        ("WORSE", "warning", NOW - timedelta(hours=2)),
+        ("BETTER", "critical", NOW - timedelta(hours=1)),
+        ("OVERSTOCK", "warning", NOW - timedelta(hours=1)),
+        ("COOLED", "warning", NOW - timedelta(hours=25)),
+        ("EXACT", "warning", NOW - timedelta(hours=24)),
+    ], columns=["sku", "level", "last_sent_at"])
+
+    judged = apply_cooldown(alerts, last_sent, NOW, timedelta(hours=24))
+
+    assert dict(zip(judged["sku"], judged["send"])) == {
+        "SAME": False, "WORSE": True, "BETTER": False, "OVERSTOCK": False, "COOLED": True, "EXACT": True, "NEW": True}
+    reasons = dict(zip(judged["sku"], judged["send_reason"]))
+    assert reasons["WORSE"] == "worse than the last alert: warning → critical"
+    assert reasons["SAME"] == "held back: warning already sent at 2026-11-23 08:00 UTC, within the cooldown"
+    assert reasons["NEW"] == "first alert for this SKU"
+    assert reasons["COOLED"].startswith("cooldown over")
