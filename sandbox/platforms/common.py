@@ -8,6 +8,7 @@ with ``orjson.Fragment`` — so paging the same window again costs almost nothin
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import hmac
 import time
@@ -29,6 +30,7 @@ from sandbox.scenario import ShopSpec
 from sandbox.state import SandboxState
 
 BEIJING_OFFSET_S = 8 * 3600
+dumps = orjson.dumps
 
 
 # --- values on the wire -----------------------------------------------------------------------
@@ -135,12 +137,16 @@ def page_of_window(state: SandboxState, shop: ShopSpec, window: tuple[np.ndarray
     state.count(shop.platform, "pages")
     state.count(shop.platform, "orders_served", len(positions))
     page = json_array(rendered_orders(state, shop, idx[positions], modified[positions], render, variant))
-    following = page_positions(len(idx), start + size, size, False)
-    if len(following):
-        # render the next page while the client is busy with this one (free for clients that
-        # page backwards: their "next" page is the one they just read)
-        asyncio.get_running_loop().call_soon(rendered_orders, state, shop, idx[following], modified[following],
-                                             render, variant)
+    # render the neighbouring pages while the client is busy with this one: the next for a
+    # client reading forwards, the previous for one reading backwards (as the connectors do,
+    # from the last page to the first); the one it has just read costs only cache look-ups
+    loop = asyncio.get_running_loop()
+    for neighbour in (start + size, start - size):
+        if neighbour < 0:
+            continue
+        following = page_positions(len(idx), neighbour, size, False)
+        if len(following):
+            loop.call_soon(rendered_orders, state, shop, idx[following], modified[following], render, variant)
     return page
 
 
@@ -181,6 +187,10 @@ class PageView:
         return range(start, end)
 
 
+#: ``render(view, j)`` → order ``j`` of the page as a dict; a renderer may also have
+#: ``many(view)`` → every order's JSON bytes at once (the fast path, same bytes) and
+#: ``also = (variant, fn(view, bodies) -> [bytes | None])``: another variant of the same
+#: orders cached alongside (e.g. the single-order call a client makes next)
 Renderer = Callable[[PageView, int], dict]
 
 
@@ -197,11 +207,39 @@ def rendered_orders(state: SandboxState, shop: ShopSpec, idx: np.ndarray, modifi
     missing = [n for n, body in enumerate(found) if body is None]
     if missing:
         world = state.world
-        cols = order_columns(world, world.orders[shop.id], state.now_s(), idx[missing], with_hashes=False)
-        view = PageView.build(shop, cols)
-        for j, n in enumerate(missing):
-            found[n] = orjson.dumps(render(view, j))
-            cache.put((shop.id, variant, int(idx[n]), view.orders["modified_at"][j]), found[n])
+        # Rendering allocates thousands of short-lived dicts and lists and no reference
+        # cycles: no collector passes over them (nor the full passes they set off while the
+        # cache grows) while a page renders.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            cols = order_columns(world, world.orders[shop.id], state.now_s(), idx[missing], with_hashes=False)
+            view = PageView.build(shop, cols)
+            modified_at = view.orders["modified_at"]
+            keys = idx.tolist()
+            many = getattr(render, "many", None)
+            if many is not None:
+                # a renderer that writes every order's JSON text at once (exact-size bytes)
+                bodies = many(view)
+            else:
+                # an exact-size copy: orjson's output keeps the slack of its growth buffer,
+                # and kept by the cache that slack fragments the heap — every order then
+                # touches fresh pages (measured on a Double-11 world: ≈170 page faults and
+                # 2.4 ms per 100 orders for the dumps alone, 0.4 ms with the copy)
+                bodies = [bytes(memoryview(dumps(render(view, j)))) for j in range(len(missing))]
+            put = cache.put
+            for j, n in enumerate(missing):
+                found[n] = body = bodies[j]
+                put((shop.id, variant, keys[n], modified_at[j]), body)
+            also = getattr(render, "also", None)
+            if also is not None:   # (variant, fn(view, bodies)): other renderings of these orders
+                also_variant, also_render = also
+                for j, body in enumerate(also_render(view, bodies)):
+                    if body is not None:
+                        put((shop.id, also_variant, keys[missing[j]], modified_at[j]), body)
+        finally:
+            if collecting:
+                gc.enable()
     return found
 
 

@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from sandbox.generator import buyer_open_id
 from sandbox.platforms.common import (
-    Listings, PageView, PlatformAPI, beijing, decimal_string, json_response, order_index, page_of_window,
+    Listings, dumps, PageView, PlatformAPI, beijing, decimal_string, json_response, order_index, page_of_window,
     parse_beijing, record_shipment, request_params, set_stock, signatures_match, single_order, top_sign,
 )
 
@@ -42,64 +42,140 @@ def _allocate(total: int, weights: list[int]) -> list[int]:
 
 
 def render_trade(view: PageView, j: int, full: bool) -> dict:
+    """Trade ``j`` of the page as ``taobao.trades.sold.increment.get`` / ``trade.fullinfo.get``
+    return it (simplified form; ``buyer_message`` only in fullinfo). One trade of
+    ``render_trades`` — the one definition of the TOP trade."""
+    return render_trades(view, full, False)[j]
+
+
+# --- the fast path: a whole page's trades, column by column --------------------------------
+#
+# Trades are built for a whole page at once: each field is one list comprehension over the
+# page's column and each dict one ``dict(zip(KEYS, row))``; the keys a trade or line only
+# sometimes has are added after, where they belong (at the end). Same JSON, byte for byte, as
+# the earlier one-trade-at-a-time renderer (checked on every Taobao order of normal_day and
+# 20,000 of double11 at four simulated times), ≈25 % less CPU per page.
+
+_TRADE_KEYS = ("tid", "tid_str", "status", "type", "payment", "post_fee", "discount_fee", "total_fee", "adjust_fee",
+               "num", "created", "pay_time", "modified", "consign_time", "end_time", "buyer_nick", "buyer_open_uid",
+               "receiver_name", "receiver_mobile", "receiver_state", "receiver_city", "receiver_district",
+               "receiver_address", "has_buyer_message", "seller_memo", "seller_flag", "orders")
+_LINE_KEYS = ("oid", "oid_str", "status", "refund_status", "num_iid", "sku_id", "outer_iid", "outer_sku_id", "title",
+              "sku_properties_name", "num", "price", "discount_fee", "total_fee", "payment", "adjust_fee", "is_oversold")
+
+
+def render_trades(view: PageView, full: bool, wrapped: bool) -> list[dict]:
+    """Every trade of ``view``; ``wrapped``: without ``simplify`` TOP wraps every list
+    (``orders: {"order": [...]}``)."""
     o, x, ln = view.orders, view.extra, view.lines
-    status = o["platform_status"][j]
-    positions = view.line_positions(j)
-    line_totals = [ln["line_total_minor"][p] for p in positions]
-    allocated = _allocate(o["discount_minor"][j], line_totals)
-    shipped = o["shipped_at"][j]
-    lines = []
-    for k, p in enumerate(positions):
-        refund_status = ln["refund_status"][p]
-        line = {
-            "oid": int(ln["line_id"][p]), "oid_str": ln["line_id"][p],
-            "status": "TRADE_CLOSED" if refund_status == "SUCCESS" else status,
-            "refund_status": refund_status,
-            "num_iid": int(ln["marketplace_item_id"][p]), "sku_id": ln["marketplace_sku_id"][p],
-            "outer_iid": ln["sku"][p].rsplit("-", 2)[0], "outer_sku_id": ln["sku"][p],
-            "title": ln["title"][p], "sku_properties_name": ln["variant"][p], "num": ln["quantity"][p],
-            "price": decimal_string(ln["unit_price_minor"][p]),
-            "discount_fee": decimal_string(ln["discount_minor"][p]),
-            "total_fee": decimal_string(line_totals[k]),
-            "payment": decimal_string(line_totals[k] - allocated[k]),
-            "adjust_fee": "0.00", "is_oversold": False,
-        }
-        if refund_status != "NO_REFUND" and (r := view.refund_of.get(j)) is not None:
-            line["refund_id"] = int(view.refunds["refund_id"][r])
-        if shipped is not None and o["tracking_no"][j]:
-            line.update(logistics_company=o["carrier"][j], invoice_no=o["tracking_no"][j],
-                        consign_time=beijing(shipped))
-        lines.append(line)
-    trade = {
-        "tid": int(o["order_id"][j]), "tid_str": o["order_id"][j], "status": status,
-        "type": "step" if o["is_presale"][j] else "fixed",
-        "payment": decimal_string(o["total_minor"][j]), "post_fee": decimal_string(o["post_fee_minor"][j]),
-        "discount_fee": decimal_string(o["discount_minor"][j]),
-        "total_fee": decimal_string(sum(ln["unit_price_minor"][p] * ln["quantity"][p] for p in positions)),
-        "adjust_fee": "0.00", "num": sum(ln["quantity"][p] for p in positions),
-        "created": beijing(o["created_at"][j]), "pay_time": beijing(o["paid_at"][j]),
-        "modified": beijing(o["modified_at"][j]), "consign_time": beijing(shipped),
-        "end_time": beijing(x["completed_at"][j] if o["status"][j] == "completed" else x["cancelled_at"][j]),
-        "buyer_nick": o["buyer_nick_masked"][j], "buyer_open_uid": buyer_open_id("taobao", x["buyer"][j]),
-        "receiver_name": o["receiver_name_masked"][j], "receiver_mobile": o["receiver_phone_masked"][j],
-        "receiver_state": o["province"][j], "receiver_city": o["city"][j], "receiver_district": o["district"][j],
-        "receiver_address": o["address_masked"][j],
-        "has_buyer_message": o["buyer_remark"][j] is not None,
-        "seller_memo": o["seller_remark"][j] or "", "seller_flag": 1 if o["seller_remark"][j] else 0,
-        "orders": lines,
-    }
-    if o["is_presale"][j]:
-        balance_paid = o["presale_balance_paid"][j]
-        trade["step_trade_status"] = "FRONT_PAID_FINAL_PAID" if balance_paid else "FRONT_PAID_FINAL_NOPAID"
-        trade["step_paid_fee"] = decimal_string(o["total_minor"][j] if balance_paid else o["total_minor"][j] // 5)
-    if full:
-        trade["buyer_message"] = o["buyer_remark"][j] or ""
-    return trade
+    ranges = view.line_ranges
+    n = len(ranges)
+    if not n:
+        return []
+    dec, bj = decimal_string, beijing
+    status = o["platform_status"]
+    line_status_of_order = [status[j] for j, (first, last) in enumerate(ranges) for _ in range(last - first)]
+    refund_status = ln["refund_status"]
+    line_totals = ln["line_total_minor"]
+    units, quantities = ln["unit_price_minor"], ln["quantity"]
+    discounts = o["discount_minor"]
+    payments = []
+    for j, (first, last) in enumerate(ranges):
+        totals = line_totals[first:last]
+        if discounts[j]:
+            payments += [t - a for t, a in zip(totals, _allocate(discounts[j], totals))]
+        else:
+            payments += totals
+    skus = ln["sku"]
+    line_rows = zip(
+        [int(v) for v in ln["line_id"]], ln["line_id"],
+        ["TRADE_CLOSED" if r == "SUCCESS" else st for r, st in zip(refund_status, line_status_of_order)],
+        refund_status, [int(v) for v in ln["marketplace_item_id"]], ln["marketplace_sku_id"],
+        [v.rsplit("-", 2)[0] for v in skus], skus, ln["title"], ln["variant"], quantities,
+        [dec(v) for v in units], [dec(v) for v in ln["discount_minor"]], [dec(v) for v in line_totals],
+        [dec(v) for v in payments], ["0.00"] * len(skus), [False] * len(skus))
+    lines = [dict(zip(_LINE_KEYS, row)) for row in line_rows]
+    refund_of, refund_ids = view.refund_of, view.refunds["refund_id"]
+    shipped, tracking, carrier = o["shipped_at"], o["tracking_no"], o["carrier"]
+    per_order = []
+    for j, (first, last) in enumerate(ranges):
+        own = lines[first:last]
+        r = refund_of.get(j)
+        if r is not None:
+            for k, line in enumerate(own):
+                if refund_status[first + k] != "NO_REFUND":
+                    line["refund_id"] = int(refund_ids[r])
+        if shipped[j] is not None and tracking[j]:
+            extra = {"logistics_company": carrier[j], "invoice_no": tracking[j], "consign_time": bj(shipped[j])}
+            for line in own:
+                line.update(extra)
+        per_order.append({"order": own} if wrapped else own)
+    canonical_status = o["status"]
+    remarks, memos = o["buyer_remark"], o["seller_remark"]
+    presale = o["is_presale"]
+    rows = zip(
+        [int(v) for v in o["order_id"]], o["order_id"], status, ["step" if p else "fixed" for p in presale],
+        [dec(v) for v in o["total_minor"]], [dec(v) for v in o["post_fee_minor"]], [dec(v) for v in discounts],
+        [dec(sum([u * q for u, q in zip(units[first:last], quantities[first:last])])) for first, last in ranges],
+        ["0.00"] * n, [sum(quantities[first:last]) for first, last in ranges],
+        [bj(v) for v in o["created_at"]], [bj(v) for v in o["paid_at"]], [bj(v) for v in o["modified_at"]],
+        [bj(v) for v in shipped],
+        [bj(done if st == "completed" else cancelled)
+         for st, done, cancelled in zip(canonical_status, x["completed_at"], x["cancelled_at"])],
+        o["buyer_nick_masked"], [buyer_open_id("taobao", b) for b in x["buyer"]],
+        o["receiver_name_masked"], o["receiver_phone_masked"], o["province"], o["city"], o["district"],
+        o["address_masked"], [r is not None for r in remarks], [m or "" for m in memos], [1 if m else 0 for m in memos],
+        per_order)
+    trades = [dict(zip(_TRADE_KEYS, row)) for row in rows]
+    for j, trade in enumerate(trades):
+        if presale[j]:
+            balance_paid, total = o["presale_balance_paid"][j], o["total_minor"][j]
+            trade["step_trade_status"] = "FRONT_PAID_FINAL_PAID" if balance_paid else "FRONT_PAID_FINAL_NOPAID"
+            trade["step_paid_fee"] = dec(total if balance_paid else total // 5)
+        if full:
+            trade["buyer_message"] = remarks[j] or ""
+    return trades
 
 
-def _wrap_lists(trade: dict) -> dict:
-    """Without ``simplify``, TOP wraps every list: ``orders: {"order": [...]}``."""
-    return {**trade, "orders": {"order": trade["orders"]}}
+def render_trades_json(view: PageView, full: bool, wrapped: bool) -> list[bytes]:
+    """Every trade of ``view`` as exact-size JSON bytes (see ``common.rendered_orders``)."""
+    return [bytes(memoryview(dumps(trade))) for trade in render_trades(view, full, wrapped)]
+
+
+def _page_variant(simplify: bool) -> str:
+    """Cache variant of the increment call's trades."""
+    return "simple" if simplify else "wrapped"
+
+
+def _full_variant(simplify: bool) -> str:
+    """Cache variant of ``trade.fullinfo.get``'s trade."""
+    return f"full-{simplify}"
+
+
+class TradeRenderer:
+    """A ``common.Renderer``: ``render.many(view)`` gives every trade's JSON bytes at once
+    (what ``rendered_orders`` uses); ``render(view, j)`` one trade's dict.
+
+    The increment renderers also fill in ``also``: the ``trade.fullinfo.get`` version of each
+    trade that has a buyer message — the trades a client completes with a fullinfo call
+    straight after reading the page. That version is the increment trade with
+    ``buyer_message`` as its last key, so it costs a byte splice, not a second rendering.
+    """
+
+    def __init__(self, simplify: bool, full: bool):
+        self.wrapped, self.full = not simplify, full
+        self.also = None if full else (_full_variant(simplify), self._with_buyer_message)
+
+    @staticmethod
+    def _with_buyer_message(view: PageView, bodies: list[bytes]) -> list[bytes | None]:
+        return [None if remark is None else b"".join((body[:-1], b',"buyer_message":', dumps(remark), b"}"))
+                for body, remark in zip(bodies, view.orders["buyer_remark"])]
+
+    def __call__(self, view: PageView, j: int) -> dict:
+        return render_trades(view, self.full, self.wrapped)[j]
+
+    def many(self, view: PageView) -> list[bytes]:
+        return render_trades_json(view, self.full, self.wrapped)
 
 
 class TaobaoAPI(PlatformAPI):
@@ -187,7 +263,7 @@ class TaobaoAPI(PlatformAPI):
         window = self.state.window(shop.id, start, end)
         first = (page_no - 1) * page_size
         trades = page_of_window(self.state, shop, window, first, page_size, duplicate, self._renderer(simplify, False),
-                                "simple" if simplify else "wrapped")
+                                _page_variant(simplify))
         body: dict = {"trades": trades if simplify else {"trade": trades}}
         if params.get("use_has_next") == "true":
             body["has_next"] = first + page_size < len(window[0])
@@ -200,14 +276,12 @@ class TaobaoAPI(PlatformAPI):
         if i is None:
             return self.error(15, "Remote service error", "isv.trade-not-exist", f"trade {params.get('tid')} does not exist")
         simplify = params.get("simplify") == "true"
-        trade = single_order(self.state, shop, i, self._renderer(simplify, True), f"full-{simplify}")
+        trade = single_order(self.state, shop, i, self._renderer(simplify, True), _full_variant(simplify))
         return json_response({"trade_fullinfo_get_response": {"trade": trade}})
 
     @staticmethod
-    def _renderer(simplify: bool, full: bool):
-        if simplify:
-            return lambda view, j: render_trade(view, j, full)
-        return lambda view, j: _wrap_lists(render_trade(view, j, full))
+    def _renderer(simplify: bool, full: bool) -> TradeRenderer:
+        return _RENDERERS[(simplify, full)]
 
     def quantity_update(self, shop, params: dict[str, str], duplicate: bool) -> Response:
         listings = Listings.of(self.state, "taobao")
@@ -244,3 +318,6 @@ class TaobaoAPI(PlatformAPI):
             return self.error(40, "Missing required arguments", "isv.missing-parameter:out_sid")
         record_shipment(self.state, shop, params["tid"], params["company_code"], params["out_sid"])
         return json_response({"logistics_offline_send_response": {"shipping": {"is_success": True}}})
+
+
+_RENDERERS = {(simplify, full): TradeRenderer(simplify, full) for simplify in (False, True) for full in (False, True)}
