@@ -1,0 +1,700 @@
+"""Monthly settlement: KPI coefficient, commission and annual bonus (domain-rules.md §5).
+
+Pure functions of their inputs: the hand-kept files (:mod:`domain.settlement_inputs`), the
+month's sales per shop (computed from the warehouse elsewhere), the rules and a preset from
+``config/rules.yaml``. Nothing here reads a clock, a database or a global setting, and all
+arithmetic runs in one fixed :mod:`decimal` context, so the same inputs always give the same
+figures — :func:`inputs_sha256` is the proof a stored settlement carries.
+
+How a month is settled (the seed plan, preset ``seed_commission``)
+    * Revenue basis per shop = orders placed in the month − their refunds − (policy
+      ``clawback``) refunds recorded this month for orders of an earlier, already final
+      month. Under ``restate`` those late refunds are shown but not deducted: the earlier
+      month is corrected by a new version of *its* settlement.
+    * Whose revenue: the manager's is every shop's; an operations person's is their shops'
+      revenue times their share (equal split among the shop's operations staff by default);
+      a customer-service person's is the sales attributed to them (询单转化销售额).
+    * Each weighted component is a ratio of two sums kept apart (so that a year is the sum
+      of its months): a target achievement (revenue / target), profitability ((gross profit
+      / expenses) / target ratio), gross margin (1 at or above the margin target, else
+      margin / target). Scores are capped at ``score_cap``; coefficient = Σ weight × score.
+    * Commission = revenue × monthly rate × coefficient; in the fiscal year's last month
+      also annual bonus = annual revenue × annual rate × annual coefficient (the same
+      components over the year's sums). Money is rounded half-up to the fen once, at the
+      very end; scores and coefficients keep full precision and are only *shown* at 4 places.
+
+Policies chosen where domain-rules.md is silent (each is explained where it is applied):
+scores are floored at 0; a margin on no revenue scores 0; a component whose target or
+expenses sum to 0 stops the settlement (an input is missing, or the preset does not fit the
+company); a person who left within the month gets a line without scores and no pay under
+either preset, and their share of a shop is not handed to colleagues; the annual figures
+count only the months the person was on the roster; commission is not floored, a negative
+one is flagged; the low-coefficient flag stays on while the run lasts.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields, is_dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, localcontext
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from domain.settlement_inputs import ROLES, SettlementInputs
+
+#: the one arithmetic context of every settlement: a caller's global decimal settings must
+#: not change anyone's pay. 40 digits keep fen-level exactness far beyond any revenue.
+ARITHMETIC = Context(prec=40, rounding=ROUND_HALF_EVEN)
+FEN = Decimal(1)
+SHOWN = Decimal("0.0001")
+
+#: component names a preset's ``weights`` may use (config/rules.yaml → presets)
+TARGET = "target"
+OWN_SHOPS_TARGET = "own_shops_target"
+DISTRIBUTION_TARGET = "distribution_target"
+PROFITABILITY = "profitability"
+GROSS_MARGIN = "gross_margin"
+COMPONENTS = (TARGET, OWN_SHOPS_TARGET, DISTRIBUTION_TARGET, PROFITABILITY, GROSS_MARGIN)
+CHANNEL_OF_COMPONENT = {OWN_SHOPS_TARGET: "own", DISTRIBUTION_TARGET: "distribution"}
+
+#: the 120 % named by the performance-pay preset's ``up_to_120`` / ``above_120`` keys
+PLAN_BONUS_STEP = Decimal("1.2")
+
+SALES_COLUMNS = ("month", "shop_id", "placed_minor", "refunded_minor", "late_refunded_minor", "cost_of_goods_minor")
+ORDER_KPI_COLUMNS = ("shop_id", "order_id", "buyer_key", "total_minor", "refunded", "shipped_on_time", "oversold")
+MARKETING_CATEGORY = "marketing"
+
+
+# --- rules and presets (plain values; built from config by the task layer) -----------------
+
+def _exact(value: float | int | str | Decimal) -> Decimal:
+    """YAML gives floats; ``0.015`` must mean exactly 0.015, not its binary neighbour."""
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+@dataclass(frozen=True)
+class SettlementRules:
+    score_cap: Decimal
+    gross_margin_target: Decimal
+    profitability_target_ratio: Decimal
+    low_coefficient_threshold: Decimal
+    low_coefficient_months: tuple[int, ...]
+    late_refund_policy: str                  # clawback | restate
+    fiscal_year_start_month: int
+
+    @classmethod
+    def from_config(cls, settlement: Any) -> "SettlementRules":
+        """From ``config.schema.SettlementRules`` (passed in: domain does not import config)."""
+        return cls(score_cap=_exact(settlement.score_cap), gross_margin_target=_exact(settlement.gross_margin_target),
+                   profitability_target_ratio=_exact(settlement.profitability_target_ratio),
+                   low_coefficient_threshold=_exact(settlement.low_coefficient_threshold),
+                   low_coefficient_months=tuple(sorted(settlement.low_coefficient_months)),
+                   late_refund_policy=settlement.late_refund_policy,
+                   fiscal_year_start_month=settlement.fiscal_year_start_month)
+
+
+@dataclass(frozen=True)
+class CommissionPlan:
+    """Commission on revenue, scaled by the KPI coefficient (the seed plan)."""
+
+    name: str
+    weights: Mapping[str, Mapping[str, Decimal]]   # role → component → weight
+    monthly_rate: Mapping[str, Decimal]            # role → rate
+    annual_rate: Mapping[str, Decimal]
+
+
+@dataclass(frozen=True)
+class PerformancePayPlan:
+    """Fixed performance pay scaled by plan achievement, plus a bonus above plan."""
+
+    name: str
+    base_pay_minor: int
+    zero_below_achievement: Decimal
+    bonus_minor: Mapping[str, Mapping[str, int]]   # staff|manager → up_to_120|above_120 → fen
+
+
+def plan_from_config(name: str, preset: Any) -> CommissionPlan | PerformancePayPlan:
+    """From one entry of ``config.schema.SettlementRules.presets``."""
+    if preset.kind == "commission":
+        return CommissionPlan(
+            name=name,
+            weights={role: {c: _exact(w) for c, w in parts.items()} for role, parts in preset.weights.items()},
+            monthly_rate={role: _exact(r) for role, r in preset.monthly_rate.items()},
+            annual_rate={role: _exact(r) for role, r in preset.annual_rate.items()})
+    for group in ("staff", "manager"):
+        if set(preset.bonus_minor.get(group, {})) != {"up_to_120", "above_120"}:
+            raise ValueError(f"preset {name}: bonus_minor.{group} needs up_to_120 and above_120 (fen)")
+    return PerformancePayPlan(name=name, base_pay_minor=preset.base_pay_minor,
+                              zero_below_achievement=_exact(preset.zero_below_achievement),
+                              bonus_minor={group: dict(b) for group, b in preset.bonus_minor.items()})
+
+
+# --- results --------------------------------------------------------------------------------
+
+def shown(value: Decimal) -> Decimal:
+    """How a score or coefficient is displayed: 4 places, half-up (never used to compute)."""
+    return value.quantize(SHOWN, rounding=ROUND_HALF_UP)
+
+
+def to_fen(amount: Decimal) -> int:
+    """The single rounding of money: half-up to the fen."""
+    return int(amount.quantize(FEN, rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """Two sums kept apart (not their quotient) so that months add up to a year exactly."""
+
+    actual: Decimal
+    target: Decimal
+
+    def __add__(self, other: "Ratio") -> "Ratio":
+        return Ratio(self.actual + other.actual, self.target + other.target)
+
+
+@dataclass(frozen=True)
+class Component:
+    """One line of the statement a manager approves: what was measured and how it scored.
+
+    ``actual``/``target`` are the sums (fen): revenue and target, gross profit and expenses
+    (profitability), gross profit and revenue (margin). ``measure`` is their quotient,
+    ``score`` the capped value that is weighted.
+    """
+
+    name: str
+    actual: Decimal
+    target: Decimal
+    measure: Decimal
+    score: Decimal
+    weight: Decimal
+
+    @property
+    def weighted(self) -> Decimal:
+        return self.score * self.weight
+
+    def as_record(self) -> dict[str, str]:
+        return dict(actual_minor=_plain(self.actual), target_minor=_plain(self.target),
+                    measure=_plain(self.measure), measure_shown=str(shown(self.measure)),
+                    score=_plain(self.score), score_shown=str(shown(self.score)), weight=_plain(self.weight))
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Something a person must look at; the program never acts on it (§5)."""
+
+    kind: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class AnnualBonus:
+    months: tuple[str, ...]          # the fiscal-year months the person was on the roster
+    revenue: Decimal
+    components: tuple[Component, ...]
+    coefficient: Decimal
+    bonus_minor: int
+
+
+@dataclass(frozen=True)
+class SettlementLine:
+    """One person's month. ``commission_minor`` is the commission (commission presets) or
+    the performance pay with its bonus (performance-pay presets). ``coefficient`` is None
+    for someone not scored (left within the month)."""
+
+    person_id: str
+    name: str
+    role: str
+    revenue: Decimal                 # fen, exact: a share may split a fen
+    components: tuple[Component, ...]
+    coefficient: Decimal | None
+    commission_minor: int
+    annual: AnnualBonus | None
+    flags: tuple[Flag, ...]
+
+    @property
+    def revenue_minor(self) -> int:
+        return to_fen(self.revenue)
+
+    def components_record(self) -> dict[str, dict[str, str]]:
+        """The JSON stored in ``settlement_lines.components``."""
+        return {c.name: c.as_record() for c in self.components}
+
+
+@dataclass(frozen=True, eq=False)
+class Settlement:
+    month: str
+    preset: str
+    inputs_sha256: str
+    lines: tuple[SettlementLine, ...]
+    shops: pd.DataFrame              # the month's figures per shop (shop_month_figures) and channel
+
+    def lines_frame(self) -> pd.DataFrame:
+        """One row per person as the statement shows it (4-place coefficients, fen)."""
+        return pd.DataFrame([dict(
+            person_id=line.person_id, name=line.name, role=line.role, revenue_minor=line.revenue_minor,
+            coefficient=None if line.coefficient is None else shown(line.coefficient),
+            commission_minor=line.commission_minor,
+            annual_coefficient=shown(line.annual.coefficient) if line.annual else None,
+            annual_bonus_minor=line.annual.bonus_minor if line.annual else None,
+            flags="; ".join(f.detail for f in line.flags)) for line in self.lines])
+
+
+class SettlementError(ValueError):
+    """The month cannot be settled from these inputs; every reason at once."""
+
+    def __init__(self, month: str, problems: list[str]):
+        self.problems = problems
+        listed = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"Settlement of {month} is not possible:\n{listed}\n"
+                         "Complete the input files (or the preset in config/rules.yaml) and settle again.")
+
+
+# --- shop figures ---------------------------------------------------------------------------
+
+SHOP_FIGURE_COLUMNS = ["shop_id", "placed_minor", "refunded_minor", "late_refunded_minor", "revenue_minor",
+                       "cost_of_goods_minor", "gross_profit_minor", "expenses_minor", "target_minor"]
+
+
+def shop_month_figures(month: str, sales: pd.DataFrame, expenses: pd.DataFrame, targets: pd.DataFrame,
+                       late_refund_policy: str) -> pd.DataFrame:
+    """Per shop of ``month``: placed, refunded, late_refunded (the clawback column), revenue
+    (the commission basis), cost_of_goods, gross_profit, expenses, target (None when the
+    targets file has none) — all fen.
+
+    The shops are those with sales, expenses or a shop target in the month; a shop without a
+    sales row sold nothing. ``revenue`` deducts ``late_refunded`` only under ``clawback``.
+    """
+    frame = pd.DataFrame(_shop_rows(month, sales, expenses, targets, late_refund_policy), columns=SHOP_FIGURE_COLUMNS)
+    return frame.astype({c: "int64" for c in SHOP_FIGURE_COLUMNS[1:-1]} | {"target_minor": "Int64"})
+
+
+def _shop_rows(month: str, sales: pd.DataFrame, expenses: pd.DataFrame, targets: pd.DataFrame,
+               late_refund_policy: str) -> list[dict]:
+    """:func:`shop_month_figures` as plain dicts of Python ints (exact in Decimal arithmetic)."""
+    month_sales = sales[sales["month"] == month].groupby("shop_id")[list(SALES_COLUMNS[2:])].sum()
+    month_expenses = expenses[expenses["month"] == month].groupby("shop_id")["amount_minor"].sum()
+    shop_targets = targets[(targets["month"] == month) & (targets["scope"] == "shop")]
+    target_of = dict(zip(shop_targets["scope_id"], shop_targets["target_minor"]))
+    shop_ids = sorted(set(month_sales.index) | set(month_expenses.index) | set(target_of))
+    rows = []
+    for shop in shop_ids:
+        figures = month_sales.loc[shop] if shop in month_sales.index else pd.Series(0, index=month_sales.columns)
+        placed, refunded = int(figures["placed_minor"]), int(figures["refunded_minor"])
+        late = int(figures["late_refunded_minor"])
+        revenue = placed - refunded - (late if late_refund_policy == "clawback" else 0)
+        cost = int(figures["cost_of_goods_minor"])
+        rows.append(dict(shop_id=shop, placed_minor=placed, refunded_minor=refunded, late_refunded_minor=late,
+                         revenue_minor=revenue, cost_of_goods_minor=cost, gross_profit_minor=revenue - cost,
+                         expenses_minor=int(month_expenses.get(shop, 0)), target_minor=target_of.get(shop)))
+    return rows
+
+
+# --- the settlement -------------------------------------------------------------------------
+
+def _month_bounds(month: str) -> tuple[date, date]:
+    start = date.fromisoformat(f"{month}-01")
+    following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return start, date.fromordinal(following.toordinal() - 1)
+
+
+def _shift_month(month: str, by: int) -> str:
+    index = int(month[:4]) * 12 + int(month[5:]) - 1 + by
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def fiscal_year_months(month: str, fiscal_year_start_month: int) -> tuple[str, ...]:
+    """The months of the fiscal year that ``month`` belongs to, from its first to ``month``."""
+    back = (int(month[5:]) - fiscal_year_start_month) % 12
+    return tuple(_shift_month(month, -i) for i in range(back, -1, -1))
+
+
+def closes_fiscal_year(month: str, fiscal_year_start_month: int) -> bool:
+    return len(fiscal_year_months(month, fiscal_year_start_month)) == 12
+
+
+def _as_date(value: object) -> date | None:
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
+
+
+class _Ledger:
+    """The inputs indexed for the questions a settlement asks; collects what is missing."""
+
+    def __init__(self, inputs: SettlementInputs, sales: pd.DataFrame, rules: SettlementRules):
+        missing = set(SALES_COLUMNS) - set(sales.columns)
+        if missing:
+            raise ValueError(f"sales frame lacks column(s) {', '.join(sorted(missing))} (needs {', '.join(SALES_COLUMNS)})")
+        self.inputs, self.sales, self.rules = inputs, sales, rules
+        self.problems: list[str] = []
+        # dates as the loader gives them, whether the frame came from a file or the warehouse
+        self.staff = [{**p, "joined_on": _as_date(p["joined_on"]), "left_on": _as_date(p["left_on"])}
+                      for p in inputs.staff.to_dict("records")]
+        self.channel_of = dict(zip(inputs.shop_channels["shop_id"], inputs.shop_channels["channel"]))
+        self.cs_sales = {(r.month, r.person_id): r.attributed_sales_minor for r in inputs.cs_stats.itertuples()}
+        self.person_target = {(r.month, r.scope_id): r.target_minor
+                              for r in inputs.targets.itertuples() if r.scope == "person"}
+        self._shops: dict[str, dict[str, dict]] = {}
+
+    def problem(self, text: str) -> None:
+        if text not in self.problems:
+            self.problems.append(text)
+
+    def shops(self, month: str) -> dict[str, dict]:
+        """shop id → its figures (see :func:`shop_month_figures`) and channel."""
+        if month not in self._shops:
+            rows = _shop_rows(month, self.sales, self.inputs.expenses, self.inputs.targets,
+                              self.rules.late_refund_policy)
+            for shop in rows:
+                if shop["target_minor"] is None:
+                    self.problem(f"{month}: shop {shop['shop_id']} has no target (targets file, scope shop)")
+            self._shops[month] = {r["shop_id"]: {**r, "channel": self.channel_of.get(r["shop_id"])} for r in rows}
+        return self._shops[month]
+
+    def on_roster(self, person: dict, month: str) -> bool:
+        start, end = _month_bounds(month)
+        return person["joined_on"] <= end and (person["left_on"] is None or person["left_on"] >= start)
+
+    @staticmethod
+    def leaves_within(person: dict, month: str) -> bool:
+        start, end = _month_bounds(month)
+        return person["left_on"] is not None and start <= person["left_on"] <= end
+
+    def shop_weights(self, person: dict, month: str) -> dict[str, Decimal]:
+        """The person's shops and how much of each shop's revenue is theirs.
+
+        Manager: every shop, whole. Customer service: the shops they serve (every shop
+        when they list none), whole — the weights only pick shops for their margin.
+        Operations: their share, or an equal split among the shop's operations staff who
+        do not leave within the month (a leaver's explicit share is forfeited, not
+        handed to colleagues: the roster says what each person earns of a shop).
+        """
+        shops = self.shops(month)
+        assigned = self.inputs.assignments[self.inputs.assignments["person_id"] == person["person_id"]]
+        if person["role"] == "manager" or (person["role"] == "customer_service" and assigned.empty):
+            return {shop: Decimal(1) for shop in shops}
+        if person["role"] == "customer_service":
+            return {shop: Decimal(1) for shop in assigned["shop_id"]}
+        weights = {}
+        for shop, share in zip(assigned["shop_id"], assigned["share"]):
+            if share is not None and not pd.isna(share):
+                weights[shop] = _exact(share)
+                continue
+            colleagues = self.inputs.assignments[self.inputs.assignments["shop_id"] == shop]["person_id"]
+            running = [p for p in self.staff if p["person_id"] in set(colleagues) and p["role"] == "operations"
+                       and self.on_roster(p, month) and not self.leaves_within(p, month)]
+            weights[shop] = Decimal(1) / len(running)
+        return weights
+
+    def revenue(self, person: dict, month: str) -> Decimal:
+        """The person's revenue basis in fen (exact)."""
+        if person["role"] == "customer_service":
+            attributed = self.cs_sales.get((month, person["person_id"]))
+            if attributed is None:
+                self.problem(f"{month}: no customer-service stats for {person['person_id']} (attributed sales)")
+                return Decimal(0)
+            return Decimal(attributed)
+        shops = self.shops(month)
+        return sum((w * shops[s]["revenue_minor"] for s, w in self.shop_weights(person, month).items()
+                    if s in shops), Decimal(0))
+
+    def component_ratios(self, person: dict, month: str, names: Iterable[str]) -> dict[str, Ratio]:
+        """The two sums behind each named component for one person-month."""
+        shops, weights = self.shops(month), self.shop_weights(person, month)
+        mine = {s: w for s, w in weights.items() if s in shops}
+        for shop in sorted(set(weights) - set(shops)):
+            self.problem(f"{month}: {person['person_id']} runs shop {shop}, which has no target, sales or expenses")
+        ratios = {}
+        for name in names:
+            if name == TARGET:
+                ratios[name] = Ratio(self.revenue(person, month), self._target(person, month, mine))
+            elif name in CHANNEL_OF_COMPONENT:
+                for shop in sorted(s for s in mine if shops[s]["channel"] is None):
+                    self.problem(f"shop {shop} has no channel (shop channels file: own or distribution)")
+                group = {s: w for s, w in mine.items() if shops[s]["channel"] == CHANNEL_OF_COMPONENT[name]}
+                ratios[name] = Ratio(sum((w * shops[s]["revenue_minor"] for s, w in group.items()), Decimal(0)),
+                                     sum((w * (shops[s]["target_minor"] or 0) for s, w in group.items()), Decimal(0)))
+            elif name == PROFITABILITY:
+                # §5: "a person's profitability uses the sums over their shops" — whole shops, not shares
+                ratios[name] = Ratio(Decimal(sum(shops[s]["gross_profit_minor"] for s in mine)),
+                                     Decimal(sum(shops[s]["expenses_minor"] for s in mine)))
+            elif name == GROSS_MARGIN:
+                ratios[name] = Ratio(Decimal(sum(shops[s]["gross_profit_minor"] for s in mine)),
+                                     Decimal(sum(shops[s]["revenue_minor"] for s in mine)))
+        return ratios
+
+    def _target(self, person: dict, month: str, weights: dict[str, Decimal]) -> Decimal:
+        """A personal target when one is set, else (not for customer service) the shops' targets
+        in the person's shares."""
+        personal = self.person_target.get((month, person["person_id"]))
+        if personal is not None:
+            return Decimal(personal)
+        if person["role"] == "customer_service":
+            return Decimal(0)  # §5: against a personal target only; reported as missing by the caller
+        shops = self.shops(month)
+        return sum((w * (shops[s]["target_minor"] or 0) for s, w in weights.items()), Decimal(0))
+
+
+def _score(name: str, ratio: Ratio, rules: SettlementRules) -> tuple[Decimal, Decimal]:
+    """(measure, score) of one component. Scores are floored at 0: a loss-making month must
+    not take commission away from the other components (§5 only says how they are capped)."""
+    if name == GROSS_MARGIN:
+        # margin on no (or negative) revenue means nothing was sold: it earns nothing
+        margin = ratio.actual / ratio.target if ratio.target > 0 else Decimal(0)
+        raw = Decimal(1) if margin >= rules.gross_margin_target else margin / rules.gross_margin_target
+        return margin, max(raw, Decimal(0))
+    measure = ratio.actual / ratio.target
+    raw = measure / rules.profitability_target_ratio if name == PROFITABILITY else measure
+    return measure, min(max(raw, Decimal(0)), rules.score_cap)
+
+
+def _components(ledger: _Ledger, person: dict, ratios: dict[str, Ratio], weights: Mapping[str, Decimal],
+                when: str) -> tuple[Component, ...]:
+    parts = []
+    for name, weight in weights.items():
+        ratio = ratios[name]
+        if name != GROSS_MARGIN and ratio.target == 0:
+            ledger.problem(f"{when}: {person['person_id']} ({person['role']}): component {name} "
+                           f"{_missing_denominator(name, person['role'])}")
+            continue
+        measure, score = _score(name, ratio, ledger.rules)
+        parts.append(Component(name, ratio.actual, ratio.target, measure, score, weight))
+    return tuple(parts)
+
+
+def _missing_denominator(name: str, role: str) -> str:
+    """Why a component cannot be scored, said so that the person knows which file to fix."""
+    if name == PROFITABILITY:
+        return "has no expenses (sum 0 over their shops in the expenses file)"
+    if name == TARGET and role == "customer_service":
+        return "has no personal target (targets file, scope person)"
+    if name in CHANNEL_OF_COMPONENT:
+        return (f"has no {CHANNEL_OF_COMPONENT[name]} shop with a target; list one in the shop channels "
+                "file or drop the component from this role's weights in the preset")
+    return "has no target (targets file)"
+
+
+def _coefficient(components: tuple[Component, ...]) -> Decimal:
+    return sum((c.weighted for c in components), Decimal(0))
+
+
+def _low_coefficient_flags(person_id: str, month: str, coefficient: Decimal, history: Mapping[tuple[str, str], Decimal],
+                           rules: SettlementRules) -> tuple[Flag, ...]:
+    """A coefficient below the threshold for N consecutive calendar months (a month without
+    a coefficient breaks the run). The flag names the highest milestone reached (3, then 6)
+    and stays while the run lasts, so a reviewer sees it every month, not only once."""
+    run, current, value = 0, month, coefficient
+    while value is not None and value < rules.low_coefficient_threshold:
+        run += 1
+        current = _shift_month(current, -1)
+        value = history.get((person_id, current))
+    reached = [m for m in rules.low_coefficient_months if run >= m]
+    if not reached:
+        return ()
+    return (Flag(f"low_coefficient_{reached[-1]}_months",
+                 f"coefficient below {rules.low_coefficient_threshold} for {run} consecutive months "
+                 f"({_shift_month(month, 1 - run)} to {month}): for review"),)
+
+
+def _commission_line(ledger: _Ledger, person: dict, month: str, plan: CommissionPlan,
+                     history: Mapping[tuple[str, str], Decimal]) -> SettlementLine:
+    role, rules = person["role"], ledger.rules
+    for part in ("weights", "monthly_rate", "annual_rate"):
+        if role not in getattr(plan, part):
+            ledger.problem(f"preset {plan.name} has no {part} for role {role} (config/rules.yaml)")
+    weights = plan.weights.get(role, {})
+    unknown = sorted(set(weights) - set(COMPONENTS))
+    if unknown:
+        ledger.problem(f"preset {plan.name}, role {role}: unknown component(s) {', '.join(unknown)} "
+                       f"(known: {', '.join(COMPONENTS)})")
+        weights = {n: w for n, w in weights.items() if n in COMPONENTS}
+    revenue = ledger.revenue(person, month)
+    components = _components(ledger, person, ledger.component_ratios(person, month, weights), weights, month)
+    coefficient = _coefficient(components)
+    commission = to_fen(revenue * plan.monthly_rate.get(role, Decimal(0)) * coefficient)  # the one rounding
+    flags = _low_coefficient_flags(person["person_id"], month, coefficient, history, rules)
+    if commission < 0:
+        flags += (Flag("negative_commission", f"refunds exceed sales: commission {commission} fen (a deduction) "
+                                              "— check before approving"),)
+    annual = None
+    if closes_fiscal_year(month, rules.fiscal_year_start_month):
+        annual = _annual_bonus(ledger, person, month, plan, weights)
+    return SettlementLine(person["person_id"], person["name"], role, revenue, components, coefficient,
+                          commission, annual, flags)
+
+
+def _annual_bonus(ledger: _Ledger, person: dict, month: str, plan: CommissionPlan,
+                  weights: Mapping[str, Decimal]) -> AnnualBonus:
+    """The year's components are the sums of its months' (only months the person was on
+    the roster: revenue earned by a predecessor is not theirs), scored like a month."""
+    months = tuple(m for m in fiscal_year_months(month, ledger.rules.fiscal_year_start_month)
+                   if ledger.on_roster(person, m))
+    totals: dict[str, Ratio] = {}
+    revenue = Decimal(0)
+    for m in months:
+        revenue += ledger.revenue(person, m)
+        for name, ratio in ledger.component_ratios(person, m, weights).items():
+            totals[name] = totals[name] + ratio if name in totals else ratio
+    year = f"fiscal year {months[0]} to {months[-1]}"
+    components = _components(ledger, person, totals, weights, year)
+    coefficient = _coefficient(components)
+    bonus = to_fen(revenue * plan.annual_rate.get(person["role"], Decimal(0)) * coefficient)
+    return AnnualBonus(months, revenue, components, coefficient, bonus)
+
+
+def _performance_pay_line(ledger: _Ledger, person: dict, month: str, plan: PerformancePayPlan,
+                          history: Mapping[tuple[str, str], Decimal]) -> SettlementLine:
+    """Achievement = the person's revenue / their target (uncapped). Below the threshold
+    nothing; else min(achievement, 1) × base pay; above plan a bonus, the lower figure up to
+    and including 120 %, the higher above. The pay factor is the line's coefficient."""
+    revenue = ledger.revenue(person, month)
+    ratio = ledger.component_ratios(person, month, [TARGET])[TARGET]
+    if ratio.target == 0:
+        ledger.problem(f"{month}: {person['person_id']} ({person['role']}): achievement "
+                       f"{_missing_denominator(TARGET, person['role'])}")
+        ratio = Ratio(ratio.actual, Decimal(1))
+    achievement = ratio.actual / ratio.target
+    factor = Decimal(0) if achievement < plan.zero_below_achievement else min(achievement, Decimal(1))
+    group = "manager" if person["role"] == "manager" else "staff"
+    bonus = 0
+    if achievement > PLAN_BONUS_STEP:
+        bonus = plan.bonus_minor[group]["above_120"]
+    elif achievement > 1:
+        bonus = plan.bonus_minor[group]["up_to_120"]
+    component = Component(TARGET, ratio.actual, ratio.target, achievement, factor, Decimal(1))
+    return SettlementLine(person["person_id"], person["name"], person["role"], revenue, (component,), factor,
+                          to_fen(plan.base_pay_minor * factor) + bonus, None,
+                          _low_coefficient_flags(person["person_id"], month, factor, history, ledger.rules))
+
+
+def settle_month(month: str, inputs: SettlementInputs, sales: pd.DataFrame, rules: SettlementRules,
+                 preset: CommissionPlan | PerformancePayPlan,
+                 earlier_coefficients: pd.DataFrame | None = None) -> Settlement:
+    """Settle ``month`` ('YYYY-MM') for everyone on the roster in it, under ``preset``
+    (built by :func:`plan_from_config`).
+
+    ``sales``: one row per (month, shop_id) with ``placed_minor``, ``refunded_minor``,
+    ``late_refunded_minor`` (refunds recorded in that month for orders of an earlier, final
+    month) and ``cost_of_goods_minor`` (unit cost × units) — for every month of the fiscal
+    year so far when the month closes the year. ``earlier_coefficients``: month, person_id,
+    coefficient of earlier settlements of the same preset (for the low-coefficient flags).
+
+    Raises :class:`SettlementError` with every missing input at once.
+    """
+    with localcontext(ARITHMETIC):
+        ledger = _Ledger(inputs, sales, rules)
+        history = {} if earlier_coefficients is None else {
+            (r.person_id, r.month): _exact(r.coefficient) for r in earlier_coefficients.itertuples()}
+        lines = []
+        for person in sorted(ledger.staff, key=lambda p: (ROLES.index(p["role"]), p["person_id"])):
+            if not ledger.on_roster(person, month):
+                continue
+            if ledger.leaves_within(person, month):
+                # §5: staff leaving within the period get no commission; applied to performance
+                # pay too (one rule for variable pay); their revenue share is not redistributed
+                lines.append(SettlementLine(person["person_id"], person["name"], person["role"], Decimal(0), (),
+                                            None, 0, None, (Flag("left_within_period",
+                                                                 f"left on {person['left_on']}: no pay for {month}"),)))
+            elif isinstance(preset, CommissionPlan):
+                lines.append(_commission_line(ledger, person, month, preset, history))
+            else:
+                lines.append(_performance_pay_line(ledger, person, month, preset, history))
+        ledger.shops(month)  # a month with nobody to settle still reports its shops' gaps
+        if ledger.problems:
+            raise SettlementError(month, ledger.problems)
+        digest = inputs_sha256(month, inputs, sales, rules, preset, earlier_coefficients)
+        shops = shop_month_figures(month, sales, inputs.expenses, inputs.targets, rules.late_refund_policy)
+        shops = shops.merge(inputs.shop_channels, on="shop_id", how="left")
+        return Settlement(month, preset.name, digest, tuple(lines), shops)
+
+
+# --- reproducibility --------------------------------------------------------------------------
+
+def _plain(value: Decimal) -> str:
+    """A Decimal as text without exponent or trailing zeros: 0.50 and 0.5 are one value."""
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, pd.DataFrame):
+        columns = sorted(value.columns)
+        rows = [json.dumps([_canonical(v) for v in row], ensure_ascii=False)
+                for row in value[columns].itertuples(index=False)]
+        return {"columns": columns, "rows": sorted(rows)}
+    if is_dataclass(value):
+        return {"type": type(value).__name__, **{f.name: _canonical(getattr(value, f.name)) for f in fields(value)}}
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in sorted(value.items())}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or pd.isna(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        value = Decimal(repr(value))
+    if isinstance(value, (Decimal, int)):
+        return _plain(Decimal(value))
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def inputs_sha256(month: str, inputs: SettlementInputs, sales: pd.DataFrame, rules: SettlementRules,
+                  preset: CommissionPlan | PerformancePayPlan, earlier_coefficients: pd.DataFrame | None = None) -> str:
+    """SHA-256 of every input of :func:`settle_month`, independent of row and column order
+    and of how a number is written (``0.5`` = ``0.50``, int 5 = Decimal 5): the same hash
+    means the same figures, so a stored settlement can be checked by recomputing it."""
+    if earlier_coefficients is not None and earlier_coefficients.empty:
+        earlier_coefficients = None  # no history, however it was passed
+    document = dict(month=month, inputs=_canonical(inputs), sales=_canonical(sales), rules=_canonical(rules),
+                    preset=_canonical(preset), earlier_coefficients=_canonical(earlier_coefficients))
+    return hashlib.sha256(json.dumps(document, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+# --- store KPIs -------------------------------------------------------------------------------
+
+def store_kpis(month: str, shop_figures: pd.DataFrame, orders: pd.DataFrame, expenses: pd.DataFrame,
+               marketing_category: str = MARKETING_CATEGORY) -> pd.DataFrame:
+    """The store KPIs reported with the settlement, one row per shop of ``shop_figures``
+    (from :func:`shop_month_figures`, so revenue is the commission basis).
+
+    ``orders``: the month's orders, columns ``shop_id, order_id, buyer_key, total_minor,
+    refunded`` (bool: any refund), ``shipped_on_time`` (bool, or None while not yet due),
+    ``oversold`` (bool). Rates are Decimals; a rate with nothing to measure is None.
+
+    Definitions: AOV (客单价) = placed amount / orders; refund rate = refunded orders /
+    orders (as marketplaces count it); repeat-purchase rate = buyers with 2+ orders in the
+    month / buyers; on-time share = shipped on time / orders due; gross margin = gross
+    profit / revenue; ROI = gross profit / the ``marketing`` expenses.
+    """
+    def ratio(numerator: object, denominator: object) -> Decimal | None:
+        return Decimal(int(numerator)) / Decimal(int(denominator)) if denominator else None
+
+    missing = set(ORDER_KPI_COLUMNS) - set(orders.columns)
+    if missing:
+        raise ValueError(f"orders frame lacks column(s) {', '.join(sorted(missing))} (needs {', '.join(ORDER_KPI_COLUMNS)})")
+    spend = expenses[(expenses["month"] == month) & (expenses["category"] == marketing_category)] \
+        .groupby("shop_id")["amount_minor"].sum()
+    rows = []
+    with localcontext(ARITHMETIC):
+        for shop in shop_figures.itertuples():
+            mine = orders[orders["shop_id"] == shop.shop_id]
+            per_buyer = mine.groupby("buyer_key")["order_id"].nunique()
+            due = mine["shipped_on_time"].dropna()
+            rows.append(dict(
+                shop_id=shop.shop_id, revenue_minor=shop.revenue_minor, orders=len(mine),
+                average_order_value_minor=(None if mine.empty else
+                                           to_fen(Decimal(int(mine["total_minor"].sum())) / len(mine))),
+                refund_rate=ratio(mine["refunded"].astype(bool).sum(), len(mine)),
+                repeat_purchase_rate=ratio((per_buyer >= 2).sum(), len(per_buyer)),
+                on_time_shipment_share=ratio(due.astype(bool).sum(), len(due)),
+                oversell_count=int(mine["oversold"].astype(bool).sum()),
+                gross_margin=ratio(shop.gross_profit_minor, shop.revenue_minor),
+                roi=ratio(shop.gross_profit_minor, spend.get(shop.shop_id, 0))))
+    return pd.DataFrame(rows)

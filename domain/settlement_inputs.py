@@ -1,0 +1,464 @@
+"""The hand-kept inputs of the monthly settlement (domain-rules.md §5), read from the .csv or
+.xlsx files the operations manager and finance keep, into checked DataFrames.
+
+These figures decide people's pay, so nothing is guessed: every row is checked and a file
+with mistakes is refused as a whole, with one :class:`SettlementInputError` that lists
+*every* problem as ``file, row N: reason`` (N counted as Excel shows it: the header is
+row 1), so the person who keeps the file fixes it in one pass.
+
+Common rules for every file
+    * The first row is the header; the English names below are the documented ones, and the
+      Chinese name in brackets is accepted too (staff often keep Chinese headers). Column
+      order does not matter; unknown columns are ignored (exports carry many).
+    * CSV in UTF-8 (with or without BOM) or GB18030, as Chinese Excel saves it; .xlsx: the
+      first sheet. Empty rows are skipped.
+    * ``month`` is ``YYYY-MM`` (an Excel cell that turned it into the 1st of the month is
+      accepted); dates are ``YYYY-MM-DD``.
+    * Money is in yuan with at most 2 decimals (``12345.67``); it becomes integer fen
+      through :class:`~decimal.Decimal`, never float arithmetic. A third decimal is an error,
+      not a rounding.
+
+The files
+    **Staff roster** (人员名单), one row per person: ``person_id`` (工号), ``name`` (姓名),
+    ``role`` (岗位: ``manager`` | ``operations`` | ``customer_service``), ``shops`` (负责店铺:
+    shop ids separated by ``;``), ``shares`` (分成比例, optional: one share per listed shop,
+    ``;``-separated, only for operations staff), ``joined`` (入职日期), ``left`` (离职日期,
+    empty while employed). A manager's revenue is every shop's, so a manager lists no shops;
+    customer-service staff list the shops they serve (their gross-margin component). When
+    several operations people run one shop either all of them give a share or none does
+    (then it is split equally); the shares of the people on the roster at the same time must
+    sum to exactly 1.
+
+    **Monthly targets** (月度目标): ``month`` (月份), ``scope`` (范围: ``shop`` | ``person``),
+    ``id`` (店铺/工号), ``target`` (目标金额, yuan, above 0). A shop needs a target in every
+    month it is settled; a personal target overrides the shops' for that person (and is
+    required for customer service).
+
+    **Monthly expenses** (月度费用): ``month`` (月份), ``shop`` (店铺), ``category`` (费用类别;
+    ``marketing`` is the promotion spend 推广费 that store ROI is measured against),
+    ``amount`` (金额, yuan, 0 or more). One row per shop, month and category.
+
+    **Customer-service stats** (客服数据), as the platform's customer-service report exports
+    them: ``month`` (月份), ``person`` (客服工号), ``conversations`` (接待人数),
+    ``avg_response_seconds`` (平均响应时间(秒), may be empty), ``conversion_rate`` (询单转化率,
+    ``35.2%`` or ``0.352``), ``attributed_sales`` (询单转化销售额, yuan). One row per person
+    and month.
+
+    **Shop channels** (店铺渠道): ``shop`` (店铺), ``channel`` (渠道: ``own`` for the
+    flagship and C-stores 自营旗舰店/C店, ``distribution`` for distribution shops 分销专营店).
+    The manager's two target components are measured on these two groups.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+
+from domain.money import MoneyError, major_to_minor, to_decimal
+
+ROLES = ("manager", "operations", "customer_service")
+TARGET_SCOPES = ("shop", "person")
+CHANNELS = ("own", "distribution")
+LIST_SEPARATORS = re.compile(r"[;；]")
+MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    file: str
+    row: int | None          # as Excel numbers it (header = 1); None for a whole-file problem
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}, row {self.row}: {self.reason}" if self.row else f"{self.file}: {self.reason}"
+
+
+class SettlementInputError(ValueError):
+    """Every problem of the input files at once, so they can all be fixed in one pass."""
+
+    def __init__(self, problems: list[InputProblem]):
+        self.problems = problems
+        listed = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"The settlement input files have {len(problems)} problem(s):\n{listed}\n"
+                         "Correct the named rows and load the files again; nothing was read.")
+
+
+@dataclass(frozen=True)
+class SettlementInputs:
+    """The hand-kept inputs, as the loaders return them (one frame per warehouse table).
+
+    - ``staff``: person_id, name, role, joined_on (date), left_on (date or None)
+    - ``assignments``: person_id, shop_id, share (Decimal, or None = equal split)
+    - ``targets``: month, scope, scope_id, target_minor (int fen)
+    - ``expenses``: month, shop_id, category, amount_minor
+    - ``cs_stats``: month, person_id, conversations, avg_response_s (float or None),
+      conversion_rate (Decimal or None), attributed_sales_minor
+    - ``shop_channels``: shop_id, channel
+    """
+
+    staff: pd.DataFrame
+    assignments: pd.DataFrame
+    targets: pd.DataFrame
+    expenses: pd.DataFrame
+    cs_stats: pd.DataFrame
+    shop_channels: pd.DataFrame
+
+
+# --- value parsers: each returns the value or raises ValueError with the reason ----------
+
+def _text(value: object) -> str:
+    """Ids typed into Excel come back as numbers (1001 or 1001.0); they are still ids."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = "" if value is None else str(value).strip()
+    if not text:
+        raise ValueError("is empty")
+    return text
+
+
+def _month(value: object) -> str:
+    if isinstance(value, (datetime, date)):
+        if value.day != 1:
+            raise ValueError(f"{value:%Y-%m-%d} is a date, expected a month as YYYY-MM")
+        return f"{value.year:04d}-{value.month:02d}"
+    text = _text(value)
+    if not MONTH_PATTERN.match(text):
+        raise ValueError(f"{text!r} is not a month written YYYY-MM (e.g. 2026-10)")
+    return text
+
+
+def _date(value: object) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _text(value)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date written YYYY-MM-DD") from None
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[object], str]:
+    def parse(value: object) -> str:
+        text = _text(value)
+        if text not in choices:
+            raise ValueError(f"{text!r} is not one of {', '.join(choices)}")
+        return text
+    return parse
+
+
+def _yuan(value: object, *, allow_zero: bool) -> int:
+    try:
+        minor = major_to_minor(value)
+    except MoneyError as exc:
+        raise ValueError(f"{exc} (yuan with at most 2 decimals)") from None
+    if minor is None:
+        raise ValueError("is empty")
+    if minor < 0 or (minor == 0 and not allow_zero):
+        raise ValueError(f"{value} must be {'0 or more' if allow_zero else 'above 0'}")
+    return minor
+
+
+def _count(value: object) -> int:
+    number = _number(value)
+    if number != number.to_integral_value() or number < 0:
+        raise ValueError(f"{value!r} is not a whole number of 0 or more")
+    return int(number)
+
+
+def _number(value: object) -> Decimal:
+    if _is_blank(value):
+        raise ValueError("is empty")
+    try:
+        number = to_decimal(value)
+    except MoneyError:
+        number = Decimal("NaN")
+    if not number.is_finite():
+        raise ValueError(f"{value!r} is not a number")
+    return number
+
+
+def _seconds(value: object) -> float:
+    seconds = _number(str(value).removesuffix("秒").removesuffix("s"))
+    if seconds < 0:
+        raise ValueError(f"{value!r} is negative")
+    return float(seconds)
+
+
+def _rate(value: object) -> Decimal:
+    """``35.2%`` (as the platform shows it) or ``0.352``: a share between 0 and 1."""
+    text = str(value).strip()
+    rate = _number(text[:-1]) / 100 if text.endswith("%") else _number(value)
+    if not 0 <= rate <= 1:
+        raise ValueError(f"{text!r} is not a rate between 0 and 1 (or 0 % and 100 %)")
+    return rate
+
+
+def _is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value)) or str(value).strip() == ""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str                               # documented English header
+    chinese: str                            # the Chinese header, accepted as well
+    parse: Callable[[object], object]       # never sees an empty cell of an optional column
+    optional: bool = False                  # the column may be absent or the cell empty (→ None)
+
+
+# --- reading a file -------------------------------------------------------------------
+
+@dataclass
+class _Reader:
+    """Collects the problems of one file while its rows are parsed."""
+
+    path: Path
+    problems: list[InputProblem] = field(default_factory=list)
+
+    def problem(self, row: int | None, reason: str) -> None:
+        self.problems.append(InputProblem(self.path.name, row, reason))
+
+    def records(self, columns: list[Column]) -> Iterator[tuple[int, dict[str, object]]]:
+        """(Excel row number, parsed values) of every row whose cells all parse."""
+        table = self._table()
+        if table is None:
+            return
+        header, rows = table
+        position: dict[str, int] = {}
+        for column in columns:
+            for label in (column.name, column.chinese):
+                if label in header:
+                    position[column.name] = header.index(label)
+                    break
+            else:
+                if not column.optional:
+                    self.problem(1, f"no column {column.name!r} ({column.chinese}) in the header")
+        if any(not c.optional and c.name not in position for c in columns):
+            return
+        for row_no, cells in rows:
+            record, ok = {}, True
+            for column in columns:
+                at = position.get(column.name)
+                raw = cells[at] if at is not None and at < len(cells) else None
+                if column.optional and _is_blank(raw):
+                    record[column.name] = None
+                    continue
+                try:
+                    record[column.name] = column.parse(raw)
+                except ValueError as exc:
+                    self.problem(row_no, f"{column.name}: {exc}")
+                    ok = False
+            if ok:
+                yield row_no, record
+
+    def _table(self) -> tuple[list[str], list[tuple[int, list[object]]]] | None:
+        try:
+            raw = self.path.read_bytes()
+        except OSError as exc:
+            self.problem(None, f"cannot read the file ({exc.strerror})")
+            return None
+        if self.path.suffix.lower() == ".xlsx":
+            try:
+                sheet = pd.read_excel(io.BytesIO(raw), header=None, dtype=object, engine="openpyxl")
+            except (ValueError, OSError, zipfile.BadZipFile) as exc:
+                self.problem(None, f"cannot be read as an .xlsx workbook ({exc}); save it again from Excel")
+                return None
+            rows = [[None if _is_blank(v) else v for v in row] for row in sheet.itertuples(index=False)]
+        elif self.path.suffix.lower() == ".csv":
+            for encoding in ("utf-8-sig", "gb18030"):
+                try:
+                    rows = list(csv.reader(io.StringIO(raw.decode(encoding))))
+                    break
+                except UnicodeDecodeError:
+                    continue
+            else:
+                self.problem(None, "neither UTF-8 nor GB18030 text; save it as CSV UTF-8")
+                return None
+        else:
+            self.problem(None, "is neither .csv nor .xlsx")
+            return None
+        if not rows:
+            self.problem(None, "is empty (expected a header row)")
+            return None
+        header = [str(h).strip() if h is not None else "" for h in rows[0]]
+        data = [(n, r) for n, r in enumerate(rows[1:], start=2) if not all(_is_blank(v) for v in r)]
+        return header, data
+
+    def refuse_duplicates(self, key_of_row: dict[int, tuple], what: str) -> None:
+        first_row: dict[tuple, int] = {}
+        for row_no, key in key_of_row.items():
+            if key in first_row:
+                self.problem(row_no, f"{what} {' / '.join(map(str, key))} is also in row {first_row[key]}")
+            else:
+                first_row[key] = row_no
+
+
+def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    """Object columns keep Decimals, ints and dates exactly as parsed."""
+    return pd.DataFrame(rows, columns=columns, dtype=object)
+
+
+# --- the loaders --------------------------------------------------------------------------
+
+def _split_list(value: object) -> list[str]:
+    return [part.strip() for part in LIST_SEPARATORS.split(str(value)) if part.strip()]
+
+
+ROSTER_COLUMNS = [
+    Column("person_id", "工号", _text), Column("name", "姓名", _text), Column("role", "岗位", _one_of(ROLES)),
+    Column("shops", "负责店铺", _split_list, optional=True), Column("shares", "分成比例", _split_list, optional=True),
+    Column("joined", "入职日期", _date), Column("left", "离职日期", _date, optional=True),
+]
+
+
+def _read_roster(reader: _Reader) -> tuple[pd.DataFrame, pd.DataFrame]:
+    staff, assignments, persons = [], [], {}
+    members_of_shop: dict[str, list[tuple[int, dict, Decimal | None]]] = {}
+    for row_no, r in reader.records(ROSTER_COLUMNS):
+        persons[row_no] = (r["person_id"],)
+        shops, shares = r["shops"] or [], r["shares"] or []
+        if r["left"] is not None and r["left"] < r["joined"]:
+            reader.problem(row_no, f"left {r['left']} is before joined {r['joined']}")
+        if r["role"] == "manager" and shops:
+            reader.problem(row_no, "a manager's revenue is every shop's: leave shops empty")
+        if r["role"] == "operations" and not shops:
+            reader.problem(row_no, "operations staff need the shops they run (shops, separated by ;)")
+        if shares and r["role"] != "operations":
+            reader.problem(row_no, "shares split a shop between operations staff; leave them empty for this role")
+        if shares and len(shares) != len(shops):
+            reader.problem(row_no, f"{len(shares)} share(s) for {len(shops)} shop(s); give one share per shop")
+            continue
+        parsed_shares: list[Decimal | None] = [None] * len(shops)
+        shares_readable = True
+        for i, text in enumerate(shares):
+            try:
+                parsed_shares[i] = _number(text)
+            except ValueError as exc:
+                reader.problem(row_no, f"shares: {exc}")
+                shares_readable = False
+                continue
+            if not 0 < parsed_shares[i] <= 1:
+                reader.problem(row_no, f"shares: {text} for shop {shops[i]} is not above 0 and at most 1")
+        staff.append(dict(person_id=r["person_id"], name=r["name"], role=r["role"], joined_on=r["joined"],
+                          left_on=r["left"]))
+        for shop, share in zip(shops, parsed_shares):
+            assignments.append(dict(person_id=r["person_id"], shop_id=shop, share=share))
+            if r["role"] == "operations" and shares_readable:  # an unreadable share is reported once
+                members_of_shop.setdefault(shop, []).append((row_no, r, share))
+    reader.refuse_duplicates(persons, "person")
+    for shop, members in members_of_shop.items():
+        _check_shares(reader, shop, members)
+    return (_frame(staff, ["person_id", "name", "role", "joined_on", "left_on"]),
+            _frame(assignments, ["person_id", "shop_id", "share"]))
+
+
+def _check_shares(reader: _Reader, shop: str, members: list[tuple[int, dict, Decimal | None]]) -> None:
+    """Shares must sum to 1 among the people running the shop *at the same time*: a
+    replacement takes over a leaver's share, so the check runs at every member's start."""
+    given = [m for m in members if m[2] is not None]
+    if not given:
+        return
+    if len(given) != len(members):
+        rows = ", ".join(str(m[0]) for m in members if m[2] is None)
+        reader.problem(members[0][0], f"shop {shop}: shares are given for some of its operations staff but not "
+                                      f"in row(s) {rows}; give them for all or for none (equal split)")
+        return
+    reported: set[tuple[int, ...]] = set()
+    for _, starter, _ in members:
+        day = starter["joined"]
+        active = [m for m in members if m[1]["joined"] <= day and (m[1]["left"] is None or m[1]["left"] >= day)]
+        total = sum(m[2] for m in active)
+        rows = tuple(m[0] for m in active)
+        if total != 1 and rows not in reported:
+            reported.add(rows)
+            parts = ", ".join(f"{m[1]['person_id']} {m[2]}" for m in active)
+            reader.problem(rows[-1], f"shop {shop}: shares on {day} sum to {total} ({parts}), must sum to 1")
+
+
+TARGET_COLUMNS = [Column("month", "月份", _month), Column("scope", "范围", _one_of(TARGET_SCOPES)),
+                  Column("id", "店铺/工号", _text), Column("target", "目标金额", lambda v: _yuan(v, allow_zero=False))]
+
+
+def _read_targets(reader: _Reader) -> tuple[pd.DataFrame, dict[int, dict]]:
+    rows = dict(reader.records(TARGET_COLUMNS))
+    reader.refuse_duplicates({n: (r["month"], r["scope"], r["id"]) for n, r in rows.items()}, "target")
+    frame = _frame([dict(month=r["month"], scope=r["scope"], scope_id=r["id"], target_minor=r["target"])
+                    for r in rows.values()], ["month", "scope", "scope_id", "target_minor"])
+    return frame, rows
+
+
+EXPENSE_COLUMNS = [Column("month", "月份", _month), Column("shop", "店铺", _text), Column("category", "费用类别", _text),
+                   Column("amount", "金额", lambda v: _yuan(v, allow_zero=True))]
+
+
+def _read_expenses(reader: _Reader) -> pd.DataFrame:
+    rows = dict(reader.records(EXPENSE_COLUMNS))
+    reader.refuse_duplicates({n: (r["month"], r["shop"], r["category"]) for n, r in rows.items()}, "expense")
+    return _frame([dict(month=r["month"], shop_id=r["shop"], category=r["category"], amount_minor=r["amount"])
+                   for r in rows.values()], ["month", "shop_id", "category", "amount_minor"])
+
+
+CS_COLUMNS = [
+    Column("month", "月份", _month), Column("person", "客服工号", _text), Column("conversations", "接待人数", _count),
+    Column("avg_response_seconds", "平均响应时间(秒)", _seconds, optional=True),
+    Column("conversion_rate", "询单转化率", _rate, optional=True),
+    Column("attributed_sales", "询单转化销售额", lambda v: _yuan(v, allow_zero=True)),
+]
+
+
+def _read_cs_stats(reader: _Reader) -> tuple[pd.DataFrame, dict[int, dict]]:
+    rows = dict(reader.records(CS_COLUMNS))
+    reader.refuse_duplicates({n: (r["month"], r["person"]) for n, r in rows.items()}, "month and person")
+    frame = _frame([dict(month=r["month"], person_id=r["person"], conversations=r["conversations"],
+                         avg_response_s=r["avg_response_seconds"], conversion_rate=r["conversion_rate"],
+                         attributed_sales_minor=r["attributed_sales"]) for r in rows.values()],
+                   ["month", "person_id", "conversations", "avg_response_s", "conversion_rate",
+                    "attributed_sales_minor"])
+    return frame, rows
+
+
+CHANNEL_COLUMNS = [Column("shop", "店铺", _text), Column("channel", "渠道", _one_of(CHANNELS))]
+
+
+def _read_shop_channels(reader: _Reader) -> pd.DataFrame:
+    rows = dict(reader.records(CHANNEL_COLUMNS))
+    reader.refuse_duplicates({n: (r["shop"],) for n, r in rows.items()}, "shop")
+    return _frame([dict(shop_id=r["shop"], channel=r["channel"]) for r in rows.values()], ["shop_id", "channel"])
+
+
+def load_inputs(*, roster: Path | str, targets: Path | str, expenses: Path | str, cs_stats: Path | str,
+                shop_channels: Path | str) -> SettlementInputs:
+    """Read and check the five files, including what one file says about another (a
+    personal target or customer-service row for someone not on the roster); raise one
+    :class:`SettlementInputError` with every problem of every file."""
+    readers = {name: _Reader(Path(path)) for name, path in
+               dict(roster=roster, targets=targets, expenses=expenses, cs_stats=cs_stats,
+                    shop_channels=shop_channels).items()}
+    staff, assignments = _read_roster(readers["roster"])
+    target_frame, target_rows = _read_targets(readers["targets"])
+    cs_frame, cs_rows = _read_cs_stats(readers["cs_stats"])
+    inputs = SettlementInputs(staff=staff, assignments=assignments, targets=target_frame,
+                              expenses=_read_expenses(readers["expenses"]), cs_stats=cs_frame,
+                              shop_channels=_read_shop_channels(readers["shop_channels"]))
+    if not readers["roster"].problems:
+        role_of = dict(zip(staff["person_id"], staff["role"]))
+        for row_no, r in target_rows.items():
+            if r["scope"] == "person" and r["id"] not in role_of:
+                readers["targets"].problem(row_no, f"person {r['id']} is not on the staff roster")
+        for row_no, r in cs_rows.items():
+            if role_of.get(r["person"]) != "customer_service":
+                what = "not on the staff roster" if r["person"] not in role_of else f"on the roster as {role_of[r['person']]}"
+                readers["cs_stats"].problem(row_no, f"person {r['person']} is {what}, not customer_service")
+    problems = [p for reader in readers.values() for p in sorted(reader.problems, key=lambda p: p.row or 0)]
+    if problems:
+        raise SettlementInputError(problems)
+    return inputs

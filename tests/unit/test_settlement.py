@@ -1,0 +1,354 @@
+"""Monthly settlement (domain-rules.md §5) on a hand-checked department, and its input files.
+
+The department (files in tests/data/settlement/, founded 2026-10-01):
+    M1 王芳  manager            every shop
+    O1 李雷  operations         tmall (share 0.6), taobao-c (alone, share 1)
+    O2 赵敏  operations         tmall (share 0.4), left 2026-10-20
+    C1 陈静  customer service   serves tmall and taobao-c; personal target 50,000
+Shops (yuan; targets 100,000 / 50,000 / 20,000 every month; expenses 20,000 / 10,000 / 4,000):
+    tmall     own           placed 100,000  refunds 5,000  cost of goods 55,800
+    taobao-c  own           placed  40,000  refunds     0  cost of goods 28,000
+    dist-1    distribution  placed  41,000  refunds 1,000  cost of goods 28,000
+In October tmall also refunds 2,000 for a September order (September is final): a late
+refund. Customer-service attributed sales: Oct 60,000, Nov 30,000, Dec 45,000.
+Every expected figure below is worked out by hand in the comment beside it.
+"""
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from config.schema import load_config
+from domain.settlement import (PerformancePayPlan, SettlementError, SettlementRules, closes_fiscal_year,
+                               inputs_sha256, plan_from_config, settle_month, shop_month_figures, shown, store_kpis,
+                               to_fen)
+from domain.settlement_inputs import SettlementInputError, load_inputs
+
+DATA = Path(__file__).parents[1] / "data" / "settlement"
+FILES = dict(roster=DATA / "roster.csv", targets=DATA / "targets.csv", expenses=DATA / "expenses.csv",
+             cs_stats=DATA / "cs_stats.csv", shop_channels=DATA / "shop_channels.csv")
+CONFIG = load_config(Path(__file__).parents[2] / "config").rules.settlement
+RULES = SettlementRules.from_config(CONFIG)                  # cap 1.5, margin 40 %, ratio 1.5, clawback
+SEED = plan_from_config("seed_commission", CONFIG.presets["seed_commission"])
+PAY = plan_from_config("plan_performance_pay", CONFIG.presets["plan_performance_pay"])
+
+
+def yuan(amount: str | int) -> int:
+    return int(Decimal(str(amount)) * 100)
+
+
+def sales_frame() -> pd.DataFrame:
+    """What the warehouse would give: per shop and month, in fen."""
+    rows = []
+    for month in ("2026-10", "2026-11", "2026-12"):
+        late_tmall = 2000 if month == "2026-10" else 0
+        for shop, placed, refunded, late, cost in (("tmall", 100000, 5000, late_tmall, 55800),
+                                                   ("taobao-c", 40000, 0, 0, 28000),
+                                                   ("dist-1", 41000, 1000, 0, 28000)):
+            rows.append(dict(month=month, shop_id=shop, placed_minor=yuan(placed), refunded_minor=yuan(refunded),
+                             late_refunded_minor=yuan(late), cost_of_goods_minor=yuan(cost)))
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    return load_inputs(**FILES)
+
+
+def with_cs_sales(inputs, month: str, amount: str):
+    stats = inputs.cs_stats.copy()
+    stats.loc[stats["month"] == month, "attributed_sales_minor"] = yuan(amount)
+    return dataclasses.replace(inputs, cs_stats=stats)
+
+
+def line_of(settlement, person_id):
+    return next(line for line in settlement.lines if line.person_id == person_id)
+
+
+def component(line, name):
+    return next(c for c in line.components if c.name == name)
+
+
+# --- the hand-checked month ------------------------------------------------------------------
+
+def test_october_hand_checked(inputs):
+    october = settle_month("2026-10", inputs, sales_frame(), RULES, SEED)
+    shops = october.shops.set_index("shop_id")
+    # clawback: tmall 100,000 − 5,000 − late 2,000 = 93,000, the late refund in its own column
+    assert shops.loc["tmall", ["late_refunded_minor", "revenue_minor"]].tolist() == [yuan(2000), yuan(93000)]
+    assert shops["revenue_minor"].to_dict() == {"dist-1": yuan(40000), "taobao-c": yuan(40000), "tmall": yuan(93000)}
+
+    # M1 manager, revenue 93,000 + 40,000 + 40,000 = 173,000
+    #   distribution: 40,000 / 20,000 = 2.0 → capped at 1.5
+    #   own shops: 133,000 / 150,000 = 0.886666…
+    #   profitability: gross profit (37,200 + 12,000 + 12,000) / expenses 34,000 = 1.8; / 1.5 = 1.2
+    #   coefficient 0.3 × 1.5 + 0.5 × 0.886666… + 0.2 × 1.2 = 1.133333…
+    #   commission 17,300,000 fen × 1 % × 1.133333… = 196,066.67 → 196,067 fen
+    manager = line_of(october, "M1")
+    cap = component(manager, "distribution_target")
+    assert (cap.measure, cap.score) == (Decimal(2), Decimal("1.5"))
+    assert component(manager, "profitability").score == Decimal("1.2")
+    assert shown(manager.coefficient) == Decimal("1.1333")
+    assert (manager.revenue_minor, manager.commission_minor) == (yuan(173000), 196067)
+    # rounding the coefficient first would pay 173,000 × 1.1333 = 196,060.90 → 196,061: money is rounded once
+    assert to_fen(Decimal(manager.revenue_minor) * Decimal("0.01") * shown(manager.coefficient)) == 196061
+
+    # O1 operations, revenue 0.6 × 93,000 + 40,000 = 95,800 (O2's 0.4 of tmall is not handed over)
+    #   target: 95,800 / (0.6 × 100,000 + 50,000) = 0.870909…
+    #   profitability: (37,200 + 12,000) / 30,000 = 1.64; / 1.5 = 1.093333…
+    #   coefficient 0.6 × 0.870909… + 0.4 × 1.093333… = 0.522545… + 0.437333… = 0.959878…
+    #   commission 9,580,000 × 1.5 % × 0.959878… = 137,934.58 → 137,935 fen
+    operations = line_of(october, "O1")
+    assert shown(operations.coefficient) == Decimal("0.9599")
+    assert (operations.revenue_minor, operations.commission_minor) == (yuan(95800), 137935)
+
+    # O2 left on 2026-10-20: no commission, no scores, flagged
+    leaver = line_of(october, "O2")
+    assert (leaver.commission_minor, leaver.coefficient, leaver.components) == (0, None, ())
+    assert [f.kind for f in leaver.flags] == ["left_within_period"]
+
+    # C1 customer service, attributed 60,000 vs personal 50,000 = 1.2
+    #   margin of tmall + taobao-c: 49,200 / 133,000 = 0.369925 < 40 % → score 0.369925 / 0.4 = 0.924812
+    #   coefficient 0.6 × 1.2 + 0.4 × 0.924812… = 1.089925…
+    #   commission 6,000,000 × 5 % × 1.089925… = 326,977.44 → 326,977 fen
+    service = line_of(october, "C1")
+    margin = component(service, "gross_margin")
+    assert (shown(margin.measure), shown(margin.score)) == (Decimal("0.3699"), Decimal("0.9248"))
+    assert shown(service.coefficient) == Decimal("1.0899")
+    assert (service.revenue_minor, service.commission_minor) == (yuan(60000), 326977)
+
+    assert [line.annual for line in october.lines] == [None] * 4     # October does not close the year
+    assert service.components_record()["target"] == dict(
+        actual_minor="6000000", target_minor="5000000", measure="1.2", measure_shown="1.2000", score="1.2",
+        score_shown="1.2000", weight="0.6")
+
+
+def test_margin_at_forty_percent_scores_one(inputs):
+    # tmall with cost 55,800 → 52,800: margin of tmall + taobao-c = (40,200 + 12,000) / 133,000 = 0.392 → 0.98;
+    # with cost 51,800: (41,200 + 12,000) / 133,000 = 0.4 exactly → 1
+    sales = sales_frame()
+    sales.loc[(sales["month"] == "2026-10") & (sales["shop_id"] == "tmall"), "cost_of_goods_minor"] = yuan(51800)
+    margin = component(line_of(settle_month("2026-10", inputs, sales, RULES, SEED), "C1"), "gross_margin")
+    assert (margin.measure, margin.score) == (Decimal("0.4"), Decimal(1))
+
+
+def test_restate_policy_leaves_late_refunds_to_the_earlier_month(inputs):
+    restate = dataclasses.replace(RULES, late_refund_policy="restate")
+    october = settle_month("2026-10", inputs, sales_frame(), restate, SEED)
+    tmall = october.shops.set_index("shop_id").loc["tmall"]
+    assert (tmall["late_refunded_minor"], tmall["revenue_minor"]) == (yuan(2000), yuan(95000))
+    # M1: revenue 175,000; own 135,000 / 150,000 = 0.9; profitability 63,200 / 34,000 / 1.5 = 1.239216
+    # coefficient 0.45 + 0.45 + 0.247843 = 1.147843; commission 175,000 × 1.147843 = 200,872.55 → 200,873
+    assert line_of(october, "M1").commission_minor == 200873
+
+
+def test_scores_floor_at_zero_and_a_negative_commission_is_flagged(inputs):
+    # a 300,000 late refund on tmall: tmall revenue 100,000 − 5,000 − 300,000 = −205,000
+    # M1: revenue −205,000 + 40,000 + 40,000 = −125,000; distribution 2.0 → 1.5; own −165,000 / 150,000 → 0;
+    #     profitability (−260,800 + 24,000) / 34,000 → 0; coefficient 0.3 × 1.5 = 0.45
+    #     commission −12,500,000 × 1 % × 0.45 = −56,250 fen: a deduction the approver must see
+    sales = sales_frame()
+    sales.loc[(sales["month"] == "2026-10") & (sales["shop_id"] == "tmall"), "late_refunded_minor"] = yuan(300000)
+    manager = line_of(settle_month("2026-10", inputs, sales, RULES, SEED), "M1")
+    assert [c.score for c in manager.components] == [Decimal("1.5"), 0, 0]
+    assert (manager.coefficient, manager.commission_minor) == (Decimal("0.45"), -56250)
+    assert [f.kind for f in manager.flags] == ["negative_commission"]
+
+
+def test_annual_bonus_when_the_year_closes(inputs):
+    sales = sales_frame()
+    assert all(line.annual is None for line in settle_month("2026-11", inputs, sales, RULES, SEED).lines)
+    december = settle_month("2026-12", inputs, sales, RULES, SEED)
+    assert [line.person_id for line in december.lines] == ["M1", "O1", "C1"]   # O2 left in October
+    # The year's months on the roster: 2026-10..12 (tmall 93,000 + 95,000 + 95,000; no late refund after Oct)
+    # M1: revenue 283,000 + 120,000 + 120,000 = 523,000; distribution 120,000 / 60,000 = 2 → 1.5;
+    #     own 403,000 / 450,000 = 0.895556; profitability 187,600 / 102,000 = 1.839216 / 1.5 = 1.226144
+    #     coefficient 0.45 + 0.447778 + 0.245229 = 1.143007; bonus 52,300,000 × 0.5 % × 1.143007 = 298,896.2
+    manager = line_of(december, "M1").annual
+    assert manager.months == ("2026-10", "2026-11", "2026-12")
+    assert (shown(manager.coefficient), manager.bonus_minor) == (Decimal("1.1430"), 298896)
+    # O1: revenue 95,800 + 97,000 × 2 = 289,800 vs 330,000 = 0.878182; profitability 151,600 / 90,000 / 1.5
+    #     = 1.122963; coefficient 0.526909 + 0.449185 = 0.976094; bonus 28,980,000 × 1 % × 0.976094 = 282,872.1
+    assert (shown(line_of(december, "O1").annual.coefficient), line_of(december, "O1").annual.bonus_minor) == (
+        Decimal("0.9761"), 282872)
+    # C1: 135,000 vs 150,000 = 0.9; margin 151,600 / 403,000 = 0.376179 → 0.940447
+    #     coefficient 0.54 + 0.376179 = 0.916179; bonus 13,500,000 × 2 % × 0.916179 = 247,368.2
+    assert line_of(december, "C1").annual.bonus_minor == 247368
+    assert closes_fiscal_year("2027-03", 4) and not closes_fiscal_year("2026-12", 4)
+
+
+def test_low_coefficient_flagged_after_three_and_six_months(inputs):
+    # C1 (joined in March here) sells 15,000 in November: target 0.3; margin (39,200 + 12,000) / 135,000
+    # = 0.379259 → 0.948148; coefficient 0.6 × 0.3 + 0.4 × 0.948148 = 0.559259 < 0.6
+    staff = inputs.staff.copy()
+    staff.loc[staff["person_id"] == "C1", "joined_on"] = pd.Timestamp("2026-03-02").date()
+    low = dataclasses.replace(with_cs_sales(inputs, "2026-11", "15000"), staff=staff)
+
+    def flags(history: dict[str, str]):
+        earlier = pd.DataFrame([dict(month=m, person_id="C1", coefficient=Decimal(c)) for m, c in history.items()],
+                               columns=["month", "person_id", "coefficient"])
+        line = line_of(settle_month("2026-11", low, sales_frame(), RULES, SEED, earlier), "C1")
+        assert shown(line.coefficient) == Decimal("0.5593")
+        return [f.kind for f in line.flags]
+
+    assert flags({"2026-10": "0.55"}) == []                                      # 2 months
+    assert flags({"2026-09": "0.5", "2026-10": "0.55"}) == ["low_coefficient_3_months"]
+    assert flags({"2026-09": "0.5", "2026-10": "0.6"}) == []                     # 0.6 is not below 0.6
+    assert flags({"2026-08": "0.5", "2026-10": "0.55"}) == []                    # September missing: no run
+    assert flags({m: "0.4" for m in ("2026-06", "2026-07", "2026-08", "2026-09", "2026-10")}) == [
+        "low_coefficient_6_months"]
+
+
+@pytest.mark.parametrize("attributed, pay_minor", [
+    ("14999.99", 0),            # 29.99998 % of plan: below 30 % pays nothing
+    ("15000", 15000),           # 30 % exactly: 0.3 × 500 = 150 yuan
+    ("50000", 50000),           # 100 %: 500, no bonus (the plan is met, not exceeded)
+    ("60000", 55000),           # 120 %: 500 + the lower staff bonus 50
+    ("60000.01", 60000),        # above 120 %: 500 + the higher staff bonus 100
+])
+def test_performance_pay_thresholds(inputs, attributed, pay_minor):
+    settlement = settle_month("2026-10", with_cs_sales(inputs, "2026-10", attributed), sales_frame(), RULES, PAY)
+    assert line_of(settlement, "C1").commission_minor == pay_minor
+
+
+def test_performance_pay_for_manager_operations_and_leaver(inputs):
+    assert isinstance(PAY, PerformancePayPlan)
+    settlement = settle_month("2026-10", inputs, sales_frame(), RULES, PAY)
+    pay = {line.person_id: line.commission_minor for line in settlement.lines}
+    # M1: 173,000 / 170,000 = 101.8 % → 500 + manager's lower bonus 100 = 600 yuan
+    # O1: 95,800 / 110,000 = 0.870909 × 500 = 435.4545 yuan → 43,545 fen; O2 left: nothing
+    assert pay == {"M1": 60000, "O1": 43545, "O2": 0, "C1": 55000}
+
+
+# --- whose revenue, missing inputs ---------------------------------------------------------------
+
+def test_operations_staff_without_shares_split_a_shop_equally(inputs, tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("person_id,name,role,shops,shares,joined,left\n"
+                      "M1,王芳,manager,,,2026-10-01,\nO1,李雷,operations,tmall;taobao-c,,2026-10-01,\n"
+                      "O2,赵敏,operations,tmall,,2026-10-01,\nC1,陈静,customer_service,,,2026-10-01,\n",
+                      encoding="utf-8")
+    october = settle_month("2026-10", load_inputs(**FILES | {"roster": roster}), sales_frame(), RULES, SEED)
+    # tmall 93,000 halved: O1 46,500 + taobao-c 40,000 = 86,500; O2 46,500
+    assert line_of(october, "O1").revenue_minor == yuan(86500)
+    assert line_of(october, "O2").revenue_minor == yuan(46500)
+
+
+def test_missing_inputs_are_listed_together(inputs):
+    targets = inputs.targets[~((inputs.targets["month"] == "2026-10") & (inputs.targets["scope_id"] == "tmall"))]
+    stats = inputs.cs_stats[inputs.cs_stats["month"] != "2026-10"]
+    with pytest.raises(SettlementError) as error:
+        settle_month("2026-10", dataclasses.replace(inputs, targets=targets, cs_stats=stats), sales_frame(), RULES,
+                     SEED)
+    assert error.value.problems == ["2026-10: shop tmall has no target (targets file, scope shop)",
+                                        "2026-10: no customer-service stats for C1 (attributed sales)"]
+
+
+# --- reproducibility ---------------------------------------------------------------------------
+
+def test_same_inputs_same_figures_and_hash(inputs):
+    first = settle_month("2026-10", inputs, sales_frame(), RULES, SEED)
+    again = settle_month("2026-10", load_inputs(**FILES), sales_frame().iloc[::-1], RULES, SEED)
+    assert first.lines == again.lines
+    assert first.inputs_sha256 == again.inputs_sha256 == inputs_sha256("2026-10", inputs, sales_frame(), RULES, SEED)
+
+    expenses = inputs.expenses.copy()
+    expenses.loc[0, "amount_minor"] += 1                                          # one fen more
+    changed = settle_month("2026-10", dataclasses.replace(inputs, expenses=expenses), sales_frame(), RULES, SEED)
+    assert changed.inputs_sha256 != first.inputs_sha256
+    assert settle_month("2026-10", inputs, sales_frame(), RULES, PAY).inputs_sha256 != first.inputs_sha256
+
+
+# --- store KPIs ---------------------------------------------------------------------------------
+
+def test_store_kpis(inputs):
+    figures = shop_month_figures("2026-10", sales_frame(), inputs.expenses, inputs.targets, "clawback")
+    orders = pd.DataFrame([
+        dict(shop_id="tmall", order_id="A", buyer_key="b1", total_minor=10000, refunded=False, shipped_on_time=True,
+             oversold=False),
+        dict(shop_id="tmall", order_id="B", buyer_key="b1", total_minor=20000, refunded=True, shipped_on_time=False,
+             oversold=False),
+        dict(shop_id="tmall", order_id="C", buyer_key="b2", total_minor=30000, refunded=False, shipped_on_time=None,
+             oversold=True),
+    ])
+    kpis = store_kpis("2026-10", figures, orders, inputs.expenses).set_index("shop_id")
+    tmall = kpis.loc["tmall"]
+    assert tmall["orders"] == 3 and tmall["average_order_value_minor"] == 20000       # 60,000 / 3
+    assert shown(tmall["refund_rate"]) == Decimal("0.3333")                            # 1 of 3 orders
+    assert tmall["repeat_purchase_rate"] == Decimal("0.5")                             # b1 of {b1, b2}
+    assert tmall["on_time_shipment_share"] == Decimal("0.5")                           # C not yet due
+    assert tmall["oversell_count"] == 1
+    assert tmall["gross_margin"] == Decimal("0.4")                                     # 37,200 / 93,000
+    assert tmall["roi"] == Decimal("2.48")                                             # 37,200 / marketing 15,000
+    assert kpis.loc["dist-1", "orders"] == 0 and kpis.loc["dist-1", "roi"] is None     # no marketing spend
+
+
+# --- the input files --------------------------------------------------------------------------
+
+def test_files_load_with_english_or_chinese_headers(inputs):
+    assert inputs.staff.set_index("person_id").loc["O2", "left_on"].isoformat() == "2026-10-20"
+    assert inputs.assignments[inputs.assignments["person_id"] == "O1"]["share"].tolist() == [Decimal("0.6"), 1]
+    october = inputs.cs_stats.iloc[0]                  # cs_stats.csv has the platform's Chinese headers
+    assert (october["conversion_rate"], october["avg_response_s"], october["attributed_sales_minor"]) == (
+        Decimal("0.352"), 18.5, 6000000)
+
+
+def test_xlsx_roster_reads_like_csv(inputs, tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["工号", "姓名", "岗位", "负责店铺", "分成比例", "入职日期", "离职日期"])
+    sheet.append(["M1", "王芳", "manager", None, None, pd.Timestamp("2026-10-01").to_pydatetime(), None])
+    sheet.append(["O1", "李雷", "operations", "tmall;taobao-c", "0.6;1", "2026-10-01", None])
+    sheet.append([])
+    sheet.append(["O2", "赵敏", "operations", "tmall", 0.4, "2026-10-01", pd.Timestamp("2026-10-20").to_pydatetime()])
+    sheet.append(["C1", "陈静", "customer_service", "tmall；taobao-c", None, "2026-10-01", None])
+    book.save(tmp_path / "roster.xlsx")
+    from_excel = load_inputs(**FILES | {"roster": tmp_path / "roster.xlsx"})
+    pd.testing.assert_frame_equal(from_excel.staff, inputs.staff)
+    pd.testing.assert_frame_equal(from_excel.assignments, inputs.assignments)
+
+
+def problems_of(**files) -> list[str]:
+    with pytest.raises(SettlementInputError) as error:
+        load_inputs(**FILES | files)
+    return [str(p) for p in error.value.problems]
+
+
+def test_roster_errors_name_file_row_and_reason():
+    assert problems_of(roster=DATA / "roster_bad.csv") == [
+        "roster_bad.csv, row 2: role: 'boss' is not one of manager, operations, customer_service",
+        "roster_bad.csv, row 4: shop tmall: shares on 2026-10-01 sum to 1.1 (O1 0.7, O2 0.4), must sum to 1",
+        "roster_bad.csv, row 5: person O2 is also in row 4",
+        "roster_bad.csv, row 6: joined: '2026-13-01' is not a date written YYYY-MM-DD",
+        "roster_bad.csv, row 7: left 2026-09-30 is before joined 2026-10-01",
+        "roster_bad.csv, row 7: operations staff need the shops they run (shops, separated by ;)",
+    ]
+
+
+def test_target_and_stats_errors_name_file_row_and_reason():
+    assert problems_of(targets=DATA / "targets_bad.csv", cs_stats=DATA / "cs_stats_bad.csv") == [
+        "targets_bad.csv, row 2: target: -5.00 must be above 0",
+        "targets_bad.csv, row 3: month: '2026/10' is not a month written YYYY-MM (e.g. 2026-10)",
+        "targets_bad.csv, row 5: target: '12.345' has a fraction of a minor unit; refusing to round money "
+        "(yuan with at most 2 decimals)",                                         # row 4 is empty, as in Excel
+        "targets_bad.csv, row 6: person X9 is not on the staff roster",
+        "targets_bad.csv, row 8: target 2026-11 / shop / tmall is also in row 7",
+        "cs_stats_bad.csv, row 3: month and person 2026-10 / C1 is also in row 2",
+        "cs_stats_bad.csv, row 4: person O1 is on the roster as operations, not customer_service",
+        "cs_stats_bad.csv, row 5: conversations: '-3' is not a whole number of 0 or more",
+        "cs_stats_bad.csv, row 5: conversion_rate: '140%' is not a rate between 0 and 1 (or 0 % and 100 %)",
+    ]
+
+
+def test_missing_column_and_file(tmp_path):
+    channels = tmp_path / "channels.csv"
+    channels.write_text("shop,kind\ntmall,own\n", encoding="utf-8")
+    assert problems_of(shop_channels=channels, expenses=tmp_path / "absent.csv") == [
+        "absent.csv: cannot read the file (No such file or directory)",
+        "channels.csv, row 1: no column 'channel' (渠道) in the header",
+    ]
