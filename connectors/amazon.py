@@ -7,13 +7,31 @@ order record under ``"OrderItems"``. ``LastUpdatedBefore`` must be at least two 
 in the past [V].
 
 Options: ``marketplace_ids`` (list, default ``["ATVPDKIKX0DER"]``, amazon.com),
-``items_rate_per_s`` (default 0.5), ``seller_id`` (stock writes via the Listings API).
+``items_rate_per_s`` (default 0.5), ``seller_id`` (stock writes via the Listings API),
+``product_type`` (the ``productType`` sent with stock patches, default ``PRODUCT``).
+
+Writes:
+
+- ``push_stock`` / ``read_stock``: Listings Items API 2021-08-01,
+  ``PATCH|GET {base}/listings/2021-08-01/items/{sellerId}/{sku}?marketplaceIds=…``. The
+  listing is keyed by the **seller SKU** (pass it as ``sku_id``; ``item_id``, the ASIN, is
+  not used); the quantity is the merchant-fulfilled one (``fulfillment_availability``,
+  channel ``DEFAULT``). The seller id (the selling partner's merchant token, "A…") comes
+  from the option ``seller_id`` or else ``Credentials.extras["seller_id"]``; without it the
+  stock calls raise ``PlatformError`` before sending anything. A PATCH succeeds when the
+  reply's ``status`` is ``ACCEPTED``; any other status (``INVALID``) is ``ok=False`` with
+  the reply (its ``issues``) kept in ``PushResult.reply``.
+- ``confirm_shipment``: Orders v0 ``POST {base}/orders/v0/orders/{orderId}/shipmentConfirmation``
+  with one package holding every item of the order (from ``getOrderItems``) at its ordered
+  quantity (items ordered 0 times left out); ``carrier`` goes in ``carrierCode``. Amazon answers **204 with no body** on
+  success. An unknown order is a 404 and raises ``PlatformError`` (code ``NotFound``).
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 from connectors.base import AuthError, Connector, Page, PlatformError, PushResult, ShipmentResult
 from connectors.http import TokenBucket
@@ -32,8 +50,11 @@ def check_amazon_body(status: int, body: Any) -> None:
     codes = {e.get("code") for e in errors}
     if status in (401, 403) or codes & {"Unauthorized", "InvalidSignature", "AccessDenied"}:
         raise AuthError(f"Amazon HTTP {status} {detail} — refresh the LWA access token or check the app's roles")
-    raise PlatformError(f"Amazon HTTP {status} {detail} — fix the request parameters named above",
-                        code=next(iter(codes), str(status)))
+    code = next((e.get("code") for e in errors if e.get("code")), str(status))
+    if status == 404:
+        raise PlatformError(f"Amazon HTTP 404 {detail} — no such order or listing for this seller and marketplace",
+                            code=code)
+    raise PlatformError(f"Amazon HTTP {status} {detail} — fix the request parameters named above", code=code)
 
 
 class AmazonConnector(Connector):
@@ -95,39 +116,54 @@ class AmazonConnector(Connector):
             params = {"NextToken": payload["NextToken"]}
 
     # -- writes (Listings Items API / confirmShipment) ----------------------------------------
+    LISTINGS_PATH = "/listings/2021-08-01/items"
+
     def _seller_id(self) -> str:
         seller = self.settings.option("seller_id") or self.credentials.extras.get("seller_id")
         if not seller:
-            raise PlatformError("Amazon stock calls need the seller id (options.seller_id)",
+            raise PlatformError("Amazon stock calls need the seller id: set the connector option seller_id or "
+                                "the credentials' extras.seller_id", platform=self.platform, shop_id=self.shop_id)
+        return str(seller)
+
+    def _listing_url(self, sku_id: str) -> str:
+        if not sku_id:
+            raise PlatformError("Amazon listings are keyed by the seller SKU: pass it as sku_id",
                                 platform=self.platform, shop_id=self.shop_id)
-        return seller
+        seller = quote(self._seller_id(), safe="")
+        return f"{self.settings.base_url}{self.LISTINGS_PATH}/{seller}/{quote(sku_id, safe='')}"
 
     def push_stock(self, item_id: str, sku_id: str, quantity: int) -> PushResult:
-        """``sku_id`` = the seller SKU; sets merchant-fulfilled quantity."""
-        patch = {"productType": "PRODUCT", "patches": [{
+        """``sku_id`` = the seller SKU; sets the merchant-fulfilled quantity (a full overwrite)."""
+        patch = {"productType": self.settings.option("product_type", "PRODUCT"), "patches": [{
             "op": "replace", "path": "/attributes/fulfillment_availability",
             "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": int(quantity)}]}]}
-        reply = self.http.call("PATCH", f"{self.settings.base_url}/listings/2021-08-01/items/{self._seller_id()}/{sku_id}",
-                               params={"marketplaceIds": self._marketplaces()}, json_body=patch,
-                               headers=self._headers(), check=check_amazon_body, what="patchListingsItem")
-        body = reply.body or {}
+        reply = self.http.call("PATCH", self._listing_url(sku_id), params={"marketplaceIds": self._marketplaces()},
+                               json_body=patch, headers=self._headers(), check=check_amazon_body,
+                               what=f"patchListingsItem {sku_id}")
+        body = reply.body if isinstance(reply.body, dict) else {}
         return PushResult(reply=body, ok=body.get("status") == "ACCEPTED")
 
     def read_stock(self, item_id: str, sku_id: str) -> int:
-        body = self._get(f"/listings/2021-08-01/items/{self._seller_id()}/{sku_id}",
-                         {"marketplaceIds": self._marketplaces(), "includedData": "fulfillmentAvailability"},
-                         what="getListingsItem").body or {}
-        availability = body.get("fulfillmentAvailability") or []
-        return int(availability[0].get("quantity") or 0) if availability else 0
+        """The merchant-fulfilled (``DEFAULT`` channel) quantity of the seller SKU ``sku_id``."""
+        body = self.http.call("GET", self._listing_url(sku_id),
+                              params={"marketplaceIds": self._marketplaces(), "includedData": "fulfillmentAvailability"},
+                              headers=self._headers(), check=check_amazon_body, what=f"getListingsItem {sku_id}").body
+        availability = (body or {}).get("fulfillmentAvailability") if isinstance(body, dict) else None
+        for entry in availability or []:
+            if entry.get("fulfillmentChannelCode") == "DEFAULT":
+                return int(entry.get("quantity") or 0)
+        raise PlatformError(f"Amazon listing {sku_id} has no merchant-fulfilled (DEFAULT) availability",
+                            platform=self.platform, shop_id=self.shop_id)
 
     def confirm_shipment(self, order_id: str, carrier: str, tracking_no: str) -> ShipmentResult:
-        items, _ = self._order_items(order_id)
+        """Every item of the order in one package; success is HTTP 204 (no body)."""
+        items, _ = self._order_items(order_id)   # an unknown order fails here: 404 → PlatformError
         payload = {"marketplaceId": self._marketplaces().split(",")[0], "packageDetail": {
             "packageReferenceId": "1", "carrierCode": carrier, "trackingNumber": tracking_no,
             "shipDate": format_iso_utc(self.clock()),
-            "orderItems": [{"orderItemId": i["OrderItemId"], "quantity": int(i.get("QuantityOrdered") or 0)}
-                           for i in items]}}
-        reply = self.http.call("POST", f"{self.settings.base_url}/orders/v0/orders/{order_id}/shipmentConfirmation",
-                               json_body=payload, headers=self._headers(), check=check_amazon_body,
-                               what="confirmShipment")
-        return ShipmentResult(reply=reply.body or {}, ok=reply.status < 300)
+            "orderItems": [{"orderItemId": str(i["OrderItemId"]), "quantity": int(i.get("QuantityOrdered") or 0)}
+                           for i in items if int(i.get("QuantityOrdered") or 0) > 0]}}
+        reply = self.http.call("POST", f"{self.settings.base_url}/orders/v0/orders/{quote(order_id, safe='')}"
+                                       "/shipmentConfirmation", json_body=payload, headers=self._headers(),
+                               check=check_amazon_body, what=f"confirmShipment {order_id}")
+        return ShipmentResult(reply=reply.body if isinstance(reply.body, dict) else {}, ok=200 <= reply.status < 300)

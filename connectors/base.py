@@ -234,7 +234,13 @@ class Connector(abc.ABC):
             for page in self._pages(window):
                 fresh = []
                 for record in page.records:
-                    key, modified = self.order_key(record), self.order_modified(record)
+                    try:
+                        key, modified = self.order_key(record), self.order_modified(record)
+                    except (KeyError, TypeError, AttributeError):
+                        # not an order object, or no id: nothing to dedup by; pass it on so
+                        # validation quarantines it with a reason instead of the pull failing
+                        fresh.append(record)
+                        continue
                     seen = newest.get(key)
                     if seen is not None and (modified is None or modified <= seen):
                         continue

@@ -19,7 +19,10 @@ import pandas as pd
 
 from domain.canonical import CANONICAL_STATUSES, ORDER_KEY, CanonicalFrames
 
-SUITE_VERSION = "orders-2026.11.1"
+SUITE_VERSION = "orders-2026.11.2"
+
+#: platforms whose canonical ``line_id`` is the SKU id (no line id on the wire): not unique per line
+_LINE_ID_IS_SKU_ID = ("jd", "pdd")
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,8 @@ def _checks(rules: ValidationRules) -> list[Check]:
               lambda r: f"line {r['line_no']}: unit price is negative ({r['unit_price_minor']})"),
         Check("lines", lambda: e.ExpectColumnValuesToBeBetween(column="line_total_minor", min_value=0),
               lambda r: f"line {r['line_no']}: line total is negative ({r['line_total_minor']})"),
+        Check("lines", lambda: e.ExpectColumnValuesToBeInSet(column="line_id_unique", value_set=[True]),
+              lambda r: f"line {r['line_no']}: line id '{r['line_id']}' appears more than once in the order"),
         Check("lines", lambda: e.ExpectColumnValuesToBeInSet(column="currency_matches", value_set=[True]),
               lambda r: f"line {r['line_no']}: currency {r['currency']} differs from the order's {r['order_currency']}"),
     ]
@@ -186,6 +191,10 @@ def prepare_frames(frames: CanonicalFrames, known_skus: set[str] | frozenset[str
     orders["line_gap_excess"] = orders["line_gap"] - tolerance
 
     lines["sku_known"] = lines["sku"].isin(known_skus) | lines["sku"].isna()  # missing SKU has its own reason
+    # a line id names one line (TOP oid, Douyin sku_order_id, Shopify/Amazon item id): twice in one
+    # order is a duplicated line; JD and PDD have no line id (their line_id is the SKU id)
+    keyed = lines["line_id"].notna() & ~lines["platform"].isin(_LINE_ID_IS_SKU_ID)
+    lines["line_id_unique"] = ~(keyed & lines.duplicated([*ORDER_KEY, "line_id"], keep=False))
     currency_of_order = orders.set_index(list(ORDER_KEY))["currency"]
     currency_of_order = currency_of_order[~currency_of_order.index.duplicated()]
     lines = lines.join(currency_of_order.rename("order_currency"), on=list(ORDER_KEY))

@@ -11,6 +11,8 @@ window; upserts are idempotent) or the new one with all its data.
 """
 from __future__ import annotations
 
+import os
+import signal
 import time
 import uuid
 from collections import Counter
@@ -30,6 +32,29 @@ from domain.windows import Window, pull_window
 from warehouse import repository
 from warehouse.db import make_engine
 from tasks.secrets import pii_hash_key, shop_credentials
+
+#: Test seam (tests/integration/test_ingest_crash.py): ``SHOPOPS_TEST_CRASH_AT=<point>:<n>`` makes
+#: the process SIGKILL itself the n-th time it passes ``_crash_point(<point>)``, to prove that a
+#: crash at any of these points leaves a warehouse a rerun makes exactly right. Never set in
+#: production; unset, each point costs one environment lookup. Points, in pull order: lease,
+#: fetch (a page received), validate (before the chunk's transaction), archive, quarantine,
+#: upsert, watermark (inside the transaction, before COMMIT), committed (after COMMIT),
+#: capture_log (before the run's log row), release (before the run guard is given back).
+CRASH_ENV = "SHOPOPS_TEST_CRASH_AT"
+_crash_passes: Counter[str] = Counter()
+
+
+def _crash_point(point: str) -> None:
+    spec = os.environ.get(CRASH_ENV)
+    if not spec:
+        return
+    name, _, nth = spec.partition(":")
+    if name != point:
+        return
+    _crash_passes[point] += 1
+    if _crash_passes[point] == int(nth or 1):
+        os.kill(os.getpid(), signal.SIGKILL)
+
 
 #: an update counts as "late" when the order changed this long after it was created
 LATE_UPDATE_AFTER = timedelta(days=1)
@@ -92,13 +117,18 @@ def _normalise_page(page: Page, hash_key: str) -> tuple[CanonicalFrames, list[tu
     except Exception:  # noqa: BLE001 - find the bad record(s); the good ones go on
         good, unreadable = [], []
         for record in page.records:
+            if not isinstance(record, dict):  # null, a string, a list: nothing to normalise
+                unreadable.append((None, record, [f"could not be read: the record is {type(record).__name__} "
+                                                  f"{str(record)[:80]!r}, which is not an order object"]))
+                continue
             try:
                 normalise(page.platform, [record], page.shop_id, hash_key=hash_key)
                 good.append(record)
             except Exception as exc:  # noqa: BLE001
                 order_id = next((str(record[k]) for k in ("tid", "orderId", "order_sn", "order_id", "id", "AmazonOrderId")
                                  if isinstance(record, dict) and record.get(k) is not None), None)
-                unreadable.append((order_id, record, [f"could not be read: {type(exc).__name__}: {exc}"]))
+                what = f"field {exc} is missing" if isinstance(exc, KeyError) else str(exc)
+                unreadable.append((order_id, record, [f"could not be read: {type(exc).__name__}: {what}"]))
         return normalise(page.platform, good, page.shop_id, hash_key=hash_key), unreadable
 
 
@@ -140,11 +170,13 @@ class ShopPull:
         frames = _concat(parts)
         outcome = (validate_orders(frames, self.known_skus, self.clock(), self.rules) if len(frames.orders)
                    else ValidationOutcome(valid=frames))
+        _crash_point("validate")
         with self.engine.begin() as conn:
             if not repository.acquire_lease(conn, self.shop.id, self.owner, self.lease_ttl):
                 raise RuntimeError(f"shop {self.shop.id}: the run guard was taken over by another run "
                                    "(this run stalled longer than run_lease_minutes); stopping without writing")
             page_ids = [self._archive(conn, page) for page in chunk.pages]
+            _crash_point("archive")
             # valid.orders is frames.orders itself when nothing was rejected: map each frame once
             for frame in {id(f): f for f in (frames.orders, outcome.valid.orders)}.values():
                 if len(frame):
@@ -158,9 +190,13 @@ class ShopPull:
                     quarantined += len(unreadable)
                     repository.quarantine_raw_records(conn, self.shop.platform, self.shop.id, unreadable,
                                                       raw_page_id=page_id)
+            _crash_point("quarantine")
             upserted = repository.upsert_orders(conn, valid)
+            _crash_point("upsert")
             if watermark is not None:
                 repository.set_watermark(conn, self.shop.id, watermark)
+                _crash_point("watermark")
+        _crash_point("committed")
         self._count(chunk, outcome, upserted, quarantined, unreadable_by_page)
         return upserted
 
@@ -210,6 +246,7 @@ class ShopPull:
         try:
             for number, sub in enumerate(sub_windows, start=1):
                 for page in self.connector.pull_orders(sub.start, sub.end):
+                    _crash_point("fetch")
                     chunk.pages.append(page)
                     if chunk.records >= chunk_orders:
                         self.commit(chunk, watermark=completed_until)
@@ -234,6 +271,7 @@ class ShopPull:
         """One capture-log row per shop and pull window, with what it read and wrote."""
         r = self.result
         finished = datetime.now(timezone.utc)
+        _crash_point("capture_log")
         repository.write_capture_log(self.engine, repository.CaptureLogEntry(
             shop_id=self.shop.id, window_start=window.start, window_end=window.end, status=status,
             started_at=started, finished_at=finished, flow_run_id=self.owner,
@@ -260,6 +298,7 @@ def pull_shop(config: AppConfig, shop_id: str, *, database_url: str, since: date
             result.status = "skipped"
             result.error = "another run is pulling this shop right now; this run left it alone"
             return result
+        _crash_point("lease")
         try:
             if connector is None:
                 overrides = {k: v for k, v in (("page_size", shop.page_size),) if v}
@@ -285,6 +324,7 @@ def pull_shop(config: AppConfig, shop_id: str, *, database_url: str, since: date
             result.error += " (unexpected; the run's log has the traceback)"
             raise
         finally:
+            _crash_point("release")
             repository.release_lease(engine, shop.id, owner)
     finally:
         engine.dispose()

@@ -29,9 +29,12 @@ _REFUNDABLE_ORDER = {OrderStatus.PAID, OrderStatus.PRESALE_DEPOSIT_PAID, OrderSt
                      OrderStatus.COMPLETED, OrderStatus.CANCELLED}
 
 
-def unknown_status(platform_status: object) -> str:
+def unknown_status(platform_status: object) -> str | None:
     """A status no mapping knows: kept visibly non-canonical so validation quarantines the
-    order with the platform's value in the reason, instead of guessing."""
+    order with the platform's value in the reason, instead of guessing. No status at all
+    stays None (validation: "status is missing", not "status 'unknown:None'")."""
+    if platform_status is None or platform_status == "":
+        return None
     return f"unknown:{platform_status}"
 
 
@@ -106,6 +109,23 @@ def _typed(rows: list[dict], columns: tuple[str, ...]) -> pd.DataFrame:
         else:
             frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     return frame
+
+
+def order_id_of(record: dict, field: str) -> str:
+    """The platform's order id of ``record[field]`` as text, refused when it cannot be one.
+
+    A missing or empty id, or one sent as a JSON float (1.2e+18 cannot carry a 64-bit id
+    exactly; "2.0" is not the id "2"), raises ``ValueError`` naming the field, so the
+    record is quarantined as unreadable instead of being stored under a wrong id ("None",
+    "2.999e+18").
+    """
+    value = record.get(field)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValueError(f"order id field '{field}' is missing or empty")
+    if isinstance(value, float) or isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"order id field '{field}' is {value!r}, a {type(value).__name__}; "
+                         "an id must be an integer or a string")
+    return str(value).strip()
 
 
 def text_or_none(value: object) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from domain.canonical import CanonicalFrames, OrderStatus
 from domain.money import divide_minor, money_object_to_minor
-from domain.normalise._common import derived_order_discount, joined, line_row, order_row, text_or_none, to_frames, unknown_status
+from domain.normalise._common import order_id_of, derived_order_discount, joined, line_row, order_row, text_or_none, to_frames, unknown_status
 from domain.pii import mask_address, mask_name, mask_phone, stable_hash
 from domain.timeutil import parse_iso
 
@@ -71,7 +71,7 @@ def _money_fields(item: dict) -> dict:
 def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> CanonicalFrames:
     orders, lines = [], []
     for order in records:
-        order_id = str(order["AmazonOrderId"])
+        order_id = order_id_of(order, "AmazonOrderId")
         order_total, order_currency = money_object_to_minor(order.get("OrderTotal"))
         shipping = _Sum()
         line_totals, line_currencies = [], []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from domain.canonical import CanonicalFrames, OrderStatus
 from domain.money import minor_from_int
-from domain.normalise._common import (REFUND_REJECTED, REFUNDED, REFUNDING,
+from domain.normalise._common import (order_id_of, REFUND_REJECTED, REFUNDED, REFUNDING,
                                       derived_order_discount, joined, line_row, order_row, overlay_refunds,
                                       refund_row, text_or_none, to_frames, unknown_status)
 from domain.pii import mask_address, mask_name, mask_phone, mask_text, protect_name, protect_phone, stable_hash
@@ -40,7 +40,7 @@ def _name(region: object) -> str | None:
 def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> CanonicalFrames:
     orders, lines, refunds = [], [], []
     for record in records:
-        order_id = str(record["order_id"])
+        order_id = order_id_of(record, "order_id")
         modified = parse_unix(record.get("update_time"))
         line_totals, refund_states = [], []
         for line_no, sku in enumerate(record.get("sku_order_list") or [], start=1):

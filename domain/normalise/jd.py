@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from domain.canonical import CanonicalFrames, OrderStatus
 from domain.money import major_to_minor
-from domain.normalise._common import (REFUNDED, REFUNDING, derived_order_discount, joined, line_row,
+from domain.normalise._common import (order_id_of, REFUNDED, REFUNDING, derived_order_discount, joined, line_row,
                                       order_row, overlay_refunds, refund_row, text_or_none, to_frames,
                                       unknown_status)
 from domain.pii import mask_address, mask_name, mask_phone, mask_text, stable_hash
@@ -43,7 +43,7 @@ def _line_discounts(record: dict) -> dict[str, int]:
 def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> CanonicalFrames:
     orders, lines, refunds = [], [], []
     for record in records:
-        order_id = str(record["orderId"])
+        order_id = order_id_of(record, "orderId")
         modified = parse_beijing(record.get("modified"))
         discounts = _line_discounts(record)
         line_totals, refund_states = [], []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from domain.canonical import CanonicalFrames, OrderStatus
 from domain.money import major_to_minor
-from domain.normalise._common import (REFUNDED, REFUNDING, derived_order_discount, joined, line_row,
+from domain.normalise._common import (order_id_of, REFUNDED, REFUNDING, derived_order_discount, joined, line_row,
                                       order_row, overlay_refunds, refund_row, text_or_none, to_frames,
                                       unknown_status)
 from domain.pii import mask_address, mask_name, mask_phone, mask_text, protect_name, protect_phone, stable_hash
@@ -26,7 +26,7 @@ TRADE_TYPE_DEPOSIT = 1
 def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> CanonicalFrames:
     orders, lines, refunds = [], [], []
     for record in records:
-        order_id = str(record["order_sn"])
+        order_id = order_id_of(record, "order_sn")
         line_totals, line_refunds = [], []
         for line_no, item in enumerate(record.get("item_list") or [], start=1):
             quantity = int(item.get("goods_count") or 0)

@@ -13,7 +13,7 @@ import json
 
 from domain.canonical import CanonicalFrames, OrderStatus
 from domain.money import major_to_minor, split_minor
-from domain.normalise._common import (REFUNDED, REFUNDING, joined, line_row, order_row, refund_row,
+from domain.normalise._common import (order_id_of, REFUNDED, REFUNDING, joined, line_row, order_row, refund_row,
                                       text_or_none, to_frames, unknown_status)
 from domain.pii import mask_address, mask_name, mask_phone, mask_text, stable_hash
 from domain.timeutil import parse_iso
@@ -74,7 +74,7 @@ def _variant(item: dict) -> str | None:
 def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> CanonicalFrames:
     orders, lines, refunds = [], [], []
     for order in records:
-        order_id = str(order["id"])
+        order_id = order_id_of(order, "id")
         currency = order.get("currency")
         taxes_included = bool(order.get("taxes_included"))
         line_totals, line_discounts, line_taxes, sku_of_line = [], 0, 0, {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from domain.canonical import CanonicalFrames, OrderStatus
 from domain.money import major_to_minor
-from domain.normalise._common import (REFUND_CLOSED, REFUND_REJECTED, REFUND_REQUESTED, REFUNDED,
+from domain.normalise._common import (order_id_of, REFUND_CLOSED, REFUND_REJECTED, REFUND_REQUESTED, REFUNDED,
                                       REFUNDING, derived_order_discount, line_row, order_row,
                                       overlay_refunds, refund_row, text_or_none, to_frames,
                                       unknown_status, joined)
@@ -70,7 +70,7 @@ def _status(trade: dict) -> tuple[str, bool, bool | None]:
 def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> CanonicalFrames:
     orders, lines, refunds = [], [], []
     for trade in records:
-        order_id = str(trade["tid"])
+        order_id = order_id_of(trade, "tid")
         status, is_presale, balance_paid = _status(trade)
         modified = parse_beijing(trade.get("modified"))
         total = major_to_minor(trade.get("payment"))

@@ -9,12 +9,33 @@ at least 2 minutes before the server's wall clock; ``MaxResultsPerPage`` ≤ 100
 order's shipping charge sits on the first item's ``ShippingPrice``). Errors are
 ``{"errors":[{"code","message","details"}]}``: 400 ``InvalidInput``, 404 ``NotFound``,
 429 ``QuotaExceeded`` with ``Retry-After``.
+
+Writes (recorded like every platform's: ``/_sandbox/writes``):
+
+- ``POST /orders/v0/orders/{orderId}/shipmentConfirmation`` (Orders v0 confirmShipment) with
+  ``{"marketplaceId", "packageDetail": {"packageReferenceId", "carrierCode", "trackingNumber",
+  "shipDate" (ISO 8601), "orderItems": [{"orderItemId", "quantity"}]}}`` → **204, no body**;
+  400 ``InvalidInput`` for a missing field, an item that is not the order's or a quantity
+  above the ordered one, and for a Pending (unpaid) or Canceled order [U]; 404 ``NotFound``
+  for an unknown order.
+- Listings Items API 2021-08-01, keyed by ``{sellerId}/{sku}`` (the seller SKU, URL-encoded)
+  and ``marketplaceIds=ATVPDKIKX0DER``: ``PATCH`` with ``{"productType", "patches": [{"op":
+  "replace", "path": "/attributes/fulfillment_availability", "value":
+  [{"fulfillment_channel_code": "DEFAULT", "quantity": n}]}]}`` sets the merchant-fulfilled
+  quantity → ``{"sku", "status": "ACCEPTED", "submissionId", "issues": []}``; ``GET`` with
+  ``includedData`` (default ``summaries``) returns ``summaries`` and/or
+  ``fulfillmentAvailability: [{"fulfillmentChannelCode": "DEFAULT", "quantity": n}]``.
+  A seller id other than the shop's (:func:`seller_id`) is 403 ``Unauthorized`` [U]; an
+  unknown SKU 404 ``NOT_FOUND`` [U]; a malformed patch 400 ``InvalidInput``.
 """
 from __future__ import annotations
 
 import base64
+import hashlib
+import uuid
 from datetime import datetime, timezone
 
+import numpy as np
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,11 +44,22 @@ from starlette.routing import Route
 from sandbox import wire
 from sandbox.generator import NEVER, buyer_email
 from sandbox.platforms.common import (
-    PageView, PlatformAPI, decimal_string, iso_utc, json_response, order_index, page_of_window, single_order,
+    Listings, PageView, PlatformAPI, decimal_string, iso_utc, json_response, order_index, page_of_window,
+    record_shipment, rendered_orders, set_stock, single_order,
 )
 
 MAX_RESULTS = 100
 BEFORE_LAG_S = 120
+LISTINGS_VERSION = "2021-08-01"
+FULFILLMENT_PATH = "/attributes/fulfillment_availability"
+UNSHIPPABLE = {"Pending", "PendingAvailability", "Canceled"}
+
+
+def seller_id(shop_id: str) -> str:
+    """The shop's selling-partner id as the sandbox knows it (the ``{sellerId}`` of the
+    Listings Items API): ``A`` + 13 characters, stable per shop id."""
+    digest = base64.b32encode(hashlib.sha256(f"sandbox-seller:{shop_id}".encode()).digest()).decode()
+    return "A" + digest[:13]
 
 
 def money(minor: int, currency: str) -> dict:
@@ -101,7 +133,11 @@ class AmazonAPI(PlatformAPI):
     def routes(self) -> list[Route]:
         return [Route("/orders/v0/orders", self.endpoint(self.get_orders)),
                 Route("/orders/v0/orders/{order_id}", self.endpoint(self.get_order)),
-                Route("/orders/v0/orders/{order_id}/orderItems", self.endpoint(self.get_items))]
+                Route("/orders/v0/orders/{order_id}/orderItems", self.endpoint(self.get_items)),
+                Route("/orders/v0/orders/{order_id}/shipmentConfirmation", self.endpoint(self.confirm_shipment),
+                      methods=["POST"]),
+                Route(f"/listings/{LISTINGS_VERSION}/items/{{seller_id}}/{{sku:path}}",
+                      self.endpoint(self.listings_item), methods=["GET", "PATCH"])]
 
     @staticmethod
     def error(status: int, code: str, message: str) -> Response:
@@ -177,3 +213,116 @@ class AmazonAPI(PlatformAPI):
         if problem:
             return problem
         return json_response({"payload": single_order(self.state, shop, i, render_items, "items")})
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def _current(self, shop, i: int, render, variant: str) -> dict:
+        """Order ``i`` as the read calls show it now (same rendering cache), as a dict."""
+        idx = np.array([i])
+        modified = self.state.world.orders[shop.id].modified_as_of(idx, self.state.now_s())
+        return orjson.loads(rendered_orders(self.state, shop, idx, modified, render, variant)[0])
+
+    async def confirm_shipment(self, request: Request, duplicate: bool) -> Response:
+        shop, i, problem = self._order(request)
+        if problem:
+            return problem
+        order_id = request.path_params["order_id"]
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return self.error(400, "InvalidInput", "The request body is not valid JSON")
+        if not isinstance(body, dict) or body.get("marketplaceId") != wire.MARKETPLACE_ID_US:
+            return self.error(400, "InvalidInput", f"marketplaceId must be {wire.MARKETPLACE_ID_US}")
+        package = body.get("packageDetail")
+        if not isinstance(package, dict):
+            return self.error(400, "InvalidInput", "packageDetail is required")
+        missing = [k for k in ("packageReferenceId", "carrierCode", "trackingNumber", "shipDate", "orderItems")
+                   if not package.get(k)]
+        if missing:
+            return self.error(400, "InvalidInput", f"packageDetail.{missing[0]} is required")
+        try:
+            _parse(str(package["shipDate"]))
+        except ValueError:
+            return self.error(400, "InvalidInput", "packageDetail.shipDate must be ISO 8601")
+        order = self._current(shop, i, render_order, "order")
+        if order["OrderStatus"] in UNSHIPPABLE:
+            return self.error(400, "InvalidInput", f"Order {order_id} is {order['OrderStatus']} and cannot be shipped")
+        items = self._current(shop, i, render_items, "items")["OrderItems"]
+        ordered = {item["OrderItemId"]: item["QuantityOrdered"] for item in items}
+        entries = package["orderItems"]
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            return self.error(400, "InvalidInput", "packageDetail.orderItems must be a list of {orderItemId, quantity}")
+        for entry in entries:
+            item_id = entry.get("orderItemId")
+            if not isinstance(item_id, str) or item_id not in ordered:
+                return self.error(400, "InvalidInput", f"orderItemId {item_id!r} is not an item of order {order_id}")
+            quantity = entry.get("quantity")
+            if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= ordered[item_id]:
+                return self.error(400, "InvalidInput",
+                                  f"quantity of orderItemId {item_id} must be between 1 and {ordered[item_id]}")
+        record_shipment(self.state, shop, order_id, str(package["carrierCode"]), str(package["trackingNumber"]))
+        return Response(status_code=204)
+
+    async def listings_item(self, request: Request, duplicate: bool) -> Response:
+        shop, denied = self._shop(request)
+        if denied:
+            return denied
+        if request.path_params["seller_id"] != seller_id(shop.id):
+            return self.error(403, "Unauthorized", "Access to requested resource is denied: the seller id is not "
+                                                   "the one this access token was issued for.")
+        if wire.MARKETPLACE_ID_US not in request.query_params.get("marketplaceIds", "").split(","):
+            return self.error(400, "InvalidInput", f"marketplaceIds must include {wire.MARKETPLACE_ID_US}")
+        sku = request.path_params["sku"]
+        listings = Listings.of(self.state, "amazon")
+        if sku not in listings.ids_by_sku:
+            return self.error(404, "NOT_FOUND", f"SKU '{sku}' not found in marketplace {wire.MARKETPLACE_ID_US}")
+        if request.method == "PATCH":
+            return await self._patch_listing(request, shop, sku)
+        included = set(filter(None, request.query_params.get("includedData", "summaries").split(",")))
+        payload: dict = {"sku": sku}
+        if "summaries" in included:
+            name, variant = listings.title_by_sku[sku]
+            payload["summaries"] = [{
+                "marketplaceId": wire.MARKETPLACE_ID_US, "asin": self._asin(sku), "productType": "PRODUCT",
+                "conditionType": "new_new", "status": ["BUYABLE", "DISCOVERABLE"], "itemName": f"{name} {variant}",
+                "createdDate": iso_utc(int(self.state.world.scenario.start.timestamp())),
+                "lastUpdatedDate": iso_utc(self.state.now_s())}]
+        if "fulfillmentAvailability" in included:
+            payload["fulfillmentAvailability"] = [{"fulfillmentChannelCode": "DEFAULT",
+                                                   "quantity": self.state.stock[(shop.id, sku)]}]
+        return json_response(payload)
+
+    def _asin(self, sku: str) -> str:
+        """The SKU's ASIN, as getOrderItems shows it."""
+        asins = getattr(self, "_asins", None)
+        if asins is None:
+            world = self.state.world
+            asins = self._asins = dict(zip(world.catalogue["sku"], world.listing_id_tables["amazon"][0]))
+        return str(asins[sku])
+
+    async def _patch_listing(self, request: Request, shop, sku: str) -> Response:
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return self.error(400, "InvalidInput", "The request body is not valid JSON")
+        if not isinstance(body, dict) or not body.get("productType"):
+            return self.error(400, "InvalidInput", "productType is required")
+        patches = body.get("patches")
+        if not isinstance(patches, list) or not patches:
+            return self.error(400, "InvalidInput", "patches must be a non-empty list")
+        quantity = None
+        for patch in patches:
+            if not isinstance(patch, dict) or patch.get("op") not in ("add", "replace", "delete"):
+                return self.error(400, "InvalidInput", "each patch needs op add, replace or delete")
+            if patch.get("path") != FULFILLMENT_PATH:
+                continue   # other attributes are accepted and not modelled
+            values = patch.get("value")
+            entry = values[0] if isinstance(values, list) and values and isinstance(values[0], dict) else {}
+            quantity = entry.get("quantity")
+            if entry.get("fulfillment_channel_code") != "DEFAULT" or not isinstance(quantity, int) \
+                    or isinstance(quantity, bool) or quantity < 0:
+                return self.error(400, "InvalidInput", f"{FULFILLMENT_PATH} needs [{{\"fulfillment_channel_code\": "
+                                                      f"\"DEFAULT\", \"quantity\": n ≥ 0}}]")
+        if quantity is not None:
+            set_stock(self.state, shop, sku, quantity, incremental=False)
+        return json_response({"sku": sku, "status": "ACCEPTED", "submissionId": uuid.uuid4().hex, "issues": []})

@@ -119,19 +119,23 @@ def test_faults_cost_retries_but_lose_nothing(world, faulty_server, shop_id):
     assert sum(v for k, v in stats.items() if k.startswith("fault:")) > 0  # faults really happened
 
 
-@pytest.mark.parametrize("shop_id", ["tmall-flagship", "jd-pop", "pdd-main", "douyin-main", "shopify-global"])
+@pytest.mark.parametrize("shop_id", ["tmall-flagship", "jd-pop", "pdd-main", "douyin-main", "shopify-global",
+                                     "amazon-us"])
 def test_stock_push_read_and_shipment_write_back(world, server, shop_id):
     shop = world.shop(shop_id)
     line = world.ground_truth(shop_id, world.end).lines.iloc[0]
     item_id, sku_id = str(line["marketplace_item_id"]), str(line["marketplace_sku_id"])
-    options = {}
+    options, extras = {}, {}
     if shop.platform == "shopify":  # stock lives on the variant's inventory item at a location
         from sandbox import wire
         from sandbox.platforms.shopify import inventory_item_id
         sku_id, options = str(inventory_item_id(sku_id)), {"location_id": wire.SHOPIFY_LOCATION_ID}
+    if shop.platform == "amazon":  # Listings Items API: the seller's SKU under the seller id
+        sku_id, extras = str(line["sku"]), {"seller_id": amazon_seller_id(shop_id)}
     base_url = f"{server.url}/{shop.platform}" + (f"/{shop_id}" if shop.platform == "shopify" else "")
     secret = world.credentials[shop_id]
-    credentials = Credentials(app_key=secret.app_key, app_secret=secret.app_secret, access_token=secret.access_token)
+    credentials = Credentials(app_key=secret.app_key, app_secret=secret.app_secret, access_token=secret.access_token,
+                              extras=extras)
     with build_connector(shop.platform, shop_id, default_settings(shop.platform, base_url, **options),
                          credentials) as connector:
         assert connector.push_stock(item_id, sku_id, 17).ok
@@ -141,6 +145,86 @@ def test_stock_push_read_and_shipment_write_back(world, server, shop_id):
     assert {"shop_id": shop_id, "order_id": str(line["order_id"]), "tracking_no": "SF100200300"}.items() <= \
         next(w for w in writes if w["shop_id"] == shop_id).items()
     assert server.state.stock[(shop_id, line["sku"])] == 17
+
+
+def amazon_seller_id(shop_id: str) -> str:
+    from sandbox.platforms.amazon import seller_id
+    return seller_id(shop_id)
+
+
+def amazon_connector(world, server, shop_id="amazon-us", **options):
+    secret = world.credentials[shop_id]
+    credentials = Credentials(app_key=secret.app_key, app_secret=secret.app_secret, access_token=secret.access_token,
+                              extras={"seller_id": amazon_seller_id(shop_id)})
+    return build_connector("amazon", shop_id, default_settings("amazon", f"{server.url}/amazon", **options),
+                           credentials)
+
+
+def test_amazon_write_calls_speak_the_sp_api_shapes(world, server):
+    """confirmShipment is a 204 without a body; the listing's quantity is read back from
+    ``fulfillmentAvailability``; both writes show in ``/_sandbox/writes``."""
+    import requests
+
+    truth = world.ground_truth("amazon-us", world.end)
+    order_id = str(truth.orders.loc[truth.orders["platform_status"] == "Unshipped", "order_id"].iloc[0])
+    sku = str(truth.lines["sku"].iloc[-1])
+    with amazon_connector(world, server) as amazon:
+        pushed = amazon.push_stock("", sku, 5)
+        assert pushed.ok and pushed.reply["status"] == "ACCEPTED" and pushed.reply["issues"] == []
+        assert amazon.read_stock("", sku) == 5
+        shipped = amazon.confirm_shipment(order_id, "UPS", "1Z999AA10123456784")
+    assert shipped.ok and shipped.reply == {}
+    writes = requests.get(f"{server.url}/_sandbox/writes", params={"shop_id": "amazon-us"}, timeout=10).json()
+    assert {"shop_id": "amazon-us", "sku": sku, "quantity": 5} in writes["stock"]
+    assert {"order_id": order_id, "carrier": "UPS", "tracking_no": "1Z999AA10123456784"}.items() <= \
+        writes["shipments"][-1].items()
+
+
+def test_amazon_writes_are_retried_through_throttles_and_server_errors(world, server):
+    """The write routes go through the same fault machinery as the reads."""
+    truth = world.ground_truth("amazon-us", world.end)
+    sku = str(truth.lines["sku"].iloc[1])
+    order_id = str(truth.orders.loc[truth.orders["platform_status"] == "Unshipped", "order_id"].iloc[-1])
+
+    def faults_so_far():
+        return sum(v for k, v in server.state.stats_json().get("amazon", {}).items() if k.startswith("fault:"))
+
+    faults_before = faults_so_far()
+    with amazon_connector(world, server, backoff_base_s=0.01, backoff_cap_s=0.05) as amazon:
+        for kind in ("throttle", "server_error", "truncated_body"):
+            server.faults.force(kind, "amazon")
+            assert amazon.push_stock("", sku, 9).ok
+            server.faults.force(kind, "amazon")
+            assert amazon.read_stock("", sku) == 9
+        server.faults.force("server_error", "amazon", count=2)
+        assert amazon.confirm_shipment(order_id, "USPS", "9400111899223100000000").ok
+    assert faults_so_far() - faults_before == 8
+    assert server.state.shipments[-1]["tracking_no"] == "9400111899223100000000"
+
+
+def test_amazon_unknown_order_and_listing_are_clear_platform_errors(world, server):
+    from connectors import AuthError, PlatformError
+
+    before = len(server.state.shipments)
+    with amazon_connector(world, server) as amazon:
+        with pytest.raises(PlatformError, match="404 NotFound: Order 999-0000000-0000000 not found") as info:
+            amazon.confirm_shipment("999-0000000-0000000", "UPS", "1Z1")
+        assert info.value.code == "NotFound"
+        with pytest.raises(PlatformError, match="404 NOT_FOUND: SKU 'NO-SUCH-SKU' not found") as info:
+            amazon.read_stock("", "NO-SUCH-SKU")
+        assert info.value.code == "NOT_FOUND"
+        pending = world.ground_truth("amazon-us", world.end).orders.query("platform_status == 'Pending'")
+        assert len(pending)  # the smoke world has an unpaid order: it cannot be shipped
+        with pytest.raises(PlatformError, match="InvalidInput: Order .* is Pending"):
+            amazon.confirm_shipment(str(pending["order_id"].iloc[0]), "UPS", "1Z2")
+    assert len(server.state.shipments) == before  # nothing was recorded
+    with amazon_connector(world, server, seller_id="AWRONGSELLER12") as amazon, pytest.raises(AuthError):
+        amazon.push_stock("", str(world.ground_truth("amazon-us", world.end).lines["sku"].iloc[0]), 1)
+    secret = world.credentials["amazon-us"]
+    no_seller = Credentials(app_key=secret.app_key, app_secret=secret.app_secret, access_token=secret.access_token)
+    with build_connector("amazon", "amazon-us", default_settings("amazon", f"{server.url}/amazon"), no_seller) as amazon, \
+            pytest.raises(PlatformError, match="seller_id"):
+        amazon.read_stock("", "CG-KHA-L")
 
 
 @pytest.mark.parametrize("shop_id", ["tmall-flagship", "jd-pop", "douyin-main", "shopify-global"])

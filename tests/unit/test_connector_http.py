@@ -462,3 +462,41 @@ def test_naive_window_bounds_are_refused():
     top = connector("taobao", "http://127.0.0.1:9/taobao")
     with pytest.raises(ValueError, match="timezone-aware"):
         list(top.pull_orders(datetime(2026, 11, 11), NOW))
+
+
+def test_records_without_an_id_pass_the_in_scan_dedup_untouched():
+    """A null, a string or an id-less record must reach validation (and the quarantine),
+    not crash the shop's pull in the dedup step."""
+    from datetime import datetime, timezone
+
+    from connectors.base import Connector, ConnectorSettings, Credentials, Page
+
+    class OnePage(Connector):
+        platform = "taobao"
+
+        @staticmethod
+        def order_key(record):
+            return str(record["tid"])
+
+        @staticmethod
+        def order_modified(record):
+            return record.get("modified")
+
+        def _pages(self, window):
+            yield Page(shop_id="s", platform="taobao", window_start=window.start, window_end=window.end, page_no=1,
+                       raw=b"[]", records=[{"tid": 1, "modified": "a"}, None, "garbage", {"no_id": True},
+                                           {"tid": 1, "modified": "a"}], fetched_at=window.end)
+
+        def push_stock(self, item_id, sku_id, quantity):
+            raise NotImplementedError
+
+        def read_stock(self, item_id, sku_id):
+            raise NotImplementedError
+
+        def confirm_shipment(self, order_id, carrier, tracking_no):
+            raise NotImplementedError
+
+    start, end = datetime(2026, 11, 1, tzinfo=timezone.utc), datetime(2026, 11, 1, 1, tzinfo=timezone.utc)
+    connector = OnePage("s", ConnectorSettings(base_url="http://127.0.0.1:9"), Credentials(), clock=lambda: end)
+    (page,) = list(connector.pull_orders(start, end))
+    assert page.records == [{"tid": 1, "modified": "a"}, None, "garbage", {"no_id": True}]

@@ -1,0 +1,103 @@
+"""Shared helpers of the ingestion integration tests (faults, crash, bad orders).
+
+A copied ``config/`` pointed at a sandbox, the shops' credentials as ``SHOPOPS_CRED_*``
+variables, and the comparison of the warehouse with the sandbox's ground truth: the same
+order ids (no lost order, no duplicate), and per order the same total, line count, status
+and modified time (no stale version).
+"""
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+import yaml
+
+from config.settings import CONFIG_DIR
+
+HASH_KEY = "ingest-test-hash-key"
+SHOPS = ["tmall-flagship", "taobao-cstore", "jd-pop", "pdd-main", "douyin-main", "shopify-global", "amazon-us"]
+
+
+def write_config(target: Path, base_url: str, *, connector_options: dict | None = None, **order_rules) -> Path:
+    """``config/`` copied to ``target`` with every shop's ``base_url`` under ``base_url`` and
+    ``rules.yaml: orders`` keys replaced by ``order_rules``."""
+    shutil.copytree(CONFIG_DIR, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    shops = yaml.safe_load((target / "shops.yaml").read_text(encoding="utf-8"))
+    for shop in shops["shops"]:
+        suffix = f"/{shop['id']}" if shop["platform"] == "shopify" else ""
+        shop["base_url"] = f"{base_url}/{shop['platform']}{suffix}"
+        # the sandbox has no quota: no test time in the client-side throttle
+        shop["connector_options"] = {"throttle_rate_per_s": 500.0, "throttle_burst": 500,
+                                     "items_rate_per_s": 500.0, **(connector_options or {})}
+    (target / "shops.yaml").write_text(yaml.safe_dump(shops, allow_unicode=True), encoding="utf-8")
+    if order_rules:
+        rules = yaml.safe_load((target / "rules.yaml").read_text(encoding="utf-8"))
+        rules["orders"].update(order_rules)
+        (target / "rules.yaml").write_text(yaml.safe_dump(rules, allow_unicode=True), encoding="utf-8")
+    return target
+
+
+def credential_env(credentials: dict) -> dict[str, str]:
+    """``SHOPOPS_CRED_<SHOP>`` values of a sandbox's credentials (``world.credentials`` or
+    the ``credentials.json`` a ``python -m sandbox`` process writes)."""
+    env = {}
+    for shop_id, secret in credentials.items():
+        get = secret.get if isinstance(secret, dict) else lambda k, s=secret: getattr(s, k)
+        env["SHOPOPS_CRED_" + shop_id.upper().replace("-", "_")] = (
+            '{"app_key": "%s", "app_secret": "%s", "access_token": "%s"}'
+            % (get("app_key"), get("app_secret"), get("access_token")))
+    return env
+
+
+def stored_orders(engine, shops: list[str] | None = None) -> pd.DataFrame:
+    with engine.connect() as conn:
+        frame = pd.read_sql(sa.text(
+            "select o.shop_id, o.order_id, o.status, o.total_minor, o.modified_at, "
+            "(select count(*) from order_lines l where l.platform = o.platform and l.shop_id = o.shop_id "
+            " and l.order_id = o.order_id) as lines, "
+            "(select count(distinct l.line_no) from order_lines l where l.platform = o.platform and "
+            " l.shop_id = o.shop_id and l.order_id = o.order_id) as distinct_line_nos "
+            "from orders o"), conn)
+    return frame[frame["shop_id"].isin(shops)] if shops is not None else frame
+
+
+def ground_truth(world, clock_at: datetime, shops: list[str] = SHOPS, lag=timedelta(minutes=1)) -> pd.DataFrame:
+    """Each order's current version at ``clock_at`` if it was modified by ``clock_at − lag``
+    (an order changed in the last minute is left for the next tick, as a real pull would)."""
+    frames = [world.ground_truth(shop, clock_at).orders.assign(shop_id=shop) for shop in shops]
+    truth = pd.concat(frames, ignore_index=True)
+    truth = truth[truth["modified_at"] <= clock_at - lag]
+    return truth[["shop_id", "order_id", "status", "total_minor", "line_count", "modified_at"]]
+
+
+def _utc(series: pd.Series) -> pd.Series:
+    """Times from SQLite come back naive (stored as UTC), from PostgreSQL aware."""
+    values = pd.to_datetime(series)
+    if values.dt.tz is None:
+        values = values.dt.tz_localize("UTC")
+    return values.dt.tz_convert("UTC").dt.floor("s")
+
+
+def assert_equals_truth(engine, world, clock_at: datetime, shops: list[str] = SHOPS) -> int:
+    """The warehouse holds exactly the ground truth of ``shops``; returns the order count."""
+    stored = stored_orders(engine, shops)
+    assert not stored.duplicated(["shop_id", "order_id"]).any(), "an order is stored twice"
+    assert (stored["lines"] == stored["distinct_line_nos"]).all(), "a line is stored twice"
+    stored = stored.set_index(["shop_id", "order_id"]).sort_index()
+    truth = ground_truth(world, clock_at, shops).set_index(["shop_id", "order_id"]).sort_index()
+    lost = truth.index.difference(stored.index)
+    extra = stored.index.difference(truth.index)
+    assert lost.empty and extra.empty, f"lost orders: {list(lost)[:10]}; orders not in the truth: {list(extra)[:10]}"
+    both = stored.join(truth, rsuffix="_truth")
+    checks = {
+        "total": both["total_minor"].astype(int) != both["total_minor_truth"].astype(int),
+        "lines": both["lines"].astype(int) != both["line_count"].astype(int),
+        "status": both["status"].astype(str) != both["status_truth"].astype(str),
+        "modified_at (stale version)": _utc(both["modified_at"]) != _utc(both["modified_at_truth"]),
+    }
+    for what, wrong in checks.items():
+        assert not wrong.any(), f"{what} differs from the ground truth:\n{both[wrong].head(10).to_string()}"
+    return len(truth)
