@@ -222,7 +222,7 @@ class ShopifyAPI(PlatformAPI):
                               lambda view, j: render_order(view, j, self.state.world.buyers_of(shop)))
         if "fields" in params:
             wanted = {f.strip() for f in params["fields"].split(",")}
-            page = orjson.Fragment(orjson.dumps([{k: v for k, v in o.items() if k in wanted} for o in orjson.loads(page.contents)]))
+            page = orjson.Fragment(orjson.dumps([{k: v for k, v in o.items() if k in wanted} for o in orjson.loads(orjson.dumps(page))]))
         links = []
         base = f"{request.url.scheme}://{request.url.netloc}{request.url.path}?limit={limit}"
         if "fields" in params:

@@ -267,6 +267,17 @@ def test_shopify_link_cursor_and_later_page_rule(http, server, world):
     assert 'rel="previous"' in response.headers["Link"]
 
 
+def test_shopify_fields_parameter_returns_only_those_fields(http, server, world):
+    shop, cred = shop_of(world, "shopify")
+    response = http.get(f"{server.url}/shopify/{shop.id}/admin/api/2024-10/orders.json",
+                        params={"status": "any", "limit": 5, "fields": "id,updated_at",
+                                "updated_at_min": world.scenario.start.isoformat()},
+                        headers={"X-Shopify-Access-Token": cred.access_token}, timeout=10)
+    assert response.status_code == 200
+    orders = response.json()["orders"]
+    assert orders and all(set(o) == {"id", "updated_at"} for o in orders)
+
+
 def test_shopify_nests_refunds_like_the_fixtures(http, server, world):
     shop, cred = shop_of(world, "shopify")
     server.set_clock(world.end + timedelta(days=30))
