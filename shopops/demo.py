@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -24,6 +23,7 @@ from pathlib import Path
 import requests
 import yaml
 
+from config.overlay import write_sandbox_config
 from config.settings import PROJECT_ROOT, Settings
 from shopops.i18n import t
 
@@ -32,8 +32,6 @@ DEMO_SCENARIO = "normal_day"
 #: how far back the demo's trading period starts (orders before now are there at once, the
 #: rest arrive live as the sandbox's clock follows the wall clock)
 DEMO_HOURS_BACK = 20
-#: the sandbox has no quota: the demo does not spend minutes in the connectors' throttles
-SANDBOX_CONNECTOR_OPTIONS = {"throttle_rate_per_s": 200.0, "throttle_burst": 200, "items_rate_per_s": 200.0}
 
 
 def work_pools() -> list[str]:
@@ -176,20 +174,7 @@ class DemoStack:
     def _write_demo_config(self) -> None:
         """config/ with every shop pointed at the local sandbox (the demo never touches a real
         marketplace); the rest of the configuration is the project's own."""
-        target = self.demo_config_dir
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(PROJECT_ROOT / "config", target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-        shops = yaml.safe_load((target / "shops.yaml").read_text(encoding="utf-8"))
-        for shop in shops["shops"]:
-            if shop["platform"] == "file":
-                continue
-            suffix = f"/{shop['id']}" if shop["platform"] == "shopify" else ""
-            shop["base_url"] = f"{self.sandbox_url}/{shop['platform']}{suffix}"
-            shop["connector_options"] = {**SANDBOX_CONNECTOR_OPTIONS, **(shop.get("connector_options") or {})}
-        (target / "shops.yaml").write_text("# written by `shopops demo`: shops.yaml pointed at the sandbox\n"
-                                           + yaml.safe_dump(shops, allow_unicode=True, sort_keys=False),
-                                           encoding="utf-8")
+        write_sandbox_config(self.demo_config_dir, self.sandbox_url)
 
     def _wait_for(self, url: str, name: str, timeout_s: float = 120) -> None:
         deadline = time.monotonic() + timeout_s

@@ -3,21 +3,20 @@ sandbox, with its report artifact and .xlsx, and a clear failure for a shop with
 from __future__ import annotations
 
 import asyncio
-import shutil
 from datetime import timedelta
 
 import openpyxl
 import pytest
-import yaml
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-from config.settings import CONFIG_DIR, get_settings
+from config.settings import get_settings
 from sandbox import generate
 from sandbox.server import SandboxServer
 from tasks.catalogue import store_catalogue
 from warehouse import migrate, repository
 from warehouse.db import make_engine
+from tests.helpers.ingest_support import credential_env, write_config
 
 
 @pytest.fixture(scope="module")
@@ -28,21 +27,11 @@ def world():
 @pytest.fixture
 def sandbox_env(world, warehouse_env, tmp_path, monkeypatch):
     with SandboxServer(world) as server:
-        target = tmp_path / "config"
-        shutil.copytree(CONFIG_DIR, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-        shops = yaml.safe_load((target / "shops.yaml").read_text(encoding="utf-8"))
-        for shop in shops["shops"]:
-            suffix = f"/{shop['id']}" if shop["platform"] == "shopify" else ""
-            shop["base_url"] = f"{server.url}/{shop['platform']}{suffix}"
-            shop["connector_options"] = {"throttle_rate_per_s": 500.0, "throttle_burst": 500}
-        (target / "shops.yaml").write_text(yaml.safe_dump(shops, allow_unicode=True), encoding="utf-8")
+        target = write_config(tmp_path / "config", server.url)
         monkeypatch.setenv("SHOPOPS_CONFIG_DIR", str(target))
         monkeypatch.setenv("SHOPOPS_PII_HASH_KEY", "flow-test-key")
-        for shop_id in ("jd-pop", "shopify-global"):
-            secret = world.credentials[shop_id]
-            monkeypatch.setenv("SHOPOPS_CRED_" + shop_id.upper().replace("-", "_"),
-                               '{"app_key": "%s", "app_secret": "%s", "access_token": "%s"}'
-                               % (secret.app_key, secret.app_secret, secret.access_token))
+        for name, value in credential_env({s: world.credentials[s] for s in ("jd-pop", "shopify-global")}).items():
+            monkeypatch.setenv(name, value)
         monkeypatch.delenv("SHOPOPS_CRED_PDD_MAIN", raising=False)
         get_settings.cache_clear()
         settings = get_settings()

@@ -7,37 +7,22 @@ and modified time (no stale version).
 """
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
-import yaml
 
-from config.settings import CONFIG_DIR
+from config.overlay import write_sandbox_config
 
 HASH_KEY = "ingest-test-hash-key"
 SHOPS = ["tmall-flagship", "taobao-cstore", "jd-pop", "pdd-main", "douyin-main", "shopify-global", "amazon-us"]
 
 
 def write_config(target: Path, base_url: str, *, connector_options: dict | None = None, **order_rules) -> Path:
-    """``config/`` copied to ``target`` with every shop's ``base_url`` under ``base_url`` and
+    """``config/`` copied to ``target``, pointed at the sandbox at ``base_url``, with
     ``rules.yaml: orders`` keys replaced by ``order_rules``."""
-    shutil.copytree(CONFIG_DIR, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    shops = yaml.safe_load((target / "shops.yaml").read_text(encoding="utf-8"))
-    for shop in shops["shops"]:
-        suffix = f"/{shop['id']}" if shop["platform"] == "shopify" else ""
-        shop["base_url"] = f"{base_url}/{shop['platform']}{suffix}"
-        # the sandbox has no quota: no test time in the client-side throttle
-        shop["connector_options"] = {"throttle_rate_per_s": 500.0, "throttle_burst": 500,
-                                     "items_rate_per_s": 500.0, **(connector_options or {})}
-    (target / "shops.yaml").write_text(yaml.safe_dump(shops, allow_unicode=True), encoding="utf-8")
-    if order_rules:
-        rules = yaml.safe_load((target / "rules.yaml").read_text(encoding="utf-8"))
-        rules["orders"].update(order_rules)
-        (target / "rules.yaml").write_text(yaml.safe_dump(rules, allow_unicode=True), encoding="utf-8")
-    return target
+    return write_sandbox_config(target, base_url, connector_options=connector_options, order_rules=order_rules)
 
 
 def credential_env(credentials: dict) -> dict[str, str]:

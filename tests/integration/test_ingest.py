@@ -7,17 +7,12 @@ recheck once their cause is fixed.
 """
 from __future__ import annotations
 
-import shutil
 from datetime import timedelta
-from pathlib import Path
 
-import pandas as pd
 import pytest
 import sqlalchemy as sa
-import yaml
 
 from config.schema import load_config
-from config.settings import CONFIG_DIR
 from sandbox import generate
 from sandbox.server import SandboxServer
 from tasks.catalogue import store_catalogue
@@ -25,9 +20,9 @@ from tasks.ingest import pull_shop
 from tasks.quarantine import recheck_quarantine
 from warehouse import migrate, repository
 from warehouse.db import make_engine
+from tests.helpers.ingest_support import (HASH_KEY, SHOPS, assert_equals_truth, credential_env, ground_truth,
+                                          stored_orders, write_config)
 
-HASH_KEY = "ingest-test-hash-key"
-SHOPS = ["tmall-flagship", "taobao-cstore", "jd-pop", "pdd-main", "douyin-main", "shopify-global", "amazon-us"]
 
 
 @pytest.fixture(scope="module")
@@ -44,21 +39,10 @@ def server(world):
 @pytest.fixture
 def config(world, server, tmp_path, monkeypatch):
     """config/ copied, with every shop pointed at the test's sandbox and its credentials in env."""
-    target = tmp_path / "config"
-    shutil.copytree(CONFIG_DIR, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    shops = yaml.safe_load((target / "shops.yaml").read_text(encoding="utf-8"))
-    for shop in shops["shops"]:
-        suffix = f"/{shop['id']}" if shop["platform"] == "shopify" else ""
-        shop["base_url"] = f"{server.url}/{shop['platform']}{suffix}"
-        # the sandbox has no quota: don't spend test time in the client-side throttle
-        shop["connector_options"] = {"throttle_rate_per_s": 500.0, "throttle_burst": 500, "items_rate_per_s": 500.0}
-    (target / "shops.yaml").write_text(yaml.safe_dump(shops, allow_unicode=True), encoding="utf-8")
-    for shop_id, secret in world.credentials.items():
-        monkeypatch.setenv("SHOPOPS_CRED_" + shop_id.upper().replace("-", "_"), (
-            '{"app_key": "%s", "app_secret": "%s", "access_token": "%s"}'
-            % (secret.app_key, secret.app_secret, secret.access_token)))
+    for name, value in credential_env(world.credentials).items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("SHOPOPS_PII_HASH_KEY", HASH_KEY)
-    return load_config(target)
+    return load_config(write_config(tmp_path / "config", server.url))
 
 
 @pytest.fixture
@@ -73,35 +57,6 @@ def warehouse(database_url, world):
 def pull_all(config, world, database_url, clock_at, since=None):
     return {shop: pull_shop(config, shop, database_url=database_url, since=since, clock=lambda: clock_at)
             for shop in SHOPS}
-
-
-def stored_orders(engine) -> pd.DataFrame:
-    with engine.connect() as conn:
-        return pd.read_sql(sa.text("select o.shop_id, o.order_id, o.status, o.total_minor, o.modified_at, "
-                                   "(select count(*) from order_lines l where l.platform = o.platform and "
-                                   "l.shop_id = o.shop_id and l.order_id = o.order_id) as lines "
-                                   "from orders o"), conn)
-
-
-def ground_truth(world, clock_at, lag=timedelta(minutes=1)) -> pd.DataFrame:
-    """What the marketplace shows at ``clock_at`` for windows ending at ``clock_at − lag``:
-    each order's current version, if that version was modified by the window's end (an
-    order changed in the last minute is left for the next tick, as a real pull would)."""
-    frames = [world.ground_truth(shop, clock_at).orders.assign(shop_id=shop) for shop in SHOPS]
-    truth = pd.concat(frames, ignore_index=True)
-    truth = truth[truth["modified_at"] <= clock_at - lag]
-    return truth[["shop_id", "order_id", "status", "total_minor", "line_count"]]
-
-
-def assert_equals_truth(engine, world, clock_at):
-    stored = stored_orders(engine).set_index(["shop_id", "order_id"]).sort_index()
-    truth = ground_truth(world, clock_at).set_index(["shop_id", "order_id"]).sort_index()
-    assert list(stored.index) == list(truth.index), "same orders, no more, no fewer"
-    assert (stored["total_minor"].astype(int) == truth["total_minor"].astype(int)).all()
-    assert (stored["lines"].astype(int) == truth["line_count"].astype(int)).all()
-    status = stored[["status"]].join(truth["status"].astype(str), rsuffix="_truth")
-    mismatched = status[status["status"] != status["status_truth"]]
-    assert mismatched.empty, mismatched.to_string()
 
 
 def test_first_pull_equals_ground_truth_and_a_rerun_changes_nothing(config, world, server, warehouse):
