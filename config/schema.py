@@ -56,7 +56,10 @@ class ShopConfig(Strict):
     max_window_minutes: int | None = Field(default=None, gt=0)
     page_size: int | None = Field(default=None, gt=0)
     stock_sync: StockSyncDefaults = StockSyncDefaults()
-    column_mapping: dict[str, str] | None = None  # file-import shops: export column → canonical
+    #: file-import shops (platform ``file``): how the back-office export's columns map onto
+    #: order fields (``columns``, ``status_map``, ``timezone``, ``money_unit`` … — see
+    #: connectors/file_import.py); ``base_url`` is then the export folder as ``file:///…``
+    column_mapping: dict[str, Any] | None = None
     #: connector settings beyond the platform defaults (throttle_rate_per_s, timeout_s, sign_method …)
     connector_options: dict[str, Any] = {}
 
@@ -65,9 +68,15 @@ class ShopConfig(Strict):
     @field_validator("base_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(f"'{value}' is not an http(s) URL")
+        if value is not None and not value.startswith(("http://", "https://", "file://")):
+            raise ValueError(f"'{value}' is not an http(s) URL (or file:///folder for a file-import shop)")
         return value
+
+    @model_validator(mode="after")
+    def _file_shop(self) -> "ShopConfig":
+        if self.platform == "file" and (not self.column_mapping or not (self.base_url or "").startswith("file://")):
+            raise ValueError(f"file-import shop '{self.id}' needs base_url: file:///<export folder> and a column_mapping")
+        return self
 
 
 class ShopsFile(Strict):

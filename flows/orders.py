@@ -87,7 +87,7 @@ def pull_orders(shops: list[str] | None = None, since: datetime | None = None,
     unknown = sorted(set(shops or []) - known)
     if unknown:
         raise ValueError(f"unknown shop(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    targets = [s.id for s in config.shops if s.enabled and s.platform != "file" and (not shops or s.id in shops)]
+    targets = [s.id for s in config.shops if s.enabled and (not shops or s.id in shops)]
     sync_shops(config, url)
     owner = flow_run.id or f"local-{uuid.uuid4()}"
     futures = [ingest_shop.submit(config, shop_id, url, since, until, owner) for shop_id in targets]

@@ -24,7 +24,7 @@ import pandas as pd
 from prefect import task
 
 from config.schema import AppConfig, ShopConfig
-from connectors import Connector, ConnectorError, Page, build_connector, default_settings, redact
+from connectors import Connector, ConnectorError, Credentials, Page, build_connector, default_settings, redact
 from domain.canonical import CanonicalFrames
 from domain.normalise import normalise
 from domain.validation import ValidationOutcome, ValidationRules, validate_orders
@@ -305,7 +305,11 @@ def pull_shop(config: AppConfig, shop_id: str, *, database_url: str, since: date
                 if shop.max_window_minutes:
                     overrides["max_window"] = timedelta(minutes=shop.max_window_minutes)
                 settings = default_settings(shop.platform, shop.base_url or "", **{**overrides, **shop.connector_options})
-                connector = build_connector(shop.platform, shop.id, settings, shop_credentials(shop), clock=clock)
+                if shop.platform == "file":  # an export folder: a column mapping, no credentials
+                    connector = build_connector("file", shop.id, settings, Credentials(), clock=clock,
+                                                mapping=shop.column_mapping)
+                else:
+                    connector = build_connector(shop.platform, shop.id, settings, shop_credentials(shop), clock=clock)
             now = clock()
             window = pull_window(
                 repository.get_watermark(engine, shop.id), now,
