@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import re
 import time
 import uuid
 from collections import Counter
@@ -104,9 +105,12 @@ class _Chunk:
 
 
 def _reason_family(reason: str) -> str:
-    """'line 2: SKU 'X' is not in the catalogue' → 'SKU is not in the catalogue' for counting."""
-    text = reason.split(": ", 1)[1] if reason.startswith("line ") and ": " in reason else reason
-    return text.split(" (")[0].split("'")[0].strip().rstrip(":") if "'" in text else text.split(" (")[0]
+    """A reason without its particulars, for counting: "line 2: SKU 'X-1' is not in the
+    catalogue" → "SKU … is not in the catalogue"."""
+    text = re.sub(r"^line \d+: ", "", reason)
+    text = re.sub(r"'[^']*'", "…", text)           # quoted values
+    text = re.sub(r"\s*\([^)]*\)", "", text)       # parenthesised details
+    return re.sub(r"-?\d[\d:\-+.T ]*\d|\d", "N", text).strip()  # amounts, ids, times
 
 
 def _normalise_page(page: Page, hash_key: str) -> tuple[CanonicalFrames, list[tuple[str | None, dict, list[str]]]]:
