@@ -236,13 +236,14 @@ class Connector(abc.ABC):
                 for record in page.records:
                     try:
                         key, modified = self.order_key(record), self.order_modified(record)
-                    except (KeyError, TypeError, AttributeError):
+                        seen = newest.get(key)
+                        newer = seen is None or (modified is not None and modified > seen)
+                    except (KeyError, TypeError, AttributeError, ValueError):
                         # not an order object, or no id: nothing to dedup by; pass it on so
                         # validation quarantines it with a reason instead of the pull failing
                         fresh.append(record)
                         continue
-                    seen = newest.get(key)
-                    if seen is not None and (modified is None or modified <= seen):
+                    if not newer:
                         continue
                     newest[key] = modified
                     fresh.append(record)

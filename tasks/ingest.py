@@ -136,6 +136,42 @@ def _normalise_page(page: Page, hash_key: str) -> tuple[CanonicalFrames, list[tu
         return normalise(page.platform, good, page.shop_id, hash_key=hash_key), unreadable
 
 
+#: what reading a key or modified time of a malformed record raises
+_UNREADABLE = (KeyError, TypeError, AttributeError, ValueError)
+
+
+def _keep_newest_versions(pages: list[Page], connector: Connector) -> None:
+    """Within a chunk, one version per order: the newest (the later one on a tie).
+
+    The connector yields a newer version of an order it already yielded (it changed while
+    the scan ran); validating both together would add up two versions' lines against one
+    total. Records without a readable key stay, for validation to quarantine.
+    """
+    newest: dict[str, tuple[int, int, object]] = {}
+    for p, page in enumerate(pages):
+        for r, record in enumerate(page.records):
+            try:
+                key, modified = connector.order_key(record), connector.order_modified(record)
+                seen = newest.get(key)
+                if seen is None or seen[2] is None or (modified is not None and modified >= seen[2]):
+                    newest[key] = (p, r, modified)
+            except _UNREADABLE:
+                continue
+    winners = {(p, r) for p, r, _ in newest.values()}
+    for p, page in enumerate(pages):
+        page.records = [record for r, record in enumerate(page.records)
+                        if (p, r) in winners or not _keyed(connector, record)]
+
+
+def _keyed(connector: Connector, record: object) -> bool:
+    try:
+        connector.order_key(record)
+        connector.order_modified(record)
+    except _UNREADABLE:
+        return False
+    return True
+
+
 def _concat(parts: list[CanonicalFrames]) -> CanonicalFrames:
     if not parts:
         return CanonicalFrames()
@@ -165,6 +201,7 @@ class ShopPull:
 
     def commit(self, chunk: _Chunk, *, watermark: datetime | None) -> repository.UpsertResult:
         """Normalise, validate, archive, quarantine, upsert (and move the watermark) atomically."""
+        _keep_newest_versions(chunk.pages, self.connector)
         parts, unreadable_by_page = [], []
         for index, page in enumerate(chunk.pages):
             frames, unreadable = _normalise_page(page, self.hash_key)
@@ -234,7 +271,7 @@ class ShopPull:
             self.reasons.update(_reason_family(reasons[0]) for _, _, reasons in unreadable)
 
     def run(self, window: Window) -> ShopPullResult:
-        """Read every sub-window; commit whenever a chunk is full and at the end.
+        """Read the window; commit whenever a chunk is full and at the end.
 
         Chunks span sub-windows (PDD's are 30 minutes: one commit per sub-window would pay
         the validation suite's fixed cost hundreds of times on a backfill). The watermark in
@@ -246,20 +283,27 @@ class ShopPull:
         self.result.window_start, self.result.window_end = window.start, window.end
         self.result.windows = len(sub_windows)
         chunk_orders = self.config.rules.orders.chunk_orders
+        number_of = {sub.start: n for n, sub in enumerate(sub_windows, start=1)}
         chunk, completed_until = _Chunk(), None
         try:
-            for number, sub in enumerate(sub_windows, start=1):
-                for page in self.connector.pull_orders(sub.start, sub.end):
-                    _crash_point("fetch")
-                    chunk.pages.append(page)
-                    if chunk.records >= chunk_orders:
-                        self.commit(chunk, watermark=completed_until)
-                        chunk = _Chunk()
-                completed_until = sub.end
-                if self.progress:
-                    self.progress(100.0 * number / len(sub_windows))
+            # one scan over the whole window: the connector dedups across its sub-windows (an
+            # order modified exactly on a boundary comes back from both)
+            for page in self.connector.pull_orders(window.start, window.end):
+                _crash_point("fetch")
+                if page.window_start > window.start:
+                    # sub-windows are read in order: every one before this page's is complete
+                    completed_until = max(completed_until or page.window_start, page.window_start)
+                    if self.progress:
+                        self.progress(100.0 * (number_of.get(page.window_start, 1) - 1) / len(sub_windows))
+                chunk.pages.append(page)
+                if chunk.records >= chunk_orders:
+                    self.commit(chunk, watermark=completed_until)
+                    chunk = _Chunk()
+            completed_until = sub_windows[-1].end if sub_windows else None
             if chunk.pages or completed_until is not None:
                 self.commit(chunk, watermark=completed_until)
+            if self.progress:
+                self.progress(100.0)
         except Exception as exc:
             self._log_window(window, started_at, "failed", error=self._safe(exc))
             raise

@@ -130,8 +130,11 @@ def render_trades(view: PageView, full: bool, wrapped: bool) -> list[dict]:
     for j, trade in enumerate(trades):
         if presale[j]:
             balance_paid, total = o["presale_balance_paid"][j], o["total_minor"][j]
-            trade["step_trade_status"] = "FRONT_PAID_FINAL_PAID" if balance_paid else "FRONT_PAID_FINAL_NOPAID"
-            trade["step_paid_fee"] = dec(total if balance_paid else total // 5)
+            if canonical_status[j] == "pending_payment":  # not even the deposit is paid yet
+                trade["step_trade_status"], trade["step_paid_fee"] = "FRONT_NOPAID_FINAL_NOPAID", dec(0)
+            else:
+                trade["step_trade_status"] = "FRONT_PAID_FINAL_PAID" if balance_paid else "FRONT_PAID_FINAL_NOPAID"
+                trade["step_paid_fee"] = dec(total if balance_paid else total // 5)
         if full:
             trade["buyer_message"] = remarks[j] or ""
     return trades
