@@ -189,6 +189,59 @@ def notify_setup(url: Optional[str] = typer.Option(None, help="Webhook URL (defa
         typer.echo(f"automation: {name}")
 
 
+stock_app = typer.Typer(help="Stock: warehouse counts, reconciliation (盘点、账实相符).", no_args_is_help=True)
+app.add_typer(stock_app, name="stock")
+
+
+@stock_app.command("import-count")
+def stock_import_count(file: Path = typer.Argument(..., help="Count file (.csv/.xlsx): sku, warehouse, counted_qty "
+                                                           "[, counted_at].")) -> None:
+    """Accept a warehouse count: a stocktake per warehouse and a ledger row per SKU that sets
+    its on-hand from the count's moment. Importing the same file again changes nothing."""
+    from tasks.stock import CountFileError, import_count, read_count_file
+
+    try:
+        count = read_count_file(file)
+    except CountFileError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    done = import_count(get_settings().warehouse_url, count)
+    typer.echo(t("stk_import_done", file=count.source, lines=done.lines,
+                 ids=", ".join(f"{w}#{i}" for w, i in done.stocktake_ids.items()), posted=done.ledger_posted))
+
+
+@stock_app.command("reconcile")
+def stock_reconcile(count_file: Optional[Path] = typer.Option(None, "--count-file", help="Warehouse count to compare "
+                                                              "with the ledger (.csv/.xlsx)."),
+                    read_listings: bool = typer.Option(True, "--read-listings/--no-read-listings",
+                                                       help="Read listing stock from the marketplaces first.")) -> None:
+    """Run reconcile-stock now (the same flow as the hourly deployment); nothing is pushed."""
+    from flows.stock import reconcile_stock
+
+    state = reconcile_stock(count_file=str(count_file) if count_file else None, read_listings=read_listings,
+                            return_state=True)
+    counts = state.result(raise_on_failure=False)
+    if isinstance(counts, dict):
+        typer.echo("  ".join(f"{k} {v}" for k, v in counts.items()))
+    if not state.is_completed():
+        typer.echo(state.message or "reconcile-stock failed; see the run's log", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+def restock() -> None:
+    """Run restock-alerts now (the same flow as the daily deployment)."""
+    from flows.stock import restock_alerts
+
+    state = restock_alerts(return_state=True)
+    counts = state.result(raise_on_failure=False)
+    if isinstance(counts, dict):
+        typer.echo("  ".join(f"{k} {v}" for k, v in counts.items()))
+    if not state.is_completed():
+        typer.echo(state.message or "restock-alerts failed; see the run's log", err=True)
+        raise typer.Exit(1)
+
+
 @app.command()
 def version() -> None:
     """Print the shopops version."""
@@ -199,3 +252,37 @@ def version() -> None:
 
 def main() -> None:  # pragma: no cover - console entry
     sys.exit(app())
+
+
+# --- monthly settlement ---------------------------------------------------------------------
+
+@app.command()
+def settle(month: Optional[str] = typer.Option(None, help="Month YYYY-MM (default: the previous month, Asia/Shanghai)."),
+           preset: Optional[str] = typer.Option(None, help="Preset of config/rules.yaml (default: default_preset)."),
+           dry_run: bool = typer.Option(False, "--dry-run",
+                                        help="Compute, store a draft and publish the statement; ask nobody to approve."),
+           inputs_dir: Optional[Path] = typer.Option(None, "--inputs-dir",
+                                                     help="Folder with the five input files (default: data/settlement/<month>/).")) -> None:
+    """Settle a month (the monthly-settlement flow). Without --dry-run the run then waits for the
+    decision in the Prefect UI (PREFECT_API_URL must point at the running server)."""
+    import re
+
+    from domain.settlement import SettlementError
+    from domain.settlement_inputs import SettlementInputError
+    from flows.settlement import monthly_settlement
+
+    if month is not None and not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", month):
+        raise typer.BadParameter(f"'{month}' is not a month; use YYYY-MM, e.g. 2026-10", param_hint="--month")
+    state = monthly_settlement(month=month, preset=preset, dry_run=dry_run,
+                               inputs_dir=str(inputs_dir) if inputs_dir else None, return_state=True)
+    try:
+        result = state.result(raise_on_failure=True)
+    except (SettlementInputError, SettlementError, ValueError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    except Exception:  # noqa: BLE001 - the run's own message says what happened and what to do
+        typer.echo(state.message or "the settlement failed; see the run in the Prefect UI", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(t("st_cli_result", month=result["month"], preset=result["preset"], version=result["version"],
+                 status=t(f"st_status_{result['status']}")))
+    typer.echo(result["xlsx"])

@@ -33,6 +33,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from enum import Enum
 from typing import Any, Protocol
 
@@ -683,3 +684,786 @@ def available_by_sku(conn_or_engine: ConnOrEngine) -> pd.Series:
     with _connection(conn_or_engine) as conn:
         frame = pd.read_sql(sa.select(table.c.sku, (table.c.on_hand - table.c.reserved).label("available")), conn)
     return frame.groupby("sku")["available"].sum() if len(frame) else pd.Series(dtype="int64")
+
+
+# ============================================================================================
+# --- stock (domain-rules.md §2–§3): ledger, stocktakes, listings, discrepancies, pushes,
+# --- positions snapshot, sales history, alerts and cooldowns
+# ============================================================================================
+#
+# Frames in and out use the column names of ``domain.stock`` / ``domain.restock``. Writes are
+# idempotent where a rerun can repeat them: ledger rows are keyed by (kind, reference, sku,
+# warehouse), a stocktake by (warehouse, counted_at, source), an open discrepancy by its
+# numbers, listings by their primary key.
+
+LEDGER_COLUMNS: tuple[str, ...] = ("sku", "warehouse", "moved_at", "kind", "quantity", "reference")
+
+#: statuses whose orders count as sold for the sales history (demand, ABC revenue): paid at some
+#: point and not given back; ``refunding`` still counts (most refunds are partial or rejected)
+SALES_STATUSES: tuple[str, ...] = ("paid", "presale_deposit_paid", "shipped", "completed", "refunding")
+
+LISTING_COLUMNS: tuple[str, ...] = (
+    "shop_id", "marketplace_item_id", "marketplace_sku_id", "sku", "allocation_share", "buffer",
+    "price_minor", "currency", "last_pushed_qty", "last_pushed_at", "last_read_qty", "last_read_at", "enabled")
+
+
+def _times(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """Time columns read back from the database as timezone-aware UTC."""
+    for column in columns:
+        if column in frame.columns:
+            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    return frame
+
+
+def post_ledger(conn_or_engine: ConnOrEngine, entries: pd.DataFrame) -> int:
+    """Post stock movements (``LEDGER_COLUMNS`` + optional ``note``); return how many were new.
+
+    A movement already posted (same kind, reference, SKU and warehouse) is left as it is: a
+    rerun posting the same receipts and shipments again changes nothing. Signs are the
+    ledger's (receipts ≥ 0, shipments ≤ 0) and are checked by ``domain.stock`` when summed.
+    """
+    from warehouse.models import StockLedgerEntry
+
+    missing = [c for c in LEDGER_COLUMNS if c not in entries.columns]
+    if missing:
+        raise ValueError(f"ledger entries need the column(s) {', '.join(missing)}")
+    if entries.empty:
+        return 0
+    if entries["reference"].isna().any():
+        raise ValueError("every ledger entry needs a reference (PO line, order, stocktake id …): "
+                         "it is what makes a re-post a no-op")
+    table = StockLedgerEntry.__table__
+    columns = [*LEDGER_COLUMNS, *(["note"] if "note" in entries.columns else [])]
+    now = _utc_now()
+    with _connection(conn_or_engine) as conn:
+        values = [_driver_values(entries[c], table.c[c], conn.dialect.name) for c in columns]
+        # moved_at goes through UTCDateTime (this is not the staging path): aware datetimes
+        values[columns.index("moved_at")] = [t.to_pydatetime() for t in _as_utc(entries["moved_at"], "moved_at")]
+        rows = [dict(zip(columns, row), created_at=now) for row in zip(*values)]
+        before = conn.scalar(sa.select(sa.func.count()).select_from(table))
+        conn.execute(_insert(conn, table).on_conflict_do_nothing(
+            index_elements=["kind", "reference", "sku", "warehouse"]), rows)
+        return conn.scalar(sa.select(sa.func.count()).select_from(table)) - before
+
+
+def read_ledger(conn_or_engine: ConnOrEngine, *, until: datetime | None = None,
+                skus: Iterable[str] | None = None) -> pd.DataFrame:
+    """Ledger rows (``LEDGER_COLUMNS``), optionally only those moved at or before ``until``."""
+    from warehouse.models import StockLedgerEntry
+
+    table = StockLedgerEntry.__table__
+    query = sa.select(*[table.c[c] for c in LEDGER_COLUMNS]).order_by(table.c.moved_at, table.c.id)
+    if until is not None:
+        query = query.where(table.c.moved_at <= until)
+    if skus is not None:
+        query = query.where(table.c.sku.in_(list(skus)))
+    with _connection(conn_or_engine) as conn:
+        frame = pd.read_sql(query, conn)
+    frame["quantity"] = frame["quantity"].astype("int64")
+    return _times(frame, "moved_at")
+
+
+@dataclass(frozen=True)
+class StocktakeImport:
+    #: one stocktake per warehouse of the file: warehouse → stocktake id
+    stocktake_ids: dict[str, int]
+    lines: int
+    #: ledger rows newly posted (0 when the same count was imported before)
+    ledger_posted: int
+
+
+def import_stocktake(conn_or_engine: ConnOrEngine, counts: pd.DataFrame, *, counted_at: datetime,
+                     source: str, status: str = "imported") -> StocktakeImport:
+    """A physical count (sku, warehouse, counted_qty) into stocktakes, stocktake_lines and one
+    ``stocktake`` ledger row per SKU and warehouse (reference ``stocktake:<id>``), which sets
+    the SKU's on-hand from ``counted_at`` on (``domain.stock.on_hand``).
+
+    Importing the same count again (same warehouse, moment and source) reuses its stocktake
+    and posts nothing new.
+    """
+    from warehouse.models import Stocktake, StocktakeLine
+
+    takes, lines_t = Stocktake.__table__, StocktakeLine.__table__
+    ids: dict[str, int] = {}
+    posted = 0
+    with _connection(conn_or_engine) as conn:
+        for warehouse, part in counts.groupby("warehouse", sort=True):
+            existing = conn.scalar(sa.select(takes.c.id).where(
+                takes.c.warehouse == warehouse, takes.c.counted_at == counted_at, takes.c.source == source))
+            if existing is None:
+                existing = conn.scalar(sa.insert(takes).values(
+                    warehouse=warehouse, counted_at=counted_at, source=source, status=status).returning(takes.c.id))
+                conn.execute(sa.insert(lines_t), [
+                    {"stocktake_id": existing, "sku": sku, "counted_qty": int(qty)}
+                    for sku, qty in zip(part["sku"], part["counted_qty"])])
+            ids[str(warehouse)] = int(existing)
+            posted += post_ledger(conn, pd.DataFrame({
+                "sku": part["sku"].astype(str), "warehouse": str(warehouse), "moved_at": pd.Timestamp(counted_at),
+                "kind": "stocktake", "quantity": part["counted_qty"].astype("int64"),
+                "reference": f"stocktake:{existing}"}))
+    return StocktakeImport(stocktake_ids=ids, lines=len(counts), ledger_posted=posted)
+
+
+def open_order_lines(conn_or_engine: ConnOrEngine, statuses: Iterable[str], *,
+                     fallback_warehouse: str | None = None) -> pd.DataFrame:
+    """Lines of orders in ``statuses`` for reservations: sku, warehouse, quantity, status, is_gift.
+
+    Order lines name no warehouse: a line ships from its SKU's ``skus.default_warehouse``
+    (else ``fallback_warehouse``); lines without a SKU cannot reserve anything and are left out.
+    """
+    orders_t, lines_t, skus_t = Order.__table__, OrderLine.__table__, Sku.__table__
+    warehouse = sa.func.coalesce(skus_t.c.default_warehouse, sa.literal(fallback_warehouse or "")).label("warehouse")
+    query = (sa.select(lines_t.c.sku, warehouse, lines_t.c.quantity, orders_t.c.status, lines_t.c.is_gift)
+             .join(orders_t, sa.and_(*[orders_t.c[k] == lines_t.c[k] for k in ORDER_KEY]))
+             .outerjoin(skus_t, skus_t.c.sku == lines_t.c.sku)
+             .where(orders_t.c.status.in_(list(statuses)), lines_t.c.sku.is_not(None)))
+    with _connection(conn_or_engine) as conn:
+        frame = pd.read_sql(query, conn)
+    frame["quantity"] = frame["quantity"].astype("int64")
+    return frame
+
+
+def open_po_lines(conn_or_engine: ConnOrEngine) -> pd.DataFrame:
+    """Lines of open and partly received purchase orders with their header: po_no, sku,
+    warehouse, supplier, status, expected_at, qty_ordered, qty_received."""
+    from domain.stock import OPEN_PO_STATUSES
+    from warehouse.models import PurchaseOrder, PurchaseOrderLine
+
+    po, line = PurchaseOrder.__table__, PurchaseOrderLine.__table__
+    query = (sa.select(po.c.po_no, line.c.sku, po.c.warehouse, po.c.supplier, po.c.status, po.c.expected_at,
+                       line.c.qty_ordered, line.c.qty_received)
+             .join(line, line.c.po_no == po.c.po_no).where(po.c.status.in_(OPEN_PO_STATUSES))
+             .order_by(po.c.po_no, line.c.sku))
+    with _connection(conn_or_engine) as conn:
+        frame = pd.read_sql(query, conn)
+    return _times(frame, "expected_at")
+
+
+def upsert_listings(conn_or_engine: ConnOrEngine, listings: pd.DataFrame) -> int:
+    """Insert or update listings (shop_id, marketplace_item_id, marketplace_sku_id, sku and any
+    other ``listings`` columns); columns the frame lacks keep their stored values."""
+    from warehouse.models import Listing
+
+    table = Listing.__table__
+    unknown = set(listings.columns) - set(table.c.keys())
+    if unknown:
+        raise ValueError(f"unknown listing column(s) {sorted(unknown)}; known: {sorted(table.c.keys())}")
+    if listings.empty:
+        return 0
+    frame = listings.copy()
+    frame["marketplace_sku_id"] = frame.get("marketplace_sku_id", pd.Series("", index=frame.index)).fillna("")
+    columns = list(frame.columns)
+    key = ["shop_id", "marketplace_item_id", "marketplace_sku_id"]
+    with _connection(conn_or_engine) as conn:
+        values = []
+        for c in columns:
+            if isinstance(table.c[c].type, UTCDateTime):
+                values.append([None if pd.isna(v) else pd.Timestamp(v).to_pydatetime() for v in frame[c]])
+            elif isinstance(table.c[c].type, sa.Numeric):
+                values.append([None if pd.isna(v) else Decimal(str(v)) for v in frame[c]])
+            else:
+                values.append(_driver_values(frame[c], table.c[c], conn.dialect.name))
+        rows = [dict(zip(columns, row)) for row in zip(*values)]
+        insert = _insert(conn, table)
+        updates = {c: insert.excluded[c] for c in columns if c not in key}
+        statement = insert.on_conflict_do_update(index_elements=key, set_=updates) if updates \
+            else insert.on_conflict_do_nothing(index_elements=key)
+        conn.execute(statement, rows)
+    return len(rows)
+
+
+def read_listings(conn_or_engine: ConnOrEngine, *, enabled_only: bool = True) -> pd.DataFrame:
+    """Listings (``LISTING_COLUMNS``) with ``sold_since_push``: units of paid orders of the same
+    shop and listing paid since its last push (what the marketplace took off by itself), for
+    ``domain.stock.push_plan``'s edited-listing guard. Shares come back as floats."""
+    from warehouse.models import Listing
+
+    table, orders_t, lines_t = Listing.__table__, Order.__table__, OrderLine.__table__
+    sold = (sa.select(sa.func.coalesce(sa.func.sum(lines_t.c.quantity), 0))
+            .join(orders_t, sa.and_(*[orders_t.c[k] == lines_t.c[k] for k in ORDER_KEY]))
+            .where(orders_t.c.shop_id == table.c.shop_id,
+                   lines_t.c.marketplace_item_id == table.c.marketplace_item_id,
+                   sa.func.coalesce(lines_t.c.marketplace_sku_id, "") == table.c.marketplace_sku_id,
+                   orders_t.c.status.in_(SALES_STATUSES),
+                   orders_t.c.paid_at >= table.c.last_pushed_at)
+            .scalar_subquery())
+    sold = sa.case((table.c.last_pushed_at.is_(None), None), else_=sold).label("sold_since_push")
+    query = sa.select(*[table.c[c] for c in LISTING_COLUMNS], sold).order_by(
+        table.c.shop_id, table.c.marketplace_item_id, table.c.marketplace_sku_id)
+    if enabled_only:
+        query = query.where(table.c.enabled.is_(True))
+    with _connection(conn_or_engine) as conn:
+        frame = pd.read_sql(query, conn)
+    frame["allocation_share"] = frame["allocation_share"].astype(float)
+    for column in ("last_pushed_qty", "last_read_qty", "sold_since_push", "price_minor"):
+        frame[column] = frame[column].astype("Int64")
+    frame["buffer"] = frame["buffer"].astype("int64")
+    return _times(frame, "last_pushed_at", "last_read_at")
+
+
+def record_listing_reads(conn_or_engine: ConnOrEngine, reads: pd.DataFrame, read_at: datetime | None = None) -> int:
+    """Store what marketplaces showed: shop_id, marketplace_item_id, marketplace_sku_id, qty."""
+    from warehouse.models import Listing
+
+    table = Listing.__table__
+    read_at = read_at or _utc_now()
+    rows = [{"k_shop": row.shop_id, "k_item": row.marketplace_item_id, "k_sku": row.marketplace_sku_id or "",
+             "last_read_qty": int(row.qty), "last_read_at": read_at} for row in reads.itertuples(index=False)]
+    if not rows:
+        return 0
+    statement = table.update().where(
+        table.c.shop_id == sa.bindparam("k_shop"), table.c.marketplace_item_id == sa.bindparam("k_item"),
+        table.c.marketplace_sku_id == sa.bindparam("k_sku"))
+    with _connection(conn_or_engine) as conn:
+        return conn.execute(statement, rows).rowcount   # one executemany for the whole shop
+
+
+@dataclass(frozen=True)
+class DiscrepancyResult:
+    new: int
+    #: the same disagreement (same numbers) is already open for a person: not added again
+    already_open: int
+
+
+def record_discrepancies(conn_or_engine: ConnOrEngine, discrepancies: pd.DataFrame, *,
+                         flow_run_id: str | None = None, now: datetime | None = None) -> DiscrepancyResult:
+    """Store ``domain.stock.reconcile`` records (``DISCREPANCY_COLUMNS``) for a person.
+
+    The table has no kind/cause columns: the suggested cause is stored as
+    ``"<kind> (<cause>): <text>"``. A record whose SKU, warehouse, shop and three numbers equal
+    an open one is not stored twice (an hourly run over the same count file would otherwise
+    file the same disagreement every hour).
+    """
+    from warehouse.models import StockDiscrepancy
+
+    table = StockDiscrepancy.__table__
+    now = now or _utc_now()
+
+    def number(value):
+        return None if pd.isna(value) else int(value)
+
+    new = seen = 0
+    with _connection(conn_or_engine) as conn:
+        for row in discrepancies.itertuples(index=False):
+            shop = None if pd.isna(row.shop_id) else str(row.shop_id)
+            values = dict(sku=row.sku, warehouse=row.warehouse, shop_id=shop, warehouse_count=number(row.warehouse_count),
+                          ledger_qty=number(row.ledger_qty), listing_qty=number(row.listing_qty),
+                          difference=int(row.difference))
+            match = [table.c.status == "open"] + [
+                table.c[k].is_(None) if v is None else table.c[k] == v for k, v in values.items()]
+            if conn.scalar(sa.select(table.c.id).where(*match).limit(1)) is not None:
+                seen += 1
+                continue
+            conn.execute(sa.insert(table).values(
+                **values, flow_run_id=flow_run_id, status="open", created_at=now,
+                suggested_cause=f"{row.kind} ({row.cause}): {row.suggested_cause}"))
+            new += 1
+    return DiscrepancyResult(new=new, already_open=seen)
+
+
+def read_discrepancies(conn_or_engine: ConnOrEngine, status: str | None = "open") -> pd.DataFrame:
+    """Stored discrepancies, oldest first (``status`` None: all)."""
+    from warehouse.models import StockDiscrepancy
+
+    table = StockDiscrepancy.__table__
+    query = sa.select(table).order_by(table.c.id)
+    if status is not None:
+        query = query.where(table.c.status == status)
+    with _connection(conn_or_engine) as conn:
+        return _times(pd.read_sql(query, conn), "created_at", "resolved_at")
+
+
+def record_stock_pushes(conn_or_engine: ConnOrEngine, pushes: pd.DataFrame, *, dry_run: bool,
+                        flow_run_id: str | None = None, now: datetime | None = None) -> int:
+    """Log pushes (dry runs too): shop_id, marketplace_item_id, marketplace_sku_id, sku,
+    before_qty, planned_qty, after_qty, optional reply/confirmed. Pushed listings (not dry
+    runs) get ``last_pushed_qty``/``last_pushed_at`` in the same transaction."""
+    from warehouse.models import Listing, StockPush
+
+    table, listings_t = StockPush.__table__, Listing.__table__
+    now = now or _utc_now()
+
+    def number(value):
+        return None if value is None or pd.isna(value) else int(value)
+
+    rows = [dict(shop_id=r["shop_id"], marketplace_item_id=r["marketplace_item_id"],
+                 marketplace_sku_id=r.get("marketplace_sku_id") or "", sku=r["sku"],
+                 before_qty=number(r.get("before_qty")), planned_qty=int(r["planned_qty"]),
+                 after_qty=number(r.get("after_qty")), dry_run=dry_run, reply=r.get("reply"),
+                 confirmed=bool(r.get("confirmed", False)), pushed_at=now, flow_run_id=flow_run_id)
+            for r in pushes.to_dict(orient="records")]
+    if not rows:
+        return 0
+    with _connection(conn_or_engine) as conn:
+        conn.execute(sa.insert(table), rows)
+        if not dry_run:
+            for row in rows:
+                if row["confirmed"]:
+                    conn.execute(listings_t.update().where(
+                        listings_t.c.shop_id == row["shop_id"],
+                        listings_t.c.marketplace_item_id == row["marketplace_item_id"],
+                        listings_t.c.marketplace_sku_id == row["marketplace_sku_id"]).values(
+                        last_pushed_qty=row["after_qty"] if row["after_qty"] is not None else row["planned_qty"],
+                        last_pushed_at=now))
+    return len(rows)
+
+
+def write_positions(conn_or_engine: ConnOrEngine, positions: pd.DataFrame, now: datetime | None = None) -> int:
+    """Replace the ``stock_positions`` snapshot with ``domain.stock.positions`` rows (one
+    transaction: readers see the old snapshot or the new one, never a mix)."""
+    from warehouse.models import StockPosition
+
+    table = StockPosition.__table__
+    now = now or _utc_now()
+    rows = [{"sku": r.sku, "warehouse": r.warehouse, "on_hand": int(r.on_hand), "reserved": int(r.reserved),
+             "in_transit": int(r.in_transit), "updated_at": now} for r in positions.itertuples(index=False)]
+    with _connection(conn_or_engine) as conn:
+        conn.execute(sa.delete(table))
+        if rows:
+            conn.execute(sa.insert(table), rows)
+    return len(rows)
+
+
+def read_positions(conn_or_engine: ConnOrEngine) -> pd.DataFrame:
+    """The stored snapshot: sku, warehouse, on_hand, reserved, available, in_transit, updated_at."""
+    from warehouse.models import StockPosition
+
+    table = StockPosition.__table__
+    query = sa.select(table.c.sku, table.c.warehouse, table.c.on_hand, table.c.reserved,
+                      (table.c.on_hand - table.c.reserved).label("available"), table.c.in_transit,
+                      table.c.updated_at).order_by(table.c.sku, table.c.warehouse)
+    with _connection(conn_or_engine) as conn:
+        return _times(pd.read_sql(query, conn), "updated_at")
+
+
+def daily_sales(conn_or_engine: ConnOrEngine, start: datetime, end: datetime) -> pd.DataFrame:
+    """Units and revenue per SKU and **shop-local** calendar day of payment: sku, day (date),
+    currency, units, revenue_minor.
+
+    Orders in ``SALES_STATUSES`` paid in ``[start, end)`` (UTC instants) count; the day is the
+    paid time in the shop's own zone (``shops.timezone``; UTC for a shop not in the table),
+    which is the day operations staff call "yesterday". Revenue is ``line_total_minor`` in the
+    line's currency (one row per currency: the caller picks or converts). The selection and
+    the join are SQL; the zone conversion is pandas, because SQLite has no time zones.
+    """
+    orders_t, lines_t, shops_t = Order.__table__, OrderLine.__table__, Shop.__table__
+    query = (sa.select(lines_t.c.sku, shops_t.c.timezone,
+                       orders_t.c.paid_at, lines_t.c.currency,
+                       sa.func.sum(lines_t.c.quantity).label("units"),
+                       sa.func.sum(lines_t.c.line_total_minor).label("revenue_minor"))
+             .join(orders_t, sa.and_(*[orders_t.c[k] == lines_t.c[k] for k in ORDER_KEY]))
+             .outerjoin(shops_t, shops_t.c.shop_id == orders_t.c.shop_id)
+             .where(orders_t.c.status.in_(SALES_STATUSES), orders_t.c.paid_at >= start, orders_t.c.paid_at < end,
+                    lines_t.c.sku.is_not(None))
+             .group_by(lines_t.c.sku, shops_t.c.timezone, orders_t.c.paid_at,
+                       lines_t.c.currency))
+    with _connection(conn_or_engine) as conn:
+        frame = pd.read_sql(query, conn)
+    columns = ["sku", "day", "currency", "units", "revenue_minor"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    paid = pd.to_datetime(frame["paid_at"], utc=True, format="ISO8601")
+    frame["timezone"] = frame["timezone"].fillna("UTC")
+    frame["day"] = None
+    for zone, index in frame.groupby("timezone").groups.items():
+        frame.loc[index, "day"] = paid.loc[index].dt.tz_convert(zone).dt.date
+    out = frame.groupby(["sku", "day", "currency"], as_index=False)[["units", "revenue_minor"]].sum()
+    out[["units", "revenue_minor"]] = out[["units", "revenue_minor"]].astype("int64")
+    return out[columns].sort_values(["sku", "day", "currency"], ignore_index=True)
+
+
+def restock_terms(conn_or_engine: ConnOrEngine) -> pd.DataFrame:
+    """Active catalogue SKUs with their own ordering terms: sku, name, supplier, lead_time_days,
+    case_pack, moq (the caller falls back to suppliers.yaml and rules.yaml)."""
+    table = Sku.__table__
+    query = (sa.select(table.c.sku, table.c.name, table.c.supplier, table.c.lead_time_days, table.c.case_pack,
+                       table.c.moq).where(table.c.active.is_(True)).order_by(table.c.sku))
+    with _connection(conn_or_engine) as conn:
+        frame = pd.read_sql(query, conn)
+    frame["lead_time_days"] = frame["lead_time_days"].astype("Int64")
+    return frame
+
+
+def last_sent_alerts(conn_or_engine: ConnOrEngine, kind: str = "restock") -> pd.DataFrame:
+    """``alert_cooldowns`` of one alert kind: sku, level, last_sent_at."""
+    from warehouse.models import AlertCooldown
+
+    table = AlertCooldown.__table__
+    query = sa.select(table.c.sku, table.c.level, table.c.last_sent_at).where(table.c.kind == kind)
+    with _connection(conn_or_engine) as conn:
+        return _times(pd.read_sql(query, conn), "last_sent_at")
+
+
+def record_alerts(conn_or_engine: ConnOrEngine, alerts: pd.DataFrame, *, kind: str = "restock",
+                  flow_run_id: str | None = None, now: datetime | None = None) -> int:
+    """Store judged alerts (sku, level, send, send_reason and any other columns, kept in
+    ``details``): sent ones with ``sent_at``, held-back ones ``suppressed`` with the reason.
+    The cooldown of each sent alert moves to (level, now) in the same transaction."""
+    from warehouse.models import Alert, AlertCooldown
+
+    alerts_t, cooldowns_t = Alert.__table__, AlertCooldown.__table__
+    now = now or _utc_now()
+    details = _json_records(alerts.drop(columns=["sku", "level", "send"]))
+    rows = [dict(sku=sku, kind=kind, level=level, details=detail, created_at=now,
+                 sent_at=now if send else None, suppressed=not send, flow_run_id=flow_run_id)
+            for sku, level, send, detail in zip(alerts["sku"], alerts["level"], alerts["send"], details)]
+    if not rows:
+        return 0
+    with _connection(conn_or_engine) as conn:
+        conn.execute(sa.insert(alerts_t), rows)
+        sent = [{"sku": r["sku"], "kind": kind, "level": r["level"], "last_sent_at": now} for r in rows if r["sent_at"]]
+        if sent:
+            insert = _insert(conn, cooldowns_t)
+            conn.execute(insert.on_conflict_do_update(
+                index_elements=["sku", "kind"],
+                set_={"level": insert.excluded.level, "last_sent_at": insert.excluded.last_sent_at}), sent)
+    return len(rows)
+
+
+def read_alerts(conn_or_engine: ConnOrEngine, kind: str = "restock") -> pd.DataFrame:
+    """Stored alerts of ``kind``, oldest first."""
+    from warehouse.models import Alert
+
+    table = Alert.__table__
+    query = sa.select(table).where(table.c.kind == kind).order_by(table.c.id)
+    with _connection(conn_or_engine) as conn:
+        return _times(pd.read_sql(query, conn), "created_at", "sent_at")
+
+
+# --- settlement (domain-rules.md §5): monthly sales per shop, versions, approval
+# ============================================================================================
+#
+# Sales are read per calendar month of the company's zone (rules.yaml orders.default_timezone)
+# and per currency: the caller settles in one currency and reports the others. A settlement
+# version is written once with its lines and never edited afterwards except for its status
+# (draft → awaiting_approval → final | correction_requested; final → superseded when a newer
+# version of the same month and preset is approved), so every figure ever shown stays readable.
+
+#: orders that were never a sale: not paid, or cancelled (all other canonical statuses count)
+SETTLEMENT_EXCLUDED_STATUSES: tuple[str, ...] = ("pending_payment", "cancelled")
+#: a refund counts once the money went back to the buyer
+SETTLEMENT_REFUND_STATUS = "refunded"
+SETTLEMENT_SALES_COLUMNS: tuple[str, ...] = (
+    "month", "shop_id", "currency", "orders", "placed_minor", "refunded_minor", "late_refunded_minor",
+    "cost_of_goods_minor", "units_without_cost")
+SETTLEMENT_STATUSES: tuple[str, ...] = ("draft", "awaiting_approval", "correction_requested", "final", "superseded")
+
+
+def settlement_month_window(month: str, zone: str) -> tuple[datetime, datetime]:
+    """``[start, end)`` in UTC of calendar month ``month`` ('YYYY-MM') in ``zone``."""
+    from zoneinfo import ZoneInfo
+
+    year, number = int(month[:4]), int(month[5:7])
+    tz = ZoneInfo(zone)
+    start = datetime(year, number, 1, tzinfo=tz)
+    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=tz)
+    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+
+
+def _placed_at(orders_t: sa.Table):
+    """When an order was placed: its creation time (payment time when the platform gave none)."""
+    return sa.func.coalesce(orders_t.c.created_at, orders_t.c.paid_at)
+
+
+def monthly_sales(conn_or_engine: ConnOrEngine, months: Iterable[str], zone: str) -> pd.DataFrame:
+    """Per month, shop and currency (``SETTLEMENT_SALES_COLUMNS``, integer minor units):
+
+    - ``orders``/``placed_minor``: orders placed in the month (``created_at``, else ``paid_at``)
+      whose status is not ``pending_payment``/``cancelled``; the amount is ``total_minor`` (what
+      the buyer pays, post fee included: 下单金额);
+    - refunds with status ``refunded`` recorded in the month (``modified_at``, else
+      ``created_at``), of orders that counted as placed: ``refunded_minor`` when the order was
+      placed in the same month, ``late_refunded_minor`` when it was placed earlier (or is not in
+      the warehouse at all: older than its history). A refund without an amount counts 0;
+    - ``cost_of_goods_minor``: Σ quantity × ``skus.unit_cost_minor`` over the placed orders'
+      lines (gifts included: they leave the warehouse too); ``units_without_cost`` counts the
+      units whose SKU has no unit cost (they add nothing: the report shows them).
+    """
+    orders_t, lines_t, refunds_t, skus_t = (Order.__table__, OrderLine.__table__, Refund.__table__,
+                                            Sku.__table__)
+    counted = orders_t.c.status.not_in(SETTLEMENT_EXCLUDED_STATUSES)
+    keys = ["month", "shop_id", "currency"]
+    frames = []
+    with _connection(conn_or_engine) as conn:
+        for month in sorted(set(months)):
+            start, end = settlement_month_window(month, zone)
+            placed = _placed_at(orders_t)
+            in_month = sa.and_(counted, placed >= start, placed < end)
+            sold = pd.DataFrame(conn.execute(
+                sa.select(orders_t.c.shop_id, orders_t.c.currency, sa.func.count().label("orders"),
+                          sa.func.sum(orders_t.c.total_minor).label("placed_minor"))
+                .where(in_month).group_by(orders_t.c.shop_id, orders_t.c.currency)).all(),
+                columns=["shop_id", "currency", "orders", "placed_minor"])
+            cost = pd.DataFrame(conn.execute(
+                sa.select(orders_t.c.shop_id, orders_t.c.currency,
+                          sa.func.sum(lines_t.c.quantity * sa.func.coalesce(skus_t.c.unit_cost_minor, 0))
+                          .label("cost_of_goods_minor"),
+                          sa.func.sum(sa.case((skus_t.c.unit_cost_minor.is_(None), lines_t.c.quantity), else_=0))
+                          .label("units_without_cost"))
+                .select_from(lines_t)
+                .join(orders_t, sa.and_(*[orders_t.c[k] == lines_t.c[k] for k in ORDER_KEY]))
+                .outerjoin(skus_t, skus_t.c.sku == lines_t.c.sku)
+                .where(in_month).group_by(orders_t.c.shop_id, orders_t.c.currency)).all(),
+                columns=["shop_id", "currency", "cost_of_goods_minor", "units_without_cost"])
+            recorded = sa.func.coalesce(refunds_t.c.modified_at, refunds_t.c.created_at)
+            same_month = sa.and_(orders_t.c.order_id.is_not(None), _placed_at(orders_t) >= start)
+            amount = sa.func.coalesce(refunds_t.c.amount_minor, 0)
+            refunds = pd.DataFrame(conn.execute(
+                sa.select(refunds_t.c.shop_id, refunds_t.c.currency,
+                          sa.func.sum(sa.case((same_month, amount), else_=0)).label("refunded_minor"),
+                          sa.func.sum(sa.case((same_month, 0), else_=amount)).label("late_refunded_minor"))
+                .select_from(refunds_t)
+                .outerjoin(orders_t, sa.and_(orders_t.c.platform == refunds_t.c.platform,
+                                             orders_t.c.shop_id == refunds_t.c.shop_id,
+                                             orders_t.c.order_id == refunds_t.c.order_id))
+                .where(refunds_t.c.status == SETTLEMENT_REFUND_STATUS, recorded >= start, recorded < end,
+                       sa.or_(orders_t.c.order_id.is_(None), counted))
+                .group_by(refunds_t.c.shop_id, refunds_t.c.currency)).all(),
+                columns=["shop_id", "currency", "refunded_minor", "late_refunded_minor"])
+            month_frame = sold.merge(cost, on=["shop_id", "currency"], how="outer") \
+                              .merge(refunds, on=["shop_id", "currency"], how="outer")
+            month_frame.insert(0, "month", month)
+            frames.append(month_frame)
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c not in keys else object)
+                             for c in SETTLEMENT_SALES_COLUMNS})
+    out = pd.concat(frames, ignore_index=True)
+    numbers = [c for c in SETTLEMENT_SALES_COLUMNS if c not in keys]
+    out[numbers] = out[numbers].fillna(0).astype("int64")
+    return out[list(SETTLEMENT_SALES_COLUMNS)].sort_values(keys, ignore_index=True)
+
+
+def settlement_kpi_orders(conn_or_engine: ConnOrEngine, month: str, zone: str) -> pd.DataFrame:
+    """The month's placed orders as ``domain.settlement.store_kpis`` reads them: shop_id,
+    order_id, currency, buyer_key, total_minor, refunded (a refund requested or paid, or the
+    order's status says so), shipped_on_time (None while the deadline is unknown or not yet
+    passed at month end), oversold (False: the warehouse does not record overselling yet)."""
+    orders_t, refunds_t = Order.__table__, Refund.__table__
+    start, end = settlement_month_window(month, zone)
+    placed = _placed_at(orders_t)
+    with _connection(conn_or_engine) as conn:
+        orders = pd.DataFrame(conn.execute(
+            sa.select(orders_t.c.platform, orders_t.c.shop_id, orders_t.c.order_id, orders_t.c.currency,
+                      orders_t.c.buyer_key, orders_t.c.total_minor, orders_t.c.status, orders_t.c.shipped_at,
+                      orders_t.c.ship_by_at)
+            .where(orders_t.c.status.not_in(SETTLEMENT_EXCLUDED_STATUSES), placed >= start, placed < end)).all(),
+            columns=["platform", "shop_id", "order_id", "currency", "buyer_key", "total_minor", "status",
+                     "shipped_at", "ship_by_at"])
+        refunded_keys = set(conn.execute(
+            sa.select(refunds_t.c.platform, refunds_t.c.shop_id, refunds_t.c.order_id).distinct()
+            .where(refunds_t.c.status.in_(("requested", "refunding", "refunded")))).all())
+    columns = ["shop_id", "order_id", "currency", "buyer_key", "total_minor", "refunded", "shipped_on_time", "oversold"]
+    if orders.empty:
+        return pd.DataFrame(columns=columns)
+
+    def on_time(row) -> bool | None:
+        if pd.isna(row.ship_by_at):
+            return None
+        if not pd.isna(row.shipped_at):
+            return row.shipped_at <= row.ship_by_at
+        return False if row.ship_by_at < end else None
+
+    orders["refunded"] = [(p, s, o) in refunded_keys or status in ("refunding", "refunded")
+                          for p, s, o, status in zip(orders["platform"], orders["shop_id"], orders["order_id"],
+                                                     orders["status"])]
+    orders["shipped_on_time"] = pd.Series([on_time(r) for r in orders.itertuples()], dtype=object)
+    orders["oversold"] = False
+    orders["buyer_key"] = orders["buyer_key"].fillna(orders["order_id"])  # unknown buyer: one per order
+    return orders[columns].sort_values(["shop_id", "order_id"], ignore_index=True)
+
+
+@dataclass(frozen=True)
+class SettlementVersion:
+    id: int
+    month: str
+    preset: str
+    version: int
+    inputs_sha256: str
+    status: str
+    created_at: datetime
+    approved_at: datetime | None
+    approved_by: str | None
+    note: str | None
+    flow_run_id: str | None
+
+
+class SettlementStateError(ValueError):
+    """A status change the settlement's history does not allow."""
+
+
+def _settlement_version(row: Any) -> SettlementVersion:
+    return SettlementVersion(**{f: getattr(row, f) for f in SettlementVersion.__dataclass_fields__})
+
+
+def _settlements_query():
+    from warehouse.models import Settlement
+
+    return sa.select(*[Settlement.__table__.c[f] for f in SettlementVersion.__dataclass_fields__])
+
+
+def settlement_versions(conn_or_engine: ConnOrEngine, month: str, preset: str | None = None) -> list[SettlementVersion]:
+    """Every version of ``month`` (of one preset, or all), newest first."""
+    from warehouse.models import Settlement
+
+    table = Settlement.__table__
+    query = _settlements_query().where(table.c.month == month)
+    if preset is not None:
+        query = query.where(table.c.preset == preset)
+    with _connection(conn_or_engine) as conn:
+        rows = conn.execute(query.order_by(table.c.preset, table.c.version.desc())).all()
+    return [_settlement_version(r) for r in rows]
+
+
+def latest_settlement(conn_or_engine: ConnOrEngine, month: str, preset: str) -> SettlementVersion | None:
+    versions = settlement_versions(conn_or_engine, month, preset)
+    return versions[0] if versions else None
+
+
+def get_settlement(conn_or_engine: ConnOrEngine, settlement_id: int) -> SettlementVersion:
+    from warehouse.models import Settlement
+
+    with _connection(conn_or_engine) as conn:
+        row = conn.execute(_settlements_query().where(Settlement.__table__.c.id == settlement_id)).first()
+    if row is None:
+        raise SettlementStateError(f"there is no settlement with id {settlement_id}")
+    return _settlement_version(row)
+
+
+#: the stored coefficient keeps 8 places (settlement_lines.coefficient is NUMERIC(12, 8))
+_COEFFICIENT_PLACES = Decimal("0.00000001")
+
+
+def write_settlement(conn_or_engine: ConnOrEngine, *, month: str, preset: str, inputs_sha256: str,
+                     lines: Iterable[dict[str, Any]], status: str = "draft",
+                     flow_run_id: str | None = None) -> SettlementVersion:
+    """Store a new version of (month, preset) — the next number — with its lines, in one
+    transaction. A line: person_id, role, revenue_minor, components (dict), coefficient
+    (Decimal; None for someone not scored, stored as 0 with empty components),
+    commission_minor, annual_bonus_minor (or None), flags (list)."""
+    from warehouse.models import Settlement, SettlementLine
+
+    if status not in ("draft", "awaiting_approval"):
+        raise SettlementStateError(f"a new settlement version starts as draft or awaiting_approval, not {status}")
+    table, lines_t = Settlement.__table__, SettlementLine.__table__
+    with _connection(conn_or_engine) as conn:
+        if conn.dialect.name == "sqlite":
+            _hold_sqlite_write_lock(conn)
+        number = conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.version), 0))
+                              .where(table.c.month == month, table.c.preset == preset)).scalar_one() + 1
+        new_id = conn.execute(sa.insert(table).values(
+            month=month, preset=preset, version=number, inputs_sha256=inputs_sha256, status=status,
+            created_at=_utc_now(), flow_run_id=flow_run_id).returning(table.c.id)).scalar_one()
+        rows = []
+        for line in lines:
+            coefficient = line.get("coefficient")
+            rows.append(dict(settlement_id=new_id, person_id=line["person_id"], role=line["role"],
+                             revenue_minor=int(line["revenue_minor"]), components=line.get("components") or {},
+                             coefficient=Decimal(0) if coefficient is None else
+                             Decimal(coefficient).quantize(_COEFFICIENT_PLACES),
+                             commission_minor=int(line["commission_minor"]),
+                             annual_bonus_minor=line.get("annual_bonus_minor"), flags=list(line.get("flags") or [])))
+        if rows:
+            conn.execute(sa.insert(lines_t), rows)
+        row = conn.execute(_settlements_query().where(table.c.id == new_id)).one()
+    return _settlement_version(row)
+
+
+def read_settlement_lines(conn_or_engine: ConnOrEngine, settlement_id: int) -> pd.DataFrame:
+    """A version's lines (person_id, role, revenue_minor, components, coefficient,
+    commission_minor, annual_bonus_minor, flags), by person."""
+    from warehouse.models import SettlementLine
+
+    lines_t = SettlementLine.__table__
+    columns = ["person_id", "role", "revenue_minor", "components", "coefficient", "commission_minor",
+               "annual_bonus_minor", "flags"]
+    with _connection(conn_or_engine) as conn:
+        rows = conn.execute(sa.select(*[lines_t.c[c] for c in columns])
+                            .where(lines_t.c.settlement_id == settlement_id).order_by(lines_t.c.person_id)).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=columns)
+
+
+def set_settlement_status(conn_or_engine: ConnOrEngine, settlement_id: int, status: str, *,
+                          flow_run_id: str | None = None) -> SettlementVersion:
+    """Move a version that is not decided yet to draft or awaiting_approval (a run asking
+    again for the same figures); a final or superseded version never goes back."""
+    from warehouse.models import Settlement
+
+    if status not in ("draft", "awaiting_approval"):
+        raise SettlementStateError(f"use finalise_settlement or request_settlement_correction for {status}")
+    table = Settlement.__table__
+    with _connection(conn_or_engine) as conn:
+        current = get_settlement(conn, settlement_id)
+        if current.status in ("final", "superseded"):
+            raise SettlementStateError(f"settlement {current.month} {current.preset} v{current.version} is "
+                                       f"{current.status}; settle again to make a new version")
+        values: dict[str, Any] = {"status": status}
+        if flow_run_id is not None:
+            values["flow_run_id"] = flow_run_id
+        conn.execute(sa.update(table).where(table.c.id == settlement_id).values(**values))
+        return get_settlement(conn, settlement_id)
+
+
+def finalise_settlement(conn_or_engine: ConnOrEngine, settlement_id: int, *, approved_by: str,
+                        note: str | None = None, at: datetime | None = None) -> SettlementVersion:
+    """Approve a version: it becomes final and the month's previous final version (same
+    preset) superseded, in one transaction. Approving a final version again changes nothing."""
+    from warehouse.models import Settlement
+
+    table = Settlement.__table__
+    with _connection(conn_or_engine) as conn:
+        if conn.dialect.name == "sqlite":
+            _hold_sqlite_write_lock(conn)
+        current = get_settlement(conn, settlement_id)
+        if current.status == "final":
+            return current
+        if current.status == "superseded":
+            raise SettlementStateError(f"settlement {current.month} {current.preset} v{current.version} was "
+                                       "superseded by a newer approved version; it cannot be approved again")
+        conn.execute(sa.update(table).where(table.c.month == current.month, table.c.preset == current.preset,
+                                            table.c.status == "final", table.c.id != settlement_id)
+                     .values(status="superseded"))
+        conn.execute(sa.update(table).where(table.c.id == settlement_id).values(
+            status="final", approved_at=at or _utc_now(), approved_by=approved_by, note=note or current.note))
+        return get_settlement(conn, settlement_id)
+
+
+def request_settlement_correction(conn_or_engine: ConnOrEngine, settlement_id: int, *, note: str,
+                                  by: str | None = None) -> SettlementVersion:
+    """Record that a reviewer disputes a version (with what to correct); it stays readable
+    as ``correction_requested``. The correction itself is a new version from corrected inputs."""
+    from warehouse.models import Settlement
+
+    if not note or not note.strip():
+        raise SettlementStateError("a correction request needs a note saying what is wrong")
+    table = Settlement.__table__
+    with _connection(conn_or_engine) as conn:
+        current = get_settlement(conn, settlement_id)
+        if current.status in ("final", "superseded"):
+            raise SettlementStateError(f"settlement {current.month} {current.preset} v{current.version} is "
+                                       f"{current.status}; a correction is a new version (settle again)")
+        text = note.strip() if not by else f"{note.strip()} — {by}"
+        conn.execute(sa.update(table).where(table.c.id == settlement_id)
+                     .values(status="correction_requested", note=text))
+        return get_settlement(conn, settlement_id)
+
+
+def final_coefficients(conn_or_engine: ConnOrEngine, preset: str, months: Iterable[str]) -> pd.DataFrame:
+    """month, person_id, coefficient (Decimal) of the final versions of ``preset`` in
+    ``months``; lines of people not scored (empty components: left within the month) are left out."""
+    from warehouse.models import Settlement, SettlementLine
+
+    table, lines_t = Settlement.__table__, SettlementLine.__table__
+    wanted = sorted(set(months))
+    columns = ["month", "person_id", "coefficient", "components"]
+    if not wanted:
+        return pd.DataFrame(columns=columns[:3])
+    with _connection(conn_or_engine) as conn:
+        rows = conn.execute(sa.select(table.c.month, lines_t.c.person_id, lines_t.c.coefficient, lines_t.c.components)
+                            .join(lines_t, lines_t.c.settlement_id == table.c.id)
+                            .where(table.c.preset == preset, table.c.status == "final", table.c.month.in_(wanted))
+                            .order_by(table.c.month, lines_t.c.person_id)).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
+    frame = frame[frame["components"].map(bool).astype(bool)].copy()
+    frame["coefficient"] = [Decimal(str(c)) for c in frame["coefficient"]]
+    return frame[columns[:3]].reset_index(drop=True)

@@ -1,0 +1,218 @@
+"""Flow ``monthly-settlement`` (02:00 on the 2nd of each month, Asia/Shanghai): the month's KPI
+and commission settlement (domain-rules.md §5), approved by a person in the Prefect UI.
+
+Runbook
+    1. Finance and the operations manager put the month's five files in
+       ``<data_dir>/settlement/<YYYY-MM>/``: roster, targets, expenses, cs_stats,
+       shop_channels (.csv or .xlsx; columns in ``domain/settlement_inputs.py``). A missing or
+       wrong file fails the run with file, row and reason; fix it and run again.
+    2. The run reads the month's sales from the warehouse (orders placed in the month, their
+       refunds, late refunds of earlier months, cost of goods), the coefficients of earlier
+       final settlements (for the low-coefficient flags), settles, and stores a **version**
+       with the SHA-256 of every input. Same inputs → same hash → no second version: a rerun
+       reuses the newest version, and when that one is already final it only says so.
+    3. The statement (people, components, shops with the clawback column, store KPIs) is an
+       artifact (key ``settlement-<month>``) and an .xlsx.
+    4. Unless ``dry_run``, the run **pauses** and waits for a decision: in the UI open the
+       run, press *Resume* and fill in the form (approve / request a correction + note).
+       Approve → the version is final, the month's previous final version superseded.
+       Correction → the note is stored, the version is ``correction_requested``; correct the
+       input files and run again (a new version is made because the inputs changed).
+
+The wait (decided here)
+    §5 says "confirmation by the 15th". The pause lasts until the end of the 15th of the month
+    after the settled one (Asia/Shanghai) — 13 days 22 hours for the scheduled run — and at
+    least ``MIN_APPROVAL_WINDOW`` (3 days) for a run started later (a correction after the
+    15th). ``pause_flow_run`` keeps the run's process on the worker while it waits (a sleeping
+    Python process polling the API every ``APPROVAL_POLL_SECONDS``). When the time passes
+    without a decision the version stays ``awaiting_approval`` (nothing is final) and the run
+    ends **Failed** with what to do — so the failed-run notification reaches a person. Running
+    the flow again for the month with the same inputs reuses that version and asks again.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+from prefect.exceptions import FlowPauseTimeout
+from prefect.flow_runs import pause_flow_run
+from prefect.input import RunInput
+from prefect.runtime import flow_run
+from prefect.states import Failed
+from pydantic import Field
+
+from config.schema import load_config
+from config.settings import get_settings
+from domain.settlement import (SettlementRules, closes_fiscal_year, fiscal_year_months, plan_from_config,
+                               settle_month, store_kpis)
+from shopops.i18n import t
+from shopops.logmask import install_log_masking
+from tasks.reporting import publish_report
+from tasks.settlement import (load_earlier_coefficients, load_month_sales, load_settlement_inputs,
+                              mark_awaiting_approval, record_decision_task, statement_tables,
+                              store_settlement_version, yuan)
+
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+#: §5 "confirmation by the 15th" (of the month after the settled one)
+CONFIRMATION_DAY = 15
+#: a run started close to or after the deadline still gets this long for a decision
+MIN_APPROVAL_WINDOW = timedelta(days=3)
+#: how often the paused run asks the API whether it was resumed (Prefect's default)
+APPROVAL_POLL_SECONDS = 10
+#: earlier months whose final coefficients feed the low-coefficient flags (longest run shown: a year)
+COEFFICIENT_HISTORY_MONTHS = 12
+
+
+class ApprovalForm(RunInput):
+    """The form the Prefect UI shows on *Resume*."""
+
+    decision: Literal["approve", "request_correction"] = Field(
+        description="approve: the settlement becomes final. request_correction: it is not paid; say why in the note.")
+    note: str = Field(default="", description="What must be corrected (or a remark on the approval).")
+    reviewer: str = Field(default="", description="Your name, stored with the decision.")
+
+
+def shift_month(month: str, by: int) -> str:
+    index = int(month[:4]) * 12 + int(month[5:]) - 1 + by
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def previous_month(now: datetime, zone: str) -> str:
+    local = now.astimezone(ZoneInfo(zone))
+    return shift_month(f"{local.year:04d}-{local.month:02d}", -1)
+
+
+def approval_deadline(month: str, zone: str) -> datetime:
+    """End of the confirmation day of the month after ``month`` (aware, in ``zone``)."""
+    following = shift_month(month, 1)
+    return datetime(int(following[:4]), int(following[5:]), CONFIRMATION_DAY, tzinfo=ZoneInfo(zone)) + timedelta(days=1)
+
+
+def approval_timeout(month: str, zone: str, now: datetime) -> tuple[int, datetime]:
+    """(seconds to wait, until when): to the deadline, but at least ``MIN_APPROVAL_WINDOW``."""
+    until = max(approval_deadline(month, zone), now + MIN_APPROVAL_WINDOW)
+    return int((until - now).total_seconds()), until.astimezone(ZoneInfo(zone))
+
+
+@flow(name="monthly-settlement")
+def monthly_settlement(month: str | None = None, preset: str | None = None, dry_run: bool = False,
+                       inputs_dir: str | None = None) -> dict:
+    """Settle a month's KPI coefficients and commissions, publish the statement, and (unless
+    ``dry_run``) wait for a person to approve it or request a correction in the UI.
+
+    Args:
+        month: 'YYYY-MM'; empty means the previous month in Asia/Shanghai.
+        preset: a preset of config/rules.yaml settlement.presets; empty means its default_preset.
+        dry_run: compute, store a draft version and publish, without asking for approval.
+        inputs_dir: folder with roster, targets, expenses, cs_stats, shop_channels (.csv or .xlsx);
+            empty means <data_dir>/settlement/<month>/.
+    """
+    install_log_masking()  # before anything is logged
+    logger = get_run_logger()
+    config, settings = load_config(), get_settings()
+    zone = config.rules.orders.default_timezone
+    now = datetime.now(timezone.utc)
+    month = month or previous_month(now, zone)
+    if not MONTH.match(month):
+        raise ValueError(f"month {month!r} is not written YYYY-MM (e.g. 2026-10)")
+    rules_config = config.rules.settlement
+    preset = preset or rules_config.default_preset
+    if preset not in rules_config.presets:
+        raise ValueError(f"preset {preset!r} is not in config/rules.yaml settlement.presets "
+                         f"(known: {', '.join(sorted(rules_config.presets))})")
+    folder = Path(inputs_dir) if inputs_dir else settings.data_dir / "settlement" / month
+    url = settings.warehouse_url
+
+    inputs = load_settlement_inputs(folder)
+    rules = SettlementRules.from_config(rules_config)
+    plan = plan_from_config(preset, rules_config.presets[preset])
+    months = (fiscal_year_months(month, rules.fiscal_year_start_month)
+              if closes_fiscal_year(month, rules.fiscal_year_start_month) else (month,))
+    sales = load_month_sales(url, month, months, zone)
+    earlier = load_earlier_coefficients(url, preset, tuple(shift_month(month, -i)
+                                                           for i in range(1, COEFFICIENT_HISTORY_MONTHS + 1)))
+    settlement = settle_month(month, inputs, sales.sales, rules, plan, earlier)
+    kpis = store_kpis(month, settlement.shops, sales.kpi_orders, inputs.expenses)
+
+    run_id = str(flow_run.id) if flow_run.id else None
+    stored = store_settlement_version(url, settlement, status="draft" if dry_run else "awaiting_approval",
+                                      flow_run_id=run_id)
+    version = stored.version
+    if not dry_run and version.status in ("draft", "correction_requested"):
+        previous_note = version.note
+        version = mark_awaiting_approval(url, version.id, run_id)
+    else:
+        previous_note = None
+
+    total = yuan(sum(line.commission_minor for line in settlement.lines))
+    status_text = t(f"st_status_{version.status}")
+    summary = [t("st_summary", month=month, preset=preset, version=version.version, status=status_text,
+                 sha=settlement.inputs_sha256),
+               t("st_totals", people=len(settlement.lines), total=total)]
+    if not stored.created and version.status == "final":
+        summary.append(t("st_already_final", version=version.version,
+                         at=f"{version.approved_at:%Y-%m-%d %H:%M} UTC", by=version.approved_by))
+    elif not stored.created:
+        summary.append(t("st_same_inputs", version=version.version, status=t(f"st_status_{stored.version.status}")))
+    else:
+        summary.append(t("st_new_version"))
+    if previous_note:
+        summary.append(t("st_previous_note", note=previous_note))
+    flagged = [f"{line.person_id} {line.name}: {f.detail}" for line in settlement.lines for f in line.flags]
+    if flagged:
+        summary.append(f"### {t('st_for_review')}\n" + "\n".join(f"- {x}" for x in flagged))
+    if not sales.other_currencies.empty:
+        items = ", ".join(f"{r.shop_id} {r.month} {r.currency} {yuan(r.placed_minor)}"
+                          for r in sales.other_currencies.itertuples())
+        summary.append(t("st_other_currency", items=items))
+    if sales.units_without_cost:
+        summary.append(t("st_units_without_cost", n=sales.units_without_cost))
+    deadline = None
+    if dry_run:
+        summary.append(t("st_dry_run"))
+    elif version.status != "final":
+        timeout, deadline = approval_timeout(month, zone, now)
+        summary.append(t("st_awaiting", deadline=f"{deadline:%Y-%m-%d %H:%M}"))
+    family = f"settlement-{month}"
+    report = publish_report(family=family, title=t("st_title", month=month, preset=preset, version=version.version,
+                                                   status=status_text),
+                            tables=statement_tables(settlement, kpis), summary_md="\n\n".join(summary))
+    result = dict(month=month, preset=preset, version=version.version, settlement_id=version.id,
+                  inputs_sha256=settlement.inputs_sha256, created=stored.created, status=version.status,
+                  commission_total_minor=sum(line.commission_minor for line in settlement.lines),
+                  xlsx=str(report.xlsx_path), artifact_key=report.artifact_key)
+    logger.info("settlement %s %s: version %d %s (%s)", month, preset, version.version, version.status,
+                "new" if stored.created else "same inputs, no new version")
+    if dry_run or version.status == "final":
+        return result
+
+    form = ApprovalForm.with_initial_data(
+        description=t("st_form", month=month, version=version.version, preset=preset, people=len(settlement.lines),
+                      total=total, file=report.xlsx_path.name, artifact=report.artifact_key))
+    try:
+        answer = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=APPROVAL_POLL_SECONDS,
+                                key=f"approval-{version.id}")
+    except FlowPauseTimeout:
+        message = t("st_timeout", month=month, version=version.version, deadline=f"{deadline:%Y-%m-%d %H:%M}")
+        logger.warning(message)
+        # the server has already failed the run ("never resumed"); the artifact keeps our why and what to do
+        create_markdown_artifact(markdown=message, key=f"{family}-decision", description=message)
+        return Failed(message=message)
+    note = answer.note.strip() or ("" if answer.decision == "approve" else "(no note given)")
+    decided = record_decision_task(url, version.id, answer.decision, note, answer.reviewer.strip() or None)
+    if decided.status == "final":
+        message = t("st_approved", month=month, version=decided.version, by=decided.approved_by)
+    else:
+        message = t("st_correction", month=month, version=decided.version, note=decided.note)
+    create_markdown_artifact(markdown=message, key=f"{family}-decision", description=message)
+    logger.info(message)
+    return result | dict(status=decided.status, decision=answer.decision, note=decided.note)
+
+
+if __name__ == "__main__":
+    monthly_settlement()

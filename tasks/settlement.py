@@ -1,0 +1,229 @@
+"""Tasks of the monthly settlement (domain-rules.md §5): read the hand-kept input files, the
+month's sales from the warehouse, settle (pure domain), store a version, build the statement,
+record the reviewer's decision.
+
+Each task is one step of one month: a settlement is a few dozen people and shops, so none of
+these is split further. Nothing here decides a figure: :mod:`domain.settlement` does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from domain.settlement import Settlement, SettlementLine, shown
+from domain.settlement_inputs import InputProblem, SettlementInputError, SettlementInputs, load_inputs
+from shopops.i18n import t
+from warehouse import repository
+from warehouse.db import make_engine
+from warehouse.repository import SettlementVersion
+
+#: the five files of an inputs folder, each as .csv or .xlsx
+INPUT_FILES = ("roster", "targets", "expenses", "cs_stats", "shop_channels")
+#: the currency commissions are computed and paid in; other currencies' sales are reported, not settled
+SETTLEMENT_CURRENCY = "CNY"
+DECISIONS = ("approve", "request_correction")
+
+
+def find_input_files(folder: Path) -> dict[str, Path]:
+    """``{name: path}`` of the five input files in ``folder``; every missing or ambiguous
+    file is reported at once as a :class:`SettlementInputError`."""
+    problems, found = [], {}
+    if not folder.is_dir():
+        raise SettlementInputError([InputProblem(str(folder), None, "the inputs folder does not exist; create it with "
+                                                 f"{', '.join(f + '.csv' for f in INPUT_FILES)} (or .xlsx)")])
+    for name in INPUT_FILES:
+        candidates = [path for path in (folder / f"{name}.csv", folder / f"{name}.xlsx") if path.is_file()]
+        if not candidates:
+            problems.append(InputProblem(f"{name}.csv", None,
+                                         f"missing in {folder} (expected {name}.csv or {name}.xlsx)"))
+        elif len(candidates) > 1:
+            problems.append(InputProblem(candidates[0].name, None, f"both {name}.csv and {name}.xlsx are in {folder}; "
+                                                                   "keep only the one that is right"))
+        else:
+            found[name] = candidates[0]
+    if problems:
+        raise SettlementInputError(problems)
+    return found
+
+
+@task(name="load-settlement-inputs", cache_policy=NO_CACHE)
+def load_settlement_inputs(folder: Path) -> SettlementInputs:
+    """The checked input files of ``folder`` (raises with file, row and reason for every problem)."""
+    return load_inputs(**find_input_files(Path(folder)))
+
+
+@dataclass(frozen=True)
+class MonthSales:
+    sales: pd.DataFrame          # domain SALES_COLUMNS, settlement currency only
+    kpi_orders: pd.DataFrame     # the settled month's orders, settlement currency only
+    other_currencies: pd.DataFrame   # month, shop_id, currency, placed_minor: reported, not settled
+    units_without_cost: int      # units sold in the settled month whose SKU has no unit cost
+
+
+@task(name="load-month-sales", cache_policy=NO_CACHE)
+def load_month_sales(database_url: str, month: str, months: tuple[str, ...], zone: str) -> MonthSales:
+    engine = make_engine(database_url)
+    try:
+        sales = repository.monthly_sales(engine, months, zone)
+        orders = repository.settlement_kpi_orders(engine, month, zone)
+    finally:
+        engine.dispose()
+    mine = sales["currency"] == SETTLEMENT_CURRENCY
+    columns = ["month", "shop_id", "placed_minor", "refunded_minor", "late_refunded_minor", "cost_of_goods_minor"]
+    return MonthSales(sales=sales.loc[mine, columns].reset_index(drop=True),
+                      kpi_orders=orders[orders["currency"] == SETTLEMENT_CURRENCY].reset_index(drop=True),
+                      other_currencies=sales.loc[~mine, ["month", "shop_id", "currency", "placed_minor"]],
+                      units_without_cost=int(sales.loc[mine & (sales["month"] == month), "units_without_cost"].sum()))
+
+
+@task(name="load-earlier-coefficients", cache_policy=NO_CACHE)
+def load_earlier_coefficients(database_url: str, preset: str, months: tuple[str, ...]) -> pd.DataFrame:
+    engine = make_engine(database_url)
+    try:
+        return repository.final_coefficients(engine, preset, months)
+    finally:
+        engine.dispose()
+
+
+def line_record(line: SettlementLine) -> dict:
+    """A domain line as ``repository.write_settlement`` stores it."""
+    return dict(person_id=line.person_id, role=line.role, revenue_minor=line.revenue_minor,
+                components=line.components_record(), coefficient=line.coefficient,
+                commission_minor=line.commission_minor,
+                annual_bonus_minor=line.annual.bonus_minor if line.annual else None,
+                flags=[dict(kind=f.kind, detail=f.detail) for f in line.flags])
+
+
+@dataclass(frozen=True)
+class StoredSettlement:
+    version: SettlementVersion
+    created: bool                # False: the newest version already had these inputs (no duplicate)
+
+
+@task(name="store-settlement-version", cache_policy=NO_CACHE)
+def store_settlement_version(database_url: str, settlement: Settlement, *, status: str,
+                             flow_run_id: str | None) -> StoredSettlement:
+    """One effect per inputs: when the newest version of (month, preset) has the same inputs
+    hash it is returned as it is (final or not); otherwise a new version is written."""
+    engine = make_engine(database_url)
+    try:
+        newest = repository.latest_settlement(engine, settlement.month, settlement.preset)
+        if newest is not None and newest.inputs_sha256 == settlement.inputs_sha256:
+            return StoredSettlement(newest, created=False)
+        version = repository.write_settlement(engine, month=settlement.month, preset=settlement.preset,
+                                              inputs_sha256=settlement.inputs_sha256,
+                                              lines=[line_record(line) for line in settlement.lines],
+                                              status=status, flow_run_id=flow_run_id)
+        return StoredSettlement(version, created=True)
+    finally:
+        engine.dispose()
+
+
+@task(name="ask-for-approval", cache_policy=NO_CACHE)
+def mark_awaiting_approval(database_url: str, settlement_id: int, flow_run_id: str | None) -> SettlementVersion:
+    engine = make_engine(database_url)
+    try:
+        return repository.set_settlement_status(engine, settlement_id, "awaiting_approval", flow_run_id=flow_run_id)
+    finally:
+        engine.dispose()
+
+
+def record_decision(database_url: str, settlement_id: int, decision: str, note: str,
+                    reviewer: str | None = None) -> SettlementVersion:
+    """The reviewer's answer: ``approve`` makes the version final (the month's previous final
+    version superseded); ``request_correction`` stores the note and leaves the version
+    ``correction_requested``."""
+    if decision not in DECISIONS:
+        raise ValueError(f"decision {decision!r} is not one of {', '.join(DECISIONS)}")
+    engine = make_engine(database_url)
+    try:
+        if decision == "approve":
+            return repository.finalise_settlement(engine, settlement_id, approved_by=reviewer or "prefect-ui",
+                                                  note=note.strip() or None)
+        return repository.request_settlement_correction(engine, settlement_id, note=note, by=reviewer or None)
+    finally:
+        engine.dispose()
+
+
+record_decision_task = task(name="record-decision", cache_policy=NO_CACHE)(record_decision)
+
+
+# --- the statement ---------------------------------------------------------------------------
+
+def yuan(minor: int | Decimal | None) -> Decimal | None:
+    """Fen → yuan for display (exact: a Decimal with 2 places)."""
+    if minor is None or (not isinstance(minor, Decimal) and pd.isna(minor)):
+        return None
+    return (Decimal(int(minor)) / 100).quantize(Decimal("0.01"))
+
+
+def _ratio(value: object) -> Decimal | None:
+    return None if value is None or pd.isna(value) else shown(Decimal(value))
+
+
+def statement_tables(settlement: Settlement, kpis: pd.DataFrame, locale: str | None = None) -> dict[str, pd.DataFrame]:
+    """The statement a reviewer approves: ``people`` (revenue, each component's score, the
+    coefficient at 4 places, commission in yuan), ``components`` (what each score was measured
+    on), ``shops`` (the month's figures with the clawback column), ``store_kpis``."""
+    names = [c for c in ("target", "own_shops_target", "distribution_target", "profitability", "gross_margin")
+             if any(c == part.name for line in settlement.lines for part in line.components)]
+    annual = any(line.annual for line in settlement.lines)
+    people, parts = [], []
+    for line in settlement.lines:
+        scores = {c.name: shown(c.score) for c in line.components}
+        row = {t("st_person_id", locale): line.person_id, t("st_name", locale): line.name,
+               t("st_role", locale): t(f"st_role_{line.role}", locale),
+               t("st_revenue", locale): yuan(line.revenue_minor)}
+        row |= {t(f"st_component_{n}", locale): scores.get(n) for n in names}
+        row |= {t("st_coefficient", locale): None if line.coefficient is None else shown(line.coefficient),
+                t("st_commission", locale): yuan(line.commission_minor)}
+        if annual:
+            row |= {t("st_annual_coefficient", locale): shown(line.annual.coefficient) if line.annual else None,
+                    t("st_annual_bonus", locale): yuan(line.annual.bonus_minor) if line.annual else None}
+        row[t("st_flags", locale)] = "; ".join(f.detail for f in line.flags)
+        people.append(row)
+        for c in line.components:
+            parts.append({t("st_person_id", locale): line.person_id,
+                          t("st_component", locale): t(f"st_component_{c.name}", locale),
+                          t("st_actual", locale): yuan(to_display_minor(c.actual)),
+                          t("st_target", locale): yuan(to_display_minor(c.target)),
+                          t("st_measure", locale): shown(c.measure), t("st_score", locale): shown(c.score),
+                          t("st_weight", locale): shown(c.weight)})
+    money = ["placed_minor", "refunded_minor", "late_refunded_minor", "revenue_minor", "cost_of_goods_minor",
+             "gross_profit_minor", "expenses_minor", "target_minor"]
+    shops = pd.DataFrame({t("st_shop", locale): settlement.shops["shop_id"],
+                          t("st_channel", locale): settlement.shops["channel"].map(
+                              lambda c: None if c is None or pd.isna(c) else t(f"st_channel_{c}", locale)),
+                          **{t(f"st_{m.removesuffix('_minor')}", locale): settlement.shops[m].map(yuan)
+                             for m in money}})
+    kpi_table = pd.DataFrame({
+        t("st_shop", locale): kpis.get("shop_id", pd.Series(dtype=object)),
+        t("st_revenue", locale): kpis.get("revenue_minor", pd.Series(dtype=object)).map(yuan),
+        t("st_orders", locale): kpis.get("orders", pd.Series(dtype=object)),
+        t("st_aov", locale): kpis.get("average_order_value_minor", pd.Series(dtype=object)).map(yuan),
+        **{t(f"st_{r}", locale): kpis.get(r, pd.Series(dtype=object)).map(_ratio)
+           for r in ("refund_rate", "repeat_purchase_rate", "on_time_shipment_share", "gross_margin", "roi")},
+        t("st_oversell_count", locale): kpis.get("oversell_count", pd.Series(dtype=object)),
+    })
+    tables = {"people": pd.DataFrame(people), "components": pd.DataFrame(parts), "shops": shops,
+              "store_kpis": kpi_table}
+    return {name: _displayed(frame) for name, frame in tables.items()}
+
+
+def _displayed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Decimals (already rounded: 2 places for yuan, 4 for ratios) become plain numbers for
+    the .xlsx cells and the JSON of the artifact; the shortest float repr gives back the same
+    digits, and every computation was done before, exactly, in Decimal."""
+    return frame.map(lambda v: float(v) if isinstance(v, Decimal) else v) if not frame.empty else frame
+
+
+def to_display_minor(amount: Decimal) -> Decimal:
+    """A component's sum in fen (may hold a fraction from a share) rounded half-up for display."""
+    from domain.settlement import to_fen
+
+    return Decimal(to_fen(amount))

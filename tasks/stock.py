@@ -1,0 +1,414 @@
+"""Stock and restock tasks (domain-rules.md §2–§3): load from the warehouse, read listings
+through the connectors, call ``domain.stock`` / ``domain.restock``, store what comes back.
+
+Plain functions do the work (tests and the CLI call them); the ``@task`` wrappers are what
+the flows run. A task is a load, a shop's listing reads, or a store — never one per SKU.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from config.schema import AppConfig, ShopConfig
+from connectors import ConnectorError, build_connector, default_settings, redact
+from domain.restock import RestockRules, apply_cooldown, suggest_restock
+from domain.stock import ALL_WAREHOUSES, RESERVING_STATUSES, positions, push_plan, reconcile
+from warehouse import repository
+from warehouse.db import make_engine
+
+#: columns of a warehouse count file (WMS export or stocktake sheet); ``counted_at`` optional
+COUNT_COLUMNS = ("sku", "warehouse", "counted_qty")
+#: the listing frame ``domain.stock.push_plan`` reads
+PLAN_LISTING_COLUMNS = ("shop_id", "marketplace_item_id", "marketplace_sku_id", "sku", "allocation_share", "buffer",
+                        "last_pushed_qty", "last_read_qty", "sold_since_push")
+
+
+class CountFileError(ValueError):
+    """A count file problem, naming the file, the row (as numbered in Excel) and the column."""
+
+
+# --- the count file ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WarehouseCount:
+    counts: pd.DataFrame          # sku, warehouse, counted_qty
+    counted_at: datetime          # the moment the count is true at (UTC)
+    source: str                   # the file name
+
+
+def read_count_file(path: Path | str) -> WarehouseCount:
+    """Read and check a count file (.csv or .xlsx; columns sku, warehouse, counted_qty and an
+    optional counted_at, ISO 8601 with an offset, the same on every row).
+
+    The count is true at ``counted_at`` when given, else at the file's modification time (a
+    WMS export is written when it is taken). Every bad row is listed with its row and column.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise CountFileError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        frame = pd.read_excel(path, dtype={"sku": str, "warehouse": str})
+    elif suffix == ".csv":
+        frame = pd.read_csv(path, dtype={"sku": str, "warehouse": str}, skipinitialspace=True)
+    else:
+        raise CountFileError(f"{path}: unsupported file type '{path.suffix}'; use .csv or .xlsx")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in COUNT_COLUMNS if c not in frame.columns]
+    if missing:
+        raise CountFileError(f"{path}: missing column(s) {', '.join(missing)}; the header row must name "
+                             f"{', '.join(COUNT_COLUMNS)} (and optionally counted_at)")
+    problems = []
+    for column in ("sku", "warehouse"):
+        frame[column] = frame[column].astype("string").str.strip()
+        for index in frame.index[frame[column].isna() | (frame[column] == "")]:
+            problems.append(f"{path}: row {index + 2}, column {column}: empty")
+    numbers = pd.to_numeric(frame["counted_qty"], errors="coerce")
+    whole = numbers.notna() & (numbers >= 0) & (numbers == numbers.round())
+    for index in frame.index[~whole]:
+        problems.append(f"{path}: row {index + 2}, column counted_qty: '{frame.at[index, 'counted_qty']}' must be "
+                        "a whole number >= 0")
+    duplicated = frame.duplicated(["sku", "warehouse"], keep="first")
+    for index in frame.index[duplicated]:
+        problems.append(f"{path}: row {index + 2}, column sku: '{frame.at[index, 'sku']}' in "
+                        f"{frame.at[index, 'warehouse']} is counted twice; keep one row per SKU and warehouse")
+    counted_at = None
+    if "counted_at" in frame.columns:
+        stamps = pd.to_datetime(frame["counted_at"], utc=False, errors="coerce", format="ISO8601")
+        for index in frame.index[stamps.isna()]:
+            problems.append(f"{path}: row {index + 2}, column counted_at: '{frame.at[index, 'counted_at']}' is not "
+                            "an ISO 8601 time with an offset, e.g. 2026-11-23T08:00:00+08:00")
+        good = stamps.dropna()
+        if len(good) and any(getattr(t, "tzinfo", None) is None for t in good):
+            problems.append(f"{path}: column counted_at: give the offset (e.g. +08:00); a time without one is ambiguous")
+        elif len(good) and good.map(lambda t: t.timestamp()).nunique() > 1:
+            problems.append(f"{path}: column counted_at: every row must carry the same time (one count, one moment)")
+        elif len(good):
+            counted_at = pd.Timestamp(good.iloc[0]).tz_convert("UTC").to_pydatetime()
+    if problems:
+        raise CountFileError("\n".join(problems))
+    if counted_at is None:
+        counted_at = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+    counts = frame[list(COUNT_COLUMNS)].astype({"sku": str, "warehouse": str})
+    counts["counted_qty"] = numbers.astype("int64")
+    return WarehouseCount(counts=counts.reset_index(drop=True), counted_at=counted_at, source=path.name)
+
+
+def import_count(database_url: str, count: WarehouseCount) -> repository.StocktakeImport:
+    """The count into the ledger (a stocktake per warehouse); a repeated import posts nothing."""
+    engine = make_engine(database_url)
+    try:
+        return repository.import_stocktake(engine, count.counts, counted_at=count.counted_at, source=count.source)
+    finally:
+        engine.dispose()
+
+
+# --- loading -------------------------------------------------------------------------------
+
+@dataclass
+class StockInputs:
+    ledger: pd.DataFrame
+    order_lines: pd.DataFrame
+    purchase_orders: pd.DataFrame
+    listings: pd.DataFrame
+
+
+def load_stock_inputs(database_url: str, fallback_warehouse: str = ALL_WAREHOUSES) -> StockInputs:
+    """Reserved lines of a SKU without ``skus.default_warehouse`` are held against
+    ``fallback_warehouse`` ("*": no particular warehouse; they still lower the SKU's available)."""
+    engine = make_engine(database_url)
+    try:
+        return StockInputs(
+            ledger=repository.read_ledger(engine),
+            order_lines=repository.open_order_lines(engine, RESERVING_STATUSES, fallback_warehouse=fallback_warehouse),
+            purchase_orders=repository.open_po_lines(engine),
+            listings=repository.read_listings(engine))
+    finally:
+        engine.dispose()
+
+
+def ledger_as_of_count(ledger: pd.DataFrame, counted_at: datetime) -> pd.DataFrame:
+    """The ledger a count is compared with: movements up to the count's moment, without the
+    count itself (it may already be imported as stocktake rows at that moment)."""
+    at = pd.Timestamp(counted_at)
+    the_count = (ledger["kind"] == "stocktake") & (ledger["moved_at"] == at)
+    return ledger[(ledger["moved_at"] <= at) & ~the_count]
+
+
+# --- listing reads through the connectors ----------------------------------------------------
+
+@dataclass
+class ListingReadResult:
+    shop_id: str
+    #: shop_id, marketplace_item_id, marketplace_sku_id, qty
+    reads: pd.DataFrame
+    status: str = "ok"            # ok | partial | failed | skipped (shop disabled)
+    errors: list[str] = field(default_factory=list)
+
+
+def _connector(shop: ShopConfig):
+    """The shop's connector, built as ``tasks.ingest.pull_shop`` builds it."""
+    from tasks.secrets import shop_credentials
+
+    overrides = {k: v for k, v in (("page_size", shop.page_size),) if v}
+    if shop.max_window_minutes:
+        overrides["max_window"] = timedelta(minutes=shop.max_window_minutes)
+    settings = default_settings(shop.platform, shop.base_url or "", **{**overrides, **shop.connector_options})
+    return build_connector(shop.platform, shop.id, settings, shop_credentials(shop))
+
+
+def read_shop_listings(config: AppConfig, shop_id: str, listings: pd.DataFrame) -> ListingReadResult:
+    """What the marketplace shows as sellable for each of the shop's listings. Never raises for
+    the shop's own failures: a shop that cannot be read is reported and the run goes on."""
+    columns = ["shop_id", "marketplace_item_id", "marketplace_sku_id", "qty"]
+    result = ListingReadResult(shop_id=shop_id, reads=pd.DataFrame(columns=columns))
+    try:
+        shop = config.shop(shop_id)
+    except KeyError as exc:
+        result.status, result.errors = "failed", [str(exc).strip("'\"")]
+        return result
+    if not shop.enabled:
+        result.status, result.errors = "skipped", ["the shop is disabled in shops.yaml: its listings were not read"]
+        return result
+    connector = None
+    rows = []
+    try:
+        connector = _connector(shop)
+        for listing in listings.itertuples(index=False):
+            try:
+                qty = connector.read_stock(listing.marketplace_item_id, listing.marketplace_sku_id)
+            except ConnectorError as exc:
+                result.errors.append(f"{listing.marketplace_item_id}/{listing.marketplace_sku_id}: "
+                                     + redact(str(exc), connector.credentials.secrets())[:300])
+                continue
+            rows.append((shop_id, listing.marketplace_item_id, listing.marketplace_sku_id, int(qty)))
+    except Exception as exc:  # noqa: BLE001 - missing credentials, bad URL …: reported per shop
+        secrets = connector.credentials.secrets() if connector is not None else ()
+        result.errors.append(redact(f"{type(exc).__name__}: {exc}", secrets)[:500])
+    finally:
+        if connector is not None:
+            connector.close()
+    result.reads = pd.DataFrame(rows, columns=columns)
+    if result.errors:
+        result.status = "partial" if rows else "failed"
+    return result
+
+
+@task(name="read-listing-stock", task_run_name="read-listings-{shop_id}", cache_policy=NO_CACHE)
+def read_listing_stock(config: AppConfig, shop_id: str, listings: pd.DataFrame,
+                       database_url: str) -> ListingReadResult:
+    """One shop's listings read and stored as ``last_read_qty``."""
+    result = read_shop_listings(config, shop_id, listings)
+    if len(result.reads):
+        engine = make_engine(database_url)
+        try:
+            repository.record_listing_reads(engine, result.reads)
+        finally:
+            engine.dispose()
+    return result
+
+
+@task(name="load-stock", cache_policy=NO_CACHE)
+def load_stock(database_url: str, fallback_warehouse: str = ALL_WAREHOUSES) -> StockInputs:
+    """Ledger, open orders' lines, open purchase orders and listings."""
+    return load_stock_inputs(database_url, fallback_warehouse)
+
+
+@task(name="load-listings", cache_policy=NO_CACHE)
+def load_listings(database_url: str) -> pd.DataFrame:
+    engine = make_engine(database_url)
+    try:
+        return repository.read_listings(engine)
+    finally:
+        engine.dispose()
+
+
+# --- reconcile -----------------------------------------------------------------------------
+
+@dataclass
+class StockReconciliation:
+    positions: pd.DataFrame           # current positions (the snapshot written)
+    discrepancies: pd.DataFrame       # domain.stock.DISCREPANCY_COLUMNS
+    plan: pd.DataFrame                # domain.stock.PLAN_COLUMNS on current available
+    plan_errors: list[str]
+    stored: repository.DiscrepancyResult | None = None
+
+
+def reconcile_stock_inputs(inputs: StockInputs, count: WarehouseCount | None, *, tolerance: int,
+                           undersell_tolerance: int) -> StockReconciliation:
+    """Positions, the three-way reconciliation and the push plan (pure: no I/O)."""
+    current = positions(inputs.ledger, inputs.order_lines, inputs.purchase_orders)
+    listings = inputs.listings[list(PLAN_LISTING_COLUMNS)].copy()
+    if count is not None:
+        at_count = positions(ledger_as_of_count(inputs.ledger, count.counted_at), inputs.order_lines,
+                             inputs.purchase_orders)
+        counts = count.counts
+    else:
+        at_count = current
+        counts = pd.DataFrame({"sku": pd.Series(dtype=str), "warehouse": pd.Series(dtype=str),
+                               "counted_qty": pd.Series(dtype="int64")})
+    found = reconcile(counts, at_count, listings, tolerance=tolerance, undersell_tolerance=undersell_tolerance)
+    plan = push_plan(current.groupby("sku")["available"].sum(), listings)
+    return StockReconciliation(positions=current, discrepancies=found.discrepancies, plan=plan.plan,
+                               plan_errors=sorted(set(found.plan_errors) | set(plan.errors)))
+
+
+@task(name="store-reconciliation", cache_policy=NO_CACHE)
+def store_reconciliation(database_url: str, result: StockReconciliation,
+                         flow_run_id: str | None) -> repository.DiscrepancyResult:
+    """Discrepancies for a person and the positions snapshot, in one transaction."""
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            stored = repository.record_discrepancies(conn, result.discrepancies, flow_run_id=flow_run_id)
+            repository.write_positions(conn, result.positions)
+        return stored
+    finally:
+        engine.dispose()
+
+
+def dry_run_pushes(plan: pd.DataFrame) -> pd.DataFrame:
+    """The pushes the plan asks for (``action == "push"``), as ``stock_pushes`` rows of a dry run:
+    before = what the listing showed at this run's read, planned = what would be set, after =
+    what it shows after the dry run (unchanged: nothing was written)."""
+    todo = plan[plan["action"] == "push"]
+    before = todo["marketplace_qty"].astype("Int64")
+    return pd.DataFrame({
+        "shop_id": todo["shop_id"], "marketplace_item_id": todo["marketplace_item_id"],
+        "marketplace_sku_id": todo["marketplace_sku_id"], "sku": todo["sku"], "before_qty": before,
+        "planned_qty": todo["planned_qty"].astype("int64"), "after_qty": before,
+        "reply": [{"dry_run": True, "would_set": int(q)} for q in todo["planned_qty"]]}).reset_index(drop=True)
+
+
+@task(name="record-dry-run-pushes", cache_policy=NO_CACHE)
+def record_dry_run_pushes(database_url: str, plan: pd.DataFrame, flow_run_id: str | None) -> int:
+    """Log the plan's pushes as dry runs in ``stock_pushes``; no marketplace is written to."""
+    pushes = dry_run_pushes(plan)
+    engine = make_engine(database_url)
+    try:
+        return repository.record_stock_pushes(engine, pushes, dry_run=True, flow_run_id=flow_run_id)
+    finally:
+        engine.dispose()
+
+
+# --- restock -------------------------------------------------------------------------------
+
+@dataclass
+class RestockInputs:
+    sales: pd.DataFrame               # sku, day, units, revenue_minor (one currency)
+    stock: pd.DataFrame               # sku, available, in_transit
+    terms: pd.DataFrame               # sku, lead_time_days, case_pack, moq (+ name, supplier, term sources)
+    last_sent: pd.DataFrame           # sku, level, last_sent_at
+    other_currency_revenue: list[str] = field(default_factory=list)
+
+
+def supplier_terms(catalogue: pd.DataFrame, config: AppConfig) -> pd.DataFrame:
+    """Each SKU's lead time, case pack and MOQ: the SKU's own value when set, else its
+    supplier's (suppliers.yaml); a lead time neither gives stays blank (the domain then uses
+    ``restock.default_lead_time_days``). ``skus.case_pack``/``moq`` default to 1 in the table,
+    so 1 there counts as "not set" when the supplier has a value."""
+    suppliers = {s.id: s for s in config.suppliers}
+    rows = []
+    for item in catalogue.itertuples(index=False):
+        supplier = suppliers.get(item.supplier) if isinstance(item.supplier, str) else None
+        own_lead = None if pd.isna(item.lead_time_days) else int(item.lead_time_days)
+        lead = own_lead if own_lead is not None else (supplier.lead_time_days if supplier else None)
+        source = "sku" if own_lead is not None else ("supplier" if supplier else "default")
+
+        def term(own, name):
+            own = None if pd.isna(own) else int(own)
+            if own not in (None, 1) or supplier is None:
+                return own or 1
+            return getattr(supplier, name)
+
+        rows.append({"sku": item.sku, "name": item.name, "supplier": item.supplier, "lead_time_days": lead,
+                     "lead_time_source": source, "case_pack": term(item.case_pack, "case_pack"),
+                     "moq": term(item.moq, "moq")})
+    frame = pd.DataFrame(rows, columns=["sku", "name", "supplier", "lead_time_days", "lead_time_source",
+                                        "case_pack", "moq"])
+    frame["lead_time_days"] = frame["lead_time_days"].astype("Int64")
+    return frame
+
+
+def campaign_uplift(config: AppConfig) -> pd.Series:
+    """Uplift factor per calendar day of each promotion's window (in the promotion's zone);
+    overlapping campaigns take the larger factor."""
+    from zoneinfo import ZoneInfo
+
+    factors: dict[date, float] = {}
+    for promo in config.promotions:
+        if promo.uplift_factor == 1:
+            continue
+        zone = ZoneInfo(promo.timezone)
+        day = promo.window_start.astimezone(zone).date()
+        last = (promo.window_end.astimezone(zone) - timedelta(microseconds=1)).date()
+        while day <= last:
+            factors[day] = max(factors.get(day, 1.0), float(promo.uplift_factor))
+            day += timedelta(days=1)
+    return pd.Series(factors, dtype=float)
+
+
+def load_restock_inputs(database_url: str, config: AppConfig, today: date) -> RestockInputs:
+    rules = config.rules.restock
+    base_currency = config.rules.orders.known_currencies[0]
+    days = max(rules.abc_window_days, rules.demand_history_days) + 1
+    start = datetime.combine(today - timedelta(days=days), datetime.min.time(), tzinfo=timezone.utc)
+    end = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
+    engine = make_engine(database_url)
+    try:
+        sales = repository.daily_sales(engine, start, end)
+        inputs = load_stock_inputs(database_url)
+        catalogue = repository.restock_terms(engine)
+        last_sent = repository.last_sent_alerts(engine, "restock")
+    finally:
+        engine.dispose()
+    held = positions(inputs.ledger, inputs.order_lines, inputs.purchase_orders)
+    stock = held.groupby("sku", as_index=False)[["available", "in_transit"]].sum()
+    others = sorted(set(sales["currency"]) - {base_currency})
+    # units of every currency are demand; revenue (ABC) only in the base currency: no FX here
+    sales = sales.assign(revenue_minor=sales["revenue_minor"].where(sales["currency"] == base_currency, 0))
+    sales = sales.groupby(["sku", "day"], as_index=False)[["units", "revenue_minor"]].sum()
+    return RestockInputs(sales=sales, stock=stock, terms=supplier_terms(catalogue, config), last_sent=last_sent,
+                         other_currency_revenue=others)
+
+
+@task(name="load-restock-inputs", cache_policy=NO_CACHE)
+def load_restock(database_url: str, config: AppConfig, today: date) -> RestockInputs:
+    """Sales history, positions, supplier terms and the alert cooldowns."""
+    return load_restock_inputs(database_url, config, today)
+
+
+def judge_restock(inputs: RestockInputs, config: AppConfig, today: date, now: datetime) -> pd.DataFrame:
+    """``suggest_restock`` then ``apply_cooldown``: every suggestion with ``send``/``send_reason``."""
+    block = config.rules.restock
+    rules = RestockRules.from_config(block.model_dump())
+    uplift = campaign_uplift(config)
+    suggestions = suggest_restock(inputs.sales, inputs.stock, inputs.terms[["sku", "lead_time_days", "case_pack", "moq"]],
+                                  rules, today, uplift if len(uplift) else None)
+    suggestions = suggestions.merge(inputs.terms[["sku", "name", "supplier", "lead_time_source"]], on="sku", how="left")
+    return apply_cooldown(suggestions, inputs.last_sent, now, timedelta(hours=block.cooldown_hours))
+
+
+@task(name="store-alerts", cache_policy=NO_CACHE)
+def store_alerts(database_url: str, judged: pd.DataFrame, flow_run_id: str | None, now: datetime) -> int:
+    """Alerts sent and held back, and the cooldowns of the sent ones, in one transaction."""
+    engine = make_engine(database_url)
+    try:
+        return repository.record_alerts(engine, _json_safe(judged), kind="restock", flow_run_id=flow_run_id, now=now)
+    finally:
+        engine.dispose()
+
+
+def _json_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """inf cover (no demand) is not JSON: kept as null in the stored details."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_float_dtype(out[column]):
+            out[column] = out[column].map(lambda v: None if v is None or (isinstance(v, float) and math.isinf(v)) else v)
+    return out

@@ -1,0 +1,267 @@
+"""monthly-settlement on the test-harness Prefect server, a SQLite warehouse built by hand and
+the department of tests/data/settlement (the October hand-checked in tests/unit/test_settlement.py).
+
+The warehouse reproduces that October: tmall placed 100,000 with a 5,000 refund, cost 55,800,
+and a 2,000 refund of a September order (late: clawback); taobao-c placed 40,000, cost 28,000;
+dist-1 placed 41,000 with a 1,000 refund, cost 28,000.
+"""
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.flow_runs import resume_flow_run
+
+from domain.canonical import LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS, CanonicalFrames
+from warehouse import migrate, repository
+from warehouse.db import make_engine
+from warehouse.models import Sku
+
+DATA = Path(__file__).parents[1] / "data" / "settlement"
+MONTH = "2026-10"
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+def build_warehouse(url: str) -> None:
+    migrate.upgrade(url)
+    orders, lines, refunds = [], [], []
+
+    def order(shop: str, order_id: str, placed: datetime, yuan: int, units: int, status: str = "completed") -> None:
+        head = dict.fromkeys(ORDER_COLUMNS)
+        head.update(platform="taobao", shop_id=shop, order_id=order_id, status=status, currency="CNY",
+                    total_minor=yuan * 100, post_fee_minor=0, discount_minor=0, created_at=placed, paid_at=placed,
+                    modified_at=placed, line_count=1, buyer_key=f"buyer-{order_id}")
+        orders.append(head)
+        line = dict.fromkeys(LINE_COLUMNS)
+        line.update(platform="taobao", shop_id=shop, order_id=order_id, line_no=1, line_id=f"{order_id}-1", sku="A",
+                    quantity=units, unit_price_minor=yuan * 100 // units, line_total_minor=yuan * 100,
+                    currency="CNY", is_gift=False)
+        lines.append(line)
+
+    def refund(shop: str, refund_id: str, order_id: str, yuan: int, at: datetime) -> None:
+        row = dict.fromkeys(REFUND_COLUMNS)
+        row.update(platform="taobao", shop_id=shop, refund_id=refund_id, order_id=order_id, quantity=1,
+                   amount_minor=yuan * 100, currency="CNY", status="refunded", created_at=at, modified_at=at)
+        refunds.append(row)
+
+    order("tmall", "T1", utc(2026, 10, 10, 2), 100_000, 558)      # cost 558 × 100 = 55,800
+    refund("tmall", "R1", "T1", 5_000, utc(2026, 10, 20, 2))
+    order("tmall", "T0", utc(2026, 9, 25, 2), 2_000, 1, status="refunded")  # September: not October's revenue…
+    refund("tmall", "R0", "T0", 2_000, utc(2026, 10, 5, 2))         # …but its refund is October's late refund
+    order("taobao-c", "C1", utc(2026, 10, 12, 2), 40_000, 280)
+    order("dist-1", "D1", utc(2026, 10, 15, 2), 41_000, 280)
+    refund("dist-1", "R2", "D1", 1_000, utc(2026, 10, 25, 2))
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.insert(Sku.__table__).values(sku="A", name="A", unit_cost_minor=10_000, currency="CNY"))
+        repository.upsert_orders(engine, CanonicalFrames(
+            orders=pd.DataFrame(orders, columns=list(ORDER_COLUMNS)),
+            lines=pd.DataFrame(lines, columns=list(LINE_COLUMNS)),
+            refunds=pd.DataFrame(refunds, columns=list(REFUND_COLUMNS))))
+    finally:
+        engine.dispose()
+
+
+def versions(url: str):
+    engine = make_engine(url)
+    try:
+        return repository.settlement_versions(engine, MONTH, "seed_commission")
+    finally:
+        engine.dispose()
+
+
+async def _artifacts(key: str):
+    async with get_client() as client:
+        return await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+
+
+@pytest.fixture
+def settlement_env(warehouse_env, monkeypatch):
+    import flows.settlement
+
+    monkeypatch.setattr(flows.settlement, "APPROVAL_POLL_SECONDS", 1)
+    build_warehouse(warehouse_env.warehouse_url)
+    return warehouse_env
+
+
+def test_dry_run_stores_a_draft_publishes_and_a_rerun_adds_nothing(settlement_env):
+    from flows.settlement import monthly_settlement
+
+    first = monthly_settlement(month=MONTH, dry_run=True, inputs_dir=str(DATA))
+    assert (first["version"], first["status"], first["created"]) == (1, "draft", True)
+    # the October of tests/unit/test_settlement.py: M1 196,067 + O1 137,935 + O2 0 + C1 326,977 fen
+    assert first["commission_total_minor"] == 196067 + 137935 + 0 + 326977
+    [stored] = versions(settlement_env.warehouse_url)
+    assert (stored.status, stored.inputs_sha256) == ("draft", first["inputs_sha256"])
+    engine = make_engine(settlement_env.warehouse_url)
+    try:
+        lines = repository.read_settlement_lines(engine, stored.id).set_index("person_id")
+    finally:
+        engine.dispose()
+    assert lines["commission_minor"].to_dict() == {"C1": 326977, "M1": 196067, "O1": 137935, "O2": 0}
+
+    book = openpyxl.load_workbook(first["xlsx"])
+    assert book.sheetnames == ["people", "components", "shops", "store_kpis"]
+    people = {row[0]: row for row in book["people"].iter_rows(min_row=2, values_only=True)}
+    header = [c.value for c in book["people"][1]]
+    assert people["M1"][header.index("coefficient")] == pytest.approx(1.1333)
+    assert people["M1"][header.index("commission (yuan)")] == pytest.approx(1960.67)
+    shops_header = [c.value for c in book["shops"][1]]
+    tmall = next(r for r in book["shops"].iter_rows(min_row=2, values_only=True) if r[0] == "tmall")
+    assert tmall[shops_header.index("late refunds, clawback (yuan)")] == 2000
+    assert tmall[shops_header.index("revenue (yuan)")] == 93000
+
+    summary = asyncio.run(_artifacts(f"settlement-{MONTH}"))
+    assert any(first["inputs_sha256"] in a.data and "Dry run" in a.data for a in summary)
+    assert asyncio.run(_artifacts(f"settlement-{MONTH}-people"))
+
+    again = monthly_settlement(month=MONTH, dry_run=True, inputs_dir=str(DATA))
+    assert (again["version"], again["created"], again["inputs_sha256"]) == (1, False, first["inputs_sha256"])
+    assert len(versions(settlement_env.warehouse_url)) == 1  # one effect
+
+
+def test_missing_input_file_fails_with_the_file_named(settlement_env, tmp_path):
+    from domain.settlement_inputs import SettlementInputError
+    from flows.settlement import monthly_settlement
+
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    for name in ("roster", "targets", "expenses", "cs_stats"):
+        (folder / f"{name}.csv").write_bytes((DATA / f"{name}.csv").read_bytes())
+    (folder / "cs_stats.csv").write_bytes((DATA / "cs_stats_bad.csv").read_bytes())
+    with pytest.raises(SettlementInputError) as failure:
+        monthly_settlement(month=MONTH, dry_run=True, inputs_dir=str(folder))
+    assert "shop_channels.csv" in str(failure.value) and "missing" in str(failure.value)
+    (folder / "shop_channels.csv").write_bytes((DATA / "shop_channels.csv").read_bytes())
+    with pytest.raises(SettlementInputError) as failure:  # now a bad file: every row named
+        monthly_settlement(month=MONTH, dry_run=True, inputs_dir=str(folder))
+    assert "cs_stats.csv, row 3: month and person 2026-10 / C1 is also in row 2" in str(failure.value)
+    assert "cs_stats.csv, row 5: conversations" in str(failure.value)
+    assert versions(settlement_env.warehouse_url) == []
+
+
+def _run_in_thread(**parameters) -> tuple[threading.Thread, dict]:
+    from flows.settlement import monthly_settlement
+
+    outcome: dict = {}
+
+    def target() -> None:
+        try:
+            outcome["state"] = monthly_settlement(**parameters, return_state=True)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def _wait_until_paused(url: str, outcome: dict, timeout: float = 90) -> str:
+    """The flow run id of the version waiting for approval, once its run is Paused."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert "error" not in outcome and "state" not in outcome, f"the run ended before pausing: {outcome}"
+        waiting = [v for v in versions(url) if v.status == "awaiting_approval" and v.flow_run_id]
+        if waiting:
+            with get_client(sync_client=True) as client:
+                run = client.read_flow_run(waiting[0].flow_run_id)
+            if run.state and run.state.is_paused():
+                return waiting[0].flow_run_id
+        time.sleep(0.5)
+    raise AssertionError(f"the run never paused for approval: {outcome}")
+
+
+def test_correction_then_approval_through_the_pause_form(settlement_env):
+    url = settlement_env.warehouse_url
+    # 1st run: the reviewer requests a correction
+    thread, outcome = _run_in_thread(month=MONTH, inputs_dir=str(DATA))
+    run_id = _wait_until_paused(url, outcome)
+    resume_flow_run(run_id, run_input={"decision": "request_correction", "note": "C1 target is 60,000",
+                                       "reviewer": "王芳"})
+    thread.join(60)
+    assert not thread.is_alive()
+    assert outcome["state"].is_completed(), outcome
+    [disputed] = versions(url)
+    assert disputed.status == "correction_requested" and "C1 target is 60,000" in disputed.note
+
+    # 2nd run, same inputs: the same version is asked again (no duplicate), and approved
+    thread, outcome = _run_in_thread(month=MONTH, inputs_dir=str(DATA))
+    run_id = _wait_until_paused(url, outcome)
+    resume_flow_run(run_id, run_input={"decision": "approve", "note": "", "reviewer": "王芳"})
+    thread.join(60)
+    result = outcome["state"].result()
+    assert (result["status"], result["decision"], result["version"]) == ("final", "approve", 1)
+    [final] = versions(url)
+    assert (final.status, final.approved_by, final.flow_run_id) == ("final", "王芳", run_id)
+    assert asyncio.run(_artifacts(f"settlement-{MONTH}-decision"))
+
+    # 3rd run: already final with these inputs: said so, nothing stored, nobody asked
+    from flows.settlement import monthly_settlement
+
+    third = monthly_settlement(month=MONTH, inputs_dir=str(DATA))
+    assert (third["status"], third["created"], third["version"]) == ("final", False, 1)
+    assert len(versions(url)) == 1
+    summary = asyncio.run(_artifacts(f"settlement-{MONTH}"))
+    assert any("already final" in a.data for a in summary)
+
+
+def test_nobody_decides_in_time_the_version_stays_awaiting_approval(settlement_env, monkeypatch):
+    from datetime import timedelta
+
+    import flows.settlement
+
+    # October's deadline (2026-11-15) has passed, so the wait is MIN_APPROVAL_WINDOW: make it 2 s
+    monkeypatch.setattr(flows.settlement, "MIN_APPROVAL_WINDOW", timedelta(seconds=2))
+    state = flows.settlement.monthly_settlement(month=MONTH, inputs_dir=str(DATA), return_state=True)
+    assert state.is_failed()
+    decisions = [a.data for a in asyncio.run(_artifacts(f"settlement-{MONTH}-decision"))]
+    assert any("stays awaiting approval" in d and "again" in d for d in decisions)
+    [waiting] = versions(settlement_env.warehouse_url)
+    assert waiting.status == "awaiting_approval"
+
+
+def test_cli_settle_dry_run(settlement_env):
+    from typer.testing import CliRunner
+
+    from shopops.cli import app
+
+    result = CliRunner().invoke(app, ["settle", "--month", MONTH, "--dry-run", "--inputs-dir", str(DATA)])
+    assert result.exit_code == 0, result.output
+    assert "2026-10 (seed_commission): version 1, draft." in result.output
+    bad = CliRunner().invoke(app, ["settle", "--month", "2026-13", "--dry-run"])
+    assert bad.exit_code != 0 and "YYYY-MM" in bad.output
+
+
+# --- the wait, without Prefect ----------------------------------------------------------------
+
+def test_approval_waits_until_the_15th_of_the_following_month_and_at_least_three_days():
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from flows.settlement import approval_timeout, previous_month
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    scheduled = datetime(2026, 11, 2, 2, 0, tzinfo=shanghai)   # the deployment's run for October
+    assert previous_month(scheduled, "Asia/Shanghai") == "2026-10"
+    assert previous_month(datetime(2026, 12, 31, 17, tzinfo=timezone.utc), "Asia/Shanghai") == "2026-12"  # Jan 1 +08
+    seconds, until = approval_timeout("2026-10", "Asia/Shanghai", scheduled)
+    assert until == datetime(2026, 11, 16, 0, 0, tzinfo=shanghai)
+    assert seconds == int(timedelta(days=13, hours=22).total_seconds())
+    late = datetime(2026, 11, 20, 9, tzinfo=shanghai)   # a correction after the deadline
+    seconds, until = approval_timeout("2026-10", "Asia/Shanghai", late)
+    assert seconds == 3 * 24 * 3600 and until == late + timedelta(days=3)
+    assert approval_timeout("2026-12", "Asia/Shanghai", datetime(2027, 1, 2, 2, tzinfo=shanghai))[1] == \
+        datetime(2027, 1, 16, tzinfo=shanghai)

@@ -1,0 +1,226 @@
+"""The stock section of the warehouse repository on SQLite and PostgreSQL: idempotent ledger
+posts, stocktake import, open order lines and purchase orders for positions, listings with
+their sales since the last push, discrepancies, pushes, the positions snapshot, daily sales
+by shop-local day, alerts and cooldowns."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from domain.canonical import LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS, CanonicalFrames
+from domain.stock import positions
+from warehouse import migrate, repository
+from warehouse.db import make_engine
+from warehouse.models import PurchaseOrder, PurchaseOrderLine
+
+T0 = datetime(2026, 11, 20, 0, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def engine(database_url):
+    migrate.upgrade(database_url)
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def moves(*rows):
+    """rows: (sku, warehouse, moved_at, kind, quantity, reference)"""
+    return pd.DataFrame(rows, columns=list(repository.LEDGER_COLUMNS))
+
+
+def order(order_id, shop, status, paid_at, lines, currency="CNY"):
+    """lines: (sku, quantity, line_total_minor, item_id, sku_id)"""
+    head = dict.fromkeys(ORDER_COLUMNS)
+    head.update(platform="taobao", shop_id=shop, order_id=order_id, status=status, currency=currency,
+                total_minor=sum(l[2] for l in lines), post_fee_minor=0, discount_minor=0, created_at=paid_at,
+                paid_at=paid_at, modified_at=paid_at, line_count=len(lines))
+    rows = []
+    for n, (sku, qty, total, item, variant) in enumerate(lines, start=1):
+        line = dict.fromkeys(LINE_COLUMNS)
+        line.update(platform="taobao", shop_id=shop, order_id=order_id, line_no=n, line_id=f"{order_id}-{n}",
+                    sku=sku, quantity=qty, line_total_minor=total, unit_price_minor=total // qty, currency=currency,
+                    is_gift=False, marketplace_item_id=item, marketplace_sku_id=variant)
+        rows.append(line)
+    return head, rows
+
+
+def store_orders(engine, *orders):
+    repository.upsert_orders(engine, CanonicalFrames(
+        orders=pd.DataFrame([o[0] for o in orders], columns=list(ORDER_COLUMNS)),
+        lines=pd.DataFrame([l for o in orders for l in o[1]], columns=list(LINE_COLUMNS)),
+        refunds=pd.DataFrame(columns=list(REFUND_COLUMNS))))
+
+
+def test_ledger_posts_are_idempotent_and_read_back_aware(engine):
+    entries = moves(("A", "W1", T0, "opening", 100, "opening:2026"),
+                    ("A", "W1", T0 + timedelta(hours=1), "shipment", -3, "order:o1"),
+                    ("A", "W1", T0 + timedelta(hours=2), "receipt", 20, "po:PO1:A"))
+
+    assert repository.post_ledger(engine, entries) == 3
+    assert repository.post_ledger(engine, entries) == 0           # a rerun: nothing new
+    assert repository.post_ledger(engine, pd.concat([entries, moves(
+        ("A", "W1", T0 + timedelta(hours=3), "shipment", -2, "order:o2"))])) == 1
+
+    ledger = repository.read_ledger(engine)
+    assert list(ledger["quantity"]) == [100, -3, 20, -2]
+    assert str(ledger["moved_at"].dt.tz) == "UTC" and ledger["moved_at"].iloc[1] == pd.Timestamp(T0 + timedelta(hours=1))
+    assert len(repository.read_ledger(engine, until=T0 + timedelta(hours=1))) == 2
+    with pytest.raises(ValueError, match="reference"):
+        repository.post_ledger(engine, moves(("A", "W1", T0, "receipt", 1, None)))
+
+
+def test_stocktake_import_sets_on_hand_and_a_reimport_posts_nothing(engine):
+    repository.post_ledger(engine, moves(("A", "W1", T0, "opening", 100, "opening"),
+                                         ("B", "W2", T0, "opening", 5, "opening")))
+    counts = pd.DataFrame([("A", "W1", 95), ("B", "W2", 7)], columns=["sku", "warehouse", "counted_qty"])
+    at = T0 + timedelta(days=1)
+
+    first = repository.import_stocktake(engine, counts, counted_at=at, source="count.csv")
+    again = repository.import_stocktake(engine, counts, counted_at=at, source="count.csv")
+
+    assert first.ledger_posted == 2 and again.ledger_posted == 0
+    assert first.stocktake_ids == again.stocktake_ids and set(first.stocktake_ids) == {"W1", "W2"}
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("select count(*) from stocktake_lines")) == 2
+    ledger = repository.read_ledger(engine)
+    empty_lines = pd.DataFrame(columns=["sku", "warehouse", "quantity", "status"])
+    empty_pos = pd.DataFrame(columns=["sku", "warehouse", "status", "expected_at", "qty_ordered", "qty_received"])
+    found = positions(ledger, empty_lines, empty_pos)
+    assert dict(zip(found["sku"], found["on_hand"])) == {"A": 95, "B": 7}
+    assert set(ledger[ledger["kind"] == "stocktake"]["reference"]) == {f"stocktake:{i}" for i in first.stocktake_ids.values()}
+
+
+def test_open_order_lines_and_po_lines_feed_positions(engine):
+    repository.upsert_skus(engine, pd.DataFrame([{"sku": "A", "name": "a", "default_warehouse": "W1"},
+                                                 {"sku": "B", "name": "b"}]))
+    store_orders(engine,
+                 order("o1", "s1", "paid", T0, [("A", 2, 200, "i1", "v1"), ("B", 1, 100, "i2", "")]),
+                 order("o2", "s1", "shipped", T0, [("A", 5, 500, "i1", "v1")]))
+    with engine.begin() as conn:
+        conn.execute(sa.insert(PurchaseOrder), [
+            {"po_no": "PO1", "supplier": "hz", "warehouse": "W1", "status": "open", "ordered_at": T0,
+             "expected_at": T0 + timedelta(days=5)},
+            {"po_no": "PO2", "supplier": "hz", "warehouse": "W1", "status": "received", "ordered_at": T0,
+             "expected_at": T0}])
+        conn.execute(sa.insert(PurchaseOrderLine), [
+            {"po_no": "PO1", "sku": "A", "qty_ordered": 50, "qty_received": 10},
+            {"po_no": "PO2", "sku": "A", "qty_ordered": 9, "qty_received": 9}])
+
+    lines = repository.open_order_lines(engine, ["paid"], fallback_warehouse="MAIN")
+    assert sorted(zip(lines["sku"], lines["warehouse"], lines["quantity"])) == [("A", "W1", 2), ("B", "MAIN", 1)]
+    pos = repository.open_po_lines(engine)
+    assert list(pos["po_no"]) == ["PO1"] and pos["expected_at"].iloc[0] == pd.Timestamp(T0 + timedelta(days=5))
+    found = positions(repository.read_ledger(engine), lines, pos)
+    assert dict(zip(found["sku"], found["in_transit"])) == {"A": 40, "B": 0}
+
+
+def test_listings_upsert_read_with_sales_since_push_and_reads(engine):
+    pushed_at = T0 + timedelta(hours=1)
+    repository.upsert_listings(engine, pd.DataFrame([
+        {"shop_id": "s1", "marketplace_item_id": "i1", "marketplace_sku_id": "v1", "sku": "A",
+         "allocation_share": 0.3, "buffer": 2, "last_pushed_qty": 30, "last_pushed_at": pushed_at},
+        {"shop_id": "s1", "marketplace_item_id": "i2", "marketplace_sku_id": None, "sku": "B",
+         "allocation_share": 1.0, "buffer": 0}]))
+    store_orders(engine,
+                 order("before", "s1", "paid", T0, [("A", 4, 400, "i1", "v1")]),             # before the push
+                 order("after", "s1", "paid", pushed_at + timedelta(minutes=5), [("A", 3, 300, "i1", "v1")]),
+                 order("other", "s2", "paid", pushed_at + timedelta(minutes=5), [("A", 9, 900, "i1", "v1")]),
+                 order("gone", "s1", "cancelled", pushed_at + timedelta(minutes=5), [("A", 7, 700, "i1", "v1")]))
+    repository.upsert_listings(engine, pd.DataFrame([  # update: only the share changes
+        {"shop_id": "s1", "marketplace_item_id": "i1", "marketplace_sku_id": "v1", "sku": "A", "allocation_share": 0.25}]))
+    repository.record_listing_reads(engine, pd.DataFrame([("s1", "i1", "v1", 27), ("s1", "i2", "", 4)],
+                                                         columns=["shop_id", "marketplace_item_id",
+                                                                  "marketplace_sku_id", "qty"]))
+
+    listings = repository.read_listings(engine).set_index("marketplace_item_id")
+    assert listings.loc["i1", "allocation_share"] == 0.25 and listings.loc["i1", "buffer"] == 2
+    assert listings.loc["i1", "sold_since_push"] == 3                    # only s1's paid order after the push
+    assert pd.isna(listings.loc["i2", "sold_since_push"])                # never pushed
+    assert (listings.loc["i1", "last_read_qty"], listings.loc["i2", "last_read_qty"]) == (27, 4)
+    assert listings.loc["i2", "marketplace_sku_id"] == ""
+
+
+def test_discrepancies_stored_once_while_open(engine):
+    records = pd.DataFrame([
+        {"kind": "count_vs_ledger", "sku": "A", "warehouse": "W1", "shop_id": None, "marketplace_item_id": None,
+         "marketplace_sku_id": None, "warehouse_count": 95, "ledger_qty": 100, "listing_qty": pd.NA,
+         "planned_qty": pd.NA, "difference": -5, "cause": "unrecorded_shipment", "suggested_cause": "counted 95"},
+        {"kind": "oversell_risk", "sku": "A", "warehouse": "*", "shop_id": "s1", "marketplace_item_id": "i1",
+         "marketplace_sku_id": "v1", "warehouse_count": 95, "ledger_qty": 100, "listing_qty": 40,
+         "planned_qty": 30, "difference": 10, "cause": "listing_drift", "suggested_cause": "shows 40"}])
+
+    first = repository.record_discrepancies(engine, records, flow_run_id="run-1")
+    again = repository.record_discrepancies(engine, records, flow_run_id="run-2")
+
+    assert (first.new, first.already_open, again.new, again.already_open) == (2, 0, 0, 2)
+    stored = repository.read_discrepancies(engine)
+    row = stored[stored["shop_id"].isna()].iloc[0]
+    assert (row["warehouse_count"], row["ledger_qty"], row["difference"]) == (95, 100, -5)
+    assert pd.isna(row["listing_qty"])
+    assert row["suggested_cause"] == "count_vs_ledger (unrecorded_shipment): counted 95"
+
+
+def test_positions_snapshot_and_pushes(engine):
+    snapshot = pd.DataFrame([("A", "W1", 10, 2, 8, 5, None)], columns=list(
+        ("sku", "warehouse", "on_hand", "reserved", "available", "in_transit", "next_expected_at")))
+    repository.write_positions(engine, snapshot)
+    repository.write_positions(engine, snapshot.assign(on_hand=12))     # replaced, not added
+    stored = repository.read_positions(engine)
+    assert list(zip(stored["on_hand"], stored["available"], stored["in_transit"])) == [(12, 10, 5)]
+    assert repository.available_by_sku(engine).to_dict() == {"A": 10}
+
+    repository.upsert_listings(engine, pd.DataFrame([{"shop_id": "s1", "marketplace_item_id": "i1",
+                                                      "marketplace_sku_id": "", "sku": "A", "allocation_share": 1}]))
+    push = pd.DataFrame([{"shop_id": "s1", "marketplace_item_id": "i1", "marketplace_sku_id": "", "sku": "A",
+                          "before_qty": 3, "planned_qty": 8, "after_qty": None}])
+    assert repository.record_stock_pushes(engine, push, dry_run=True, flow_run_id="r") == 1
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("select before_qty, planned_qty, after_qty, dry_run from stock_pushes")).one()
+    assert (row[0], row[1], row[2], bool(row[3])) == (3, 8, None, True)
+    assert pd.isna(repository.read_listings(engine)["last_pushed_qty"].iloc[0])   # a dry run changes no listing
+
+
+def test_daily_sales_by_shop_local_day(engine):
+    repository.sync_shops(engine, [
+        type("S", (), dict(id="cn", platform="taobao", name="cn", timezone="Asia/Shanghai", enabled=True,
+                           credentials_block=None))(),
+        type("S", (), dict(id="us", platform="shopify", name="us", timezone="America/Los_Angeles", enabled=True,
+                           credentials_block=None))()])
+    late_evening_utc = datetime(2026, 11, 20, 17, 0, tzinfo=timezone.utc)   # Nov 21 01:00 in Shanghai
+    store_orders(engine,
+                 order("c1", "cn", "paid", late_evening_utc, [("A", 2, 2000, "i", "v")]),
+                 order("c2", "cn", "completed", late_evening_utc + timedelta(hours=1), [("A", 1, 1000, "i", "v")]),
+                 order("c3", "cn", "refunded", late_evening_utc, [("A", 9, 9000, "i", "v")]),   # not a sale
+                 order("u1", "us", "shipped", late_evening_utc, [("A", 4, 400, "i", "v")], currency="USD"))
+
+    sales = repository.daily_sales(engine, T0 - timedelta(days=1), T0 + timedelta(days=3))
+
+    rows = {(r.sku, r.day, r.currency): (r.units, r.revenue_minor) for r in sales.itertuples()}
+    assert rows == {("A", date(2026, 11, 21), "CNY"): (3, 3000),      # Shanghai day
+                    ("A", date(2026, 11, 20), "USD"): (4, 400)}       # 09:00 in Los Angeles, Nov 20
+
+
+def test_alerts_and_cooldowns(engine):
+    now = T0 + timedelta(days=3)
+    judged = pd.DataFrame([
+        {"sku": "A", "level": "critical", "send": True, "send_reason": "first alert for this SKU", "suggested_qty": 40,
+         "cover_days": 2.5},
+        {"sku": "B", "level": "warning", "send": False, "send_reason": "held back", "suggested_qty": 10,
+         "cover_days": float("nan")}])
+
+    assert repository.record_alerts(engine, judged, flow_run_id="r1", now=now) == 2
+    cooldowns = repository.last_sent_alerts(engine)
+    assert list(zip(cooldowns["sku"], cooldowns["level"])) == [("A", "critical")]
+    assert cooldowns["last_sent_at"].iloc[0] == pd.Timestamp(now)
+
+    later = now + timedelta(days=1)
+    repository.record_alerts(engine, judged.assign(level=["warning", "warning"], send=[True, True]), now=later)
+    cooldowns = repository.last_sent_alerts(engine).set_index("sku")
+    assert cooldowns.loc["A", "level"] == "warning" and cooldowns.loc["B", "last_sent_at"] == pd.Timestamp(later)
+    alerts = repository.read_alerts(engine)
+    assert len(alerts) == 4 and list(alerts["suppressed"].astype(bool)) == [False, True, False, False]
+    assert alerts["details"].iloc[0]["suggested_qty"] == 40 and alerts["details"].iloc[1]["send_reason"] == "held back"
