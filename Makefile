@@ -13,7 +13,7 @@ help:
 	@echo "make test   - install and run the whole test suite (PostgreSQL tests run under CI=true)"
 	@echo "make stop   - stop a demo started in another terminal"
 	@echo "make reset  - stop the demo and delete its data (data/)"
-	@echo "make bench  - run the benchmarks and rewrite docs/BENCHMARKS.md"
+	@echo "make bench  - run the benchmarks (upsert, connectors, ingestion) and rewrite docs/BENCHMARKS.md"
 	@echo "make lock   - re-resolve dependencies and rewrite requirements.lock"
 
 install: $(STAMP)
@@ -40,13 +40,21 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -q
 
-bench: $(STAMP)
+# the benchmarks' own extra (dlt, the ingestion peer), locked like everything else
+BENCH_STAMP := $(VENV)/.bench-stamp
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_upsert.py
+	$(BIN)/python bench/bench_connectors.py
+	$(BIN)/python bench/bench_ingest.py
 
 # The lock is what a fresh install resolves to; regenerate it on purpose, review the diff.
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet --upgrade pip
-	.lock-venv/bin/python -m pip install --quiet -e '.[dev]'
+	.lock-venv/bin/python -m pip install --quiet -e '.[dev,bench]'
 	.lock-venv/bin/python -m pip freeze --exclude-editable --all | grep -v '^pip==' > requirements.lock
 	rm -rf .lock-venv
