@@ -211,6 +211,8 @@ class SettlementRules(Strict):
     low_coefficient_months: list[int]
     late_refund_policy: Literal["clawback", "restate"]
     fiscal_year_start_month: int = Field(ge=1, le=12)
+    confirmation_day: int = Field(ge=1, le=28)
+    min_approval_hours: float = Field(gt=0)
     presets: dict[str, CommissionPreset | PerformancePayPreset]
 
     @model_validator(mode="after")

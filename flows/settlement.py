@@ -22,7 +22,7 @@ Runbook
 The wait (decided here)
     §5 says "confirmation by the 15th". The pause lasts until the end of the 15th of the month
     after the settled one (Asia/Shanghai) — 13 days 22 hours for the scheduled run — and at
-    least ``MIN_APPROVAL_WINDOW`` (3 days) for a run started later (a correction after the
+    least ``settlement.min_approval_hours`` (72 h) for a run started later (a correction after the
     15th). ``pause_flow_run`` keeps the run's process on the worker while it waits (a sleeping
     Python process polling the API every ``APPROVAL_POLL_SECONDS``). When the time passes
     without a decision the version stays ``awaiting_approval`` (nothing is final) and the run
@@ -58,10 +58,6 @@ from tasks.settlement import (load_earlier_coefficients, load_month_sales, load_
                               store_settlement_version, yuan)
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-#: §5 "confirmation by the 15th" (of the month after the settled one)
-CONFIRMATION_DAY = 15
-#: a run started close to or after the deadline still gets this long for a decision
-MIN_APPROVAL_WINDOW = timedelta(days=3)
 #: how often the paused run asks the API whether it was resumed (Prefect's default)
 APPROVAL_POLL_SECONDS = 10
 #: earlier months whose final coefficients feed the low-coefficient flags (longest run shown: a year)
@@ -87,15 +83,18 @@ def previous_month(now: datetime, zone: str) -> str:
     return shift_month(f"{local.year:04d}-{local.month:02d}", -1)
 
 
-def approval_deadline(month: str, zone: str) -> datetime:
-    """End of the confirmation day of the month after ``month`` (aware, in ``zone``)."""
+def approval_deadline(month: str, zone: str, confirmation_day: int) -> datetime:
+    """End of the confirmation day of the month after ``month`` (aware, in ``zone``);
+    §5: "confirmation by the 15th" (rules.yaml settlement.confirmation_day)."""
     following = shift_month(month, 1)
-    return datetime(int(following[:4]), int(following[5:]), CONFIRMATION_DAY, tzinfo=ZoneInfo(zone)) + timedelta(days=1)
+    return datetime(int(following[:4]), int(following[5:]), confirmation_day, tzinfo=ZoneInfo(zone)) + timedelta(days=1)
 
 
-def approval_timeout(month: str, zone: str, now: datetime) -> tuple[int, datetime]:
-    """(seconds to wait, until when): to the deadline, but at least ``MIN_APPROVAL_WINDOW``."""
-    until = max(approval_deadline(month, zone), now + MIN_APPROVAL_WINDOW)
+def approval_timeout(month: str, zone: str, now: datetime, confirmation_day: int,
+                     min_window: timedelta) -> tuple[int, datetime]:
+    """(seconds to wait, until when): to the deadline, but at least ``min_window``
+    (rules.yaml settlement.min_approval_hours) for a run started near or after it."""
+    until = max(approval_deadline(month, zone, confirmation_day), now + min_window)
     return int((until - now).total_seconds()), until.astimezone(ZoneInfo(zone))
 
 
@@ -176,7 +175,9 @@ def monthly_settlement(month: str | None = None, preset: str | None = None, dry_
     if dry_run:
         summary.append(t("st_dry_run"))
     elif version.status != "final":
-        timeout, deadline = approval_timeout(month, zone, now)
+        rules = config.rules.settlement
+        timeout, deadline = approval_timeout(month, zone, now, rules.confirmation_day,
+                                             timedelta(hours=rules.min_approval_hours))
         summary.append(t("st_awaiting", deadline=f"{deadline:%Y-%m-%d %H:%M}"))
     family = f"settlement-{month}"
     report = publish_report(family=family, title=t("st_title", month=month, preset=preset, version=version.version,

@@ -218,13 +218,22 @@ def test_correction_then_approval_through_the_pause_form(settlement_env):
     assert any("already final" in a.data for a in summary)
 
 
-def test_nobody_decides_in_time_the_version_stays_awaiting_approval(settlement_env, monkeypatch):
-    from datetime import timedelta
+def test_nobody_decides_in_time_the_version_stays_awaiting_approval(settlement_env, monkeypatch, tmp_path):
+    import shutil
+
+    import yaml
 
     import flows.settlement
+    from config.settings import CONFIG_DIR, get_settings
 
-    # October's deadline (2026-11-15) has passed, so the wait is MIN_APPROVAL_WINDOW: make it 2 s
-    monkeypatch.setattr(flows.settlement, "MIN_APPROVAL_WINDOW", timedelta(seconds=2))
+    # October's deadline (2026-11-15) has passed, so the wait is min_approval_hours: make it ≈2 s
+    config_dir = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config_dir, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    rules = yaml.safe_load((config_dir / "rules.yaml").read_text(encoding="utf-8"))
+    rules["settlement"]["min_approval_hours"] = 2 / 3600
+    (config_dir / "rules.yaml").write_text(yaml.safe_dump(rules, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("SHOPOPS_CONFIG_DIR", str(config_dir))
+    get_settings.cache_clear()
     state = flows.settlement.monthly_settlement(month=MONTH, inputs_dir=str(DATA), return_state=True)
     assert state.is_failed()
     decisions = [a.data for a in asyncio.run(_artifacts(f"settlement-{MONTH}-decision"))]
@@ -257,11 +266,12 @@ def test_approval_waits_until_the_15th_of_the_following_month_and_at_least_three
     scheduled = datetime(2026, 11, 2, 2, 0, tzinfo=shanghai)   # the deployment's run for October
     assert previous_month(scheduled, "Asia/Shanghai") == "2026-10"
     assert previous_month(datetime(2026, 12, 31, 17, tzinfo=timezone.utc), "Asia/Shanghai") == "2026-12"  # Jan 1 +08
-    seconds, until = approval_timeout("2026-10", "Asia/Shanghai", scheduled)
+    week = dict(confirmation_day=15, min_window=timedelta(days=3))
+    seconds, until = approval_timeout("2026-10", "Asia/Shanghai", scheduled, **week)
     assert until == datetime(2026, 11, 16, 0, 0, tzinfo=shanghai)
     assert seconds == int(timedelta(days=13, hours=22).total_seconds())
     late = datetime(2026, 11, 20, 9, tzinfo=shanghai)   # a correction after the deadline
-    seconds, until = approval_timeout("2026-10", "Asia/Shanghai", late)
+    seconds, until = approval_timeout("2026-10", "Asia/Shanghai", late, **week)
     assert seconds == 3 * 24 * 3600 and until == late + timedelta(days=3)
-    assert approval_timeout("2026-12", "Asia/Shanghai", datetime(2027, 1, 2, 2, tzinfo=shanghai))[1] == \
+    assert approval_timeout("2026-12", "Asia/Shanghai", datetime(2027, 1, 2, 2, tzinfo=shanghai), **week)[1] == \
         datetime(2027, 1, 16, tzinfo=shanghai)
