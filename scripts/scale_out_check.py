@@ -36,6 +36,7 @@ sys.path.insert(0, str(PROJECT))
 
 from config.overlay import SANDBOX_CONNECTOR_OPTIONS, write_sandbox_config  # noqa: E402
 from sandbox import generate  # noqa: E402
+from shopops.demo import wait_until_answering  # noqa: E402
 from sandbox.scenario import load_scenario  # noqa: E402
 from tests.helpers.ingest_support import assert_equals_truth, credential_env  # noqa: E402
 
@@ -49,20 +50,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def wait_http(url: str, proc: subprocess.Popen, what: str, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with code {proc.returncode}")
-        try:
-            if requests.get(url, timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{what} did not answer at {url} within {timeout_s:.0f} s")
 
 
 def scenario_file(folder: Path) -> Path:
@@ -125,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                                     "--port", str(sandbox_port), "--data-dir", str(folder / "sandbox")],
                                    cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, start_new_session=True)
         processes.append(sandbox)
-        wait_http(f"{sandbox_url}/_sandbox/health", sandbox, "the sandbox")
+        wait_until_answering(f"{sandbox_url}/_sandbox/health", sandbox, "the sandbox")
         env["SHOPOPS_CONFIG_DIR"] = str(shops_config(folder, world, sandbox_url))
 
         print("[2/6] Prefect server on PostgreSQL, warehouse on PostgreSQL", flush=True)
@@ -133,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                                    str(prefect_port)], cwd=PROJECT, env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL, start_new_session=True)
         processes.append(server)
-        wait_http(f"{api_url}/health", server, "the Prefect server")
+        wait_until_answering(f"{api_url}/health", server, "the Prefect server")
         subprocess.run([str(BIN / "shopops"), "db", "upgrade"], cwd=PROJECT, env=env, check=True)
         from tasks.catalogue import store_catalogue
         from warehouse.db import make_engine

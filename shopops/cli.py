@@ -218,14 +218,8 @@ def stock_reconcile(count_file: Optional[Path] = typer.Option(None, "--count-fil
     """Run reconcile-stock now (the same flow as the hourly deployment); nothing is pushed."""
     from flows.stock import reconcile_stock
 
-    state = reconcile_stock(count_file=str(count_file) if count_file else None, read_listings=read_listings,
-                            return_state=True)
-    counts = state.result(raise_on_failure=False)
-    if isinstance(counts, dict):
-        typer.echo("  ".join(f"{k} {v}" for k, v in counts.items()))
-    if not state.is_completed():
-        typer.echo(state.message or "reconcile-stock failed; see the run's log", err=True)
-        raise typer.Exit(1)
+    _report_counts(reconcile_stock(count_file=str(count_file) if count_file else None,
+                                   read_listings=read_listings, return_state=True), "reconcile-stock")
 
 
 @app.command()
@@ -233,12 +227,16 @@ def restock() -> None:
     """Run restock-alerts now (the same flow as the daily deployment)."""
     from flows.stock import restock_alerts
 
-    state = restock_alerts(return_state=True)
+    _report_counts(restock_alerts(return_state=True), "restock-alerts")
+
+
+def _report_counts(state, flow_name: str) -> None:
+    """Print a flow run's counts; exit 1 with its message when it did not complete."""
     counts = state.result(raise_on_failure=False)
     if isinstance(counts, dict):
         typer.echo("  ".join(f"{k} {v}" for k, v in counts.items()))
     if not state.is_completed():
-        typer.echo(state.message or "restock-alerts failed; see the run's log", err=True)
+        typer.echo(state.message or f"{flow_name} failed; see the run's log", err=True)
         raise typer.Exit(1)
 
 

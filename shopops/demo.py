@@ -51,6 +51,21 @@ def _bin(name: str) -> str:
     return str(candidate) if candidate.exists() else name
 
 
+def wait_until_answering(url: str, proc: subprocess.Popen, name: str, timeout_s: float = 120, see: str = "") -> None:
+    """Poll ``url`` until it answers 2xx; fail at once if ``proc`` (the server behind it) exits."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise DemoError(f"{name} exited with code {proc.returncode}{see}")
+        try:
+            if requests.get(url, timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise DemoError(f"{name} did not answer at {url} within {timeout_s:.0f} s{see}")
+
+
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -177,18 +192,8 @@ class DemoStack:
         write_sandbox_config(self.demo_config_dir, self.sandbox_url)
 
     def _wait_for(self, url: str, name: str, timeout_s: float = 120) -> None:
-        deadline = time.monotonic() + timeout_s
-        proc = dict(self.processes)[name]
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise DemoError(f"{name} exited with code {proc.returncode}; see {self.data_dir / 'logs' / (name + '.log')}")
-            try:
-                if requests.get(url, timeout=2).ok:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.3)
-        raise DemoError(f"{name} did not answer within {timeout_s:.0f} s; see {self.data_dir / 'logs' / (name + '.log')}")
+        wait_until_answering(url, dict(self.processes)[name], name, timeout_s,
+                             see=f"; see {self.data_dir / 'logs' / (name + '.log')}")
 
     def _register_secrets_and_catalogue(self, scenario: Path) -> None:
         """Shop credentials and the PII hash key as Prefect Secret blocks (never parameters,

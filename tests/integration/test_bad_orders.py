@@ -27,7 +27,6 @@ import pytest
 from config.schema import load_config
 from connectors import build_connector, default_settings
 from helpers.ingest_support import HASH_KEY, assert_equals_truth, credential_env, write_config
-from sandbox import generate
 from sandbox.server import SandboxServer
 from tasks.catalogue import store_catalogue
 from tasks.ingest import pull_shop
@@ -65,11 +64,6 @@ def test_corpus_covers_enough_kinds_and_platforms():
     assert len({case["kind"] for case in CASES}) >= 25
     assert {case["platform"] for case in CASES} == set(ID_FIELD)
     assert all(case["expected_reason"] and "record" in case for case in CASES)
-
-
-@pytest.fixture(scope="module")
-def world():
-    return generate("smoke")
 
 
 @pytest.fixture(scope="module")

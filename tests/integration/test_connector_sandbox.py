@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-sandbox_generator = pytest.importorskip("sandbox.generator", reason="the sandbox marketplace is not available")
 sandbox_server = pytest.importorskip("sandbox.server", reason="the sandbox marketplace is not available")
 sandbox_scenario = pytest.importorskip("sandbox.scenario", reason="the sandbox marketplace is not available")
 
@@ -19,17 +18,6 @@ from domain.normalise import normalise  # noqa: E402
 HASH_KEY = b"integration-test-key"
 #: one shop per platform of the smoke scenario (config/scenarios/smoke.yaml)
 SHOPS = ["tmall-flagship", "jd-pop", "pdd-main", "douyin-main", "shopify-global", "amazon-us"]
-
-
-@pytest.fixture(scope="module")
-def world():
-    return sandbox_generator.generate("smoke")
-
-
-@pytest.fixture(scope="module")
-def server(world):
-    with sandbox_server.SandboxServer(world) as running:
-        yield running
 
 
 def pull(world, server, shop_id: str, **overrides):

@@ -13,8 +13,6 @@ import pytest
 import sqlalchemy as sa
 
 from config.schema import load_config
-from sandbox import generate
-from sandbox.server import SandboxServer
 from tasks.catalogue import store_catalogue
 from tasks.ingest import pull_shop
 from tasks.quarantine import recheck_quarantine
@@ -23,17 +21,6 @@ from warehouse.db import make_engine
 from tests.helpers.ingest_support import (HASH_KEY, SHOPS, assert_equals_truth, credential_env, ground_truth,
                                           stored_orders, write_config)
 
-
-
-@pytest.fixture(scope="module")
-def world():
-    return generate("smoke")
-
-
-@pytest.fixture(scope="module")
-def server(world):
-    with SandboxServer(world) as running:
-        yield running
 
 
 @pytest.fixture

@@ -39,7 +39,6 @@ import sqlalchemy as sa
 
 from config.schema import load_config
 from helpers.ingest_support import HASH_KEY, assert_equals_truth, credential_env, write_config
-from sandbox import generate
 from tasks.catalogue import store_catalogue
 from tasks.ingest import CRASH_ENV, pull_shop
 from warehouse import migrate, repository
@@ -72,11 +71,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def world():
-    return generate("smoke")
 
 
 @pytest.fixture(scope="module")

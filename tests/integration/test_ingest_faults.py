@@ -16,7 +16,6 @@ import sqlalchemy as sa
 
 from config.schema import load_config
 from helpers.ingest_support import HASH_KEY, SHOPS, assert_equals_truth, credential_env, write_config
-from sandbox import generate
 from sandbox.server import SandboxServer
 from tasks.catalogue import store_catalogue
 from tasks.ingest import pull_shop
@@ -26,11 +25,6 @@ from warehouse.db import make_engine
 FAULTS = dict(server_error=0.10, throttle=0.05, truncated_body=0.02, duplicate_rows=0.05,
               throttle_retry_after_seconds=1, seed=11)
 MAX_RETRIES = 6  # per call; 10 % + 2 % transient failures make 6 in a row ≈ 3e-6
-
-
-@pytest.fixture(scope="module")
-def world():
-    return generate("smoke")
 
 
 @pytest.fixture

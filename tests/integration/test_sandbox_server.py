@@ -17,21 +17,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from sandbox.generator import generate
 from sandbox.server import SandboxServer
 
 BEIJING = timezone(timedelta(hours=8))
-
-
-@pytest.fixture(scope="module")
-def world():
-    return generate("smoke")
-
-
-@pytest.fixture(scope="module")
-def server(world):
-    with SandboxServer(world) as running:
-        yield running
 
 
 @pytest.fixture()
