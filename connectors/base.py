@@ -134,6 +134,11 @@ class PlatformError(ConnectorError):
         self.code = code
 
 
+#: what to do when a platform refuses a signed request's timestamp (clock skew)
+CLOCK_SKEW_ADVICE = ("the platform compares the request's timestamp with its own clock and this host's clock is "
+                     "too far off: synchronise it (NTP) and run the pull again")
+
+
 # --- results ----------------------------------------------------------------------------
 
 @dataclass

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from connectors.base import (AuthError, Connector, Page, PlatformError, PushResult, ShipmentResult,
-                             ThrottledError, utc_now)
+from connectors.base import (CLOCK_SKEW_ADVICE, AuthError, Connector, Page, PlatformError, PushResult,
+                             ShipmentResult, ThrottledError, utc_now)
 from connectors.http import stated_wait_seconds
 from connectors.signing import compact_json, douyin_sign
 from domain.timeutil import unix_seconds
@@ -25,6 +25,7 @@ SEARCH_METHOD = "order.searchList"
 #: 30007 bad timestamp, 90000/90001 rate limited
 _AUTH_CODES = {30001, 30002, 30005}
 _THROTTLE_CODES = {90000, 90001, 50002}
+BAD_TIMESTAMP = 30007
 
 
 def check_douyin_body(status: int, body: Any) -> None:
@@ -38,6 +39,8 @@ def check_douyin_body(status: int, body: Any) -> None:
         raise ThrottledError(detail, retry_after_s=stated_wait_seconds(detail))
     if code in _AUTH_CODES:
         raise AuthError(f"{detail} — renew the shop's access_token or check app_secret / sign_method")
+    if code == BAD_TIMESTAMP:
+        raise PlatformError(f"{detail} — {CLOCK_SKEW_ADVICE}", code=str(code))
     raise PlatformError(f"{detail} — the request was refused", code=str(code))
 
 

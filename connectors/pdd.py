@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from connectors.base import (AuthError, Connector, Page, PlatformError, PushResult, ShipmentResult,
-                             ThrottledError, utc_now)
+from connectors.base import (CLOCK_SKEW_ADVICE, AuthError, Connector, Page, PlatformError, PushResult,
+                             ShipmentResult, ThrottledError, utc_now)
 from connectors.http import stated_wait_seconds
 from connectors.signing import pdd_sign
 from domain.timeutil import unix_seconds
@@ -23,6 +23,7 @@ INCREMENT_TYPE = "pdd.order.number.list.increment.get"
 #: expired access_token; 70031 / 52004 call frequency limited
 _AUTH_CODES = {"10016", "10018", "10019", "10035"}
 _THROTTLE_CODES = {"70031", "52004", "70032", "54001"}
+BAD_TIMESTAMP = "10017"
 
 
 def check_pdd_body(status: int, body: Any) -> None:
@@ -35,6 +36,8 @@ def check_pdd_body(status: int, body: Any) -> None:
         raise ThrottledError(detail, retry_after_s=stated_wait_seconds(detail))
     if code in _AUTH_CODES or "access_token" in detail:
         raise AuthError(f"{detail} — renew the shop's access_token or check client_secret")
+    if code == BAD_TIMESTAMP:
+        raise PlatformError(f"{detail} — {CLOCK_SKEW_ADVICE}", code=code)
     raise PlatformError(f"{detail} — the request was refused", code=code)
 
 

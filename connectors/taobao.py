@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from connectors.base import (AuthError, Connector, Page, PlatformError, PushResult, ShipmentResult,
-                             ThrottledError, utc_now)
+from connectors.base import (CLOCK_SKEW_ADVICE, AuthError, Connector, Page, PlatformError, PushResult,
+                             ShipmentResult, ThrottledError, utc_now)
 from connectors.http import stated_wait_seconds
 from connectors.signing import top_sign
 from domain.normalise.taobao import trade_lines
@@ -32,7 +32,7 @@ DEFAULT_FIELDS = ("tid,status,payment,post_fee,created,pay_time,modified,consign
                   "receiver_district,receiver_address,buyer_message,seller_memo,orders")
 DEFAULT_FULL_INFO_FIELDS = ("tid", "status", "payment", "modified", "orders")
 
-THROTTLED, INVALID_SIGNATURE, INVALID_SESSION = 7, 25, 27
+THROTTLED, INVALID_SIGNATURE, INVALID_SESSION, INVALID_TIMESTAMP = 7, 25, 27, 31
 _AUTH_CODES = {INVALID_SIGNATURE, INVALID_SESSION, 26, 28, 29}  # 26 missing / 28,29 bad app key
 
 
@@ -53,6 +53,8 @@ def check_top_body(status: int, body: Any) -> None:
     if code in _AUTH_CODES:
         raise AuthError(f"{detail} — renew the shop's session (authorisation) or check app_key/app_secret "
                         "and sign_method")
+    if code == INVALID_TIMESTAMP:  # the connector always formats it right: the clock is off
+        raise PlatformError(f"{detail} — {CLOCK_SKEW_ADVICE}", code=str(code))
     raise PlatformError(f"{detail} — the request was refused; check the parameters named above", code=str(code))
 
 

@@ -10,6 +10,7 @@ line quarantines its whole order (an order is stored whole or not at all).
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -51,7 +52,7 @@ class Check:
 
 
 def _int(value) -> object:
-    """Amounts in reasons as whole minor units (the derived columns are float after NaN fills)."""
+    """Amounts in reasons as whole minor units (the checked columns are float64, see ``prepare_frames``)."""
     return int(value) if pd.notna(value) else value
 
 
@@ -73,11 +74,11 @@ def _checks(rules: ValidationRules) -> list[Check]:
         Check("orders", lambda: e.ExpectColumnValuesToNotBeNull(column="total_minor"),
               lambda r: "order total is missing"),
         Check("orders", lambda: e.ExpectColumnValuesToBeBetween(column="total_minor", min_value=0),
-              lambda r: f"order total is negative ({r['total_minor']})"),
+              lambda r: f"order total is negative ({_int(r['total_minor'])})"),
         Check("orders", lambda: e.ExpectColumnValuesToBeBetween(column="post_fee_minor", min_value=0),
-              lambda r: f"post fee is negative ({r['post_fee_minor']})"),
+              lambda r: f"post fee is negative ({_int(r['post_fee_minor'])})"),
         Check("orders", lambda: e.ExpectColumnValuesToBeBetween(column="discount_minor", min_value=0),
-              lambda r: f"order discount is negative ({r['discount_minor']})"),
+              lambda r: f"order discount is negative ({_int(r['discount_minor'])})"),
         Check("orders", lambda: e.ExpectColumnValuesToNotBeNull(column="currency"),
               lambda r: "currency is missing"),
         Check("orders", lambda: e.ExpectColumnValuesToBeInSet(column="currency", value_set=currencies),
@@ -103,11 +104,11 @@ def _checks(rules: ValidationRules) -> list[Check]:
         Check("lines", lambda: e.ExpectColumnValuesToNotBeNull(column="quantity"),
               lambda r: f"line {r['line_no']}: quantity is missing"),
         Check("lines", lambda: e.ExpectColumnValuesToBeBetween(column="quantity", min_value=1),
-              lambda r: f"line {r['line_no']}: quantity must be > 0 (got {r['quantity']})"),
+              lambda r: f"line {r['line_no']}: quantity must be > 0 (got {_int(r['quantity'])})"),
         Check("lines", lambda: e.ExpectColumnValuesToBeBetween(column="unit_price_minor", min_value=0),
-              lambda r: f"line {r['line_no']}: unit price is negative ({r['unit_price_minor']})"),
+              lambda r: f"line {r['line_no']}: unit price is negative ({_int(r['unit_price_minor'])})"),
         Check("lines", lambda: e.ExpectColumnValuesToBeBetween(column="line_total_minor", min_value=0),
-              lambda r: f"line {r['line_no']}: line total is negative ({r['line_total_minor']})"),
+              lambda r: f"line {r['line_no']}: line total is negative ({_int(r['line_total_minor'])})"),
         Check("lines", lambda: e.ExpectColumnValuesToBeInSet(column="line_id_unique", value_set=[True]),
               lambda r: f"line {r['line_no']}: line id '{r['line_id']}' appears more than once in the order"),
         Check("lines", lambda: e.ExpectColumnValuesToBeInSet(column="currency_matches", value_set=[True]),
@@ -154,13 +155,35 @@ class _Suite:
         return out
 
 
+_suite_lock = threading.Lock()
+
+
 @lru_cache(maxsize=4)
-def _suite(rules: ValidationRules) -> _Suite:
+def _built_suite(rules: ValidationRules) -> _Suite:
     return _Suite(rules)
 
 
-def _nullable_int(series: pd.Series) -> pd.Series:
-    return pd.to_numeric(series, errors="coerce")
+def _suite(rules: ValidationRules) -> _Suite:
+    """The suite of ``rules``, built once per process (importing GX alone takes seconds);
+    shops validating in parallel threads wait for the one being built."""
+    with _suite_lock:
+        return _built_suite(rules)
+
+
+def prepare_suite(rules: ValidationRules) -> None:
+    """Build the suite now, e.g. in a background thread while the first pages are fetched,
+    so the first validation does not pay GX's import on the critical path."""
+    _suite(rules)
+
+
+def _checked_number(series: pd.Series) -> pd.Series:
+    """A column a range check reads, as float64 (NaN where missing or not a number).
+
+    GX 1.x compares numpy int/float columns vectorised but walks any other dtype (the
+    frames' nullable ``Int64``) row by row in Python: measured on 16,000 Double-11 orders,
+    float64 made the whole suite ≈3× faster. Minor units stay exact in a float (< 2**53).
+    """
+    return pd.to_numeric(series, errors="coerce").astype("float64")
 
 
 def prepare_frames(frames: CanonicalFrames, known_skus: set[str] | frozenset[str], now: datetime,
@@ -169,9 +192,9 @@ def prepare_frames(frames: CanonicalFrames, known_skus: set[str] | frozenset[str
     orders = frames.orders.reset_index(drop=True).copy()
     lines = frames.lines.reset_index(drop=True).copy()
     for column in ("total_minor", "post_fee_minor", "discount_minor"):
-        orders[column] = _nullable_int(orders[column])
+        orders[column] = _checked_number(orders[column])
     for column in ("quantity", "unit_price_minor", "line_total_minor"):
-        lines[column] = _nullable_int(lines[column])
+        lines[column] = _checked_number(lines[column])
 
     ids = orders["order_id"].astype("string").str.strip()
     orders["order_id_present"] = ids.where(ids.fillna("") != "", None).astype(object)
@@ -181,14 +204,14 @@ def prepare_frames(frames: CanonicalFrames, known_skus: set[str] | frozenset[str
     per_order = lines.groupby(list(ORDER_KEY), dropna=False).agg(
         lines_sum=("line_total_minor", "sum"), line_rows=("line_no", "size"))
     orders = orders.join(per_order, on=list(ORDER_KEY))
-    orders["line_rows"] = orders["line_rows"].fillna(0)
-    orders["lines_sum"] = orders["lines_sum"].fillna(0)
-    orders["tax_minor"] = _nullable_int(orders["tax_minor"])
+    orders["line_rows"] = orders["line_rows"].fillna(0).astype("float64")
+    orders["lines_sum"] = orders["lines_sum"].fillna(0).astype("float64")
+    orders["tax_minor"] = _checked_number(orders["tax_minor"])
     expected = (orders["lines_sum"] + orders["post_fee_minor"].fillna(0) + orders["tax_minor"].fillna(0)
                 - orders["discount_minor"].fillna(0))
     orders["line_gap"] = (expected - orders["total_minor"]).abs()
     tolerance = rules.line_total_tolerance_minor_per_line * orders["line_rows"].clip(lower=1)
-    orders["line_gap_excess"] = orders["line_gap"] - tolerance
+    orders["line_gap_excess"] = (orders["line_gap"] - tolerance).astype("float64")
 
     lines["sku_known"] = lines["sku"].isin(known_skus) | lines["sku"].isna()  # missing SKU has its own reason
     # a line id names one line (TOP oid, Douyin sku_order_id, Shopify/Amazon item id): twice in one
@@ -221,9 +244,10 @@ def validate_orders(frames: CanonicalFrames, known_skus: set[str] | frozenset[st
                 reasons.setdefault(key_of(row), []).append(check.reason(row))
 
     # lines whose order is not in the batch at all (a connector bug, but never lose them)
-    order_keys = set(map(tuple, frames.orders[list(ORDER_KEY)].itertuples(index=False, name=None)))
-    for key in set(map(tuple, frames.lines[list(ORDER_KEY)].itertuples(index=False, name=None))) - order_keys:
-        reasons.setdefault(key, []).append("lines arrived without their order")
+    line_keys = pd.MultiIndex.from_frame(frames.lines[list(ORDER_KEY)])
+    orphans = line_keys[~line_keys.isin(pd.MultiIndex.from_frame(frames.orders[list(ORDER_KEY)]))]
+    for key in orphans.unique():
+        reasons.setdefault(tuple(key), []).append("lines arrived without their order")
 
     if not reasons:
         return ValidationOutcome(valid=frames)
