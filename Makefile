@@ -6,14 +6,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo stop reset test test-fast bench lock install help
+.PHONY: demo stop reset test test-fast bench bench-quick proof lock install help
 
 help:
 	@echo "make demo   - install, migrate, start Prefect server + UI, deployments, worker (Ctrl-C stops)"
 	@echo "make test   - install and run the whole test suite (PostgreSQL tests run under CI=true)"
 	@echo "make stop   - stop a demo started in another terminal"
 	@echo "make reset  - stop the demo and delete its data (data/)"
-	@echo "make bench  - run the benchmarks (upsert, connectors, ingestion) and rewrite docs/BENCHMARKS.md"
+	@echo "make bench  - run every bench/bench_*.py at full size and rewrite docs/BENCHMARKS.md (hours; a quiet machine)"
+	@echo "make bench-quick - every benchmark small and once (a smoke test; docs left alone)"
+	@echo "make proof  - the reliability and leak proofs at full size (kill -9 x20 in a 200k pull, faults, skew, leaks)"
 	@echo "make lock   - re-resolve dependencies and rewrite requirements.lock"
 
 install: $(STAMP)
@@ -46,10 +48,19 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev,bench]'
 	@touch $(BENCH_STAMP)
 
+# every bench/bench_*.py (discovered: a new benchmark joins by itself); BENCH_ARGS=--quick for a smoke test
 bench: $(BENCH_STAMP)
-	$(BIN)/python bench/bench_upsert.py
-	$(BIN)/python bench/bench_connectors.py
-	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
+
+bench-quick: $(BENCH_STAMP)
+	$(BIN)/python bench/run_all.py --quick
+
+# The proofs of tests/integration/test_proof_*.py at full size (`make test` runs them small),
+# and the demo's full operating day followed by the leak scan (test_demo.py)
+proof: $(STAMP)
+	SHOPOPS_PROOF_SCALE=full $(BIN)/python -m pytest -p no:cacheprovider -q -rA --durations=12 tests/integration/test_proof_*.py \
+		tests/integration/test_ingest_crash.py tests/integration/test_ingest_faults.py tests/integration/test_clock_skew.py \
+		tests/integration/test_demo.py
 
 # The lock is what a fresh install resolves to; regenerate it on purpose, review the diff.
 lock:

@@ -20,6 +20,13 @@ def machine() -> str:
     return f"{os.cpu_count()} CPU cores (shared with other work), Python {platform.python_version()}"
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (``ru_maxrss`` is KiB on Linux)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def utc_stamp() -> str:
     return f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
 
@@ -49,3 +56,17 @@ def rewrite_section(name: str, body: str, path: Path = DOCS) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def run_child(script: str, kind: str, spec: dict, env: dict[str, str]) -> dict:
+    """``python <script> --child <kind> <spec as JSON>`` in a process of its own (so its peak
+    RSS is its own); returns the JSON object the child prints last."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, script, "--child", kind, json.dumps(spec)], cwd=ROOT,
+                          env={**os.environ, **env}, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{kind} child failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -49,7 +49,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._common import machine, median, rewrite_section, spread, utc_stamp  # noqa: E402
+from bench._common import machine, median, peak_rss_mb, rewrite_section, spread, utc_stamp  # noqa: E402
 from connectors import Credentials, build_connector, default_settings  # noqa: E402
 from domain.normalise import normalise  # noqa: E402
 from sandbox.scenario import load_scenario  # noqa: E402
@@ -267,7 +267,8 @@ def markdown(samples: dict[str, Samples], shops: dict[str, str], scenario: str, 
         "",
         f"Measured {utc_stamp()} on {machine()}; client and sandbox processes on the same machine "
         f"(1-minute load average {os.getloadavg()[0]:.1f} at the end of the run: other work shares the cores, "
-        "hence the wide min–max).",
+        f"hence the wide min–max). Peak RSS of the client process (every connector pass and the floor run in it; "
+        f"the sandbox has its own): {peak_rss_mb():,.0f} MB.",
         "",
         f"Reproduce: `{command}`",
     ])
@@ -281,12 +282,15 @@ def main() -> None:
                         help="floor/connector passes per run, alternating; a run counts their median (default 3)")
     parser.add_argument("--platforms", default=",".join(PLATFORMS), help="comma-separated subset of the six")
     parser.add_argument("--no-docs", action="store_true", help="print only; leave docs/BENCHMARKS.md alone")
+    parser.add_argument("--quick", action="store_true", help="smoke test: scenario smoke, one run, docs left alone")
     args = parser.parse_args()
+    if args.quick:
+        args.scenario, args.repeats, args.passes, args.no_docs = "smoke", 1, 1, True
     platforms = [p.strip() for p in args.platforms.split(",") if p.strip()]
     unknown = set(platforms) - set(PLATFORMS)
     if unknown:
         parser.error(f"unknown platform(s) {sorted(unknown)}; choose from {', '.join(PLATFORMS)}")
-    if args.repeats < 3:
+    if args.repeats < 3 and not args.quick:
         parser.error("--repeats must be at least 3 (the table reports a median)")
 
     started = time.perf_counter()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 
 #: what a masked span is replaced by; a fixed width so the length does not leak either
@@ -152,3 +153,39 @@ def protect_name(value: str | None) -> str | None:
     if looks_like_ciphertext(value):
         return CIPHERTEXT_MARK
     return mask_name(value)
+
+
+#: JSON keys whose string value is a buyer's phone or street address in some marketplace's
+#: payload (Shopify ``phone``/``address1``, TOP ``receiver_mobile``, JD ``fullAddress``,
+#: Amazon ``AddressLine1``/``Phone`` …), compared case-insensitively
+PAYLOAD_PHONE_KEYS = frozenset({"phone", "mobile", "telephone", "tel", "receiver_mobile", "receiver_phone",
+                                "post_tel", "buyer_phone"})
+PAYLOAD_ADDRESS_KEYS = frozenset({"address", "address1", "address2", "address3", "addressline1", "addressline2",
+                                  "addressline3", "street", "receiver_address", "fulladdress", "detail_address"})
+_PAYLOAD_FIELD = re.compile(rb'"(' + "|".join(sorted(PAYLOAD_PHONE_KEYS | PAYLOAD_ADDRESS_KEYS)).encode()
+                            + rb')"\s*:\s*"((?:[^"\\]|\\.)*)"', re.IGNORECASE)
+
+
+def mask_payload(raw: bytes) -> bytes:
+    """A marketplace's JSON body with every clear phone and street address masked in place.
+
+    Raw pages are archived for audit (domain-rules §1), but §7 keeps buyer data out of the
+    database in clear: Shopify and Amazon deliver phones and street addresses unmasked. Only
+    the string values of the keys above change (``"+1 415-555-0123"`` → ``"+1 41****0123"``,
+    ``"1200 Main St"`` → ``"****"``); the rest of the body stays byte for byte as received,
+    values already masked (``*``) or encrypted by the marketplace are left as they are, and a
+    body that is not JSON is scanned all the same (a truncated page is archived too).
+    """
+    def masked(match: re.Match[bytes]) -> bytes:
+        key = match.group(1).decode("ascii").lower()
+        is_phone = key in PAYLOAD_PHONE_KEYS
+        try:
+            value = json.loads(b'"' + match.group(2) + b'"')
+        except ValueError:
+            return match.group(0)
+        if not value.strip() or "*" in value or looks_like_ciphertext(value):
+            return match.group(0)
+        safe = mask_phone(value) if is_phone else mask_address(value)
+        return b'"' + match.group(1) + b'":' + json.dumps(safe, ensure_ascii=False).encode()
+
+    return _PAYLOAD_FIELD.sub(masked, raw)

@@ -146,11 +146,11 @@ def main(argv: list[str] | None = None) -> int:
 
         print("[5/6] one pull per shop", flush=True)
         since = (world.scenario.start - timedelta(hours=1)).isoformat()
-        until = (world.end - timedelta(minutes=1)).isoformat()
+        until = world.end - timedelta(minutes=1)
         for shop in world.shops:
             subprocess.run([str(BIN / "prefect"), "deployment", "run", f"pull-orders/{DEPLOYMENT}",
                             "--param", f'shops=["{shop.id}"]', "--param", f"since={since}",
-                            "--param", f"until={until}"], cwd=PROJECT, env=env, check=True, capture_output=True)
+                            "--param", f"until={until.isoformat()}"], cwd=PROJECT, env=env, check=True, capture_output=True)
         deadline, runs = time.monotonic() + 300, []
         while time.monotonic() < deadline:
             runs = requests.post(f"{api_url}/flow_runs/filter", json={}, timeout=10).json()
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             worker_of[run["name"]] = named[0] if named else None
         states = sorted({r["state_type"] for r in runs})
         per_worker = {w: sum(1 for v in worker_of.values() if v == w) for w in ("worker-a", "worker-b")}
-        orders = assert_equals_truth(warehouse, world, world.end, [s.id for s in world.shops])
+        orders = assert_equals_truth(warehouse, world, world.end, [s.id for s in world.shops], until=until)
         summary = {"ok": states == ["COMPLETED"] and all(per_worker.values()) and len(runs) == 12,
                    "flow_runs": len(runs), "states": states, "runs_per_worker": per_worker,
                    "orders_equal_to_ground_truth": orders}

@@ -14,6 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from config.overlay import write_sandbox_config
+from connectors import default_settings
 
 HASH_KEY = "ingest-test-hash-key"
 SHOPS = ["tmall-flagship", "taobao-cstore", "jd-pop", "pdd-main", "douyin-main", "shopify-global", "amazon-us"]
@@ -49,12 +50,19 @@ def stored_orders(engine, shops: list[str] | None = None) -> pd.DataFrame:
     return frame[frame["shop_id"].isin(shops)] if shops is not None else frame
 
 
-def ground_truth(world, clock_at: datetime, shops: list[str] = SHOPS, lag=timedelta(minutes=1)) -> pd.DataFrame:
-    """Each order's current version at ``clock_at`` if it was modified by ``clock_at − lag``
-    (an order changed in the last minute is left for the next tick, as a real pull would)."""
-    frames = [world.ground_truth(shop, clock_at).orders.assign(shop_id=shop) for shop in shops]
+def ground_truth(world, clock_at: datetime, shops: list[str] = SHOPS, lag=timedelta(minutes=1),
+                 until: datetime | None = None) -> pd.DataFrame:
+    """Each order's current version at ``clock_at`` if it was modified by ``clock_at`` minus the
+    shop's safety lag — the larger of ``lag`` and its platform's own (PDD 3 min, Amazon 2 min):
+    an order changed in those last minutes is left for the next tick, as a real pull does.
+    ``until``: the pulls ended at this explicit time instead (a backfill's ``until``)."""
+    platform = {spec.id: spec.platform for spec in world.shops}
+    frames = []
+    for shop in shops:
+        orders = world.ground_truth(shop, clock_at).orders
+        end = until if until is not None else clock_at - max(lag, default_settings(platform[shop], "").safety_lag)
+        frames.append(orders[orders["modified_at"] <= end].assign(shop_id=shop))
     truth = pd.concat(frames, ignore_index=True)
-    truth = truth[truth["modified_at"] <= clock_at - lag]
     return truth[["shop_id", "order_id", "status", "total_minor", "line_count", "modified_at"]]
 
 
@@ -66,13 +74,15 @@ def _utc(series: pd.Series) -> pd.Series:
     return values.dt.tz_convert("UTC").dt.floor("s")
 
 
-def assert_equals_truth(engine, world, clock_at: datetime, shops: list[str] = SHOPS) -> int:
-    """The warehouse holds exactly the ground truth of ``shops``; returns the order count."""
+def assert_equals_truth(engine, world, clock_at: datetime, shops: list[str] = SHOPS,
+                        until: datetime | None = None) -> int:
+    """The warehouse holds exactly the ground truth of ``shops`` (pulled up to ``until``, or to
+    each shop's safety lag before ``clock_at``); returns the order count."""
     stored = stored_orders(engine, shops)
     assert not stored.duplicated(["shop_id", "order_id"]).any(), "an order is stored twice"
     assert (stored["lines"] == stored["distinct_line_nos"]).all(), "a line is stored twice"
     stored = stored.set_index(["shop_id", "order_id"]).sort_index()
-    truth = ground_truth(world, clock_at, shops).set_index(["shop_id", "order_id"]).sort_index()
+    truth = ground_truth(world, clock_at, shops, until=until).set_index(["shop_id", "order_id"]).sort_index()
     lost = truth.index.difference(stored.index)
     extra = stored.index.difference(truth.index)
     assert lost.empty and extra.empty, f"lost orders: {list(lost)[:10]}; orders not in the truth: {list(extra)[:10]}"

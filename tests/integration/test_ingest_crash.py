@@ -74,11 +74,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def sandbox_process(world, tmp_path_factory):
-    """``python -m sandbox --scenario smoke`` in its own process: (base url, credentials)."""
+def scenario_name() -> str:
+    """The sandbox's scenario (a name or a YAML path); test_proof_crash.py serves a bigger one."""
+    return "smoke"
+
+
+@pytest.fixture(scope="module")
+def sandbox_process(scenario_name, tmp_path_factory):
+    """``python -m sandbox --scenario <scenario_name>`` in its own process: (base url, credentials)."""
     data_dir = tmp_path_factory.mktemp("sandbox")
     port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "sandbox", "--scenario", "smoke", "--port", str(port),
+    process = subprocess.Popen([sys.executable, "-m", "sandbox", "--scenario", scenario_name, "--port", str(port),
                                 "--data-dir", str(data_dir)], cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

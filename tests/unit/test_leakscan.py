@@ -1,0 +1,129 @@
+"""The leak scan finds a planted secret, phone or street address in every kind of file and
+warehouse column it reads, names the place, and leaves masked values alone.
+(Prefect's logs, artifacts and runs: tests/integration/test_proof_leak_scan.py.)"""
+from __future__ import annotations
+
+import gzip
+import json
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+
+from domain.pii import mask_address, mask_phone, mask_text
+from shopops.leakscan import scan, secrets_of_credentials
+
+SECRET = "9f8e7d6c5b4a39281716a5b4c3d2e1f0"
+LEAKS = {
+    "phone": ["13812345678", "+86 139-1234-5678", "+1 415-555-0123", "(212) 555-0199", "+13125550100"],
+    "address": ["浙江省杭州市西湖区文三路100号", "1200 Main St", "77 Oak Ave"],
+    "secret": [f"token={SECRET}"],
+}
+#: what the pipeline stores instead: must never count as a leak
+MASKED = ["138****5678", mask_phone("+1 415-555-0123"), mask_address("文三路100号", "浙江省", "杭州市", "西湖区"),
+          "Main St***", mask_text("改发 13812345678 谢谢"), "tid 3812345678901234", "order 702-8374651-2938475",
+          "2026-11-20 12:34:56", "total 1380012345 fen", "jd 138001234567"]
+SECRETS = {"tmall-flagship app_secret": SECRET}
+
+
+def _kinds(report) -> set[str]:
+    return {f.kind for f in report.findings}
+
+
+@pytest.mark.parametrize("kind,text", [(k, t) for k, texts in LEAKS.items() for t in texts])
+def test_each_planted_leak_is_found_in_a_log_line_with_its_place(tmp_path, kind, text):
+    log = tmp_path / "run.log"
+    log.write_text("first line\n" + f"2026-11-20 INFO shipped to {text} today\n", encoding="utf-8")
+    report = scan([tmp_path], secrets=SECRETS)
+    assert [(f.kind, f.place) for f in report.findings] == [(kind, f"{log}:2")]
+    assert report.findings[0].excerpt not in text or kind == "address"  # the report does not repeat a phone/secret
+
+
+def test_masked_values_are_not_leaks(tmp_path):
+    (tmp_path / "report.md").write_text("\n".join(MASKED), encoding="utf-8")
+    report = scan([tmp_path], secrets=SECRETS)
+    assert report.clean, report.summary()
+    assert report.scanned["text lines"] == len(MASKED)
+
+
+def test_leaks_in_xlsx_cells_csv_md_and_json_name_the_cell_row_or_line(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "shops"
+    sheet.append(["shop", "phone"])
+    sheet.append(["jd-pop", "138****5678"])
+    sheet.append(["shopify-global", "+1 415-555-0123"])
+    book.save(tmp_path / "pull-orders.xlsx")
+    (tmp_path / "list.csv").write_text("order,address\nA1,Main St***\nA2,1200 Main St\n", encoding="utf-8")
+    (tmp_path / "summary.md").write_text("# report\n\nbuyer 13912345678\n", encoding="utf-8")
+    (tmp_path / "payload.json").write_text(json.dumps({"app_secret": SECRET}), encoding="utf-8")
+    (tmp_path / "warehouse.sqlite").write_bytes(b"SQLite format 3\0" + b"13812345678")  # binary: skipped
+
+    report = scan([tmp_path], secrets=SECRETS)
+    places = {(f.kind, f.place) for f in report.findings}
+    assert places == {
+        ("phone", f"{tmp_path / 'pull-orders.xlsx'}!shops!B3"),
+        ("address", f"{tmp_path / 'list.csv'}:row 3 column 2"),
+        ("phone", f"{tmp_path / 'summary.md'}:3"),
+        ("secret", f"{tmp_path / 'payload.json'}:1"),
+    }
+    assert report.scanned["files"] == 4 and report.scanned["binary files skipped"] == 1
+
+
+def test_every_text_json_and_gzip_column_of_every_table_is_scanned_with_the_row_key(tmp_path):
+    url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
+    metadata = sa.MetaData()
+    orders = sa.Table("orders", metadata, sa.Column("shop_id", sa.String, primary_key=True),
+                      sa.Column("order_id", sa.String, primary_key=True), sa.Column("remark", sa.Text),
+                      sa.Column("total_minor", sa.Integer))
+    quarantine = sa.Table("quarantine", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                          sa.Column("record", sa.JSON))
+    raw_pages = sa.Table("raw_pages", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                         sa.Column("payload", sa.LargeBinary))
+    engine = sa.create_engine(url)
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(orders.insert(), [
+            {"shop_id": "jd-pop", "order_id": "1", "remark": mask_text("改发 13812345678"), "total_minor": 13812345678},
+            {"shop_id": "jd-pop", "order_id": "2", "remark": "改发 13812345678", "total_minor": 100}])
+        conn.execute(quarantine.insert(), [{"id": 7, "record": {"shipping_address": {"address1": "1200 Main St"}}}])
+        conn.execute(raw_pages.insert(), [
+            {"id": 3, "payload": gzip.compress(json.dumps({"token": SECRET}).encode())},
+            {"id": 4, "payload": gzip.compress("收货 文三路****".encode())}])
+    engine.dispose()
+
+    report = scan(database_url=url, secrets=SECRETS)
+    assert {(f.kind, f.place) for f in report.findings} == {
+        ("phone", "table orders.remark [jd-pop, 2]"),
+        ("address", "table quarantine.record [7]"),
+        ("secret", "table raw_pages.payload [3]"),
+    }
+    # keys are text too (shop_id, order_id, remark per order); numbers are not: total_minor is not read
+    assert report.scanned["db values"] == 2 * 3 + 1 + 2
+
+
+def test_secrets_come_from_a_sandbox_credentials_file_and_short_values_are_ignored():
+    secrets = secrets_of_credentials({"jd-pop": {"app_key": "12345", "app_secret": SECRET, "access_token": "tok"}})
+    assert secrets == {"jd-pop app_secret": SECRET, "jd-pop access_token": "tok"}
+    assert _kinds(scan([], secrets=secrets)) == set()
+
+
+def test_a_shopify_page_is_archived_without_clear_phones_or_street_addresses(tmp_path):
+    """The leak the scan found in raw_pages: Shopify and Amazon send buyer data in clear."""
+    from domain.pii import mask_payload
+
+    page = json.dumps({"orders": [{"id": 1, "phone": "+1 415-555-0123", "note": "gift", "shipping_address": {
+        "address1": "1200 Main St", "address2": "", "city": "Austin", "phone": "(212) 555-0199"},
+        "receiver_mobile": "138****5678", "receiver_address": "~AgAAAAencrypted+/=~", "AddressLine1": "7 Oak Ave",
+        "fullAddress": "浙江省杭州市西湖区文三路100号"}]}, ensure_ascii=False).encode()
+    (tmp_path / "as-sent.json").write_bytes(page)
+    assert {f.kind for f in scan([tmp_path]).findings} == {"phone", "address"}
+
+    archived = mask_payload(page)
+    (tmp_path / "as-sent.json").write_bytes(archived)
+    assert scan([tmp_path]).clean
+    order = json.loads(archived)["orders"][0]
+    assert order["shipping_address"]["city"] == "Austin" and order["note"] == "gift"  # the rest as sent
+    assert order["fullAddress"] == "浙江省杭州市西湖区****" and order["phone"] == "+1 41****0123"
+    assert order["receiver_mobile"] == "138****5678" and order["receiver_address"] == "~AgAAAAencrypted+/=~"
+    assert mask_payload(b'{"phone": "138123') == b'{"phone": "138123'  # a truncated body: nothing to match
