@@ -167,6 +167,31 @@ class ShippingRules(Strict):
     merge_buffer_minutes: float = Field(ge=0)
     split_policy: Literal["no_split", "split"]
     remark_keywords_needing_person: list[str]
+    #: per platform, with a "default": the carrier of orders that name none
+    default_carrier: dict[str, str]
+    #: carrier → {platform: code}; a platform not listed gets the carrier's name
+    carrier_codes: dict[str, dict[str, str]] = {}
+
+    @field_validator("default_carrier")
+    @classmethod
+    def _default_carrier(cls, value: dict[str, str]) -> dict[str, str]:
+        if "default" not in value:
+            raise ValueError("needs a 'default' entry")
+        for key, carrier in value.items():
+            if key != "default" and key not in PLATFORMS:
+                raise ValueError(f"'{key}' is not a known platform ({', '.join(PLATFORMS)})")
+            if not carrier.isascii() or not carrier.isalnum():
+                raise ValueError(f"{key}: '{carrier}' must be letters and digits (it prefixes tracking numbers)")
+        return value
+
+    @field_validator("carrier_codes")
+    @classmethod
+    def _carrier_codes(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for carrier, codes in value.items():
+            unknown = [p for p in codes if p not in PLATFORMS]
+            if unknown:
+                raise ValueError(f"{carrier}: '{unknown[0]}' is not a known platform ({', '.join(PLATFORMS)})")
+        return value
 
     @field_validator("ship_deadline_hours")
     @classmethod
@@ -233,6 +258,7 @@ class PromotionRules(Strict):
     campaign_pull_every_minutes: int = Field(gt=0)
     live_report_every_minutes: int = Field(gt=0)
     campaign_buffer_units: int = Units
+    baseline_weeks: int = Field(gt=0)
 
 
 class PrivacyRules(Strict):
@@ -265,11 +291,23 @@ class SpendAndSave(Strict):
     spend_minor: int = Field(gt=0)
     save_minor: int = Field(gt=0)
 
+    @model_validator(mode="after")
+    def _saves_less(self) -> "SpendAndSave":
+        if self.save_minor >= self.spend_minor:
+            raise ValueError(f"save_minor {self.save_minor} must be below spend_minor {self.spend_minor}")
+        return self
+
 
 class StageDiscount(Strict):
     from_day: int = Field(ge=1)
     to_day: int = Field(ge=1)
     discount_share: float = Share
+
+    @model_validator(mode="after")
+    def _days(self) -> "StageDiscount":
+        if self.to_day < self.from_day:
+            raise ValueError(f"to_day {self.to_day} is before from_day {self.from_day}")
+        return self
 
 
 class Gift(Strict):
@@ -300,6 +338,13 @@ class PromotionConfig(Strict):
             raise ValueError("window_end must be after window_start")
         if self.prep_date > self.window_start.date():
             raise ValueError("prep_date must be on or before the window start")
+        skus = [item.sku for item in self.skus]
+        repeated = sorted({sku for sku in skus if skus.count(sku) > 1})
+        if repeated:
+            raise ValueError(f"SKU(s) {', '.join(repeated)} listed more than once in skus")
+        unknown = sorted({gift.buy_sku for gift in self.gifts} - set(skus))
+        if unknown:
+            raise ValueError(f"gift buy_sku {', '.join(unknown)} is not a promoted SKU of this campaign")
         return self
 
 

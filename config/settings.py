@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     sandbox_port: int = Field(default=8765, description="Port of the demo's sandbox marketplace (127.0.0.1).")
     webhook_url: str | None = Field(default=None, description="Team webhook for failed runs, quarantine spikes and "
                                     "critical restock alerts (`shopops notify setup` registers it).")
+    webhook_format: Literal["generic", "dingtalk", "wecom"] = Field(
+        default="generic", description="Message body the webhook expects: generic JSON {source, title, text}, or a "
+        "DingTalk / WeCom group robot's markdown message.")
 
     @field_validator("data_dir", "config_dir", "reports_dir", mode="after")
     @classmethod

@@ -27,6 +27,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from domain.canonical import ORDER_KEY, OrderStatus
@@ -163,7 +164,7 @@ def _line_refund_state(platform: str, code: object) -> str | None:
 
 def _lines_to_ship(lines: pd.DataFrame) -> pd.DataFrame:
     """Lines still owed to the buyer: a line whose refund has been paid out is not shipped."""
-    refunded = [_line_refund_state(p, c) == REFUNDED for p, c in zip(lines["platform"], lines["refund_status"])]
+    refunded = [_line_refund_state(p, c) == REFUNDED for p, c in zip(lines["platform"].tolist(), lines["refund_status"].tolist())]
     return lines[~pd.Series(refunded, index=lines.index, dtype=bool)]
 
 
@@ -179,16 +180,25 @@ def _blank(values: pd.Series) -> pd.Series:
 
 def _remarks_needing_person(waiting: pd.DataFrame, rules: BatchingRules, remarks_read: set[OrderKey]) -> pd.Series:
     keywords = [k for k in rules.remark_keywords_needing_person if k.strip()]
-    details = []
-    for row in waiting[[*ORDER_KEY, "buyer_remark", "seller_remark"]].itertuples(index=False):
-        found = []
-        if (row.platform, row.shop_id, row.order_id) not in remarks_read:
-            for who, remark in (("buyer", row.buyer_remark), ("seller", row.seller_remark)):
-                hits = [k for k in keywords if isinstance(remark, str) and k.casefold() in remark.casefold()]
-                if hits:
-                    found.append(f"{who} remark mentions {', '.join(repr(h) for h in hits)}: read it before shipping")
-        details.append("; ".join(found) or None)
-    return pd.Series(details, index=waiting.index, dtype=object)
+    details = pd.Series(None, index=waiting.index, dtype=object)
+    if not keywords or waiting.empty:
+        return details
+    read = pd.Series([key in remarks_read for key in zip(*(waiting[c] for c in ORDER_KEY))], index=waiting.index,
+                     dtype=bool) if remarks_read else pd.Series(False, index=waiting.index)
+    found: dict[object, list[str]] = defaultdict(list)
+    for who in ("buyer", "seller"):
+        text = waiting[f"{who}_remark"].where(waiting[f"{who}_remark"].map(lambda v: isinstance(v, str)))
+        folded = text.astype("string").str.casefold()
+        hits = pd.DataFrame({k: folded.str.contains(k.casefold(), regex=False).fillna(False).astype(bool)
+                             for k in keywords}, index=waiting.index)
+        hit_rows = hits.index[hits.any(axis=1).to_numpy() & ~read.to_numpy()]
+        matrix = hits.loc[hit_rows].to_numpy()
+        for index, row in zip(hit_rows, matrix):
+            words = [k for k, hit in zip(keywords, row) if hit]
+            found[index].append(f"{who} remark mentions {', '.join(repr(w) for w in words)}: read it before shipping")
+    for index, texts in found.items():
+        details[index] = "; ".join(texts)
+    return details
 
 
 def _missing_address_parts(waiting: pd.DataFrame) -> pd.Series:
@@ -208,7 +218,7 @@ def _unpaid_presale(waiting: pd.DataFrame) -> pd.Series:
 
 def _refunds_in_progress(waiting: pd.DataFrame, lines: pd.DataFrame) -> pd.Series:
     active = lines[[_line_refund_state(p, c) in _ACTIVE_REFUND
-                    for p, c in zip(lines["platform"], lines["refund_status"])]]
+                    for p, c in zip(lines["platform"].tolist(), lines["refund_status"].tolist())]]
     on_lines = _per_order(waiting, _details_by_order(
         active, lambda line: f"line {line.line_no} ({line.sku}): refund {line.refund_status}"))
     refunding = waiting["status"] == OrderStatus.REFUNDING
@@ -250,15 +260,19 @@ def merge(orders: pd.DataFrame, rules: BatchingRules) -> pd.DataFrame:
     result["merge_key"] = [_merge_key(k) for k in zip(*(result[c] for c in ORDER_KEY))]
     paid = pd.to_datetime(result["paid_at"], utc=True)
     mergeable = result[list(MERGE_BY)].notna().all(axis=1) & paid.notna()
-    buffer = pd.Timedelta(minutes=rules.merge_buffer_minutes)
-    candidates = result[mergeable].assign(paid_ts=paid[mergeable]).sort_values(["paid_ts", "order_id"])
-    open_groups: dict[tuple, tuple[pd.Timestamp, str]] = {}   # buyer+address → (first payment, key)
-    for index, who, paid_ts in zip(candidates.index, zip(*(candidates[c] for c in MERGE_BY)), candidates["paid_ts"]):
+    buffer = int(pd.Timedelta(minutes=rules.merge_buffer_minutes).value)
+    candidates = result[mergeable].assign(paid_ts=paid[mergeable], _row=np.flatnonzero(mergeable.to_numpy()))
+    candidates = candidates.sort_values(["paid_ts", "order_id"])
+    keys = result["merge_key"].to_numpy(dtype=object)
+    open_groups: dict[tuple, tuple[int, str]] = {}   # buyer+address → (first payment in ns, key)
+    paid_ns = candidates["paid_ts"].to_numpy("datetime64[ns]").astype("int64").tolist()
+    for row, who, paid_at in zip(candidates["_row"].tolist(), zip(*(candidates[c] for c in MERGE_BY)), paid_ns):
         first = open_groups.get(who)
-        if first is not None and paid_ts - first[0] <= buffer:
-            result.at[index, "merge_key"] = first[1]
+        if first is not None and paid_at - first[0] <= buffer:
+            keys[row] = first[1]
         else:
-            open_groups[who] = (paid_ts, result.at[index, "merge_key"])
+            open_groups[who] = (paid_at, keys[row])
+    result["merge_key"] = keys
     return result
 
 
@@ -300,9 +314,12 @@ def allocate(groups: pd.DataFrame, lines: pd.DataFrame, available_by_sku_and_war
     wanted = _with_promotion_gifts(_lines_to_ship(lines), rules.promotion_gifts)
     lines_of: dict[OrderKey, list[dict]] = defaultdict(list)   # plain records: one dict lookup per order
     columns = [*ORDER_KEY, "line_no", "sku", "title", "variant", "is_gift", "quantity"]
-    for line in wanted.sort_values("line_no", kind="stable")[columns].to_dict("records"):
-        lines_of[(line.pop("platform"), line.pop("shop_id"), line.pop("order_id"))].append(
-            {**line, "is_gift": _is_true(line["is_gift"]), "quantity": int(line["quantity"])})
+    ordered = wanted.sort_values("line_no", kind="stable")
+    for platform, shop, order_id, line_no, sku, title, variant, is_gift, quantity in zip(
+            *(ordered[c].tolist() for c in columns)):
+        lines_of[(platform, shop, order_id)].append(
+            {"line_no": line_no, "sku": sku, "title": title, "variant": variant, "is_gift": _is_true(is_gift),
+             "quantity": int(quantity)})
     queue = _in_priority_order(groups, rules, now)[[*ORDER_KEY, "merge_key", "carrier", "paid_at", "ship_deadline",
                                                     "near_deadline", "priority"]]
 
@@ -432,8 +449,10 @@ class Batch:
 
     def lines_in_batch(self) -> pd.DataFrame:
         """Lines of the orders still in the batch (pulled-out orders are neither picked nor packed)."""
-        keep = self.orders.loc[self.orders["status"] == "in_batch", list(ORDER_KEY)]
-        return self.lines.merge(keep, on=list(ORDER_KEY))
+        in_batch = self.orders["status"] == "in_batch"
+        if in_batch.all():   # nothing pulled out (the usual case): no join per batch
+            return self.lines
+        return self.lines.merge(self.orders.loc[in_batch, list(ORDER_KEY)], on=list(ORDER_KEY))
 
     def pick(self, at: datetime) -> None:
         self._advance("picked", at)
@@ -483,9 +502,16 @@ def assemble_batches(allocated: Allocation, rules: BatchingRules) -> list[Batch]
     members = orders.drop(columns="carrier").merge(parcels[[*parcel, "carrier", "kind", "first", "batch_no"]],
                                                    on=parcel).sort_values(["batch_no", "first", "priority"])
     lines = allocated.lines.merge(members[[*ORDER_KEY, "batch_no"]], on=list(ORDER_KEY))
-    lines_of_batch = {number: group.drop(columns="batch_no") for number, group in lines.groupby("batch_no")}
-    return [_new_batch(batch_orders, lines_of_batch[number])
-            for number, batch_orders in members.groupby("batch_no", sort=True)]
+    lines = lines.sort_values("batch_no", kind="stable")
+    # one sort and positional slices: a groupby per batch costs more than the batch itself
+    member_ends = np.searchsorted(members["batch_no"].to_numpy(), np.arange(members["batch_no"].max() + 1 if len(members) else 0), side="right")
+    line_ends = np.searchsorted(lines["batch_no"].to_numpy(), np.arange(len(member_ends)), side="right")
+    lines = lines.drop(columns="batch_no")
+    batches, member_start, line_start = [], 0, 0
+    for member_end, line_end in zip(member_ends.tolist(), line_ends.tolist()):
+        batches.append(_new_batch(members.iloc[member_start:member_end], lines.iloc[line_start:line_end]))
+        member_start, line_start = member_end, line_end
+    return batches
 
 
 def _cut_into_batches(parcels: pd.DataFrame, cap: int) -> list[int]:
@@ -501,7 +527,7 @@ def _cut_into_batches(parcels: pd.DataFrame, cap: int) -> list[int]:
 
 
 def _new_batch(members: pd.DataFrame, lines: pd.DataFrame) -> Batch:
-    warehouse, carrier, kind = members.iloc[0][["warehouse", "carrier", "kind"]]
+    warehouse, carrier, kind = (members[c].iat[0] for c in ("warehouse", "carrier", "kind"))
     orders = members[[*ORDER_KEY, "merge_key"]].assign(status="in_batch", pulled_out_reason=None)
     orders = orders.reset_index(drop=True)
     keys = sorted("|".join(map(str, k)) for k in zip(*(orders[c] for c in ORDER_KEY)))

@@ -619,13 +619,10 @@ def _plain(value: Decimal) -> str:
 
 
 def _canonical(value: Any) -> Any:
-    if isinstance(value, pd.DataFrame):
-        columns = sorted(value.columns)
-        rows = [json.dumps([_canonical(v) for v in row], ensure_ascii=False)
-                for row in value[columns].itertuples(index=False)]
-        return {"columns": columns, "rows": sorted(rows)}
+    """A value as plain JSON: numbers as exact text (``0.5`` = ``0.50``, int 5 = Decimal 5),
+    dates ISO, nested dataclasses and mappings as sorted dicts."""
     if is_dataclass(value):
-        return {"type": type(value).__name__, **{f.name: _canonical(getattr(value, f.name)) for f in fields(value)}}
+        return {f.name: _canonical(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, Mapping):
         return {str(k): _canonical(v) for k, v in sorted(value.items())}
     if isinstance(value, (list, tuple)):
@@ -645,56 +642,234 @@ def _canonical(value: Any) -> Any:
     return str(value)
 
 
+#: the key of each input table: what a diff matches rows by
+INPUT_TABLE_KEYS: dict[str, tuple[str, ...]] = dict(
+    staff=("person_id",), assignments=("person_id", "shop_id"), targets=("month", "scope", "scope_id"),
+    expenses=("month", "shop_id", "category"), cs_stats=("month", "person_id"), shop_channels=("shop_id",),
+    shop_stats=("month", "shop_id"), sales=("month", "shop_id"), earlier_coefficients=("month", "person_id"))
+
+
+def frame_records(frame: pd.DataFrame) -> list[dict]:
+    """A frame as rows of plain JSON values (:func:`_canonical`), in the frame's order."""
+    return [{c: _canonical(v) for c, v in zip(frame.columns, row)} for row in frame.itertuples(index=False)]
+
+
+def _table_rows(frame: pd.DataFrame) -> list[dict]:
+    """A frame as canonical row dicts in a fixed order (independent of row and column order)."""
+    return sorted(frame_records(frame), key=lambda r: json.dumps(r, sort_keys=True, ensure_ascii=False))
+
+
+def inputs_snapshot(month: str, inputs: SettlementInputs, sales: pd.DataFrame, rules: SettlementRules,
+                    preset: CommissionPlan | PerformancePayPlan,
+                    earlier_coefficients: pd.DataFrame | None = None) -> dict:
+    """Every input of :func:`settle_month` as plain JSON: ``month``, ``tables`` (name → rows,
+    keyed by :data:`INPUT_TABLE_KEYS`), ``rules`` and ``preset``. A version stores it, so a
+    diff of two versions can name the input that changed, not only that the hash did."""
+    frames = {f.name: getattr(inputs, f.name) for f in fields(inputs)} | {"sales": sales}
+    if earlier_coefficients is not None and not earlier_coefficients.empty:
+        frames["earlier_coefficients"] = earlier_coefficients  # no history, however it was passed
+    return dict(month=month, tables={name: _table_rows(frame) for name, frame in sorted(frames.items())},
+                rules=_canonical(rules), preset={"type": type(preset).__name__, **_canonical(preset)})
+
+
+def snapshot_sha256(snapshot: dict) -> str:
+    return hashlib.sha256(json.dumps(snapshot, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
 def inputs_sha256(month: str, inputs: SettlementInputs, sales: pd.DataFrame, rules: SettlementRules,
                   preset: CommissionPlan | PerformancePayPlan, earlier_coefficients: pd.DataFrame | None = None) -> str:
-    """SHA-256 of every input of :func:`settle_month`, independent of row and column order
-    and of how a number is written (``0.5`` = ``0.50``, int 5 = Decimal 5): the same hash
-    means the same figures, so a stored settlement can be checked by recomputing it."""
-    if earlier_coefficients is not None and earlier_coefficients.empty:
-        earlier_coefficients = None  # no history, however it was passed
-    document = dict(month=month, inputs=_canonical(inputs), sales=_canonical(sales), rules=_canonical(rules),
-                    preset=_canonical(preset), earlier_coefficients=_canonical(earlier_coefficients))
-    return hashlib.sha256(json.dumps(document, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    """SHA-256 of every input of :func:`settle_month` (its :func:`inputs_snapshot`),
+    independent of row and column order and of how a number is written: the same hash means
+    the same figures, so a stored settlement can be checked by recomputing it."""
+    return snapshot_sha256(inputs_snapshot(month, inputs, sales, rules, preset, earlier_coefficients))
+
+
+# --- what changed between two versions ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Change:
+    """One difference between two versions: in ``section`` (an input table, ``rules``,
+    ``preset`` or ``lines``), the row ``key`` (e.g. ``2026-10 / tmall / marketing``), the
+    ``field``, and its value before and after (None: the row did not exist)."""
+
+    section: str
+    key: str
+    field: str
+    before: Any
+    after: Any
+
+    def __str__(self) -> str:
+        where = f"{self.section} [{self.key}]" if self.key else self.section
+        if self.field == "(row)":
+            return f"{where}: {'added' if self.before is None else 'removed'}"
+        return f"{where} {self.field}: {self.before} → {self.after}"
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out |= _flat(v, f"{prefix}.{k}" if prefix else str(k))
+        return out
+    return {prefix: value}
+
+
+def _record_changes(section: str, before: Mapping[str, dict], after: Mapping[str, dict]) -> list[Change]:
+    changes = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old is None or new is None:
+            changes.append(Change(section, key, "(row)", old and "present", new and "present"))
+            continue
+        old, new = _flat(old), _flat(new)
+        changes += [Change(section, key, name, old.get(name), new.get(name))
+                    for name in sorted(set(old) | set(new)) if old.get(name) != new.get(name)]
+    return changes
+
+
+def _keyed(rows: list[dict], key: tuple[str, ...]) -> dict[str, dict]:
+    return {" / ".join(str(r.get(k)) for k in key): {c: v for c, v in r.items() if c not in key} for r in rows}
+
+
+def diff_versions(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[Change]:
+    """Everything that differs between two stored versions, inputs first, then the people's
+    figures. Each side: ``inputs`` (an :func:`inputs_snapshot`, or None for a version stored
+    without one) and ``lines`` (person_id → flat figures as :func:`line_figures` gives them)."""
+    changes: list[Change] = []
+    old_inputs, new_inputs = before.get("inputs"), after.get("inputs")
+    if old_inputs is not None and new_inputs is not None:
+        if old_inputs["month"] != new_inputs["month"]:
+            changes.append(Change("month", "", "month", old_inputs["month"], new_inputs["month"]))
+        for table in sorted(set(old_inputs["tables"]) | set(new_inputs["tables"])):
+            key = INPUT_TABLE_KEYS.get(table, ())
+            changes += _record_changes(table, _keyed(old_inputs["tables"].get(table, []), key),
+                                       _keyed(new_inputs["tables"].get(table, []), key))
+        for section in ("rules", "preset"):
+            changes += _record_changes(section, {"": old_inputs[section]}, {"": new_inputs[section]})
+    changes += _record_changes("lines", before.get("lines", {}), after.get("lines", {}))
+    return changes
+
+
+def line_figures(revenue_minor: int, coefficient: Any, commission_minor: int, annual_bonus_minor: int | None,
+                 components: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+    """A person's figures as a diff compares them: money in fen, the coefficient and each
+    component's score at the 4 places the statement shows, each component's two sums."""
+    figures: dict[str, Any] = dict(revenue_minor=int(revenue_minor),
+                                   coefficient=str(shown(_exact(coefficient))) if components else None,
+                                   commission_minor=int(commission_minor),
+                                   annual_bonus_minor=None if annual_bonus_minor is None or pd.isna(annual_bonus_minor)
+                                   else int(annual_bonus_minor))
+    for name, part in sorted(components.items()):
+        figures |= {f"{name}.actual_minor": str(to_fen(_exact(part["actual_minor"]))),
+                    f"{name}.target_minor": str(to_fen(_exact(part["target_minor"]))),
+                    f"{name}.score": part["score_shown"]}
+    return figures
 
 
 # --- store KPIs -------------------------------------------------------------------------------
 
+STORE_KPI_COLUMNS = ["shop_id", "revenue_minor", "orders", "average_order_value_minor", "visitors", "conversion_rate",
+                     "refund_rate", "repeat_purchase_rate", "new_buyers", "new_customer_cost_minor",
+                     "on_time_shipment_share", "oversell_count", "gross_margin", "roi", "dsr"]
+
+
 def store_kpis(month: str, shop_figures: pd.DataFrame, orders: pd.DataFrame, expenses: pd.DataFrame,
-               marketing_category: str = MARKETING_CATEGORY) -> pd.DataFrame:
-    """The store KPIs reported with the settlement, one row per shop of ``shop_figures``
+               shop_stats: pd.DataFrame | None = None, marketing_category: str = MARKETING_CATEGORY) -> pd.DataFrame:
+    """The store KPIs reported with the settlement (§5), one row per shop of ``shop_figures``
     (from :func:`shop_month_figures`, so revenue is the commission basis).
 
     ``orders``: the month's orders, columns ``shop_id, order_id, buyer_key, total_minor,
     refunded`` (bool: any refund), ``shipped_on_time`` (bool, or None while not yet due),
-    ``oversold`` (bool). Rates are Decimals; a rate with nothing to measure is None.
+    ``oversold`` (bool), and optionally ``new_buyer`` (bool: the buyer's first order in the
+    shop). ``shop_stats``: the optional back-office figures (month, shop_id, visitors, dsr).
+    Rates are Decimals; a figure with nothing to measure is None.
 
-    Definitions: AOV (客单价) = placed amount / orders; refund rate = refunded orders /
-    orders (as marketplaces count it); repeat-purchase rate = buyers with 2+ orders in the
-    month / buyers; on-time share = shipped on time / orders due; gross margin = gross
-    profit / revenue; ROI = gross profit / the ``marketing`` expenses.
+    Definitions: AOV (客单价) = placed amount / orders; conversion rate = orders / visitors;
+    refund rate = refunded orders / orders (as marketplaces count it); repeat-purchase rate =
+    buyers with 2+ orders in the month / buyers; new-customer cost = marketing spend / new
+    buyers; on-time share = shipped on time / orders due; oversell count = orders the
+    warehouse could not ship for lack of stock; gross margin = gross profit / revenue; ROI =
+    gross profit / the ``marketing`` expenses; DSR as the platform reports it.
+
+    Vectorised (one groupby per figure): a month of a million orders takes about a second.
     """
-    def ratio(numerator: object, denominator: object) -> Decimal | None:
-        return Decimal(int(numerator)) / Decimal(int(denominator)) if denominator else None
-
     missing = set(ORDER_KPI_COLUMNS) - set(orders.columns)
     if missing:
         raise ValueError(f"orders frame lacks column(s) {', '.join(sorted(missing))} (needs {', '.join(ORDER_KPI_COLUMNS)})")
     spend = expenses[(expenses["month"] == month) & (expenses["category"] == marketing_category)] \
         .groupby("shop_id")["amount_minor"].sum()
+    by_shop = orders.groupby("shop_id", sort=False)
+    counted = pd.DataFrame({
+        "orders": by_shop.size(), "placed": by_shop["total_minor"].sum(),
+        "refunded": by_shop["refunded"].agg(lambda v: int(v.astype(bool).sum())),
+        "oversold": by_shop["oversold"].agg(lambda v: int(v.astype(bool).sum())),
+        "due": by_shop["shipped_on_time"].count(),
+        "on_time": by_shop["shipped_on_time"].agg(lambda v: int(v.dropna().astype(bool).sum()))})
+    has_new = "new_buyer" in orders.columns
+    if has_new:
+        counted["new_buyers"] = orders[orders["new_buyer"].astype(bool)].groupby("shop_id")["buyer_key"].nunique()
+    per_buyer = orders.groupby(["shop_id", "buyer_key"], sort=False)["order_id"].nunique()
+    buyers = per_buyer.groupby(level=0).agg(["size", lambda v: int((v >= 2).sum())])
+    buyers.columns = ["buyers", "repeat_buyers"]
+    stats = pd.DataFrame(columns=["shop_id", "visitors", "dsr"]) if shop_stats is None else shop_stats
+    stats = stats[stats["month"] == month].set_index("shop_id") if "month" in stats.columns else stats.set_index("shop_id")
+
+    def figure(table: pd.DataFrame, shop: str, column: str) -> int | None:
+        if shop not in table.index or column not in table.columns or pd.isna(table.at[shop, column]):
+            return None
+        return int(table.at[shop, column])
+
+    def ratio(numerator: object, denominator: object) -> Decimal | None:
+        return Decimal(int(numerator)) / Decimal(int(denominator)) if denominator else None
+
     rows = []
     with localcontext(ARITHMETIC):
         for shop in shop_figures.itertuples():
-            mine = orders[orders["shop_id"] == shop.shop_id]
-            per_buyer = mine.groupby("buyer_key")["order_id"].nunique()
-            due = mine["shipped_on_time"].dropna()
+            n = figure(counted, shop.shop_id, "orders") or 0
+            visitors = figure(stats, shop.shop_id, "visitors")
+            new_buyers = (figure(counted, shop.shop_id, "new_buyers") or 0) if has_new else None
+            dsr = stats.at[shop.shop_id, "dsr"] if shop.shop_id in stats.index else None
             rows.append(dict(
-                shop_id=shop.shop_id, revenue_minor=shop.revenue_minor, orders=len(mine),
-                average_order_value_minor=(None if mine.empty else
-                                           to_fen(Decimal(int(mine["total_minor"].sum())) / len(mine))),
-                refund_rate=ratio(mine["refunded"].astype(bool).sum(), len(mine)),
-                repeat_purchase_rate=ratio((per_buyer >= 2).sum(), len(per_buyer)),
-                on_time_shipment_share=ratio(due.astype(bool).sum(), len(due)),
-                oversell_count=int(mine["oversold"].astype(bool).sum()),
+                shop_id=shop.shop_id, revenue_minor=shop.revenue_minor, orders=n,
+                average_order_value_minor=to_fen(Decimal(figure(counted, shop.shop_id, "placed")) / n) if n else None,
+                visitors=visitors, conversion_rate=ratio(n, visitors),
+                refund_rate=ratio(figure(counted, shop.shop_id, "refunded") or 0, n),
+                repeat_purchase_rate=ratio(figure(buyers, shop.shop_id, "repeat_buyers") or 0,
+                                           figure(buyers, shop.shop_id, "buyers")),
+                new_buyers=new_buyers,
+                new_customer_cost_minor=(to_fen(Decimal(int(spend[shop.shop_id])) / new_buyers)
+                                         if new_buyers and shop.shop_id in spend.index else None),
+                on_time_shipment_share=ratio(figure(counted, shop.shop_id, "on_time") or 0,
+                                             figure(counted, shop.shop_id, "due")),
+                oversell_count=figure(counted, shop.shop_id, "oversold") or 0,
                 gross_margin=ratio(shop.gross_profit_minor, shop.revenue_minor),
-                roi=ratio(shop.gross_profit_minor, spend.get(shop.shop_id, 0))))
-    return pd.DataFrame(rows)
+                roi=ratio(shop.gross_profit_minor, spend.get(shop.shop_id, 0)),
+                dsr=None if dsr is None or pd.isna(dsr) else _exact(dsr)))
+    return pd.DataFrame(rows, columns=STORE_KPI_COLUMNS, dtype=object)  # None stays None, ints stay ints
+
+
+CS_KPI_COLUMNS = ["person_id", "name", "conversations", "avg_response_s", "conversion_rate",
+                  "attributed_sales_minor", "target_minor", "achievement"]
+
+
+def customer_service_kpis(month: str, inputs: SettlementInputs) -> pd.DataFrame:
+    """Customer-service KPIs (§5: conversations received, response time, conversion) of the
+    month, one row per customer-service person with stats, with their attributed sales
+    against their personal target (achievement = sales / target; None without a target)."""
+    stats = inputs.cs_stats[inputs.cs_stats["month"] == month]
+    name_of = dict(zip(inputs.staff["person_id"], inputs.staff["name"]))
+    targets = inputs.targets[(inputs.targets["month"] == month) & (inputs.targets["scope"] == "person")]
+    target_of = dict(zip(targets["scope_id"], targets["target_minor"]))
+    rows = []
+    with localcontext(ARITHMETIC):
+        for r in stats.sort_values("person_id").itertuples():
+            target = target_of.get(r.person_id)
+            rows.append(dict(person_id=r.person_id, name=name_of.get(r.person_id), conversations=int(r.conversations),
+                             avg_response_s=None if r.avg_response_s is None or pd.isna(r.avg_response_s)
+                             else float(r.avg_response_s),
+                             conversion_rate=None if r.conversion_rate is None or pd.isna(r.conversion_rate)
+                             else _exact(r.conversion_rate),
+                             attributed_sales_minor=int(r.attributed_sales_minor), target_minor=target,
+                             achievement=Decimal(int(r.attributed_sales_minor)) / Decimal(int(target))
+                             if target else None))
+    return pd.DataFrame(rows, columns=CS_KPI_COLUMNS, dtype=object)

@@ -47,6 +47,11 @@ The files
     **Shop channels** (店铺渠道): ``shop`` (店铺), ``channel`` (渠道: ``own`` for the
     flagship and C-stores 自营旗舰店/C店, ``distribution`` for distribution shops 分销专营店).
     The manager's two target components are measured on these two groups.
+
+    **Shop stats** (店铺数据, optional: the store KPIs leave conversion rate and DSR empty
+    without it), as the back-office's shop report exports them: ``month`` (月份), ``shop``
+    (店铺), ``visitors`` (访客数, unique visitors of the month), ``dsr`` (DSR, the platform's
+    detailed seller rating, 0–5, may be empty). One row per shop and month.
 """
 from __future__ import annotations
 
@@ -69,6 +74,9 @@ TARGET_SCOPES = ("shop", "person")
 CHANNELS = ("own", "distribution")
 LIST_SEPARATORS = re.compile(r"[;；]")
 MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+SHOP_STATS_FRAME_COLUMNS = ["month", "shop_id", "visitors", "dsr"]
+#: the platforms' detailed seller rating runs from 0 to 5
+DSR_MAX = Decimal(5)
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,7 @@ class SettlementInputs:
     - ``cs_stats``: month, person_id, conversations, avg_response_s (float or None),
       conversion_rate (Decimal or None), attributed_sales_minor
     - ``shop_channels``: shop_id, channel
+    - ``shop_stats``: month, shop_id, visitors, dsr (Decimal or None) — empty without the file
     """
 
     staff: pd.DataFrame
@@ -110,6 +119,7 @@ class SettlementInputs:
     expenses: pd.DataFrame
     cs_stats: pd.DataFrame
     shop_channels: pd.DataFrame
+    shop_stats: pd.DataFrame = field(default_factory=lambda: _frame([], SHOP_STATS_FRAME_COLUMNS))
 
 
 # --- value parsers: each returns the value or raises ValueError with the reason ----------
@@ -435,20 +445,41 @@ def _read_shop_channels(reader: _Reader) -> pd.DataFrame:
     return _frame([dict(shop_id=r["shop"], channel=r["channel"]) for r in rows.values()], ["shop_id", "channel"])
 
 
+def _dsr(value: object) -> Decimal:
+    rating = _number(value)
+    if not 0 <= rating <= DSR_MAX:
+        raise ValueError(f"{value!r} is not a rating between 0 and {DSR_MAX}")
+    return rating
+
+
+SHOP_STATS_COLUMNS = [Column("month", "月份", _month), Column("shop", "店铺", _text),
+                      Column("visitors", "访客数", _count), Column("dsr", "DSR", _dsr, optional=True)]
+
+
+def _read_shop_stats(reader: _Reader) -> pd.DataFrame:
+    rows = dict(reader.records(SHOP_STATS_COLUMNS))
+    reader.refuse_duplicates({n: (r["month"], r["shop"]) for n, r in rows.items()}, "month and shop")
+    return _frame([dict(month=r["month"], shop_id=r["shop"], visitors=r["visitors"], dsr=r["dsr"])
+                   for r in rows.values()], SHOP_STATS_FRAME_COLUMNS)
+
+
 def load_inputs(*, roster: Path | str, targets: Path | str, expenses: Path | str, cs_stats: Path | str,
-                shop_channels: Path | str) -> SettlementInputs:
-    """Read and check the five files, including what one file says about another (a
-    personal target or customer-service row for someone not on the roster); raise one
-    :class:`SettlementInputError` with every problem of every file."""
-    readers = {name: _Reader(Path(path)) for name, path in
-               dict(roster=roster, targets=targets, expenses=expenses, cs_stats=cs_stats,
-                    shop_channels=shop_channels).items()}
+                shop_channels: Path | str, shop_stats: Path | str | None = None) -> SettlementInputs:
+    """Read and check the five files (and the optional shop stats), including what one file
+    says about another (a personal target or customer-service row for someone not on the
+    roster); raise one :class:`SettlementInputError` with every problem of every file."""
+    paths = dict(roster=roster, targets=targets, expenses=expenses, cs_stats=cs_stats, shop_channels=shop_channels)
+    if shop_stats is not None:
+        paths["shop_stats"] = shop_stats
+    readers = {name: _Reader(Path(path)) for name, path in paths.items()}
     staff, assignments = _read_roster(readers["roster"])
     target_frame, target_rows = _read_targets(readers["targets"])
     cs_frame, cs_rows = _read_cs_stats(readers["cs_stats"])
     inputs = SettlementInputs(staff=staff, assignments=assignments, targets=target_frame,
                               expenses=_read_expenses(readers["expenses"]), cs_stats=cs_frame,
-                              shop_channels=_read_shop_channels(readers["shop_channels"]))
+                              shop_channels=_read_shop_channels(readers["shop_channels"]),
+                              **({"shop_stats": _read_shop_stats(readers["shop_stats"])} if "shop_stats" in readers
+                                 else {}))
     if not readers["roster"].problems:
         role_of = dict(zip(staff["person_id"], staff["role"]))
         for row_no, r in target_rows.items():

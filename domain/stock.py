@@ -144,9 +144,10 @@ def push_plan(available: pd.Series, listings: pd.DataFrame) -> PushPlan:
     A SKU whose listings' shares sum above 1 would promise more than exists: it is reported in
     ``errors`` and not planned — scaling the shares down silently would hide the mistake.
 
-    A listing whose marketplace quantity is not what we last pushed minus what it sold since was
-    edited on the marketplace: ``action`` is ``report_edited`` — report it, don't overwrite a
-    person's change. A listing already showing the planned quantity is ``unchanged``.
+    A listing whose marketplace quantity our last push and its sales since cannot explain was
+    edited on the marketplace (``_edited_since_push``): ``action`` is ``report_edited`` — report
+    it, don't overwrite a person's change. A listing already showing the planned quantity is
+    ``unchanged``.
     """
     listings = listings.copy()
     listings["share_units"] = (listings["allocation_share"].astype(float) * SHARE_SCALE).round().astype("int64")
@@ -170,13 +171,16 @@ def push_plan(available: pd.Series, listings: pd.DataFrame) -> PushPlan:
 
 
 def _edited_since_push(listings: pd.DataFrame) -> pd.Series:
-    """Marketplaces decrement a listing on each sale, so a quantity below our last push is not an
-    edit when sales explain it: expected = last pushed − sold since (never below 0)."""
+    """Edited on the marketplace: the listing shows a quantity that neither our last push nor
+    the sales since explain. Marketplaces take sold units off a listing, and our orders may
+    arrive later than the marketplace counts them, so anything from ``last pushed − sold since``
+    (never below 0) up to ``last pushed`` is explained; above it or below it, a person (or
+    another tool) changed the listing."""
     pushed = pd.to_numeric(listings["last_pushed_qty"])
     read = pd.to_numeric(listings["last_read_qty"])
     sold = pd.to_numeric(listings.get("sold_since_push", pd.Series(0, index=listings.index))).fillna(0)
-    expected = (pushed - sold).clip(lower=0)
-    return (pushed.notna() & read.notna() & (read != expected)).astype(bool)
+    lowest = (pushed - sold).clip(lower=0)
+    return (pushed.notna() & read.notna() & ((read > pushed) | (read < lowest))).astype(bool)
 
 
 def _listing_shares(listings: pd.DataFrame) -> str:
@@ -213,9 +217,10 @@ def reconcile(warehouse_counts: pd.DataFrame, ledger_positions: pd.DataFrame, li
       ``oversell_risk`` when the listing offers more than the plan + tolerance, ``undersell``
       when it offers less than the plan − ``undersell_tolerance`` (rules.yaml
       ``stock.undersell_tolerance_units``: sales lower a listing between two pushes faster than
-      its plan, so a listing a little under is normal). Cause ``listing_drift``; the text says
-      whether the listing was edited on the marketplace or still shows our last push from
-      before the stock changed.
+      its plan, so a listing a little under is normal). Cause ``listing_edited`` when someone
+      changed the listing on the marketplace since our last push (``push_plan``), else
+      ``listing_drift`` (it still shows our last push from before the stock changed, or we
+      never pushed it).
 
     Listings never read (no last_read_qty) cannot be judged and are skipped.
     """
@@ -247,7 +252,8 @@ def reconcile(warehouse_counts: pd.DataFrame, ledger_positions: pd.DataFrame, li
         **{column: drift[column] for column in LISTING_KEY},
         "warehouse_count": drift["sku"].map(sku_counted), "ledger_qty": drift["sku"].map(sku_on_hand),
         "listing_qty": drift["marketplace_qty"].astype("int64"), "planned_qty": drift["planned_qty"],
-        "difference": drift["difference"], "cause": "listing_drift",
+        "difference": drift["difference"],
+        "cause": drift["edited_since_push"].map({True: "listing_edited", False: "listing_drift"}),
         "suggested_cause": [_listing_cause_text(r) for r in drift.itertuples()],
     })
 

@@ -18,6 +18,19 @@ Runbook
        Approve → the version is final, the month's previous final version superseded.
        Correction → the note is stored, the version is ``correction_requested``; correct the
        input files and run again (a new version is made because the inputs changed).
+    5. A final version is never changed. A run of a final month with the same inputs says so
+       and stops; with different inputs it is refused (the message says why and what to do)
+       unless ``correct_final`` is set: then it makes a new version that needs its own approval.
+
+A second run while the first waits (decided here)
+    A run for the same month, preset and inputs while another run is still asking for approval
+    of that version (its run Paused, or not yet paused) does **not** ask again: it publishes the
+    same statement, says which run to answer, and completes — one version, one form, one
+    decision. This is what a manager expects when the schedule or a colleague starts the month
+    again: the pending question stays where it is. Only when the asking run has ended (timed
+    out, failed, cancelled) does a rerun take the question over and pause itself. A run with
+    *different* inputs makes a new version and asks about that one; the earlier form stays open
+    until someone answers it (requesting a correction there is the expected answer).
 
 The wait (decided here)
     §5 says "confirmation by the 15th". The pause lasts until the end of the 15th of the month
@@ -48,13 +61,13 @@ from pydantic import Field
 
 from config.schema import load_config
 from config.settings import get_settings
-from domain.settlement import (SettlementRules, closes_fiscal_year, fiscal_year_months, plan_from_config,
-                               settle_month, store_kpis)
+from domain.settlement import (SettlementRules, closes_fiscal_year, customer_service_kpis, fiscal_year_months,
+                               inputs_snapshot, plan_from_config, settle_month, store_kpis)
 from shopops.i18n import t
 from shopops.logmask import install_log_masking
 from tasks.reporting import publish_report
-from tasks.settlement import (load_earlier_coefficients, load_month_sales, load_settlement_inputs,
-                              mark_awaiting_approval, record_decision_task, statement_tables,
+from tasks.settlement import (kpi_document, load_earlier_coefficients, load_month_sales, load_settlement_inputs,
+                              mark_awaiting_approval, record_decision_task, run_still_asking, statement_tables,
                               store_settlement_version, yuan)
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -100,7 +113,7 @@ def approval_timeout(month: str, zone: str, now: datetime, confirmation_day: int
 
 @flow(name="monthly-settlement")
 def monthly_settlement(month: str | None = None, preset: str | None = None, dry_run: bool = False,
-                       inputs_dir: str | None = None) -> dict:
+                       inputs_dir: str | None = None, correct_final: bool = False) -> dict:
     """Settle a month's KPI coefficients and commissions, publish the statement, and (unless
     ``dry_run``) wait for a person to approve it or request a correction in the UI.
 
@@ -110,6 +123,8 @@ def monthly_settlement(month: str | None = None, preset: str | None = None, dry_
         dry_run: compute, store a draft version and publish, without asking for approval.
         inputs_dir: folder with roster, targets, expenses, cs_stats, shop_channels (.csv or .xlsx);
             empty means <data_dir>/settlement/<month>/.
+        correct_final: allow a new version of a month whose settlement is already final (a
+            correction of approved figures); without it such a run is refused.
     """
     install_log_masking()  # before anything is logged
     logger = get_run_logger()
@@ -136,17 +151,22 @@ def monthly_settlement(month: str | None = None, preset: str | None = None, dry_
     earlier = load_earlier_coefficients(url, preset, tuple(shift_month(month, -i)
                                                            for i in range(1, COEFFICIENT_HISTORY_MONTHS + 1)))
     settlement = settle_month(month, inputs, sales.sales, rules, plan, earlier)
-    kpis = store_kpis(month, settlement.shops, sales.kpi_orders, inputs.expenses)
+    kpis = store_kpis(month, settlement.shops, sales.kpi_orders, inputs.expenses, inputs.shop_stats)
+    cs_kpis = customer_service_kpis(month, inputs)
 
     run_id = str(flow_run.id) if flow_run.id else None
-    stored = store_settlement_version(url, settlement, status="draft" if dry_run else "awaiting_approval",
-                                      flow_run_id=run_id)
+    stored = store_settlement_version(url, settlement, inputs_snapshot(month, inputs, sales.sales, rules, plan, earlier),
+                                      kpi_document(settlement, kpis, cs_kpis),
+                                      status="draft" if dry_run else "awaiting_approval", flow_run_id=run_id,
+                                      correct_final=correct_final)
     version = stored.version
-    if not dry_run and version.status in ("draft", "correction_requested"):
-        previous_note = version.note
-        version = mark_awaiting_approval(url, version.id, run_id)
-    else:
-        previous_note = None
+    previous_note, asked_in = None, None
+    if not dry_run and version.status in ("draft", "correction_requested", "awaiting_approval"):
+        if version.status == "awaiting_approval" and run_still_asking(version.flow_run_id, run_id):
+            asked_in = version.flow_run_id      # one question per version: answer it in that run
+        elif version.flow_run_id != run_id or version.status != "awaiting_approval":
+            previous_note = version.note if version.status == "correction_requested" else None
+            version = mark_awaiting_approval(url, version.id, run_id)
 
     total = yuan(sum(line.commission_minor for line in settlement.lines))
     status_text = t(f"st_status_{version.status}")
@@ -174,6 +194,8 @@ def monthly_settlement(month: str | None = None, preset: str | None = None, dry_
     deadline = None
     if dry_run:
         summary.append(t("st_dry_run"))
+    elif asked_in:
+        summary.append(t("st_asked_elsewhere", version=version.version, run=asked_in))
     elif version.status != "final":
         rules = config.rules.settlement
         timeout, deadline = approval_timeout(month, zone, now, rules.confirmation_day,
@@ -182,14 +204,14 @@ def monthly_settlement(month: str | None = None, preset: str | None = None, dry_
     family = f"settlement-{month}"
     report = publish_report(family=family, title=t("st_title", month=month, preset=preset, version=version.version,
                                                    status=status_text),
-                            tables=statement_tables(settlement, kpis), summary_md="\n\n".join(summary))
+                            tables=statement_tables(settlement, kpis, cs_kpis), summary_md="\n\n".join(summary))
     result = dict(month=month, preset=preset, version=version.version, settlement_id=version.id,
                   inputs_sha256=settlement.inputs_sha256, created=stored.created, status=version.status,
                   commission_total_minor=sum(line.commission_minor for line in settlement.lines),
-                  xlsx=str(report.xlsx_path), artifact_key=report.artifact_key)
+                  xlsx=str(report.xlsx_path), artifact_key=report.artifact_key, waiting_in=asked_in)
     logger.info("settlement %s %s: version %d %s (%s)", month, preset, version.version, version.status,
                 "new" if stored.created else "same inputs, no new version")
-    if dry_run or version.status == "final":
+    if dry_run or version.status == "final" or asked_in:
         return result
 
     form = ApprovalForm.with_initial_data(

@@ -3,18 +3,22 @@
 reconcile-stock (domain-rules.md §2, 账实相符): positions from the ledger, open orders and
 purchase orders; what each marketplace listing shows, read through its connector; a warehouse
 count when one is given. Every disagreement beyond tolerance becomes a discrepancy record for
-a person — nothing is corrected here, and nothing is pushed to a marketplace: the push plan is
-computed and reported only (pushing is a separate, switched write).
+a person — nothing is corrected here. The push plan is reported; pushing it (stock sync) is a
+write to the marketplaces behind rules.yaml ``stock.push_enabled``: a dry run logs the pushes,
+a live sync pushes, reads each listing back and logs before, after and the reply. A listing
+edited on the marketplace since our last push is reported and left alone.
 
 restock-alerts (§3, 补货提醒): the restock formula with every term, the cooldown, alerts stored
 (sent or held back with the reason), a ``shopops.restock.critical`` event per critical SKU sent.
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import requests
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
@@ -22,11 +26,12 @@ from config.schema import load_config
 from config.settings import get_settings
 from shopops.i18n import t
 from shopops.logmask import install_log_masking
-from shopops.notifications import EVENT_RESTOCK_CRITICAL, emit
+from shopops.notifications import EVENT_RESTOCK_CRITICAL, emit, post_webhook
 from tasks.reporting import publish_report
-from tasks.stock import (ListingReadResult, StockReconciliation, judge_restock, load_listings, load_restock,
-                         load_stock, read_count_file, read_listing_stock, reconcile_stock_inputs,
-                         record_dry_run_pushes, store_alerts, store_reconciliation)
+from tasks.stock import (PUSH_COLUMNS, ListingReadResult, StockReconciliation, alert_message_lines, judge_restock,
+                         load_listings, load_restock, load_stock, purchase_suggestions, push_listing_stock,
+                         pushes_to_make, read_count_file, read_listing_stock, reconcile_stock_inputs,
+                         record_dry_run_pushes, store_alerts, store_reconciliation, sync_mode)
 
 
 def _rename(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
@@ -53,24 +58,32 @@ def _shop_drift(result: StockReconciliation, reads: list[ListingReadResult]) -> 
 
 
 @flow(name="reconcile-stock")
-def reconcile_stock(count_file: str | None = None, read_listings: bool = True) -> dict[str, int]:
-    """Reconcile warehouse count, ledger and marketplace listings; report; never push.
+def reconcile_stock(count_file: str | None = None, read_listings: bool = True, sync: str | None = None,
+                    overwrite_edited: bool = False) -> dict[str, int]:
+    """Reconcile warehouse count, ledger and marketplace listings; report; sync stock if asked.
 
     Args:
         count_file: a WMS export or stocktake file (.csv/.xlsx: sku, warehouse, counted_qty,
             optional counted_at) to compare with the ledger; empty: listings and positions only.
         read_listings: read each listing's sellable quantity from its marketplace first
-            (false: judge the quantities read last time).
+            (false: judge the quantities read last time; a sync always reads).
+        sync: none (plan only), dry_run (log the plan's pushes, write nothing) or live (push,
+            read back, log; needs rules.yaml stock.push_enabled: true). Empty: rules.yaml decides
+            (push_enabled off → none; on → dry_run while push_dry_run is true, else live).
+        overwrite_edited: push listings edited on the marketplace since our last push too
+            (normally they are reported and left as the person set them).
     """
     install_log_masking()  # before anything is logged: secrets and phones never reach the server
     logger = get_run_logger()
     config = load_config()
     url = get_settings().warehouse_url
     rules = config.rules.stock
+    mode = sync_mode(sync, rules.push_enabled, rules.push_dry_run)   # a live push switched off stops here
     count = read_count_file(count_file) if count_file else None  # a bad row stops the run, named
 
     inputs = load_stock(url)
     reads: list[ListingReadResult] = []
+    read_listings = read_listings or mode != "none"   # never push on quantities read in an earlier run
     if read_listings and len(inputs.listings):
         futures = [read_listing_stock.submit(config, shop_id, part, url)
                    for shop_id, part in inputs.listings.groupby("shop_id", sort=True)]
@@ -79,9 +92,21 @@ def reconcile_stock(count_file: str | None = None, read_listings: bool = True) -
     result = reconcile_stock_inputs(inputs, count, tolerance=rules.discrepancy_tolerance_units,
                                     undersell_tolerance=rules.undersell_tolerance_units)
     result.stored = store_reconciliation(url, result, flow_run.id)
-    # pushing is a write to the marketplaces (§2): behind rules.yaml stock.push_enabled, and
-    # this flow only ever logs it as a dry run (real pushes are not implemented here)
-    dry_runs = record_dry_run_pushes(url, result.plan, flow_run.id) if rules.push_enabled else 0
+
+    pushes = pd.DataFrame(columns=list(PUSH_COLUMNS))
+    if mode == "dry_run":
+        pushes = record_dry_run_pushes(url, result.plan, flow_run.id)
+    elif mode == "live":
+        read_ok = pd.concat([r.reads for r in reads], ignore_index=True) if reads else None
+        todo = pushes_to_make(result.plan, read_ok, overwrite_edited)
+        futures = [push_listing_stock.submit(config, shop_id, part, url, flow_run.id)
+                   for shop_id, part in todo.groupby("shop_id", sort=True)]
+        done = [future.result() for future in futures]
+        if done:
+            pushes = pd.concat(done, ignore_index=True)
+    edited = result.plan[result.plan["action"] == "report_edited"]
+    if overwrite_edited and mode == "live":
+        edited = edited.iloc[0:0]
 
     found = result.discrepancies
     shops = _shop_drift(result, reads)
@@ -89,32 +114,64 @@ def reconcile_stock(count_file: str | None = None, read_listings: bool = True) -
         "discrepancies": _rename(found.drop(columns=["cause"]), "stk"),
         "shops": _rename(shops, "stk"),
         "push_plan": _rename(result.plan, "stk"),
+        "edited_on_marketplace": _rename(edited[["shop_id", "marketplace_item_id", "marketplace_sku_id", "sku",
+                                                 "last_pushed_qty", "marketplace_qty", "planned_qty"]], "stk"),
+        "pushes": _rename(pushes.assign(reply=pushes["reply"].map(_reply_text)), "stk"),
         "positions": _rename(result.positions, "stk"),
     }
+    outcomes = pushes["outcome"].value_counts()
     counts = {"discrepancies": len(found), "new_records": result.stored.new,
               "already_open": result.stored.already_open,
               "count_vs_ledger": int((found["kind"] == "count_vs_ledger").sum()),
               "oversell_risk": int((found["kind"] == "oversell_risk").sum()),
               "undersell": int((found["kind"] == "undersell").sum()),
               "shops_failed": sum(r.status in ("failed", "partial") for r in reads), "positions": len(result.positions),
-              "dry_run_pushes": dry_runs}
+              "dry_run_pushes": int(outcomes.get("dry_run", 0)), "pushed_confirmed": int(outcomes.get("confirmed", 0)),
+              "pushed_mismatch": int(outcomes.get("mismatch", 0)), "push_failed": int(outcomes.get("failed", 0)),
+              "edited_on_marketplace": len(edited), "share_errors": len(result.plan_errors)}
     lines = [t("stk_summary", **counts)]
     lines.append(t("stk_count_used", source=count.source, at=f"{count.counted_at:%Y-%m-%d %H:%M} UTC",
                    rows=len(count.counts)) if count else t("stk_no_count"))
     if not read_listings:
         lines.append(t("stk_listings_not_read"))
+    lines.append({"none": t("stk_never_pushed"), "dry_run": t("stk_dry_run_pushes", n=counts["dry_run_pushes"]),
+                  "live": t("stk_live_pushes", confirmed=counts["pushed_confirmed"], mismatch=counts["pushed_mismatch"],
+                            failed=counts["push_failed"])}[mode])
     todo = [t("stk_todo_read_failed", shop=r.shop_id, error="; ".join(r.errors[:2])) for r in reads if r.status != "ok"]
     todo += [t("stk_todo_plan_error", error=e) for e in result.plan_errors]
     if counts["new_records"]:
         todo.append(t("stk_todo_discrepancies", n=counts["new_records"]))
-    lines.append(t("stk_never_pushed"))
-    if rules.push_enabled:
-        lines.append(t("stk_dry_run_pushes", n=dry_runs) + ("" if rules.push_dry_run else " " + t("stk_no_real_push")))
+    if len(edited):
+        todo.append(t("stk_todo_edited", n=len(edited)))
+    if counts["pushed_mismatch"] or counts["push_failed"]:
+        todo.append(t("stk_todo_push_problems", n=counts["pushed_mismatch"] + counts["push_failed"]))
     summary = "\n\n".join(lines) + "\n\n" + (
         f"### {t('needs_person')}\n" + "\n".join(f"- {x}" for x in todo) if todo else t("nothing_to_do"))
     publish_report(family="reconcile-stock", title=t("stk_title"), tables=tables, summary_md=summary)
-    logger.info("reconcile-stock: %s", counts)
+    logger.info("reconcile-stock (%s): %s", mode, counts)
     return counts
+
+
+def _notify(sent: pd.DataFrame, day: str) -> str:
+    """The sent alerts as one message to the team's webhook (SHOPOPS_WEBHOOK_URL, in
+    SHOPOPS_WEBHOOK_FORMAT); returns the report line saying what happened. A webhook that
+    fails does not fail the run: the alerts are stored and in the report either way."""
+    settings = get_settings()
+    if not settings.webhook_url or sent.empty:
+        return ""
+    levels = {level: int((sent["level"] == level).sum()) for level in ("critical", "warning", "overstock")}
+    try:
+        post_webhook(settings.webhook_url, settings.webhook_format, t("rs_message_title", day=day, **levels),
+                     "\n".join(alert_message_lines(sent)))
+    except requests.RequestException as exc:
+        get_run_logger().warning("restock webhook failed: %s", exc)
+        return t("rs_notify_failed", error=str(exc).splitlines()[0][:200])
+    return t("rs_notified", format=settings.webhook_format, n=len(sent))
+
+
+def _reply_text(reply) -> str:
+    """The marketplace's reply as one line of JSON for the sheet."""
+    return json.dumps(reply, ensure_ascii=False, default=str)[:500] if reply is not None else ""
 
 
 @flow(name="restock-alerts")
@@ -153,8 +210,17 @@ def restock_alerts(now: datetime | None = None) -> dict[str, int]:
     if inputs.other_currency_revenue:
         summary += "\n\n" + t("rs_other_currencies", currencies=", ".join(inputs.other_currency_revenue),
                               base=config.rules.orders.known_currencies[0])
+    notified = _notify(judged[judged["send"]], today.isoformat())
+    if notified:
+        summary += "\n\n" + notified
     publish_report(family="restock-alerts", title=t("rs_title", day=today.isoformat()),
                    tables={"suggestions": _rename(table, "rs")}, summary_md=summary)
+    sheets = purchase_suggestions(judged, config, t("rs_no_supplier"))
+    if sheets:
+        publish_report(family="purchase-suggestions", title=t("rs_po_title", day=today.isoformat()),
+                       tables={name: _rename(frame, "rs") for name, frame in sheets.items()},
+                       summary_md=t("rs_po_summary", lines=sum(len(f) for f in sheets.values()), suppliers=len(sheets)))
+    counts["purchase_lines"] = sum(len(f) for f in sheets.values())
     logger.info("restock-alerts: %s", counts)
     return counts
 

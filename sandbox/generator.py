@@ -130,6 +130,8 @@ class ShopOrders:
     event_time: np.ndarray = field(repr=False, default=None)
     event_order: np.ndarray = field(repr=False, default=None)
     event_next: np.ndarray = field(repr=False, default=None)
+    #: tracking numbers connectors wrote back (order index → number): shown instead of the generated one
+    written_tracking: dict[int, str] = field(repr=False, default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.seq)
@@ -184,6 +186,41 @@ class ShopOrders:
         status = np.select([(refund_phase == wire.REFUND_DONE) & self.refund_full[idx], refund_phase == wire.REFUND_OPEN],
                            [wire.REFUNDED, wire.REFUNDING], default=lifecycle)
         return status, lifecycle, refund_phase
+
+    def ship(self, i: int, at: int, tracking_no: str, carrier: str) -> bool:
+        """A connector confirmed the shipment of order ``i`` at ``at``: from then on it is shipped
+        with ``tracking_no`` (and the carrier, when ``carrier`` names one of the sandbox's by
+        prefix, name or numeric id). Returns whether the history changed: an order not paid (or
+        presale balance not paid), cancelled or already shipped by ``at`` keeps its history, as a
+        marketplace ignores a repeated or impossible shipment. Call ``index_events`` afterwards."""
+        ready = self.balance_paid[i] if self.balance_paid[i] != NEVER else self.paid[i]
+        if ready > at or self.cancelled[i] <= at or self.shipped[i] <= at:
+            return False
+        carriers = CARRIERS_US if self.shop.currency == "USD" else CARRIERS_CN
+        for index, (prefix, name, number) in enumerate(carriers):
+            if carrier in (prefix, name, str(number)):
+                self.carrier[i] = index
+        delay = self.completed[i] - self.shipped[i] if self.completed[i] != NEVER else None
+        self.shipped[i] = at
+        if delay is not None:
+            self.completed[i] = at + delay
+        self.written_tracking[i] = tracking_no
+        return True
+
+    def request_refund(self, i: int, at: int, settle: bool) -> bool:
+        """The buyer asks for a refund of order ``i`` at ``at`` (its first line; the whole order
+        when it has one paid line), settled at once when ``settle`` or when the platform has no
+        request phase. A full refund settled before shipping closes the order: it never ships.
+        Returns whether the history changed (not for an unpaid, cancelled or already refunding
+        order). Call ``index_events`` afterwards."""
+        if self.paid[i] > at or self.cancelled[i] <= at or self.refund_requested[i] <= at:
+            return False
+        settled = settle or not wire.TRAITS[self.shop.platform].refund_request_phase
+        self.refund_requested[i] = at
+        self.refunded[i] = at if settled else NEVER
+        if settled and self.refund_full[i] and self.shipped[i] > at:
+            self.shipped[i] = self.completed[i] = NEVER
+        return True
 
     def version_history(self, i: int) -> list[tuple[datetime, str]]:
         """Order ``i``'s versions: (modified_at UTC, canonical status) in time order."""
@@ -471,7 +508,7 @@ def order_columns(world: World, orders: ShopOrders, as_of: int, idx: np.ndarray,
         "buyer_remark": _pick(BUYER_REMARKS, orders.buyer_remark[idx]),
         "seller_remark": _pick(SELLER_REMARKS, orders.seller_remark[idx]),
         "carrier": np.where(shipped_visible, carrier_values(platform, carriers)[orders.carrier[idx]], None),
-        "tracking_no": np.where(shipped_visible & (platform != "amazon"), tracking_numbers(orders, idx), None),
+        "tracking_no": np.where(shipped_visible & (platform != "amazon"), tracking_numbers(orders, idx, as_of), None),
         "line_count": counts,
     }
     line_no = _ranges(counts) + 1
@@ -563,11 +600,18 @@ def carrier_values(platform: str, carriers: tuple) -> np.ndarray:
     return np.array([c[1] for c in carriers], dtype=object)
 
 
-def tracking_numbers(orders: ShopOrders, idx: np.ndarray) -> np.ndarray:
+def tracking_numbers(orders: ShopOrders, idx: np.ndarray, as_of: int) -> np.ndarray:
+    """The generated number, or the one a connector wrote back (``ShopOrders.ship``) once that
+    shipment has happened by ``as_of``."""
     carriers = CARRIERS_US if orders.shop.currency == "USD" else CARRIERS_CN
     prefix = np.array([c[0] for c in carriers], dtype=object)[orders.carrier[idx]]
     digits = (orders.seq[idx] * 982_451_653 + orders.shop_index * 7_777) % 10**12
-    return np.array([f"{p}{d:012d}" for p, d in zip(prefix, digits.tolist())], dtype=object)
+    numbers = np.array([f"{p}{d:012d}" for p, d in zip(prefix, digits.tolist())], dtype=object)
+    if orders.written_tracking:
+        for n, i in enumerate(idx.tolist()):
+            if i in orders.written_tracking and orders.shipped[i] <= as_of:
+                numbers[n] = orders.written_tracking[i]
+    return numbers
 
 
 def delivered_pii(platform: str, buyers: Buyers, b: np.ndarray, with_hashes: bool = True) -> dict[str, np.ndarray]:

@@ -109,7 +109,8 @@ class Scenario(_Strict):
     name: str
     seed: int
     start: datetime
-    days: float = Field(gt=0, le=60)
+    #: up to a quarter and a bit: the demo keeps 92 days of history for restock demand
+    days: float = Field(gt=0, le=120)
     shops: list[ShopSpec] = Field(min_length=1)
     orders_per_day: int = Field(gt=0)
     #: relative order rate per local hour 0..23 (Beijing time unless ``curve_timezone``)

@@ -3,7 +3,7 @@
 ``/taobao/router/rest``, ``/jd/routerjson``, ``/pdd/api/router``, ``/douyin/...``,
 ``/shopify/{shop}/admin/api/2024-10/...`` and ``/amazon/orders/v0/...`` speak each platform's
 wire format (see the platform modules); ``/_sandbox/...`` is the control API for tests, the
-demo and benchmarks (health, simulated clock, faults, stats, stock and shipments written back).
+demo and benchmarks (health, simulated clock, faults, stats, stock and shipments written back, planted refunds).
 
 ``SandboxServer`` serves it from a background thread with the sandbox's own keep-alive
 HTTP/1.1 server (``sandbox.http``: uvicorn's h11 backend stalls ≈44 ms per keep-alive
@@ -21,10 +21,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
+from sandbox import wire
 from sandbox.generator import World
 from sandbox.http import HttpServer
 from sandbox.platforms.amazon import AmazonAPI
-from sandbox.platforms.common import json_response
+from sandbox.platforms.common import json_response, order_index
 from sandbox.platforms.douyin import DouyinAPI
 from sandbox.platforms.jd import JdAPI
 from sandbox.platforms.pdd import PddAPI
@@ -85,8 +86,27 @@ def _control_routes(state: SandboxState) -> list[Route]:
         shipments = [x for x in state.shipments if shop_id in (None, x["shop_id"])]
         return json_response({"stock": stock, "shipments": shipments})
 
+    async def refund(request: Request) -> Response:
+        """POST {"shop_id", "order_id", "settle": false}: the buyer asks for a refund now (simulated
+        time); settled at once with ``settle`` (or on a platform without a request phase)."""
+        body = await request.json()
+        try:
+            shop = state.world.shop(body["shop_id"])
+        except (KeyError, TypeError):
+            return json_response({"error": "give shop_id, one of the world's shops, and order_id"}, status=400)
+        if not wire.TRAITS[shop.platform].refunds_visible:
+            return json_response({"error": f"{shop.platform} order lists do not show refunds"}, status=400)
+        i = order_index(state, shop, str(body.get("order_id", "")))
+        if i is None:
+            return json_response({"error": f"order {body.get('order_id')!r} does not exist in {shop.id}"}, status=404)
+        if not state.world.orders[shop.id].request_refund(i, state.now_s(), bool(body.get("settle", False))):
+            return json_response({"error": "the order is unpaid, cancelled or already refunding"}, status=409)
+        state.history_changed(shop.id)
+        return json_response({"shop_id": shop.id, "order_id": body["order_id"], "at": state.clock.now().isoformat()})
+
     return [Route("/health", health), Route("/clock", clock, methods=["GET", "POST"]),
-            Route("/faults", faults, methods=["GET", "POST"]), Route("/stats", stats), Route("/writes", writes)]
+            Route("/faults", faults, methods=["GET", "POST"]), Route("/stats", stats), Route("/writes", writes),
+            Route("/refund", refund, methods=["POST"])]
 
 
 def build_app(state: SandboxState) -> Starlette:

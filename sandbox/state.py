@@ -1,8 +1,10 @@
 """The mutable side of a running sandbox: simulated clock, faults, stats, stock, caches.
 
-The world itself never changes once generated; what a request sees depends on the simulated
-"now" (late changes become visible as it advances), on the injected faults, and on the
-stock levels and shipments that connectors wrote back.
+The world is generated once; what a request sees depends on the simulated "now" (late
+changes become visible as it advances), on the injected faults, on the stock levels and
+shipments connectors wrote back (a confirmed shipment ships the order from that moment, as on
+a marketplace, so the next pull sees it shipped), and on refunds a test plants through the
+control API.
 """
 from __future__ import annotations
 
@@ -93,6 +95,8 @@ class SandboxState:
         self.listings: dict[str, object] = {}                # platform → common.Listings
         self._by_app_key = {(s.platform, world.credentials[s.id].app_key): s for s in world.shops}
         self._by_token = {(s.platform, world.credentials[s.id].access_token): s for s in world.shops}
+        #: shops whose order history changed since their event index was built
+        self._changed: set[str] = set()
 
     # --- clocks -------------------------------------------------------------------------
     def now_s(self) -> int:
@@ -123,6 +127,9 @@ class SandboxState:
         Evaluated at the current simulated time, cached per (window, now): paging through
         a window costs one query, and a moving clock re-evaluates it, as a real API does.
         """
+        if shop_id in self._changed:
+            self.world.orders[shop_id].index_events()
+            self._changed.discard(shop_id)
         now = self.now_s()
         key = (shop_id, low, high, now, newest_first)
         hit = self.windows.get(key)
@@ -133,6 +140,13 @@ class SandboxState:
             hit = (idx, modified)
             self.windows.put(key, hit)
         return hit
+
+    # --- changes to the history ------------------------------------------------------------
+    def history_changed(self, shop_id: str) -> None:
+        """An order of the shop got a new event: window answers must be computed again (the
+        event index is rebuilt once, at the next window query, however many orders changed)."""
+        self._changed.add(shop_id)
+        self.windows.clear()
 
     def count(self, platform: str, what: str, n: int = 1) -> None:
         self.stats[platform][what] += n

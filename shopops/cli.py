@@ -13,6 +13,8 @@ import typer
 
 from config.schema import ConfigError, load_config
 from config.settings import get_settings
+from shopops.cli_batch import batch_app
+from shopops.cli_promo import promo_app
 from shopops.i18n import t
 
 app = typer.Typer(help="shopops — the online-operations pipeline (订单、库存、补货、发货、结算、促销).",
@@ -23,6 +25,8 @@ quarantine_app = typer.Typer(help="Orders held back by validation (隔离订单)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(promo_app, name="promo")
+app.add_typer(batch_app, name="batch")
 
 
 def _safe_url(url: str) -> str:
@@ -185,11 +189,12 @@ def notify_setup(url: Optional[str] = typer.Option(None, help="Webhook URL (defa
     if not url:
         typer.echo("No webhook URL: pass --url or set SHOPOPS_WEBHOOK_URL.", err=True)
         raise typer.Exit(2)
-    for name in configure_notifications(url):
+    for name in configure_notifications(url, get_settings().webhook_format):
         typer.echo(f"automation: {name}")
 
 
-stock_app = typer.Typer(help="Stock: warehouse counts, reconciliation (盘点、账实相符).", no_args_is_help=True)
+stock_app = typer.Typer(help="Stock: warehouse counts, reconciliation, marketplace sync, restock (盘点、账实相符、库存同步、补货).",
+                        no_args_is_help=True)
 app.add_typer(stock_app, name="stock")
 
 
@@ -215,19 +220,37 @@ def stock_reconcile(count_file: Optional[Path] = typer.Option(None, "--count-fil
                                                               "with the ledger (.csv/.xlsx)."),
                     read_listings: bool = typer.Option(True, "--read-listings/--no-read-listings",
                                                        help="Read listing stock from the marketplaces first.")) -> None:
-    """Run reconcile-stock now (the same flow as the hourly deployment); nothing is pushed."""
+    """Run reconcile-stock now (the same flow as the hourly deployment; it pushes only as
+    rules.yaml stock.push_enabled / push_dry_run say)."""
     from flows.stock import reconcile_stock
 
     _report_counts(reconcile_stock(count_file=str(count_file) if count_file else None,
                                    read_listings=read_listings, return_state=True), "reconcile-stock")
 
 
-@app.command()
-def restock() -> None:
+@stock_app.command("sync")
+def stock_sync(live: bool = typer.Option(False, "--live", help="Really push (needs rules.yaml stock.push_enabled: "
+                                         "true); without it a dry run logs the pushes and writes nothing."),
+               overwrite_edited: bool = typer.Option(False, "--overwrite-edited",
+                                                     help="Also overwrite listings edited on the marketplace since "
+                                                          "our last push (normally reported and left alone).")) -> None:
+    """Read every listing, then push the plan floor(available × share) − buffer: a dry run by
+    default; --live pushes through each marketplace's API and reads every listing back."""
+    from flows.stock import reconcile_stock
+
+    _report_counts(reconcile_stock(sync="live" if live else "dry_run", overwrite_edited=overwrite_edited,
+                                   return_state=True), "reconcile-stock")
+
+
+@stock_app.command("restock")
+def stock_restock() -> None:
     """Run restock-alerts now (the same flow as the daily deployment)."""
     from flows.stock import restock_alerts
 
     _report_counts(restock_alerts(return_state=True), "restock-alerts")
+
+
+app.command("restock", hidden=True, help="Alias of `shopops stock restock`.")(stock_restock)
 
 
 def _report_counts(state, flow_name: str) -> None:
@@ -237,6 +260,9 @@ def _report_counts(state, flow_name: str) -> None:
         typer.echo("  ".join(f"{k} {v}" for k, v in counts.items()))
     if not state.is_completed():
         typer.echo(state.message or f"{flow_name} failed; see the run's log", err=True)
+        raise typer.Exit(1)
+    if isinstance(counts, dict) and counts.get("share_errors"):
+        typer.echo(t("stk_share_errors") + " " + t("stk_see_report"), err=True)
         raise typer.Exit(1)
 
 
@@ -254,28 +280,61 @@ def main() -> None:  # pragma: no cover - console entry
 
 # --- monthly settlement ---------------------------------------------------------------------
 
-@app.command()
-def settle(month: Optional[str] = typer.Option(None, help="Month YYYY-MM (default: the previous month, Asia/Shanghai)."),
-           preset: Optional[str] = typer.Option(None, help="Preset of config/rules.yaml (default: default_preset)."),
-           dry_run: bool = typer.Option(False, "--dry-run",
-                                        help="Compute, store a draft and publish the statement; ask nobody to approve."),
-           inputs_dir: Optional[Path] = typer.Option(None, "--inputs-dir",
-                                                     help="Folder with the five input files (default: data/settlement/<month>/).")) -> None:
-    """Settle a month (the monthly-settlement flow). Without --dry-run the run then waits for the
-    decision in the Prefect UI (PREFECT_API_URL must point at the running server)."""
+class _SettleGroup(typer.core.TyperGroup):
+    """``settle`` whose first word is a month (or nothing) rather than a subcommand runs the
+    settlement: ``settle 2026-10 --dry-run`` is ``settle run 2026-10 --dry-run``, while
+    ``settle show …`` and ``settle diff …`` stay subcommands. (A group callback with an
+    optional MONTH argument would take ``show`` for the month.)"""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+settle_app = typer.Typer(cls=_SettleGroup, help="Monthly KPI and commission settlement (绩效考核、提成): "
+                         "`settle [MONTH] [--preset P] [--dry-run]`, `settle show MONTH [--version V]`, "
+                         "`settle diff MONTH V1 V2`.")
+app.add_typer(settle_app, name="settle")
+_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
+def _month(value: Optional[str]) -> Optional[str]:
     import re
 
+    if value is not None and not re.match(_MONTH, value):
+        raise typer.BadParameter(f"'{value}' is not a month; use YYYY-MM, e.g. 2026-10", param_hint="MONTH")
+    return value
+
+
+def _preset(preset: Optional[str]) -> str:
+    return preset or load_config().rules.settlement.default_preset
+
+
+@settle_app.command("run")
+def settle_run(month: Optional[str] = typer.Argument(None, callback=_month,
+                                                     help="YYYY-MM (default: the previous month, Asia/Shanghai)."),
+               preset: Optional[str] = typer.Option(None, help="Preset of config/rules.yaml (default: default_preset)."),
+               dry_run: bool = typer.Option(False, "--dry-run",
+                                            help="Compute, store a draft and publish the statement; ask nobody."),
+               inputs_dir: Optional[Path] = typer.Option(None, "--inputs-dir", help="Folder with the input files "
+                                                         "(default: data/settlement/<month>/)."),
+               correct_final: bool = typer.Option(False, "--correct-final", help="Make a new version of a month "
+                                                  "whose settlement is already final (it needs its own approval).")
+               ) -> None:
+    """Settle a month (the monthly-settlement flow); `shopops settle MONTH` is the same. Without
+    --dry-run the run then waits for the decision in the Prefect UI (PREFECT_API_URL must point
+    at the running server)."""
     from domain.settlement import SettlementError
     from domain.settlement_inputs import SettlementInputError
     from flows.settlement import monthly_settlement
+    from warehouse.repository import SettlementStateError
 
-    if month is not None and not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", month):
-        raise typer.BadParameter(f"'{month}' is not a month; use YYYY-MM, e.g. 2026-10", param_hint="--month")
-    state = monthly_settlement(month=month, preset=preset, dry_run=dry_run,
+    state = monthly_settlement(month=month, preset=preset, dry_run=dry_run, correct_final=correct_final,
                                inputs_dir=str(inputs_dir) if inputs_dir else None, return_state=True)
     try:
         result = state.result(raise_on_failure=True)
-    except (SettlementInputError, SettlementError, ValueError) as exc:
+    except (SettlementInputError, SettlementError, SettlementStateError, ValueError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     except Exception:  # noqa: BLE001 - the run's own message says what happened and what to do
@@ -283,4 +342,40 @@ def settle(month: Optional[str] = typer.Option(None, help="Month YYYY-MM (defaul
         raise typer.Exit(1) from None
     typer.echo(t("st_cli_result", month=result["month"], preset=result["preset"], version=result["version"],
                  status=t(f"st_status_{result['status']}")))
+    if result.get("waiting_in"):
+        typer.echo(t("st_asked_elsewhere", version=result["version"], run=result["waiting_in"]))
     typer.echo(result["xlsx"])
+
+
+@settle_app.command("show")
+def settle_show(month: str = typer.Argument(..., callback=_month, help="YYYY-MM."),
+                version: Optional[int] = typer.Option(None, "--version", help="Version number (default: the newest)."),
+                preset: Optional[str] = typer.Option(None, help="Preset (default: default_preset).")) -> None:
+    """A stored settlement version: status, inputs hash, each person's figures, the store KPIs."""
+    from tasks.settlement import describe_version
+    from warehouse.repository import SettlementStateError
+
+    try:
+        typer.echo(describe_version(get_settings().warehouse_url, month, _preset(preset), version))
+    except SettlementStateError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+
+
+@settle_app.command("diff")
+def settle_diff(month: str = typer.Argument(..., callback=_month, help="YYYY-MM."),
+                v1: int = typer.Argument(..., help="The earlier version."),
+                v2: int = typer.Argument(..., help="The later version."),
+                preset: Optional[str] = typer.Option(None, help="Preset (default: default_preset).")) -> None:
+    """What changed between two versions: each input row and each person's figure that differs."""
+    from tasks.settlement import diff_stored_versions
+    from warehouse.repository import SettlementStateError
+
+    try:
+        changes = diff_stored_versions(get_settings().warehouse_url, month, _preset(preset), v1, v2)
+    except SettlementStateError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(t("st_diff_header", month=month, v1=v1, v2=v2, n=len(changes)))
+    for change in changes:
+        typer.echo(f"  {change}")

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -26,12 +27,23 @@ import yaml
 from config.overlay import write_sandbox_config
 from config.settings import PROJECT_ROOT, Settings
 from shopops.i18n import t
+from shopops.operating_day import DayStep, StepOutcome, run_operating_day
+
+if TYPE_CHECKING:
+    from shopops.demo_stock import DemoStock
 
 #: the sandbox scenario behind the demo, re-dated so that it runs around the current time
 DEMO_SCENARIO = "normal_day"
-#: how far back the demo's trading period starts (orders before now are there at once, the
-#: rest arrive live as the sandbox's clock follows the wall clock)
+#: today's busy trading day starts this many hours ago (orders before now are there at once,
+#: the rest arrive live as the sandbox's clock follows the wall clock) …
 DEMO_HOURS_BACK = 20
+#: … after a quiet history long enough for restock's 90-day demand and ABC classes, the
+#: previous month's settlement and a campaign's 4-week baseline
+DEMO_HISTORY_DAYS = 92
+#: orders per day in the history (today runs at the scenario's own rate)
+DEMO_HISTORY_ORDERS_PER_DAY = 120
+#: the campaign (config/promotions/) whose preparation the demo checks as a dry run
+DEMO_CAMPAIGN = "double12-2026"
 
 
 def work_pools() -> list[str]:
@@ -90,6 +102,10 @@ def _alive(pid: int) -> bool:
 class DemoStack:
     settings: Settings
     say: callable = print
+    #: where today's trading day of the demo scenario begins (its history lies before it)
+    today_start: datetime | None = None
+    #: what the stock seed left (the WMS count file for reconcile-stock)
+    stock: "DemoStock | None" = None
     processes: list[tuple[str, subprocess.Popen]] = field(default_factory=list)
 
     # --- paths and environment ----------------------------------------------------------
@@ -126,6 +142,9 @@ class DemoStack:
             "PREFECT_SERVER_API_PORT": str(self.settings.prefect_port),
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+            # the worker looks for new runs every 2 s instead of 10: a run started from the UI
+            # (or by the operating day) begins at once
+            "PREFECT_WORKER_QUERY_SECONDS": "2",
             "SHOPOPS_DATA_DIR": str(self.data_dir),
             "SHOPOPS_CONFIG_DIR": str(self.demo_config_dir),
         })
@@ -171,20 +190,26 @@ class DemoStack:
         return output
 
     # --- the sandbox marketplace and the demo's configuration ------------------------------
-    def _write_scenario(self) -> tuple[Path, datetime]:
-        """normal_day re-dated to start DEMO_HOURS_BACK hours ago (whole hours, so reruns of
-        the demo within the hour see the same world)."""
-        from sandbox.scenario import load_scenario  # noqa: F401 - validated when the sandbox loads it
-
+    def _write_scenario(self) -> Path:
+        """normal_day re-dated: a quiet history of DEMO_HISTORY_DAYS days, then today's trading
+        day from DEMO_HOURS_BACK hours ago on at the scenario's own rate (a surge over the
+        history's rate), running on a day past now. Whole hours, so reruns of the demo within
+        the hour see the same world."""
         source = PROJECT_ROOT / "config" / "scenarios" / f"{DEMO_SCENARIO}.yaml"
         spec = yaml.safe_load(source.read_text(encoding="utf-8"))
-        start = (datetime.now(timezone.utc) - timedelta(hours=DEMO_HOURS_BACK)).replace(minute=0, second=0, microsecond=0)
-        spec.update(name="demo", start=start.isoformat(), days=2)
+        hour = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+        start, today = hour - timedelta(days=DEMO_HISTORY_DAYS), hour - timedelta(hours=DEMO_HOURS_BACK)
+        self.today_start = today
+        end = hour + timedelta(days=1)
+        busy = spec["orders_per_day"] / DEMO_HISTORY_ORDERS_PER_DAY
+        spec.update(name="demo", start=start.isoformat(), days=(end - start).total_seconds() / 86400,
+                    orders_per_day=DEMO_HISTORY_ORDERS_PER_DAY,
+                    surges=[{"start": today.isoformat(), "end": end.isoformat(), "multiplier": busy}])
         spec.pop("end", None)
         target = self.data_dir / "sandbox" / "demo-scenario.yaml"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
-        return target, start
+        return target
 
     def _write_demo_config(self) -> None:
         """config/ with every shop pointed at the local sandbox (the demo never touches a real
@@ -197,7 +222,8 @@ class DemoStack:
 
     def _register_secrets_and_catalogue(self, scenario: Path) -> None:
         """Shop credentials and the PII hash key as Prefect Secret blocks (never parameters,
-        never files the worker reads), the shops and the SKU catalogue into the warehouse."""
+        never files the worker reads), the shops and the SKU catalogue into the warehouse, and
+        the history before today's trading day (see :meth:`_seed_history`)."""
         for key, value in self.env().items():
             if key.startswith(("PREFECT_", "SHOPOPS_")):
                 os.environ[key] = value
@@ -209,7 +235,11 @@ class DemoStack:
         from warehouse import repository
         from warehouse.db import make_engine
 
+        from shopops.demo_stock import add_sandbox_stock_options, seed_demo_stock
+
         get_settings.cache_clear()
+        # stock APIs need a Shopify location and an Amazon seller id: before the config is read
+        add_sandbox_stock_options(self.demo_config_dir)
         credentials = json.loads((self.data_dir / "sandbox" / "credentials.json").read_text(encoding="utf-8"))
         config = load_config(self.demo_config_dir)
         for shop in config.shops:
@@ -222,15 +252,41 @@ class DemoStack:
             Secret.load("shopops-pii-hash-key")
         except ValueError:
             Secret(value=secrets.token_hex(32)).save("shopops-pii-hash-key")
+        world = generate(scenario)
         engine = make_engine(get_settings().warehouse_url)
         try:
             repository.sync_shops(engine, config.shops)
-            store_catalogue(engine, generate(scenario).catalogue)
+            store_catalogue(engine, world.catalogue)
+            self._seed_history(engine, world)
         finally:
             engine.dispose()
+        # the morning's stock picture: ledger, listings (yesterday's sync over real HTTP), open
+        # purchase orders, the WMS count file with its planted differences
+        self.stock = seed_demo_stock(get_settings().warehouse_url, config, world)
+
+    def _seed_history(self, engine, world) -> None:
+        """The orders placed before today's trading day, as the sandbox holds them now, stored
+        the way a faithful pull stores them (the sandbox's ground truth, already in the
+        warehouse's masked form) — the quarter of history a shop going live on shopops would
+        import once. Pulling 92 days through the marketplace APIs is what `pull-orders` does
+        for a new shop, and takes minutes; the demo's own pull covers today. Idempotent: the
+        upsert keeps the newest version of each order."""
+        import pandas as pd
+
+        from warehouse import repository
+
+        today = int(self.today_start.timestamp())
+        for shop_id in world.orders:
+            truth = world.ground_truth(shop_id, as_of=datetime.now(timezone.utc))
+            history = truth.orders["created_at"] < pd.Timestamp(today, unit="s", tz="UTC")
+            keys = truth.orders.loc[history, ["platform", "shop_id", "order_id"]]
+            repository.upsert_orders(engine, type(truth)(
+                orders=truth.orders[history],
+                lines=truth.lines.merge(keys, on=list(keys.columns)),
+                refunds=truth.refunds.merge(keys, on=list(keys.columns))))
 
     def start(self) -> None:
-        steps = 8
+        steps = 7
         prefect = _bin("prefect")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._write_demo_config()
@@ -239,7 +295,7 @@ class DemoStack:
         self._run("shopops db upgrade", [_bin("shopops"), "db", "upgrade"])
 
         self.say(t("step", n=2, total=steps, what=f"sandbox marketplace on {self.sandbox_url}"))
-        scenario, period_start = self._write_scenario()
+        scenario = self._write_scenario()
         self._spawn("sandbox", [sys.executable, "-m", "sandbox", "--scenario", str(scenario),
                                 "--port", str(self.settings.sandbox_port), "--data-dir", str(self.data_dir / "sandbox")])
         self._wait_for(f"{self.sandbox_url}/_sandbox/health", "sandbox")
@@ -252,7 +308,7 @@ class DemoStack:
                                        "--port", str(self.settings.prefect_port)])
         self._wait_for(f"{self.api_url}/health", "prefect-server")
 
-        self.say(t("step", n=4, total=steps, what="credentials (Secret blocks), shops and SKU catalogue"))
+        self.say(t("step", n=4, total=steps, what="credentials (Secret blocks), shops, SKU catalogue, order history before today, stock"))
         self._register_secrets_and_catalogue(scenario)
 
         pools = work_pools()
@@ -270,12 +326,56 @@ class DemoStack:
         for pool in pools:
             self._spawn(f"worker-{pool}", [prefect, "worker", "start", "--pool", pool, "--name", f"demo-{pool}"])
 
-        self.say(t("step", n=8, total=steps, what="first runs: check-warehouse, pull-orders (backfill of the period), customer-service-followup"))
-        self._run("starting check-warehouse", [prefect, "deployment", "run", "check-warehouse/check-warehouse"])
-        self._run("starting pull-orders", [prefect, "deployment", "run", "pull-orders/pull-orders",
-                                           "--param", f"since={period_start.isoformat()}"])
-        self._run("starting customer-service-followup",
-                  [prefect, "deployment", "run", "customer-service-followup/customer-service-followup"])
+
+    def operating_day_steps(self, today_start: datetime) -> list[DayStep]:
+        """The runs of one operating day, in the order a morning goes (see shopops/operating_day.py)."""
+        return [
+            DayStep("check-warehouse/check-warehouse"),
+            DayStep("pull-orders/pull-orders", {"since": today_start.isoformat()}),
+            DayStep("reconcile-stock/reconcile-stock", {"count_file": str(self.stock.count_file)}),
+            DayStep("restock-alerts/restock-alerts"),
+            DayStep("shipping-batches/shipping-batches"),
+            DayStep("customer-service-followup/customer-service-followup"),
+            # the next campaign's readiness check, changing nothing (a person starts campaigns)
+            DayStep("promotion-campaign/promotion-campaign",
+                    {"phase": "prepare", "name": DEMO_CAMPAIGN, "dry_run": True}),
+            # last month's commission statement stops at its approval form for a manager
+            DayStep("monthly-settlement/monthly-settlement", {"month": self.settlement_month},
+                    until_paused=True, before=self._write_settlement_inputs),
+        ]
+
+    @property
+    def settlement_month(self) -> str:
+        from flows.settlement import previous_month
+
+        return previous_month(datetime.now(timezone.utc), "Asia/Shanghai")
+
+    def _write_settlement_inputs(self) -> str:
+        """The HR and platform inputs of last month's settlement (roster, targets, expenses,
+        customer-service stats, shop channels and stats), sized from the demo history's rate,
+        where the flow looks for them (<data>/settlement/<month>/)."""
+        import calendar
+
+        from config.schema import load_config
+        from shopops.demo_settlement import expected_daily_sales, prepare_demo_settlement_inputs
+
+        month = self.settlement_month
+        year, number = map(int, month.split("-"))
+        prepare_demo_settlement_inputs(
+            self.data_dir / "settlement" / month, load_config(self.demo_config_dir), month,
+            trading_days=calendar.monthrange(year, number)[1],
+            daily=expected_daily_sales(str(self.data_dir / "sandbox" / "demo-scenario.yaml")))
+        return ""
+
+    def run_operating_day(self) -> list[StepOutcome]:
+        started = time.monotonic()
+        outcomes = run_operating_day(self.operating_day_steps(self.today_start), say=self.say)
+        summary = ", ".join(f"{o.deployment.split('/')[0]} {o.state}" for o in outcomes)
+        self.say(t("day_done", seconds=f"{time.monotonic() - started:.0f}", summary=summary))
+        failed = [o.deployment for o in outcomes if o.state not in ("COMPLETED", "PAUSED")]
+        if failed:
+            self.say(t("day_failed_steps", steps=", ".join(failed)))
+        return outcomes
 
     def stop(self) -> None:
         """Worker first, then the server; SIGTERM, then SIGKILL after a grace period."""
@@ -316,7 +416,9 @@ def run_demo(settings: Settings, say=print) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         stack.start()
-        say(t("demo_ready", ui=stack.ui_url), )
+        say(t("demo_ready", ui=stack.ui_url))
+        sys.stdout.flush()
+        stack.run_operating_day()
         sys.stdout.flush()
         stack.watch()
     except KeyboardInterrupt:

@@ -6,10 +6,13 @@ Python left to send anything) is reported too. Three of them, kept as code here:
 - ``shopops.orders.quarantine-spike``: a pull quarantined more than
   ``orders.quarantine_spike_share`` of a shop's orders (emitted by pull-orders);
 - ``shopops.restock.critical``: a SKU will run out before a new order can arrive.
-The webhook receives generic JSON ``{"source": "shopops", "title": …, "text": …}``; event
-payloads carry counts and ids only, never buyer data.
+The webhook receives generic JSON ``{"source": "shopops", "title": …, "text": …}`` or, with
+``SHOPOPS_WEBHOOK_FORMAT`` dingtalk / wecom, a group robot's markdown message (``webhook_body``);
+event payloads and messages carry counts and ids only, never buyer data.
 """
 from __future__ import annotations
+
+import requests
 
 WEBHOOK_BLOCK = "shopops-webhook"
 AUTOMATION_PREFIX = "shopops: "
@@ -22,7 +25,7 @@ _RUN_FAILED_BODY = ("Flow {{ flow.name }}, run {{ flow_run.name }}: {{ flow_run.
 _EVENT_BODY = "{{ event.payload.message }}"
 
 
-def configure_notifications(webhook_url: str) -> list[str]:
+def configure_notifications(webhook_url: str, message_format: str = "generic") -> list[str]:
     """Create (or replace) the webhook block and the automations; return their names.
 
     Needs ``PREFECT_API_URL`` pointing at a real server (automations are a server feature).
@@ -32,7 +35,7 @@ def configure_notifications(webhook_url: str) -> list[str]:
 
     block = CustomWebhookNotificationBlock(
         name="shopops", url=webhook_url, method="POST", timeout=10,
-        json_data={"source": "shopops", "title": "{{subject}}", "text": "{{body}}"},
+        json_data=webhook_body(message_format, "{{subject}}", "{{body}}"),
         allow_private_urls=True,  # the team's receiver is often on the internal network
     )
     block_id = block.save(WEBHOOK_BLOCK, overwrite=True)
@@ -79,3 +82,31 @@ def emit(event: str, resource_id: str, message: str, **payload: object) -> None:
 
     emit_event(event=event, resource={"prefect.resource.id": resource_id},
                payload={"message": message, **payload})
+
+
+#: message bodies a team's webhook may expect
+WEBHOOK_FORMATS = ("generic", "dingtalk", "wecom")
+
+
+def webhook_body(message_format: str, title: str, text: str) -> dict:
+    """The JSON body of one message: generic ``{"source", "title", "text"}``; DingTalk's group
+    robot ``{"msgtype": "markdown", "markdown": {"title", "text"}}``; WeCom's group robot
+    ``{"msgtype": "markdown", "markdown": {"content"}}`` (it has no separate title)."""
+    if message_format == "dingtalk":
+        return {"msgtype": "markdown", "markdown": {"title": title, "text": f"### {title}\n\n{text}"}}
+    if message_format == "wecom":
+        return {"msgtype": "markdown", "markdown": {"content": f"**{title}**\n\n{text}"}}
+    if message_format == "generic":
+        return {"source": "shopops", "title": title, "text": text}
+    raise ValueError(f"webhook format '{message_format}' is not one of {', '.join(WEBHOOK_FORMATS)}")
+
+
+def post_webhook(url: str, message_format: str, title: str, text: str, timeout_s: float = 10) -> None:
+    """Send one message; raises ``requests.RequestException`` when the webhook does not take it
+    (a robot answers HTTP 200 with ``errcode`` ≠ 0 for a refused message)."""
+    response = requests.post(url, json=webhook_body(message_format, title, text), timeout=timeout_s)
+    response.raise_for_status()
+    body = response.json() if response.content and "json" in response.headers.get("Content-Type", "") else {}
+    if isinstance(body, dict) and body.get("errcode", 0) != 0:
+        raise requests.RequestException(f"the webhook refused the message: errcode {body.get('errcode')} "
+                                        f"{body.get('errmsg', '')}".strip())

@@ -15,7 +15,8 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from domain.settlement import Settlement, SettlementLine, shown
+from domain.settlement import (Change, Settlement, SettlementLine, diff_versions, frame_records, line_figures, shown,
+                               to_fen)
 from domain.settlement_inputs import InputProblem, SettlementInputError, SettlementInputs, load_inputs
 from shopops.i18n import t
 from warehouse import repository
@@ -24,6 +25,8 @@ from warehouse.repository import SettlementVersion
 
 #: the five files of an inputs folder, each as .csv or .xlsx
 INPUT_FILES = ("roster", "targets", "expenses", "cs_stats", "shop_channels")
+#: files an inputs folder may have (the store KPIs' conversion rate and DSR come from it)
+OPTIONAL_INPUT_FILES = ("shop_stats",)
 #: the currency commissions are computed and paid in; other currencies' sales are reported, not settled
 SETTLEMENT_CURRENCY = "CNY"
 DECISIONS = ("approve", "request_correction")
@@ -36,8 +39,10 @@ def find_input_files(folder: Path) -> dict[str, Path]:
     if not folder.is_dir():
         raise SettlementInputError([InputProblem(str(folder), None, "the inputs folder does not exist; create it with "
                                                  f"{', '.join(f + '.csv' for f in INPUT_FILES)} (or .xlsx)")])
-    for name in INPUT_FILES:
+    for name in INPUT_FILES + OPTIONAL_INPUT_FILES:
         candidates = [path for path in (folder / f"{name}.csv", folder / f"{name}.xlsx") if path.is_file()]
+        if not candidates and name in OPTIONAL_INPUT_FILES:
+            continue
         if not candidates:
             problems.append(InputProblem(f"{name}.csv", None,
                                          f"missing in {folder} (expected {name}.csv or {name}.xlsx)"))
@@ -105,23 +110,48 @@ class StoredSettlement:
     created: bool                # False: the newest version already had these inputs (no duplicate)
 
 
+def kpi_document(settlement: Settlement, kpis: pd.DataFrame, cs_kpis: pd.DataFrame) -> dict:
+    """The statement's shop figures and KPIs as JSON, stored with the version."""
+    return {name: frame_records(frame) for name, frame in (("shops", settlement.shops), ("store_kpis", kpis), ("cs_kpis", cs_kpis))}
+
+
 @task(name="store-settlement-version", cache_policy=NO_CACHE)
-def store_settlement_version(database_url: str, settlement: Settlement, *, status: str,
-                             flow_run_id: str | None) -> StoredSettlement:
+def store_settlement_version(database_url: str, settlement: Settlement, snapshot: dict, kpis: dict, *, status: str,
+                             flow_run_id: str | None, correct_final: bool = False) -> StoredSettlement:
     """One effect per inputs: when the newest version of (month, preset) has the same inputs
-    hash it is returned as it is (final or not); otherwise a new version is written."""
+    hash it is returned as it is (final or not); otherwise a new version is written — refused
+    (``SettlementFinalError``) over a final version unless ``correct_final``."""
     engine = make_engine(database_url)
     try:
-        newest = repository.latest_settlement(engine, settlement.month, settlement.preset)
-        if newest is not None and newest.inputs_sha256 == settlement.inputs_sha256:
-            return StoredSettlement(newest, created=False)
-        version = repository.write_settlement(engine, month=settlement.month, preset=settlement.preset,
-                                              inputs_sha256=settlement.inputs_sha256,
-                                              lines=[line_record(line) for line in settlement.lines],
-                                              status=status, flow_run_id=flow_run_id)
-        return StoredSettlement(version, created=True)
+        version, created = repository.write_settlement(
+            engine, month=settlement.month, preset=settlement.preset, inputs_sha256=settlement.inputs_sha256,
+            lines=[line_record(line) for line in settlement.lines], status=status, flow_run_id=flow_run_id,
+            inputs=snapshot, kpis=kpis, correct_final=correct_final)
+        return StoredSettlement(version, created=created)
     finally:
         engine.dispose()
+
+
+#: flow-run states in which a run that asked for approval may still receive the answer
+_STILL_ASKING = ("PAUSED", "RUNNING", "PENDING", "SCHEDULED")
+
+
+@task(name="find-waiting-approval", cache_policy=NO_CACHE)
+def run_still_asking(flow_run_id: str | None, own_run_id: str | None) -> bool:
+    """Whether another flow run is (still) the one asking a person to approve this version:
+    then a second run of the same month and inputs must not ask again (two forms, one
+    version). A run that ended (timed out, failed, cancelled, or gone) no longer asks."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    if not flow_run_id or flow_run_id == own_run_id:
+        return False
+    with get_client(sync_client=True) as client:
+        try:
+            run = client.read_flow_run(flow_run_id)
+        except ObjectNotFound:
+            return False
+    return run.state is not None and run.state.type.value in _STILL_ASKING
 
 
 @task(name="ask-for-approval", cache_policy=NO_CACHE)
@@ -166,10 +196,12 @@ def _ratio(value: object) -> Decimal | None:
     return None if value is None or pd.isna(value) else shown(Decimal(value))
 
 
-def statement_tables(settlement: Settlement, kpis: pd.DataFrame, locale: str | None = None) -> dict[str, pd.DataFrame]:
+def statement_tables(settlement: Settlement, kpis: pd.DataFrame, cs_kpis: pd.DataFrame,
+                     locale: str | None = None) -> dict[str, pd.DataFrame]:
     """The statement a reviewer approves: ``people`` (revenue, each component's score, the
     coefficient at 4 places, commission in yuan), ``components`` (what each score was measured
-    on), ``shops`` (the month's figures with the clawback column), ``store_kpis``."""
+    on), ``shops`` (the month's figures with the clawback column), ``store_kpis``, ``cs_kpis``
+    (customer service: conversations, response time, conversion, attributed sales)."""
     names = [c for c in ("target", "own_shops_target", "distribution_target", "profitability", "gross_margin")
              if any(c == part.name for line in settlement.lines for part in line.components)]
     annual = any(line.annual for line in settlement.lines)
@@ -202,16 +234,31 @@ def statement_tables(settlement: Settlement, kpis: pd.DataFrame, locale: str | N
                           **{t(f"st_{m.removesuffix('_minor')}", locale): settlement.shops[m].map(yuan)
                              for m in money}})
     kpi_table = pd.DataFrame({
-        t("st_shop", locale): kpis.get("shop_id", pd.Series(dtype=object)),
-        t("st_revenue", locale): kpis.get("revenue_minor", pd.Series(dtype=object)).map(yuan),
-        t("st_orders", locale): kpis.get("orders", pd.Series(dtype=object)),
-        t("st_aov", locale): kpis.get("average_order_value_minor", pd.Series(dtype=object)).map(yuan),
-        **{t(f"st_{r}", locale): kpis.get(r, pd.Series(dtype=object)).map(_ratio)
-           for r in ("refund_rate", "repeat_purchase_rate", "on_time_shipment_share", "gross_margin", "roi")},
-        t("st_oversell_count", locale): kpis.get("oversell_count", pd.Series(dtype=object)),
+        t("st_shop", locale): kpis["shop_id"],
+        t("st_revenue", locale): kpis["revenue_minor"].map(yuan),
+        t("st_orders", locale): kpis["orders"],
+        t("st_aov", locale): kpis["average_order_value_minor"].map(yuan),
+        t("st_visitors", locale): kpis["visitors"],
+        t("st_conversion_rate", locale): kpis["conversion_rate"].map(_ratio),
+        **{t(f"st_{r}", locale): kpis[r].map(_ratio) for r in ("refund_rate", "repeat_purchase_rate")},
+        t("st_new_buyers", locale): kpis["new_buyers"],
+        t("st_new_customer_cost", locale): kpis["new_customer_cost_minor"].map(yuan),
+        t("st_on_time_shipment_share", locale): kpis["on_time_shipment_share"].map(_ratio),
+        t("st_oversell_count", locale): kpis["oversell_count"],
+        **{t(f"st_{r}", locale): kpis[r].map(_ratio) for r in ("gross_margin", "roi")},
+        t("st_dsr", locale): kpis["dsr"].map(_ratio),
+    })
+    cs_table = pd.DataFrame({
+        t("st_person_id", locale): cs_kpis["person_id"], t("st_name", locale): cs_kpis["name"],
+        t("st_conversations", locale): cs_kpis["conversations"],
+        t("st_avg_response_s", locale): cs_kpis["avg_response_s"],
+        t("st_cs_conversion_rate", locale): cs_kpis["conversion_rate"].map(_ratio),
+        t("st_attributed_sales", locale): cs_kpis["attributed_sales_minor"].map(yuan),
+        t("st_target", locale): cs_kpis["target_minor"].map(yuan),
+        t("st_achievement", locale): cs_kpis["achievement"].map(_ratio),
     })
     tables = {"people": pd.DataFrame(people), "components": pd.DataFrame(parts), "shops": shops,
-              "store_kpis": kpi_table}
+              "store_kpis": kpi_table, "cs_kpis": cs_table}
     return {name: _displayed(frame) for name, frame in tables.items()}
 
 
@@ -224,6 +271,63 @@ def _displayed(frame: pd.DataFrame) -> pd.DataFrame:
 
 def to_display_minor(amount: Decimal) -> Decimal:
     """A component's sum in fen (may hold a fraction from a share) rounded half-up for display."""
-    from domain.settlement import to_fen
-
     return Decimal(to_fen(amount))
+
+
+# --- stored versions: show and diff (the `shopops settle show|diff` commands) ------------------
+
+def _stored_side(engine, version: SettlementVersion) -> dict:
+    """A stored version as :func:`domain.settlement.diff_versions` compares it."""
+    inputs, _ = repository.settlement_documents(engine, version.id)
+    lines = repository.read_settlement_lines(engine, version.id)
+    return dict(inputs=inputs, lines={r.person_id: line_figures(r.revenue_minor, r.coefficient, r.commission_minor,
+                                                                r.annual_bonus_minor, r.components)
+                                      for r in lines.itertuples()})
+
+
+def diff_stored_versions(database_url: str, month: str, preset: str, v1: int, v2: int) -> list[Change]:
+    """Every input row and person's figure that differs between versions ``v1`` and ``v2``."""
+    engine = make_engine(database_url)
+    try:
+        before, after = (repository.settlement_version(engine, month, preset, v) for v in (v1, v2))
+        return diff_versions(_stored_side(engine, before), _stored_side(engine, after))
+    finally:
+        engine.dispose()
+
+
+def describe_version(database_url: str, month: str, preset: str, version: int | None = None,
+                     locale: str | None = None) -> str:
+    """A stored version as text: who decided what, each person's figures, the store KPIs."""
+    engine = make_engine(database_url)
+    try:
+        stored = repository.settlement_version(engine, month, preset, version)
+        lines = repository.read_settlement_lines(engine, stored.id)
+        _, kpis = repository.settlement_documents(engine, stored.id)
+        others = repository.settlement_versions(engine, month, preset)
+    finally:
+        engine.dispose()
+    text = [t("st_summary", locale, month=month, preset=preset, version=stored.version,
+              status=t(f"st_status_{stored.status}", locale), sha=stored.inputs_sha256).replace("*", "")]
+    if stored.approved_at:
+        text.append(t("st_approved", locale, month=month, version=stored.version, by=stored.approved_by)
+                    + f" ({stored.approved_at:%Y-%m-%d %H:%M} UTC)")
+    if stored.note:
+        text.append(t("st_previous_note", locale, note=stored.note))
+    text.append(t("st_versions", locale, versions=", ".join(
+        f"{v.version} {t(f'st_status_{v.status}', locale)}" for v in reversed(others))))
+    people = pd.DataFrame({
+        t("st_person_id", locale): lines["person_id"],
+        t("st_role", locale): lines["role"].map(lambda r: t(f"st_role_{r}", locale)),
+        t("st_revenue", locale): lines["revenue_minor"].map(yuan),
+        t("st_coefficient", locale): [shown(Decimal(str(c))) if parts else None
+                                      for c, parts in zip(lines["coefficient"], lines["components"])],
+        t("st_commission", locale): lines["commission_minor"].map(yuan),
+        t("st_annual_bonus", locale): lines["annual_bonus_minor"].map(yuan),
+        t("st_flags", locale): lines["flags"].map(lambda flags: "; ".join(f["detail"] for f in flags or [])),
+    })
+    text += ["", people.to_string(index=False)]
+    if kpis and kpis.get("store_kpis"):
+        text += ["", t("st_kpis_heading", locale), pd.DataFrame(kpis["store_kpis"]).to_string(index=False)]
+    if kpis and kpis.get("cs_kpis"):
+        text += ["", pd.DataFrame(kpis["cs_kpis"]).to_string(index=False)]
+    return "\n".join(text)

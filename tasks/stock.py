@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from config.schema import AppConfig, ShopConfig
 from connectors import ConnectorError, build_connector, default_settings, redact
 from domain.restock import RestockRules, apply_cooldown, suggest_restock
-from domain.stock import ALL_WAREHOUSES, RESERVING_STATUSES, positions, push_plan, reconcile
+from domain.stock import ALL_WAREHOUSES, LISTING_KEY, RESERVING_STATUSES, positions, push_plan, reconcile
 from warehouse import repository
 from warehouse.db import make_engine
 
@@ -152,7 +152,7 @@ class ListingReadResult:
     errors: list[str] = field(default_factory=list)
 
 
-def _connector(shop: ShopConfig):
+def shop_connector(shop: ShopConfig):
     """The shop's connector, built as ``tasks.ingest.pull_shop`` builds it."""
     from tasks.secrets import shop_credentials
 
@@ -179,7 +179,7 @@ def read_shop_listings(config: AppConfig, shop_id: str, listings: pd.DataFrame) 
     connector = None
     rows = []
     try:
-        connector = _connector(shop)
+        connector = shop_connector(shop)
         for listing in listings.itertuples(index=False):
             try:
                 qty = connector.read_stock(listing.marketplace_item_id, listing.marketplace_sku_id)
@@ -273,6 +273,42 @@ def store_reconciliation(database_url: str, result: StockReconciliation,
         engine.dispose()
 
 
+# --- stock sync: pushing the plan to the marketplaces ------------------------------------------
+
+#: none: plan only; dry_run: log the plan's pushes, write nothing; live: push, read back, log
+SYNC_MODES = ("none", "dry_run", "live")
+
+
+class PushSwitchedOff(RuntimeError):
+    """A live push was asked for while rules.yaml says pushing is off."""
+
+
+def sync_mode(requested: str | None, push_enabled: bool, push_dry_run: bool) -> str:
+    """The sync a run does. Not asked: what rules.yaml says (``stock.push_enabled`` off → none;
+    on → dry_run while ``stock.push_dry_run`` is true, else live). A dry run may always be asked
+    for (it writes nothing); a live push only while ``push_enabled`` is true."""
+    if requested is None:
+        return "none" if not push_enabled else ("dry_run" if push_dry_run else "live")
+    if requested not in SYNC_MODES:
+        raise ValueError(f"sync '{requested}' is not one of {', '.join(SYNC_MODES)}")
+    if requested == "live" and not push_enabled:
+        raise PushSwitchedOff("a live stock push was asked for, but pushing is switched off: set stock.push_enabled: "
+                              "true in config/rules.yaml (or run without --live for a dry run)")
+    return requested
+
+
+def pushes_to_make(plan: pd.DataFrame, read_ok: pd.DataFrame | None, overwrite_edited: bool = False) -> pd.DataFrame:
+    """The plan's rows to push: ``action == "push"`` (and ``report_edited`` when a person said
+    to overwrite edits). ``read_ok``: listings read successfully this run (``LISTING_KEY``
+    columns); when given, only those are pushed — a listing we could not read now might have
+    been edited since, and a push would overwrite that unseen."""
+    actions = ["push", "report_edited"] if overwrite_edited else ["push"]
+    todo = plan[plan["action"].isin(actions)]
+    if read_ok is not None:
+        todo = todo.merge(read_ok[LISTING_KEY].drop_duplicates(), on=LISTING_KEY, how="inner")
+    return todo.reset_index(drop=True)
+
+
 def dry_run_pushes(plan: pd.DataFrame) -> pd.DataFrame:
     """The pushes the plan asks for (``action == "push"``), as ``stock_pushes`` rows of a dry run:
     before = what the listing showed at this run's read, planned = what would be set, after =
@@ -282,19 +318,76 @@ def dry_run_pushes(plan: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "shop_id": todo["shop_id"], "marketplace_item_id": todo["marketplace_item_id"],
         "marketplace_sku_id": todo["marketplace_sku_id"], "sku": todo["sku"], "before_qty": before,
-        "planned_qty": todo["planned_qty"].astype("int64"), "after_qty": before,
+        "planned_qty": todo["planned_qty"].astype("int64"), "after_qty": before, "outcome": "dry_run",
         "reply": [{"dry_run": True, "would_set": int(q)} for q in todo["planned_qty"]]}).reset_index(drop=True)
 
 
 @task(name="record-dry-run-pushes", cache_policy=NO_CACHE)
-def record_dry_run_pushes(database_url: str, plan: pd.DataFrame, flow_run_id: str | None) -> int:
+def record_dry_run_pushes(database_url: str, plan: pd.DataFrame, flow_run_id: str | None) -> pd.DataFrame:
     """Log the plan's pushes as dry runs in ``stock_pushes``; no marketplace is written to."""
-    pushes = dry_run_pushes(plan)
+    return _log_pushes(database_url, dry_run_pushes(plan), flow_run_id)
+
+
+def _log_pushes(database_url: str, pushes: pd.DataFrame, flow_run_id: str | None) -> pd.DataFrame:
     engine = make_engine(database_url)
     try:
-        return repository.record_stock_pushes(engine, pushes, dry_run=True, flow_run_id=flow_run_id)
+        repository.record_stock_pushes(engine, pushes, flow_run_id=flow_run_id)
     finally:
         engine.dispose()
+    return pushes
+
+
+PUSH_COLUMNS = ("shop_id", "marketplace_item_id", "marketplace_sku_id", "sku", "before_qty", "planned_qty",
+                "after_qty", "outcome", "reply")
+
+
+def push_shop_listings(config: AppConfig, shop_id: str, todo: pd.DataFrame) -> pd.DataFrame:
+    """Push each planned quantity through the shop's connector (a full overwrite), then read the
+    listing back: ``confirmed`` when it shows the planned quantity, ``mismatch`` when not,
+    ``failed`` when the marketplace refused or could not be reached (``reply`` holds the error,
+    secrets redacted). Never raises for the shop's own failures: each listing gets a row."""
+    rows = []
+    connector = None
+    try:
+        connector = shop_connector(config.shop(shop_id))
+    except Exception as exc:  # noqa: BLE001 - missing credentials, bad URL …: every listing fails, named
+        error = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
+        return pd.DataFrame([(*_push_key(r), r.marketplace_qty, r.planned_qty, None, "failed", error)
+                             for r in todo.itertuples(index=False)], columns=list(PUSH_COLUMNS))
+    try:
+        secrets = connector.credentials.secrets()
+        for row in todo.itertuples(index=False):
+            planned = int(row.planned_qty)
+            try:
+                result = connector.push_stock(row.marketplace_item_id, row.marketplace_sku_id, planned)
+            except ConnectorError as exc:
+                rows.append((*_push_key(row), row.marketplace_qty, planned, None, "failed",
+                             {"error": redact(str(exc), secrets)[:500]}))
+                continue
+            reply = result.reply if result.ok else {"error": "the marketplace did not accept the push",
+                                                    "reply": result.reply}
+            try:
+                after = int(connector.read_stock(row.marketplace_item_id, row.marketplace_sku_id))
+            except ConnectorError as exc:
+                rows.append((*_push_key(row), row.marketplace_qty, planned, None, "failed",
+                             {"reply": result.reply, "error": "read-back failed: " + redact(str(exc), secrets)[:400]}))
+                continue
+            outcome = "failed" if not result.ok else ("confirmed" if after == planned else "mismatch")
+            rows.append((*_push_key(row), row.marketplace_qty, planned, after, outcome, reply))
+    finally:
+        connector.close()
+    return pd.DataFrame(rows, columns=list(PUSH_COLUMNS))
+
+
+def _push_key(row) -> tuple:
+    return row.shop_id, row.marketplace_item_id, row.marketplace_sku_id, row.sku
+
+
+@task(name="push-listing-stock", task_run_name="push-listings-{shop_id}", cache_policy=NO_CACHE)
+def push_listing_stock(config: AppConfig, shop_id: str, todo: pd.DataFrame, database_url: str,
+                       flow_run_id: str | None) -> pd.DataFrame:
+    """One shop's live pushes, each read back, logged in ``stock_pushes``."""
+    return _log_pushes(database_url, push_shop_listings(config, shop_id, todo), flow_run_id)
 
 
 # --- restock -------------------------------------------------------------------------------
@@ -412,3 +505,41 @@ def _json_safe(frame: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_float_dtype(out[column]):
             out[column] = out[column].map(lambda v: None if v is None or (isinstance(v, float) and math.isinf(v)) else v)
     return out
+
+
+# --- purchase suggestions and the alert message ----------------------------------------------
+
+#: columns of a supplier's purchase-suggestion sheet, what a buyer sends on
+PURCHASE_COLUMNS = ("sku", "name", "suggested_qty", "case_pack", "moq", "lead_time_days", "level", "available",
+                    "in_transit", "daily_demand", "cover_days", "reason")
+#: an Excel sheet name holds at most 31 characters
+_SHEET_NAME_MAX = 31
+
+
+def purchase_suggestions(judged: pd.DataFrame, config: AppConfig, no_supplier: str) -> dict[str, pd.DataFrame]:
+    """One sheet per supplier (its name from suppliers.yaml, else its id; SKUs without one under
+    ``no_supplier``) with the SKUs to order from it, most urgent first; overstock is not ordered."""
+    names = {s.id: s.name for s in config.suppliers}
+    wanted = judged[judged["suggested_qty"] > 0].copy()
+    wanted["cover_days"] = wanted["cover_days"].map(lambda v: None if pd.isna(v) or math.isinf(v) else round(float(v), 1))
+    wanted["sheet"] = wanted["supplier"].map(lambda s: names.get(s, s) if isinstance(s, str) and s else no_supplier)
+    sheets = {}
+    for sheet, part in sorted(wanted.groupby("sheet"), key=lambda item: str(item[0])):
+        part = part.assign(severity=part["level"].map({"critical": 0, "warning": 1})).sort_values(["severity", "sku"])
+        sheets[str(sheet)[:_SHEET_NAME_MAX]] = part[list(PURCHASE_COLUMNS)].reset_index(drop=True)
+    return sheets
+
+
+#: at most this many alerts spelled out in one webhook message (robots cap a message's size)
+ALERT_MESSAGE_MAX_LINES = 30
+
+
+def alert_message_lines(sent: pd.DataFrame) -> list[str]:
+    """One markdown line per sent alert: SKU, name, supplier and the reason with its numbers —
+    catalogue and stock facts only, no buyer data exists in an alert."""
+    lines = [f"- **{row.level}** {row.sku} {row.name or ''} ({row.supplier or '-'}): {row.reason}"
+             for row in sent.itertuples()]
+    if len(lines) > ALERT_MESSAGE_MAX_LINES:
+        rest = len(lines) - ALERT_MESSAGE_MAX_LINES
+        lines = lines[:ALERT_MESSAGE_MAX_LINES] + [f"- … {rest} more in the run's report"]
+    return lines

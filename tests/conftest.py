@@ -88,6 +88,18 @@ def database_url(request, tmp_path) -> str:
     return f"{base}{sep}options=-csearch_path%3D{schema}"
 
 
+@pytest.fixture
+def engine(database_url):
+    """A migrated warehouse on each dialect (``database_url``), disposed after the test."""
+    from warehouse import migrate
+    from warehouse.db import make_engine
+
+    migrate.upgrade(database_url)
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     """One Prefect test server for the whole session (≈15 s to start)."""

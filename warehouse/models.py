@@ -193,6 +193,9 @@ class Order(Base):
         sa.Index(None, "shop_id", "modified_at"),
         sa.Index(None, "status"),
         sa.Index(None, "paid_at"),
+        # the settlement's month range (placed = created_at, else paid_at) and its new-buyer check
+        sa.Index(None, "created_at"),
+        sa.Index(None, "shop_id", "buyer_key"),
         one_of("status", CANONICAL_STATUSES),
     )
 
@@ -453,7 +456,8 @@ class StockPush(Base):
     """Every stock push, dry runs included: pushing is a write to a marketplace (§2)."""
 
     __tablename__ = "stock_pushes"
-    __table_args__ = (sa.Index(None, "shop_id", "pushed_at"),)
+    __table_args__ = (sa.Index(None, "shop_id", "pushed_at"),
+                      one_of("outcome", ("dry_run", "confirmed", "mismatch", "failed")))
 
     id: Mapped[int] = mapped_column(SurrogateId, primary_key=True)
     shop_id: Mapped[str] = mapped_column(sa.String(64))
@@ -466,6 +470,9 @@ class StockPush(Base):
     dry_run: Mapped[bool]
     reply: Mapped[dict[str, Any] | None]
     confirmed: Mapped[bool] = mapped_column(default=False)
+    #: dry_run | confirmed (read back = planned) | mismatch (read back differs) | failed (refused
+    #: or unreachable: ``reply`` holds the error); ``after_qty`` is the read-back quantity
+    outcome: Mapped[str] = mapped_column(sa.String(16))
     pushed_at: Mapped[datetime]
     flow_run_id: Mapped[str | None] = mapped_column(sa.String(64))
 
@@ -478,16 +485,26 @@ class StockDiscrepancy(Base):
         sa.Index(None, "status"),
         sa.Index(None, "sku", "warehouse"),
         one_of("status", ("open", "resolved")),
+        one_of("kind", ("count_vs_ledger", "oversell_risk", "undersell")),
+        one_of("cause", ("unrecorded_shipment", "unrecorded_receipt", "listing_drift", "listing_edited")),
     )
 
     id: Mapped[int] = mapped_column(SurrogateId, primary_key=True)
     flow_run_id: Mapped[str | None] = mapped_column(sa.String(64))
+    #: ``domain.stock`` record kind and suggested cause (``suggested_cause`` is the text)
+    kind: Mapped[str] = mapped_column(sa.String(24))
+    cause: Mapped[str] = mapped_column(sa.String(24))
     sku: Mapped[str] = mapped_column(sa.String(64))
     warehouse: Mapped[str] = mapped_column(sa.String(32))
     shop_id: Mapped[str | None] = mapped_column(sa.String(64))
+    #: the listing of a listing record (a shop may list one SKU more than once)
+    marketplace_item_id: Mapped[str | None] = mapped_column(sa.String(64))
+    marketplace_sku_id: Mapped[str | None] = mapped_column(sa.String(64))
     warehouse_count: Mapped[int | None]
     ledger_qty: Mapped[int | None]
     listing_qty: Mapped[int | None]
+    #: what the push plan allows the listing (listing records)
+    planned_qty: Mapped[int | None]
     difference: Mapped[int]
     suggested_cause: Mapped[str | None] = mapped_column(sa.Text)
     status: Mapped[str] = mapped_column(sa.String(16), default="open")
@@ -497,15 +514,20 @@ class StockDiscrepancy(Base):
 
 
 class PriceObservation(Base):
-    """A listing price seen at a time: the 30-day lowest price of the campaign rules (§6)."""
+    """A price seen at a time: the 30-day lowest price of the campaign rules (§6).
+
+    ``order_lines``: the lowest unit price a shop sold the SKU at on a UTC day (observed_at =
+    the day's start); ``listing``: a listing's price as read (observed_at = the reading)."""
 
     __tablename__ = "price_history"
+    __table_args__ = (sa.Index(None, "sku", "observed_at"), one_of("source", ("order_lines", "listing")))
 
     shop_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     sku: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     observed_at: Mapped[datetime] = mapped_column(primary_key=True)
     price_minor: Mapped[int] = money()
     currency: Mapped[str] = currency()
+    source: Mapped[str] = mapped_column(sa.String(16), server_default="order_lines")
 
 
 # --- §3 restock ---------------------------------------------------------------------------
@@ -616,6 +638,31 @@ class BatchOrder(Base):
     pulled_out_reason: Mapped[str | None] = mapped_column(sa.Text)
 
 
+class BatchLine(Base):
+    """Units allocated to a batched order: what is picked, packed and posted as outbound at
+    hand-over (gift lines included, the running promotion's too: they keep the ``line_no`` of
+    the line that earned them, hence the SKU in the key)."""
+
+    __tablename__ = "batch_lines"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(["batch_id", "platform", "shop_id", "order_id"],
+                                ["batch_orders.batch_id", "batch_orders.platform", "batch_orders.shop_id",
+                                 "batch_orders.order_id"], ondelete="CASCADE"),
+    )
+
+    batch_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    platform: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    order_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    line_no: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    title: Mapped[str | None] = mapped_column(sa.String(400))
+    variant: Mapped[str | None] = mapped_column(sa.String(200))
+    is_gift: Mapped[bool]
+    quantity: Mapped[int]
+    warehouse: Mapped[str] = mapped_column(sa.String(32))
+
+
 class OrderHold(Base):
     """An order the shipping audit held back, with every reason (remark, address, refund …)."""
 
@@ -627,9 +674,14 @@ class OrderHold(Base):
     shop_id: Mapped[str] = mapped_column(sa.String(64))
     order_id: Mapped[str] = mapped_column(sa.String(64))
     reasons: Mapped[list[Any]]
+    #: each reason in words, same order as ``reasons``
+    details: Mapped[list[Any] | None]
     flow_run_id: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = created_now()
     released_at: Mapped[datetime | None]
+    #: who released it: a person (e.g. after reading the remark), or the shipping run that found
+    #: the reasons gone
+    released_by: Mapped[str | None] = mapped_column(sa.String(100))
 
 
 # --- §5 settlement inputs and results -----------------------------------------------------
@@ -716,6 +768,10 @@ class Settlement(Base):
     approved_by: Mapped[str | None] = mapped_column(sa.String(100))
     note: Mapped[str | None] = mapped_column(sa.Text)
     flow_run_id: Mapped[str | None] = mapped_column(sa.String(64))
+    #: every input as hashed (``domain.settlement.inputs_snapshot``): a diff names what changed
+    inputs: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    #: the statement's shop figures, store KPIs and customer-service KPIs, as published
+    kpis: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
 
 class SettlementLine(Base):

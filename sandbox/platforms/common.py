@@ -341,7 +341,12 @@ def set_stock(state: SandboxState, shop: ShopSpec, sku: str, quantity: int, incr
 
 
 def record_shipment(state: SandboxState, shop: ShopSpec, order_id: str, carrier: str, tracking_no: str) -> None:
-    """Keep a connector's shipment write-back (the generated history itself is not rewritten)."""
+    """Keep a connector's shipment write-back and ship the order at the simulated now: from then
+    on the order lists show it shipped with ``tracking_no`` (``ShopOrders.ship``; a repeated or
+    impossible shipment leaves the history as it is)."""
     state.shipments.append({"shop_id": shop.id, "order_id": order_id, "carrier": carrier,
                             "tracking_no": tracking_no, "at": state.clock.now().isoformat()})
     state.count(shop.platform, "shipments")
+    i = order_index(state, shop, order_id)
+    if i is not None and state.world.orders[shop.id].ship(i, state.now_s(), tracking_no, carrier):
+        state.history_changed(shop.id)

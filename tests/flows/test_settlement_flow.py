@@ -114,7 +114,10 @@ def test_dry_run_stores_a_draft_publishes_and_a_rerun_adds_nothing(settlement_en
     assert lines["commission_minor"].to_dict() == {"C1": 326977, "M1": 196067, "O1": 137935, "O2": 0}
 
     book = openpyxl.load_workbook(first["xlsx"])
-    assert book.sheetnames == ["people", "components", "shops", "store_kpis"]
+    assert book.sheetnames == ["people", "components", "shops", "store_kpis", "cs_kpis"]
+    cs_header = [c.value for c in book["cs_kpis"][1]]
+    [c1] = list(book["cs_kpis"].iter_rows(min_row=2, values_only=True))
+    assert (c1[cs_header.index("conversations")], c1[cs_header.index("inquiry conversion")]) == (1200, 0.352)
     people = {row[0]: row for row in book["people"].iter_rows(min_row=2, values_only=True)}
     header = [c.value for c in book["people"][1]]
     assert people["M1"][header.index("coefficient")] == pytest.approx(1.1333)
@@ -131,6 +134,62 @@ def test_dry_run_stores_a_draft_publishes_and_a_rerun_adds_nothing(settlement_en
     again = monthly_settlement(month=MONTH, dry_run=True, inputs_dir=str(DATA))
     assert (again["version"], again["created"], again["inputs_sha256"]) == (1, False, first["inputs_sha256"])
     assert len(versions(settlement_env.warehouse_url)) == 1  # one effect
+    # the same figures, cell for cell, in a second statement file
+    assert again["xlsx"] != first["xlsx"]
+    assert workbook_cells(again["xlsx"]) == workbook_cells(first["xlsx"])
+
+
+def workbook_cells(path: str) -> dict[str, list[tuple]]:
+    book = openpyxl.load_workbook(path)
+    return {sheet.title: list(sheet.iter_rows(values_only=True)) for sheet in book.worksheets}
+
+
+def copy_inputs(folder: Path) -> Path:
+    folder.mkdir()
+    for name in ("roster", "targets", "expenses", "cs_stats", "shop_channels"):
+        (folder / f"{name}.csv").write_bytes((DATA / f"{name}.csv").read_bytes())
+    return folder
+
+
+def test_changed_input_makes_a_new_version_and_diff_names_what_changed(settlement_env, tmp_path):
+    from typer.testing import CliRunner
+
+    from flows.settlement import monthly_settlement
+    from shopops.cli import app
+
+    first = monthly_settlement(month=MONTH, dry_run=True, inputs_dir=str(DATA))
+    folder = copy_inputs(tmp_path / "corrected")
+    expenses = folder / "expenses.csv"
+    expenses.write_text(expenses.read_text(encoding="utf-8").replace("2026-10,tmall,marketing,15000.00",
+                                                                     "2026-10,tmall,marketing,16000.00"),
+                        encoding="utf-8")
+    second = monthly_settlement(month=MONTH, dry_run=True, inputs_dir=str(folder))
+    assert (second["version"], second["created"]) == (2, True)
+    assert second["inputs_sha256"] != first["inputs_sha256"]
+    assert [(v.version, v.status) for v in versions(settlement_env.warehouse_url)] == [(2, "draft"), (1, "draft")]
+
+    diff = CliRunner().invoke(app, ["settle", "diff", MONTH, "1", "2"])
+    assert diff.exit_code == 0, diff.output
+    # the figures of tests/unit/test_settlement.py::test_diff_names_exactly_the_input_and_figures_that_changed
+    assert diff.output.splitlines() == [
+        "Settlement 2026-10: version 1 → 2, 9 difference(s):",
+        "  expenses [2026-10 / tmall / marketing] amount_minor: 1500000 → 1600000",
+        "  lines [M1] coefficient: 1.1333 → 1.1265",
+        "  lines [M1] commission_minor: 196067 → 194880",
+        "  lines [M1] profitability.score: 1.2000 → 1.1657",
+        "  lines [M1] profitability.target_minor: 3400000 → 3500000",
+        "  lines [O1] coefficient: 0.9599 → 0.9458",
+        "  lines [O1] commission_minor: 137935 → 135907",
+        "  lines [O1] profitability.score: 1.0933 → 1.0581",
+        "  lines [O1] profitability.target_minor: 3000000 → 3100000",
+    ]
+    shown = CliRunner().invoke(app, ["settle", "show", MONTH, "--version", "1"])
+    assert shown.exit_code == 0, shown.output
+    assert "version 1 (draft)" in shown.output and first["inputs_sha256"] in shown.output
+    assert "1960.67" in shown.output and "Store KPIs" in shown.output        # M1's commission, yuan
+    assert "1948.8" in CliRunner().invoke(app, ["settle", "show", MONTH]).output  # newest: version 2
+    missing = CliRunner().invoke(app, ["settle", "show", MONTH, "--version", "9"])
+    assert missing.exit_code == 1 and "has no version 9 (there are 1, 2)" in missing.output
 
 
 def test_missing_input_file_fails_with_the_file_named(settlement_env, tmp_path):
@@ -184,7 +243,7 @@ def _wait_until_paused(url: str, outcome: dict, timeout: float = 90) -> str:
     raise AssertionError(f"the run never paused for approval: {outcome}")
 
 
-def test_correction_then_approval_through_the_pause_form(settlement_env):
+def test_correction_then_approval_through_the_pause_form(settlement_env, tmp_path):
     url = settlement_env.warehouse_url
     # 1st run: the reviewer requests a correction
     thread, outcome = _run_in_thread(month=MONTH, inputs_dir=str(DATA))
@@ -217,6 +276,32 @@ def test_correction_then_approval_through_the_pause_form(settlement_env):
     summary = asyncio.run(_artifacts(f"settlement-{MONTH}"))
     assert any("already final" in a.data for a in summary)
 
+    # the approved version cannot be changed: other inputs are refused, through the CLI and the repository
+    from typer.testing import CliRunner
+
+    from shopops.cli import app
+    from warehouse.repository import SettlementFinalError
+
+    folder = copy_inputs(tmp_path / "later")
+    (folder / "cs_stats.csv").write_text((DATA / "cs_stats.csv").read_text(encoding="utf-8").replace(
+        "35.2%,60000.00", "35.2%,61000.00"), encoding="utf-8")
+    refused = CliRunner().invoke(app, ["settle", MONTH, "--inputs-dir", str(folder)])
+    assert refused.exit_code == 1
+    assert "Settlement 2026-10 (seed_commission) version 1 is final" in refused.output
+    assert "by 王芳" in refused.output and "cannot be changed" in refused.output and "--correct-final" in refused.output
+    engine = make_engine(url)
+    try:
+        with pytest.raises(SettlementFinalError, match="cannot be changed"):
+            repository.request_settlement_correction(engine, final.id, note="pay C1 more")
+        assert repository.read_settlement_lines(engine, final.id)["commission_minor"].sum() == 196067 + 137935 + 326977
+    finally:
+        engine.dispose()
+    assert [(v.version, v.status) for v in versions(url)] == [(1, "final")]
+    # an explicit correction makes version 2 and leaves version 1 final until version 2 is approved
+    corrected = CliRunner().invoke(app, ["settle", MONTH, "--dry-run", "--correct-final", "--inputs-dir", str(folder)])
+    assert corrected.exit_code == 0, corrected.output
+    assert [(v.version, v.status) for v in versions(url)] == [(2, "draft"), (1, "final")]
+
 
 def test_nobody_decides_in_time_the_version_stays_awaiting_approval(settlement_env, monkeypatch, tmp_path):
     import shutil
@@ -242,16 +327,58 @@ def test_nobody_decides_in_time_the_version_stays_awaiting_approval(settlement_e
     assert waiting.status == "awaiting_approval"
 
 
-def test_cli_settle_dry_run(settlement_env):
+def test_a_second_run_while_the_first_waits_for_approval_has_one_effect(settlement_env):
+    """#10: a settlement rerun while another is waiting for approval → one effect. The second
+    run (same month, preset, inputs) reuses the version, does not ask again, names the run to
+    answer and completes; the first run still waits, and its answer is the one decision."""
+    url = settlement_env.warehouse_url
+    thread, outcome = _run_in_thread(month=MONTH, inputs_dir=str(DATA))
+    first_run = _wait_until_paused(url, outcome)
+
+    from flows.settlement import monthly_settlement
+
+    second = monthly_settlement(month=MONTH, inputs_dir=str(DATA), return_state=True)
+    assert second.is_completed(), second
+    result = second.result()
+    assert (result["version"], result["created"], result["status"], result["waiting_in"]) == (
+        1, False, "awaiting_approval", first_run)
+    [waiting] = versions(url)
+    assert (waiting.status, waiting.flow_run_id) == ("awaiting_approval", first_run)
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(first_run).state.is_paused()
+        paused = client.read_flow_runs()
+    assert sum(1 for run in paused if run.state and run.state.is_paused()) == 1      # one form to answer
+    summary = asyncio.run(_artifacts(f"settlement-{MONTH}"))
+    assert any(f"already waiting for approval in flow run {first_run}" in a.data for a in summary)
+
+    resume_flow_run(first_run, run_input={"decision": "approve", "note": "", "reviewer": "王芳"})
+    thread.join(60)
+    assert outcome["state"].result()["status"] == "final"
+    assert [(v.version, v.status, v.approved_by) for v in versions(url)] == [(1, "final", "王芳")]
+
+
+def test_cli_settle_month_show_and_diff_command_lines(settlement_env):
     from typer.testing import CliRunner
 
+    from flows.settlement import previous_month
     from shopops.cli import app
 
-    result = CliRunner().invoke(app, ["settle", "--month", MONTH, "--dry-run", "--inputs-dir", str(DATA)])
+    result = CliRunner().invoke(app, ["settle", MONTH, "--dry-run", "--inputs-dir", str(DATA)])
     assert result.exit_code == 0, result.output
     assert "2026-10 (seed_commission): version 1, draft." in result.output
-    bad = CliRunner().invoke(app, ["settle", "--month", "2026-13", "--dry-run"])
+    preset = CliRunner().invoke(app, ["settle", MONTH, "--preset", "plan_performance_pay", "--dry-run",
+                                      "--inputs-dir", str(DATA)])
+    assert preset.exit_code == 0 and "2026-10 (plan_performance_pay): version 1, draft." in preset.output
+    show = CliRunner().invoke(app, ["settle", "show", MONTH, "--version", "1"])
+    assert show.exit_code == 0 and "1960.67" in show.output
+    same = CliRunner().invoke(app, ["settle", "diff", MONTH, "1", "1"])
+    assert same.exit_code == 0 and "0 difference(s)" in same.output
+    bad = CliRunner().invoke(app, ["settle", "2026-13", "--dry-run"])
     assert bad.exit_code != 0 and "YYYY-MM" in bad.output
+    # no month: the previous month, whose inputs folder does not exist here
+    default = CliRunner().invoke(app, ["settle", "--dry-run"])
+    expected = previous_month(datetime.now(timezone.utc), "Asia/Shanghai")
+    assert default.exit_code == 1 and f"settlement/{expected}" in default.output and "does not exist" in default.output
 
 
 # --- the wait, without Prefect ----------------------------------------------------------------

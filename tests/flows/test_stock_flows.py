@@ -7,7 +7,10 @@ The numbers are worked out in the comments; nothing is mocked. The one spy wraps
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from datetime import datetime, timedelta, timezone
 
 import openpyxl
@@ -29,11 +32,21 @@ from warehouse.models import PurchaseOrder, PurchaseOrderLine
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 WAREHOUSE = "HZ01"
 A, B, C = "DJ-BLK-L", "DJ-BLK-M", "TS-WHT-M"
+BUYER_PHONE = "138****5678"
 
 
 @pytest.fixture(scope="module")
 def world():
     return generate("smoke")
+
+
+def give_credentials(monkeypatch, world, shop_ids):
+    """The sandbox's credentials of ``shop_ids`` as SHOPOPS_CRED_<SHOP> environment variables."""
+    for shop_id in shop_ids:
+        secret = world.credentials[shop_id]
+        monkeypatch.setenv("SHOPOPS_CRED_" + shop_id.upper().replace("-", "_"),
+                           '{"app_key": "%s", "app_secret": "%s", "access_token": "%s"}'
+                           % (secret.app_key, secret.app_secret, secret.access_token))
 
 
 @pytest.fixture
@@ -50,11 +63,7 @@ def stock_env(world, warehouse_env, tmp_path, monkeypatch):
             shop["connector_options"] = {"throttle_rate_per_s": 500.0, "throttle_burst": 500}
         (target / "shops.yaml").write_text(yaml.safe_dump(shops, allow_unicode=True), encoding="utf-8")
         monkeypatch.setenv("SHOPOPS_CONFIG_DIR", str(target))
-        for shop_id in ("tmall-flagship", "jd-pop"):
-            secret = world.credentials[shop_id]
-            monkeypatch.setenv("SHOPOPS_CRED_" + shop_id.upper().replace("-", "_"),
-                               '{"app_key": "%s", "app_secret": "%s", "access_token": "%s"}'
-                               % (secret.app_key, secret.app_secret, secret.access_token))
+        give_credentials(monkeypatch, world, ("tmall-flagship", "jd-pop"))
         monkeypatch.delenv("SHOPOPS_CRED_PDD_MAIN", raising=False)
         get_settings.cache_clear()
         settings = get_settings()
@@ -63,6 +72,32 @@ def stock_env(world, warehouse_env, tmp_path, monkeypatch):
         yield settings, engine, server
         engine.dispose()
         get_settings.cache_clear()
+
+
+@pytest.fixture
+def webhook():
+    """A local HTTP receiver standing in for the team's robot webhook (answers like DingTalk)."""
+    received: list[dict] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            body = b'{"errcode": 0, "errmsg": "ok"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield type("Webhook", (), {"url": f"http://127.0.0.1:{server.server_port}/robot/send", "received": received})
+    server.shutdown()
+    server.server_close()
 
 
 def moves(*rows):
@@ -78,7 +113,8 @@ def orders(*specs):
         head = dict.fromkeys(ORDER_COLUMNS)
         head.update(platform="taobao", shop_id=shop_id, order_id=order_id, status=status, currency="CNY",
                     total_minor=sum(i[2] for i in items), post_fee_minor=0, discount_minor=0, created_at=paid_at,
-                    paid_at=paid_at, modified_at=paid_at, line_count=len(items))
+                    paid_at=paid_at, modified_at=paid_at, line_count=len(items), buyer_nick_masked="张**",
+                    receiver_name_masked="李**", receiver_phone_masked=BUYER_PHONE, buyer_remark="请尽快发货")
         heads.append(head)
         for n, (sku, qty, total) in enumerate(items, start=1):
             line = dict.fromkeys(LINE_COLUMNS)
@@ -157,11 +193,13 @@ def test_reconcile_stock_records_the_unposted_movements_and_listing_drift(world,
     # the three numbers: warehouse count, ledger, what the listings show (A: 32 + 60; B: 5, pdd never read)
     assert (shipment.warehouse, shipment.warehouse_count, shipment.ledger_qty, shipment.listing_qty,
             shipment.difference) == (WAREHOUSE, 115, 120, 92, -5)
-    assert shipment.suggested_cause.startswith("count_vs_ledger (unrecorded_shipment): counted 115, the ledger has 120")
+    assert (shipment.kind, shipment.cause) == ("count_vs_ledger", "unrecorded_shipment")
+    assert shipment.suggested_cause.startswith("counted 115, the ledger has 120")
     assert (receipt.warehouse_count, receipt.ledger_qty, receipt.listing_qty, receipt.difference) == (48, 45, 5, 3)
-    assert "unrecorded_receipt" in receipt.suggested_cause
+    assert receipt.cause == "unrecorded_receipt"
     oversell = by_key[(A, "jd-pop")]
     assert (oversell.warehouse_count, oversell.ledger_qty, oversell.listing_qty, oversell.difference) == (115, 120, 60, 39)
+    assert (oversell.kind, oversell.cause, oversell.planned_qty) == ("oversell_risk", "listing_drift", 21)
     assert "never pushed by us" in oversell.suggested_cause
     assert by_key[(B, "tmall-flagship")].difference == -6
 
@@ -179,7 +217,7 @@ def test_reconcile_stock_records_the_unposted_movements_and_listing_drift(world,
     assert "pdd-main" in summary and "SHOPOPS_CRED_PDD_MAIN" in summary     # the failed shop, and what to do
     assert "Nothing was pushed" in summary
     book = openpyxl.load_workbook(next((settings.report_folder / "reconcile-stock").glob("*.xlsx")))
-    assert book.sheetnames == ["discrepancies", "shops", "push_plan", "positions"]
+    assert book.sheetnames == ["discrepancies", "shops", "push_plan", "edited_on_marketplace", "pushes", "positions"]
     header = [c.value for c in book["discrepancies"][1]]
     assert {"warehouse count", "ledger", "listing shows", "suggested cause"} <= set(header)
     shops = {row[0]: row for row in book["shops"].iter_rows(min_row=2, values_only=True)}
@@ -218,7 +256,7 @@ def test_a_bad_count_file_names_file_row_and_column(stock_env, tmp_path):
     assert "bad-count.csv: row 3, column counted_qty: 'twelve' must be a whole number >= 0" in state.message
 
 
-def test_restock_alerts_levels_cooldown_and_worse_level(stock_env, monkeypatch):
+def test_restock_alerts_levels_cooldown_and_worse_level(stock_env, webhook, monkeypatch):
     import flows.stock
     from flows.stock import restock_alerts
 
@@ -252,9 +290,20 @@ def test_restock_alerts_levels_cooldown_and_worse_level(stock_env, monkeypatch):
     events = []
     real_emit = flows.stock.emit
     monkeypatch.setattr(flows.stock, "emit", lambda *a, **k: (events.append((a, k)), real_emit(*a, **k)))
+    monkeypatch.setenv("SHOPOPS_WEBHOOK_URL", webhook.url)
+    monkeypatch.setenv("SHOPOPS_WEBHOOK_FORMAT", "dingtalk")
+    get_settings.cache_clear()
 
     first = restock_alerts(now=now)
     assert (first["critical"], first["warning"], first["overstock"], first["sent"], first["held_back"]) == (1, 1, 0, 2, 0)
+    # one DingTalk robot message with both alerts, their numbers, and nothing about any buyer
+    assert len(webhook.received) == 1
+    message = webhook.received[0]
+    assert message["msgtype"] == "markdown" and set(message["markdown"]) == {"title", "text"}
+    assert "1 critical, 1 warning, 0 overstock" in message["markdown"]["title"]
+    text = message["markdown"]["text"]
+    assert "**critical** CRIT" in text and "order 50" in text and "**warning** WARN" in text
+    assert not any(pii in json.dumps(message, ensure_ascii=False) for pii in (BUYER_PHONE, "张**", "李**", "请尽快发货"))
     assert [(a[0], a[1]) for a, _ in events] == [("shopops.restock.critical", "shopops.sku.CRIT")]
     assert events[0][1]["suggested_qty"] == 50
     alerts = repository.read_alerts(engine)
@@ -266,6 +315,7 @@ def test_restock_alerts_levels_cooldown_and_worse_level(stock_env, monkeypatch):
     # an hour later: same levels within the 24 h cooldown → stored as held back, nothing sent
     second = restock_alerts(now=now + timedelta(hours=1))
     assert (second["sent"], second["held_back"], second["events"]) == (0, 2, 0) and len(events) == 1
+    assert len(webhook.received) == 1                                    # nothing sent, no message
     held = repository.read_alerts(engine).iloc[2:]
     assert held["suppressed"].astype(bool).all() and held["sent_at"].isna().all()
     assert all("within the cooldown" in d["send_reason"] for d in held["details"])
@@ -275,6 +325,8 @@ def test_restock_alerts_levels_cooldown_and_worse_level(stock_env, monkeypatch):
     third = restock_alerts(now=now + timedelta(hours=2))
     assert (third["critical"], third["sent"], third["held_back"]) == (2, 1, 1)
     assert [a[1] for a, _ in events] == ["shopops.sku.CRIT", "shopops.sku.WARN"]
+    assert len(webhook.received) == 2 and "**critical** WARN" in webhook.received[1]["markdown"]["text"]
+    assert "CRIT" not in webhook.received[1]["markdown"]["text"]        # held back: not in the message
     cooldowns = repository.last_sent_alerts(engine).set_index("sku")
     assert cooldowns.loc["WARN", "level"] == "critical"
     assert cooldowns.loc["CRIT", "last_sent_at"] == pd.Timestamp(now)    # not moved by the held-back runs
@@ -283,6 +335,12 @@ def test_restock_alerts_levels_cooldown_and_worse_level(stock_env, monkeypatch):
 
     summaries = [a.data for a in asyncio.run(_artifact("restock-alerts"))]      # one version per run
     assert any("2 critical, 0 warning, 0 overstock; 1 sent, 1 held back" in s for s in summaries), summaries
+    # the buyer's sheet: one per supplier, what to order, most urgent first (latest run: WARN and CRIT critical)
+    po = openpyxl.load_workbook(sorted((settings.report_folder / "purchase-suggestions").glob("*.xlsx"))[-1])
+    assert po.sheetnames == ["广州鞋业有限公司", "杭州服饰制造有限公司"]
+    rows = {name: [r[:3] for r in po[name].iter_rows(min_row=2, values_only=True)] for name in po.sheetnames}
+    assert rows == {"广州鞋业有限公司": [("WARN", "warn", 30)], "杭州服饰制造有限公司": [("CRIT", "crit", 50)]}
+    assert [c.value for c in po["广州鞋业有限公司"][1]][:3] == ["SKU", "name", "suggested qty"]
     book = openpyxl.load_workbook(sorted((settings.report_folder / "restock-alerts").glob("*.xlsx"))[-1])
     header = [c.value for c in book["suggestions"][1]]
     for term in ("daily demand d", "σ", "lead time L", "safety stock SS", "reorder point ROP", "order-up-to S",
@@ -325,6 +383,202 @@ def test_cli_import_count_then_reconcile_and_restock(stock_env, tmp_path):
     refused = runner.invoke(app, ["stock", "import-count", str(bad)])
     assert refused.exit_code == 2 and "bad.csv: missing column(s) warehouse" in refused.output
 
-    restocked = runner.invoke(app, ["restock"])
+    restocked = runner.invoke(app, ["stock", "restock"])
     assert restocked.exit_code == 0, restocked.output
     assert "critical 0" in restocked.output and "overstock 1" in restocked.output   # 97 units, no sales: 滞销
+    alias = runner.invoke(app, ["restock"])                              # the old top-level verb still works
+    assert alias.exit_code == 0 and "overstock 1" in alias.output
+
+
+# --- stock sync against the sandbox -------------------------------------------------------------
+
+SYNC_SHOPS = ("tmall-flagship", "jd-pop", "shopify-global", "amazon-us")
+
+
+@pytest.fixture
+def sync_env(world, warehouse_env, tmp_path, monkeypatch):
+    """A sandbox config copy (config/overlay.py) with the stock options Shopify and Amazon need,
+    credentials for the four SYNC_SHOPS, an empty warehouse."""
+    from config.overlay import write_sandbox_config
+    from shopops.demo_stock import add_sandbox_stock_options
+
+    with SandboxServer(world) as server:
+        target = write_sandbox_config(tmp_path / "config", server.url)
+        add_sandbox_stock_options(target)
+        monkeypatch.setenv("SHOPOPS_CONFIG_DIR", str(target))
+        give_credentials(monkeypatch, world, SYNC_SHOPS)
+        get_settings.cache_clear()
+        settings = get_settings()
+        migrate.upgrade(settings.warehouse_url)
+        engine = make_engine(settings.warehouse_url)
+        yield settings, engine, server
+        engine.dispose()
+        get_settings.cache_clear()
+
+
+def sandbox_stock(server, shop_id):
+    """What the sandbox marketplace shows, read over HTTP (GET /_sandbox/writes)."""
+    import requests
+
+    rows = requests.get(f"{server.url}/_sandbox/writes", params={"shop_id": shop_id}, timeout=10).json()["stock"]
+    return {row["sku"]: row["quantity"] for row in rows}
+
+
+def set_switch(settings, **stock_rules):
+    rules_file = settings.config_dir / "rules.yaml"
+    rules = yaml.safe_load(rules_file.read_text(encoding="utf-8"))
+    rules["stock"].update(stock_rules)
+    rules_file.write_text(yaml.safe_dump(rules, allow_unicode=True), encoding="utf-8")
+
+
+def test_stock_sync_dry_run_writes_nothing_live_pushes_reads_back_and_leaves_edited_listings(world, sync_env):
+    from typer.testing import CliRunner
+
+    from config.schema import load_config
+    from shopops.cli import app
+    from shopops.demo_stock import sandbox_listings
+    from tasks.stock import shop_connector
+
+    settings, engine, server = sync_env
+    config = load_config()
+    runner = CliRunner()
+    repository.upsert_skus(engine, pd.DataFrame([{"sku": s, "name": s, "supplier": "hz-apparel",
+                                                  "default_warehouse": WAREHOUSE} for s in (A, B)]))
+    repository.post_ledger(engine, moves((A, 10, "opening", 100, "opening"), (B, 10, "opening", 40, "opening")))
+    repository.upsert_orders(engine, orders(("o-paid", "tmall-flagship", "paid", NOW - timedelta(hours=3), [(A, 4, 4000)])))
+    # A: 100 on hand − 4 reserved = 96 available; B: 40. Listings keyed as each stock API wants
+    # (Amazon: the seller SKU), shares and buffers from shops.yaml:
+    #   tmall 0.30/2: A floor(28.8) − 2 = 26, B 12 − 2 = 10     jd 0.20/2: A floor(19.2) − 2 = 17, B 8 − 2 = 6
+    #   shopify 0.05/1: A floor(4.8) − 1 = 3, B 2 − 1 = 1       amazon 0.05/1: A 3, B 1
+    listings = sandbox_listings(world, config)
+    listings = listings[listings["shop_id"].isin(SYNC_SHOPS) & listings["sku"].isin([A, B])]
+    assert listings.loc[listings["shop_id"] == "amazon-us", "marketplace_sku_id"].tolist() == [B, A]
+    repository.upsert_listings(engine, listings)
+    for shop_id in SYNC_SHOPS:
+        for sku in (A, B):
+            server.state.stock[(shop_id, sku)] = 50                     # what the marketplaces show today
+    planned = {("tmall-flagship", A): 26, ("tmall-flagship", B): 10, ("jd-pop", A): 17, ("jd-pop", B): 6,
+               ("shopify-global", A): 3, ("shopify-global", B): 1, ("amazon-us", A): 3, ("amazon-us", B): 1}
+
+    # 1. a dry run (the default) logs the eight pushes and writes nothing: the sandbox still shows 50
+    dry = runner.invoke(app, ["stock", "sync"])
+    assert dry.exit_code == 0, dry.output
+    assert "dry_run_pushes 8" in dry.output and "pushed_confirmed 0" in dry.output
+    for shop_id in SYNC_SHOPS:
+        assert (sandbox_stock(server, shop_id)[A], sandbox_stock(server, shop_id)[B]) == (50, 50)
+    assert all(counter.get("stock_writes", 0) == 0 for counter in server.state.stats_json().values())
+    logged = repository.read_stock_pushes(engine)
+    assert set(logged["outcome"]) == {"dry_run"} and len(logged) == 8
+    assert {(r.shop_id, r.sku): (r.before_qty, r.planned_qty, r.after_qty) for r in logged.itertuples()} == {
+        key: (50, qty, 50) for key, qty in planned.items()}
+    assert repository.read_listings(engine)["last_pushed_qty"].isna().all()
+
+    # 2. --live while rules.yaml says pushing is off: refused, with what to do
+    refused = runner.invoke(app, ["stock", "sync", "--live"])
+    assert refused.exit_code == 1 and "stock.push_enabled" in refused.output
+    assert sandbox_stock(server, "jd-pop")[A] == 50
+
+    # 3. switched on: pushed through each connector, read back, logged, remembered on the listing
+    set_switch(settings, push_enabled=True)
+    live = runner.invoke(app, ["stock", "sync", "--live"])
+    assert live.exit_code == 0, live.output
+    assert "pushed_confirmed 8" in live.output and "push_failed 0" in live.output
+    for (shop_id, sku), qty in planned.items():
+        assert sandbox_stock(server, shop_id)[sku] == qty
+    pushed = repository.read_stock_pushes(engine).iloc[8:]
+    assert set(pushed["outcome"]) == {"confirmed"} and not pushed["dry_run"].astype(bool).any()
+    assert {(r.shop_id, r.sku): (r.before_qty, r.planned_qty, r.after_qty) for r in pushed.itertuples()} == {
+        key: (50, qty, qty) for key, qty in planned.items()}
+    amazon_reply = pushed.loc[pushed["shop_id"] == "amazon-us", "reply"].iloc[0]
+    assert amazon_reply["status"] == "ACCEPTED"
+    stored = repository.read_listings(engine).set_index(["shop_id", "sku"])
+    assert {key: stored.loc[key, "last_pushed_qty"] for key in planned} == planned
+
+    # 4. a person raises jd-pop's A to 40 in the back-office (a real write through the API):
+    #    the next live sync reports it, does not overwrite it, and pushes nothing else (all agree)
+    with shop_connector(config.shop("jd-pop")) as jd:
+        item, variant = listings.set_index(["shop_id", "sku"]).loc[("jd-pop", A), ["marketplace_item_id",
+                                                                                   "marketplace_sku_id"]]
+        jd.push_stock(item, variant, 40)
+    again = runner.invoke(app, ["stock", "sync", "--live"])
+    assert again.exit_code == 0, again.output
+    assert "edited_on_marketplace 1" in again.output and "pushed_confirmed 0" in again.output
+    assert sandbox_stock(server, "jd-pop")[A] == 40
+    found = repository.read_discrepancies(engine)
+    record = found[found["cause"] == "listing_edited"].set_index(["shop_id", "sku"]).loc[("jd-pop", A)]
+    # the three numbers: no count (blank), ledger 100 on hand, the listing 40; planned 17 → 23 over
+    assert (record["kind"], record["cause"], record["listing_qty"], record["planned_qty"], record["difference"],
+            record["ledger_qty"]) == ("oversell_risk", "listing_edited", 40, 17, 23, 100)
+    assert "edited on the marketplace since our last push of 17" in record["suggested_cause"]
+    summaries = [a.data for a in asyncio.run(_artifact("reconcile-stock"))]
+    assert any("were edited on the marketplace since our last push" in s and "--overwrite-edited" in s
+               for s in summaries)
+
+    # 5. the person asks shopops to take the listing back
+    taken_back = runner.invoke(app, ["stock", "sync", "--live", "--overwrite-edited"])
+    assert taken_back.exit_code == 0 and "pushed_confirmed 1" in taken_back.output
+    assert sandbox_stock(server, "jd-pop")[A] == 17
+
+
+# --- the demo's stock picture, seeded against the sandbox --------------------------------------
+
+def test_seeded_demo_stock_plants_three_discrepancies_the_flows_find(world, warehouse_env, tmp_path, monkeypatch):
+    from config.overlay import write_sandbox_config
+    from config.schema import load_config
+    from flows.stock import reconcile_stock, restock_alerts
+    from shopops.demo_stock import (EDITED_LISTING_EXTRA_UNITS, MISSING_SHIPMENT_UNITS, STOCKTAKE_EXTRA_UNITS,
+                                    add_sandbox_stock_options, seed_demo_stock)
+    from tasks.catalogue import store_catalogue
+
+    with SandboxServer(world) as server:
+        target = write_sandbox_config(tmp_path / "config", server.url)
+        add_sandbox_stock_options(target)
+        monkeypatch.setenv("SHOPOPS_CONFIG_DIR", str(target))
+        give_credentials(monkeypatch, world, [shop.id for shop in world.shops])
+        get_settings.cache_clear()
+        settings = get_settings()
+        migrate.upgrade(settings.warehouse_url)
+        engine = make_engine(settings.warehouse_url)
+        config = load_config()
+        store_catalogue(engine, world.catalogue)
+        seeded_at = world.end + timedelta(hours=1)
+
+        seeded = seed_demo_stock(settings.warehouse_url, config, world, now=seeded_at)
+
+        marketplace_shops = [s for s in config.shops if s.platform != "file" and s.enabled]
+        assert seeded.listings == len(world.catalogue) * len(marketplace_shops) == seeded.pushes
+        assert seeded.count_file.parent == settings.report_folder / "inputs" and seeded.count_file.exists()
+        assert seeded.open_purchase_orders >= 1
+        pushes = repository.read_stock_pushes(engine)
+        assert set(pushes["outcome"]) == {"confirmed"}          # yesterday's sync took on every marketplace
+        short, over = (seeded.planted[k].split(":")[0] for k in ("shipment not posted", "stocktake difference"))
+        edited_shop, edited_sku = seeded.planted["listing edited on the marketplace"].split(":")[0].split()
+
+        counts = reconcile_stock(count_file=str(seeded.count_file))
+
+        found = repository.read_discrepancies(engine)
+        by_cause = {cause: part for cause, part in found.groupby("cause")}
+        shipment = by_cause["unrecorded_shipment"].iloc[0]
+        assert (len(by_cause["unrecorded_shipment"]), shipment["sku"], shipment["difference"]) == (
+            1, short, -MISSING_SHIPMENT_UNITS)
+        assert shipment["warehouse_count"] == shipment["ledger_qty"] - MISSING_SHIPMENT_UNITS
+        receipt = by_cause["unrecorded_receipt"].iloc[0]
+        assert (len(by_cause["unrecorded_receipt"]), receipt["sku"], receipt["difference"]) == (
+            1, over, STOCKTAKE_EXTRA_UNITS)
+        edited = by_cause["listing_edited"].iloc[0]
+        assert (len(by_cause["listing_edited"]), edited["shop_id"], edited["sku"], edited["kind"]) == (
+            1, edited_shop, edited_sku, "oversell_risk")
+        assert edited["listing_qty"] - edited["planned_qty"] == edited["difference"] == EDITED_LISTING_EXTRA_UNITS
+        assert set(found["cause"]) == {"unrecorded_shipment", "unrecorded_receipt", "listing_edited"}
+        assert counts["edited_on_marketplace"] == 1 and counts["shops_failed"] == 0
+
+        # with the world's orders in the warehouse, restock-alerts has something to say
+        for shop in world.shops:
+            repository.upsert_orders(engine, world.ground_truth(shop.id))
+        alerts = restock_alerts(now=seeded_at + timedelta(days=1))
+        assert alerts["critical"] >= 1 and alerts["overstock"] >= 1 and alerts["purchase_lines"] >= 1
+        book = openpyxl.load_workbook(next((settings.report_folder / "purchase-suggestions").glob("*.xlsx")))
+        supplier_names = {s.name for s in config.suppliers}
+        assert set(book.sheetnames) <= supplier_names and book.sheetnames
+        engine.dispose()
+        get_settings.cache_clear()

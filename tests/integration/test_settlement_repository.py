@@ -10,53 +10,17 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from domain.canonical import LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS, CanonicalFrames
-from warehouse import migrate, repository
-from warehouse.db import make_engine
+from warehouse import repository
 from warehouse.models import Refund, Sku
-from warehouse.repository import SettlementStateError
+from warehouse.repository import SettlementFinalError, SettlementStateError
+
+from helpers.settlement_orders import canonical
 
 ZONE = "Asia/Shanghai"
 
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=timezone.utc)
-
-
-def canonical(orders: list[dict], refunds: list[dict] = ()) -> CanonicalFrames:
-    """Orders as dicts with lines [(sku, qty, line_total)], refunds as dicts."""
-    heads, lines = [], []
-    for o in orders:
-        head = dict.fromkeys(ORDER_COLUMNS)
-        head.update(platform="taobao", shop_id=o["shop"], order_id=o["id"], status=o.get("status", "completed"),
-                    currency=o.get("currency", "CNY"), total_minor=o["total"], post_fee_minor=0, discount_minor=0,
-                    created_at=o["created"], paid_at=o["created"], modified_at=o.get("modified", o["created"]),
-                    line_count=len(o["lines"]), buyer_key=o.get("buyer", "b1"))
-        heads.append(head)
-        for number, (sku, quantity, total) in enumerate(o["lines"], start=1):
-            line = dict.fromkeys(LINE_COLUMNS)
-            line.update(platform="taobao", shop_id=o["shop"], order_id=o["id"], line_no=number,
-                        line_id=f"{o['id']}-{number}", sku=sku, quantity=quantity, unit_price_minor=total // quantity,
-                        line_total_minor=total, currency=o.get("currency", "CNY"), is_gift=False)
-            lines.append(line)
-    refund_rows = []
-    for r in refunds:
-        row = dict.fromkeys(REFUND_COLUMNS)
-        row.update(platform="taobao", shop_id=r["shop"], refund_id=r["id"], order_id=r["order"], quantity=1,
-                   amount_minor=r["amount"], currency="CNY", status=r.get("status", "refunded"),
-                   created_at=r["at"], modified_at=r["at"])
-        refund_rows.append(row)
-    return CanonicalFrames(orders=pd.DataFrame(heads, columns=list(ORDER_COLUMNS)),
-                           lines=pd.DataFrame(lines, columns=list(LINE_COLUMNS)),
-                           refunds=pd.DataFrame(refund_rows, columns=list(REFUND_COLUMNS)))
-
-
-@pytest.fixture
-def engine(database_url):
-    migrate.upgrade(database_url)
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
 
 
 def build_month(engine) -> None:
@@ -133,6 +97,20 @@ def test_kpi_orders_of_the_month(engine):
     assert set(orders["order_id"]) == {"T1", "T2", "T6", "T8", "T10"}
     refunded = dict(zip(orders["order_id"], orders["refunded"]))
     assert refunded["T2"] and refunded["T10"] and not refunded["T1"] and not refunded["T6"]
+    # every order's buyer is b1, who bought T3 at tmall in September: new only at taobao-c
+    assert orders.loc[orders["new_buyer"], "order_id"].tolist() == ["T10"]
+
+
+def test_kpi_orders_count_orders_held_for_lack_of_stock_as_oversold(engine):
+    from warehouse.models import OrderHold
+
+    build_month(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(OrderHold.__table__), [
+            dict(platform="taobao", shop_id="tmall", order_id="T2", reasons=["out_of_stock: B short 1"]),
+            dict(platform="taobao", shop_id="tmall", order_id="T6", reasons=["remark"])])
+    orders = repository.settlement_kpi_orders(engine, "2026-10", ZONE)
+    assert orders.loc[orders["oversold"], "order_id"].tolist() == ["T2"]
 
 
 def line(person: str, coefficient: str | None, commission: int, components: dict | None = None) -> dict:
@@ -142,10 +120,17 @@ def line(person: str, coefficient: str | None, commission: int, components: dict
 
 
 def test_versions_final_superseded_and_correction(engine):
-    first = repository.write_settlement(engine, month="2026-10", preset="seed_commission", inputs_sha256="a" * 64,
-                                        lines=[line("O1", "0.95987878787878", 137935), line("O2", None, 0, {})],
-                                        status="awaiting_approval", flow_run_id="run-1")
-    assert (first.version, first.status, first.flow_run_id) == (1, "awaiting_approval", "run-1")
+    first, created = repository.write_settlement(
+        engine, month="2026-10", preset="seed_commission", inputs_sha256="a" * 64,
+        lines=[line("O1", "0.95987878787878", 137935), line("O2", None, 0, {})], status="awaiting_approval",
+        flow_run_id="run-1", inputs={"month": "2026-10", "tables": {}}, kpis={"store_kpis": [{"shop_id": "tmall"}]})
+    assert (first.version, first.status, first.flow_run_id, created) == (1, "awaiting_approval", "run-1", True)
+    assert repository.settlement_documents(engine, first.id) == ({"month": "2026-10", "tables": {}},
+                                                                 {"store_kpis": [{"shop_id": "tmall"}]})
+    # the same inputs again: the same version, nothing written (one effect per inputs)
+    again, created = repository.write_settlement(engine, month="2026-10", preset="seed_commission",
+                                                 inputs_sha256="a" * 64, lines=[], status="awaiting_approval")
+    assert (again, created) == (first, False)
     stored = repository.read_settlement_lines(engine, first.id).set_index("person_id")
     assert stored.loc["O1", "commission_minor"] == 137935
     assert Decimal(str(stored.loc["O1", "coefficient"])) == Decimal("0.95987879")  # 8 places kept
@@ -157,15 +142,27 @@ def test_versions_final_superseded_and_correction(engine):
     assert repository.finalise_settlement(engine, first.id, approved_by="someone else").approved_by == "王芳"
 
     # another preset numbers its own versions
-    other = repository.write_settlement(engine, month="2026-10", preset="plan_performance_pay",
-                                        inputs_sha256="c" * 64, lines=[])
+    other, _ = repository.write_settlement(engine, month="2026-10", preset="plan_performance_pay",
+                                           inputs_sha256="c" * 64, lines=[])
     assert other.version == 1
 
-    second = repository.write_settlement(engine, month="2026-10", preset="seed_commission", inputs_sha256="b" * 64,
-                                         lines=[line("O1", "1", 140000)])
+    # approved is final: other inputs for the month are refused, with what to do instead …
+    with pytest.raises(SettlementFinalError) as refused:
+        repository.write_settlement(engine, month="2026-10", preset="seed_commission", inputs_sha256="b" * 64,
+                                    lines=[line("O1", "1", 140000)])
+    assert "version 1 is final (approved" in str(refused.value) and "by 王芳" in str(refused.value)
+    assert "cannot be changed" in str(refused.value) and "--correct-final" in str(refused.value)
+    with pytest.raises(SettlementFinalError, match="cannot be changed"):
+        repository.request_settlement_correction(engine, first.id, note="wrong after all")
+    with pytest.raises(SettlementFinalError, match="cannot be changed"):
+        repository.set_settlement_status(engine, first.id, "awaiting_approval")
+    assert repository.read_settlement_lines(engine, first.id)["commission_minor"].tolist() == [137935, 0]
+    # … unless the correction is explicit: a new version, the final one untouched until that is approved
+    second, created = repository.write_settlement(engine, month="2026-10", preset="seed_commission",
+                                                  inputs_sha256="b" * 64, lines=[line("O1", "1", 140000)],
+                                                  correct_final=True)
+    assert created and repository.get_settlement(engine, first.id).status == "final"
     assert (second.version, second.status) == (2, "draft")
-    with pytest.raises(SettlementStateError, match="final"):
-        repository.request_settlement_correction(engine, first.id, note="too late")
     disputed = repository.request_settlement_correction(engine, second.id, note="tmall expenses wrong", by="王芳")
     assert disputed.status == "correction_requested" and "tmall expenses wrong" in disputed.note
     asked_again = repository.set_settlement_status(engine, second.id, "awaiting_approval", flow_run_id="run-2")
@@ -180,6 +177,10 @@ def test_versions_final_superseded_and_correction(engine):
         repository.finalise_settlement(engine, first.id, approved_by="x")
     with pytest.raises(SettlementStateError, match="final"):
         repository.set_settlement_status(engine, second.id, "draft")
+    assert repository.settlement_version(engine, "2026-10", "seed_commission", 1).id == first.id
+    assert repository.settlement_version(engine, "2026-10", "seed_commission").version == 2
+    with pytest.raises(SettlementStateError, match="has no version 7 \\(there are 1, 2\\)"):
+        repository.settlement_version(engine, "2026-10", "seed_commission", 7)
     with pytest.raises(SettlementStateError, match="note"):
         repository.request_settlement_correction(engine, other.id, note=" ")
 
@@ -188,8 +189,8 @@ def test_versions_final_superseded_and_correction(engine):
 
 
 def test_final_coefficients_leave_out_people_not_scored(engine):
-    version = repository.write_settlement(engine, month="2026-09", preset="seed_commission", inputs_sha256="d" * 64,
-                                          lines=[line("O1", "0.5", 100), line("O2", None, 0, {})])
+    version, _ = repository.write_settlement(engine, month="2026-09", preset="seed_commission",
+                                             inputs_sha256="d" * 64, lines=[line("O1", "0.5", 100), line("O2", None, 0, {})])
     assert repository.final_coefficients(engine, "seed_commission", ["2026-09"]).empty  # not final yet
     repository.finalise_settlement(engine, version.id, approved_by="m")
     frame = repository.final_coefficients(engine, "seed_commission", ["2026-09"])

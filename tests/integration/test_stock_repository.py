@@ -19,14 +19,6 @@ from warehouse.models import PurchaseOrder, PurchaseOrderLine
 T0 = datetime(2026, 11, 20, 0, 0, tzinfo=timezone.utc)
 
 
-@pytest.fixture
-def engine(database_url):
-    migrate.upgrade(database_url)
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
-
-
 def moves(*rows):
     """rows: (sku, warehouse, moved_at, kind, quantity, reference)"""
     return pd.DataFrame(rows, columns=list(repository.LEDGER_COLUMNS))
@@ -161,7 +153,13 @@ def test_discrepancies_stored_once_while_open(engine):
     row = stored[stored["shop_id"].isna()].iloc[0]
     assert (row["warehouse_count"], row["ledger_qty"], row["difference"]) == (95, 100, -5)
     assert pd.isna(row["listing_qty"])
-    assert row["suggested_cause"] == "count_vs_ledger (unrecorded_shipment): counted 95"
+    assert (row["kind"], row["cause"], row["suggested_cause"]) == ("count_vs_ledger", "unrecorded_shipment", "counted 95")
+    listing_row = stored[stored["shop_id"] == "s1"].iloc[0]
+    assert (listing_row["marketplace_item_id"], listing_row["planned_qty"], listing_row["cause"]) == ("i1", 30,
+                                                                                                       "listing_drift")
+    # the same disagreement with other numbers is a new record
+    moved = repository.record_discrepancies(engine, records.assign(ledger_qty=[101, 101], difference=[-6, 10]))
+    assert (moved.new, moved.already_open) == (2, 0)
 
 
 def test_positions_snapshot_and_pushes(engine):
@@ -176,12 +174,39 @@ def test_positions_snapshot_and_pushes(engine):
     repository.upsert_listings(engine, pd.DataFrame([{"shop_id": "s1", "marketplace_item_id": "i1",
                                                       "marketplace_sku_id": "", "sku": "A", "allocation_share": 1}]))
     push = pd.DataFrame([{"shop_id": "s1", "marketplace_item_id": "i1", "marketplace_sku_id": "", "sku": "A",
-                          "before_qty": 3, "planned_qty": 8, "after_qty": None}])
-    assert repository.record_stock_pushes(engine, push, dry_run=True, flow_run_id="r") == 1
+                          "before_qty": 3, "planned_qty": 8, "after_qty": 3, "outcome": "dry_run"}])
+    assert repository.record_stock_pushes(engine, push, flow_run_id="r") == 1
     with engine.connect() as conn:
-        row = conn.execute(sa.text("select before_qty, planned_qty, after_qty, dry_run from stock_pushes")).one()
-    assert (row[0], row[1], row[2], bool(row[3])) == (3, 8, None, True)
+        row = conn.execute(sa.text("select before_qty, planned_qty, after_qty, dry_run, outcome from stock_pushes")).one()
+    assert (row[0], row[1], row[2], bool(row[3]), row[4]) == (3, 8, 3, True, "dry_run")
     assert pd.isna(repository.read_listings(engine)["last_pushed_qty"].iloc[0])   # a dry run changes no listing
+
+    # a live push the marketplace took: the listing remembers what we pushed and what it read back
+    live = push.assign(after_qty=7, outcome="mismatch", reply=[{"status": "ACCEPTED"}])
+    repository.record_stock_pushes(engine, pd.concat([live, push.assign(outcome="failed", after_qty=None)]),
+                                   flow_run_id="r2")
+    listing = repository.read_listings(engine).iloc[0]
+    assert (listing["last_pushed_qty"], listing["last_read_qty"]) == (8, 7)
+    logged = repository.read_stock_pushes(engine, flow_run_id="r2")
+    assert list(logged["outcome"]) == ["mismatch", "failed"] and logged["reply"].iloc[0] == {"status": "ACCEPTED"}
+    with pytest.raises(sa.exc.IntegrityError):      # the outcome is one of four
+        repository.record_stock_pushes(engine, push.assign(outcome="maybe"))
+
+
+def test_shares_above_one_per_sku_are_refused_and_nothing_is_saved(engine):
+    def listing(shop, sku, share, enabled=True):
+        return {"shop_id": shop, "marketplace_item_id": f"{shop}-{sku}", "marketplace_sku_id": "", "sku": sku,
+                "allocation_share": share, "enabled": enabled}
+
+    repository.upsert_listings(engine, pd.DataFrame([listing("s1", "A", 0.6), listing("s2", "A", 0.4),
+                                                     listing("s3", "A", 0.5, enabled=False)]))   # disabled: not counted
+    with pytest.raises(repository.ListingShareError) as refused:
+        repository.upsert_listings(engine, pd.DataFrame([listing("s2", "A", 0.45), listing("s1", "B", 0.2)]))
+    assert "A (1.0500)" in str(refused.value) and "nothing was saved" in str(refused.value)
+    stored = repository.read_listings(engine, enabled_only=False).set_index("shop_id")
+    assert stored.loc["s2", "allocation_share"] == 0.4 and "B" not in set(stored["sku"])   # rolled back whole
+    with pytest.raises(repository.ListingShareError):      # enabling the third listing would make 1.5
+        repository.upsert_listings(engine, pd.DataFrame([listing("s3", "A", 0.5)]))
 
 
 def test_daily_sales_by_shop_local_day(engine):
@@ -224,3 +249,48 @@ def test_alerts_and_cooldowns(engine):
     alerts = repository.read_alerts(engine)
     assert len(alerts) == 4 and list(alerts["suppressed"].astype(bool)) == [False, True, False, False]
     assert alerts["details"].iloc[0]["suggested_qty"] == 40 and alerts["details"].iloc[1]["send_reason"] == "held back"
+
+
+def test_migration_0002_moves_kind_and_cause_out_of_the_text_and_back(database_url):
+    # a warehouse at 0001 holding discrepancies and a push the way 0001's code stored them
+    migrate.upgrade(database_url, "0001_initial")
+    engine = make_engine(database_url)
+    old_rows = [
+        ("A", "W1", None, -5, "count_vs_ledger (unrecorded_shipment): counted 95, the ledger has 100"),
+        ("B", "W1", None, 4, "count_vs_ledger (unrecorded_receipt): counted 34, the ledger has 30"),
+        ("A", "*", "tmall", 10, "oversell_risk (listing_drift): tmall/1 shows 70: edited on the marketplace since our "
+                                "last push of 60"),
+        ("B", "*", "jd", -10, "undersell (listing_drift): jd/2 shows 20: still our last push of 20"),
+    ]
+    with engine.begin() as conn:
+        for sku, warehouse, shop, difference, text in old_rows:
+            conn.execute(sa.text(
+                "insert into stock_discrepancies (sku, warehouse, shop_id, difference, suggested_cause, status, "
+                "created_at) values (:sku, :w, :shop, :d, :text, 'open', :at)"),
+                {"sku": sku, "w": warehouse, "shop": shop, "d": difference, "text": text, "at": T0})
+        conn.execute(sa.text(
+            "insert into stock_pushes (shop_id, marketplace_item_id, marketplace_sku_id, sku, planned_qty, dry_run, "
+            "confirmed, pushed_at) values ('tmall', '1', '', 'A', 8, :dry, :confirmed, :at)"),
+            [{"dry": True, "confirmed": False, "at": T0}, {"dry": False, "confirmed": True, "at": T0}])
+    engine.dispose()
+
+    migrate.upgrade(database_url, "0002_stock_discrepancy_kinds")
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        upgraded = conn.execute(sa.text("select kind, cause, suggested_cause from stock_discrepancies order by id")).all()
+        outcomes = conn.execute(sa.text("select outcome from stock_pushes order by id")).scalars().all()
+    assert [tuple(r) for r in upgraded] == [
+        ("count_vs_ledger", "unrecorded_shipment", "counted 95, the ledger has 100"),
+        ("count_vs_ledger", "unrecorded_receipt", "counted 34, the ledger has 30"),
+        ("oversell_risk", "listing_edited", "tmall/1 shows 70: edited on the marketplace since our last push of 60"),
+        ("undersell", "listing_drift", "jd/2 shows 20: still our last push of 20")]
+    assert outcomes == ["dry_run", "confirmed"]
+    engine.dispose()
+
+    migrate.downgrade(database_url, "0001_initial")
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        restored = conn.execute(sa.text("select suggested_cause from stock_discrepancies order by id")).scalars().all()
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("stock_discrepancies")}
+    assert restored == [r[4] for r in old_rows] and "kind" not in columns
+    engine.dispose()

@@ -338,6 +338,20 @@ def test_pick_list_walks_the_bins_in_order(day):
     assert picks.loc[picks["sku"] == "TEE-RED-M", "variant"].item() == "red / M"
 
 
+def test_pick_lists_of_the_day_total_every_allocated_unit(day):
+    """Summed over every batch, the pick lists give exactly what was allocated, by SKU (worked
+    out from the day's orders): 23 blue tees (READ1, NB1, NB2, PR1, RM1, PO1, F01–F17), one red
+    tee and its sticker (G1), 7 mugs (M1–M5 and G3 in HZ, W2 in GZ), G3's cap, 2 pairs of socks
+    (W1, W2), 3 lamps (L4, L2, L3), PO1's poster — 39 units."""
+    batches = day.batches()
+    picked = pd.concat([pick_list(b, CATALOGUE) for b in batches]).groupby("sku")["units"].sum().to_dict()
+    assert picked == {"TEE-BLU-L": 23, "TEE-RED-M": 1, "STICKER": 1, "MUG": 7, "CAP": 1, "SOCKS": 2, "LAMP": 3,
+                      "POSTER": 1}
+    assert sum(b.unit_count for b in batches) == 39 and sum(b.order_count for b in batches) == 35
+    gz = pd.concat([pick_list(b, CATALOGUE) for b in batches if b.warehouse == "GZ"])
+    assert gz.groupby("sku")["units"].sum().to_dict() == {"MUG": 1, "SOCKS": 2}   # W2's mug comes from GZ
+
+
 def test_packing_slips_show_remarks_gifts_and_only_masked_contacts(day):
     slips = pd.concat([packing_slips(b, day.orders) for b in day.batches()]).set_index("order_id")
     assert len(slips) == 35

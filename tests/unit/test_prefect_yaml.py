@@ -32,7 +32,9 @@ def test_deployment_names_are_unique():
 def test_deployment_is_well_formed(deployment):
     flow = _load_flow(deployment["entrypoint"])
     assert isinstance(flow, Flow)
-    assert flow.name == deployment["name"], "deployment and flow share one name"
+    # a deployment shares its flow's name ("<flow>/<flow>" in the UI), except a second
+    # deployment of one flow, which says what it is for after the flow's name
+    assert deployment["name"] == flow.name or deployment["name"].startswith(flow.name + "-")
     accepted = set(inspect.signature(flow.fn).parameters)
     assert set(deployment.get("parameters") or {}) <= accepted
     assert deployment["work_pool"]["name"]

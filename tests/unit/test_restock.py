@@ -191,3 +191,97 @@ def test_cooldown_holds_back_repeats_and_lets_worse_levels_through():
     assert reasons["SAME"] == "held back: warning already sent at 2026-11-23 08:00 UTC, within the cooldown"
     assert reasons["NEW"] == "first alert for this SKU"
     assert reasons["COOLED"].startswith("cooldown over")
+
+
+def alternating(sku, high, low, revenue_minor):
+    """high units on the even days of the history, low on the odd ones (14 days each):
+    d = (high + low) / 2; σ (n − 1) = |high − low| / 2 × √(28 / 27) = |high − low| / 2 × 1.0183502"""
+    return [(sku, day, high if n % 2 == 0 else low, revenue_minor) for n, day in enumerate(HISTORY)]
+
+
+def test_ten_skus_worked_by_hand():
+    # Revenue per day over the 28 days (the 90-day window holds only these): 10 000 in all.
+    #   rank  SKU  revenue/day  share  share of the SKUs above → class (A < 0.80 ≤ B < 0.95 ≤ C)
+    #    1    S01     5000      0.50          0.00  → A  z 1.96
+    #    2    S02     2500      0.25          0.50  → A
+    #    3    S03     1000      0.10          0.75  → A  (75 % above it: still under 80 %)
+    #    4    S04      500      0.05          0.85  → B  z 1.65
+    #    5    S05      400      0.04          0.90  → B
+    #    6    S06      300      0.03          0.94  → B
+    #    7    S07      150      0.015         0.97  → C  z 1.28
+    #    8    S08      100      0.01          0.985 → C
+    #    9    S09       50      0.005         0.995 → C
+    #   10    S10        0      0             1.00  → C  (no sales)
+    history = sales(*alternating("S01", 12, 8, 5000), *every_day("S02", 5, 2500), *every_day("S03", 2, 1000),
+                    *alternating("S04", 6, 2, 500), *every_day("S05", 1, 400), *every_day("S06", 1, 300),
+                    *alternating("S07", 3, 1, 150), *alternating("S08", 1, 0, 100), *every_day("S09", 1, 50))
+    catalogue = terms(("S01", 9, 10, 50), ("S02", 4, 6, 10), ("S03", 10, 1, 1), ("S04", 4, 12, 24),
+                      ("S05", 7, 5, 1), ("S06", 7, 1, 1), ("S07", 16, 1, 40), ("S08", 7, 4, 1),
+                      ("S09", 7, 1, 1), ("S10", 7, 1, 1))
+    held = stock(("S01", 60, 30), ("S02", 12, 0), ("S03", 100, 0), ("S04", 20, 0), ("S05", 3, 4), ("S06", 95, 0),
+                 ("S07", 30, 0), ("S08", 0, 0), ("S09", 20, 0), ("S10", 30, 0))
+    # R = 7 for every SKU. SS = z σ √L, ROP = d L + SS, S = d (L + R) + SS, position = available + in transit.
+    # S01 A: d 10, σ 2 × 1.0183502 = 2.036700, L 9 → SS 1.96 × 2.0367 × 3 = 11.975798
+    #        ROP 90 + 11.975798 = 101.975798; S 160 + 11.975798 = 171.975798; position 60 + 30 = 90,
+    #        cover 9.0 is not < L 9, but 90 <= ROP → warning; 171.975798 − 90 = 81.975798 → 9 cases of 10 = 90
+    # S02 A: d 5, σ 0, L 4 → SS 0, ROP 20, S 55; position 12, cover 2.4 < 4 → critical;
+    #        55 − 12 = 43 → ceil(43 / 6) = 8 cases of 6 = 48 (>= MOQ 10)
+    # S03 A: d 2, L 10 → ROP 20; position 100, cover 50 ≤ 90 → nothing to say
+    # S04 B: d 4, σ 2.036700, L 4 → SS 1.65 × 2.0367 × 2 = 6.721111; ROP 16 + 6.721111 = 22.721111;
+    #        S 44 + 6.721111 = 50.721111; position 20, cover 5 ≥ 4, 20 <= ROP → warning;
+    #        50.721111 − 20 = 30.721111 → ceil(2.56) = 3 cases of 12 = 36 (>= MOQ 24)
+    # S05 B: d 1, L 7 → ROP 7, S 14; position 3 + 4 = 7, cover 7 = L, 7 <= 7 → warning; 14 − 7 = 7 → 2 cases of 5 = 10
+    # S06 B: d 1; position 95 → cover 95 > 90 → overstock, order nothing
+    # S07 C: d 2, σ 1 × 1.0183502 = 1.018350, L 16 → SS 1.28 × 1.01835 × 4 = 5.213953; ROP 32 + 5.213953 =
+    #        37.213953; S 46 + 5.213953 = 51.213953; position 30, cover 15 < 16 → critical;
+    #        51.213953 − 30 = 21.213953 → MOQ 40 wins → 40
+    # S08 C: d 0.5, σ 0.5 × 1.0183502 = 0.509175, L 7 → SS 1.28 × 0.509175 × √7 (2.645751) = 1.724353;
+    #        ROP 3.5 + 1.724353 = 5.224353; S 7 + 1.724353 = 8.724353; position 0, cover 0 < 7 → critical;
+    #        8.724353 → ceil(2.18) = 3 cases of 4 = 12
+    # S09 C: d 1, L 7 → ROP 7; position 20, cover 20 → nothing
+    # S10 C: no sales, 30 units → overstock (滞销), order nothing
+
+    rows = suggest_restock(history, held, catalogue, RULES, TODAY).set_index("sku")
+
+    assert list(rows.index) == ["S02", "S07", "S08", "S01", "S04", "S05", "S06", "S10"]   # worst level first
+    expected = {   # sku: (level, ABC, z, d, σ, SS, ROP, S, suggested)
+        "S01": ("warning", "A", 1.96, 10, 2.036700, 11.975798, 101.975798, 171.975798, 90),
+        "S02": ("critical", "A", 1.96, 5, 0, 0, 20, 55, 48),
+        "S04": ("warning", "B", 1.65, 4, 2.036700, 6.721111, 22.721111, 50.721111, 36),
+        "S05": ("warning", "B", 1.65, 1, 0, 0, 7, 14, 10),
+        "S06": ("overstock", "B", 1.65, 1, 0, 0, 7, 14, 0),
+        "S07": ("critical", "C", 1.28, 2, 1.018350, 5.213953, 37.213953, 51.213953, 40),
+        "S08": ("critical", "C", 1.28, 0.5, 0.509175, 1.724353, 5.224353, 8.724353, 12),
+        "S10": ("overstock", "C", 1.28, 0, 0, 0, 0, 0, 0),
+    }
+    for sku, (level, abc, z, d, sigma, ss, rop, s, qty) in expected.items():
+        row = rows.loc[sku]
+        assert (row["level"], row["abc_class"], row["z"], row["suggested_qty"]) == (level, abc, z, qty), sku
+        assert row[["daily_demand", "demand_sigma", "safety_stock", "reorder_point", "order_up_to"]].tolist() == \
+            pytest.approx([d, sigma, ss, rop, s], abs=2e-6), sku
+    # the classes of the two SKUs with nothing to say, from the same ranking
+    abc = classify_abc(pd.Series({"S01": 5000, "S02": 2500, "S03": 1000, "S04": 500, "S05": 400, "S06": 300,
+                                  "S07": 150, "S08": 100, "S09": 50, "S10": 0}), RULES.abc_thresholds)
+    assert abc["abc_class"].tolist() == ["A", "A", "A", "B", "B", "B", "C", "C", "C", "C"]
+
+
+def test_alert_message_in_each_webhook_format_carries_the_alert_and_nothing_else():
+    from shopops.notifications import webhook_body
+    from tasks.stock import ALERT_MESSAGE_MAX_LINES, alert_message_lines
+
+    sent = pd.DataFrame([{"sku": "S02", "name": "羽绒服", "supplier": "hz-apparel", "level": "critical",
+                          "reason": "critical: 12 available + 0 in transit covers 2.4 days; order 48"}])
+    text = "\n".join(alert_message_lines(sent))
+    assert text == "- **critical** S02 羽绒服 (hz-apparel): critical: 12 available + 0 in transit covers 2.4 days; order 48"
+
+    assert webhook_body("generic", "Restock", text) == {"source": "shopops", "title": "Restock", "text": text}
+    assert webhook_body("dingtalk", "Restock", text) == {
+        "msgtype": "markdown", "markdown": {"title": "Restock", "text": "### Restock\n\n" + text}}
+    assert webhook_body("wecom", "Restock", text) == {"msgtype": "markdown",
+                                                      "markdown": {"content": "**Restock**\n\n" + text}}
+    with pytest.raises(ValueError, match="slack"):
+        webhook_body("slack", "Restock", text)
+
+    many = pd.concat([sent] * (ALERT_MESSAGE_MAX_LINES + 5), ignore_index=True)
+    lines = alert_message_lines(many)
+    assert len(lines) == ALERT_MESSAGE_MAX_LINES + 1 and lines[-1] == "- … 5 more in the run's report"

@@ -25,8 +25,8 @@ import pytest
 
 from config.schema import load_config
 from domain.settlement import (PerformancePayPlan, SettlementError, SettlementRules, closes_fiscal_year,
-                               inputs_sha256, plan_from_config, settle_month, shop_month_figures, shown, store_kpis,
-                               to_fen)
+                               diff_versions, inputs_sha256, inputs_snapshot, line_figures, plan_from_config,
+                               settle_month, shop_month_figures, shown, store_kpis, to_fen)
 from domain.settlement_inputs import SettlementInputError, load_inputs
 
 DATA = Path(__file__).parents[1] / "data" / "settlement"
@@ -205,15 +205,33 @@ def test_low_coefficient_flagged_after_three_and_six_months(inputs):
 
 
 @pytest.mark.parametrize("attributed, pay_minor", [
+    ("12500", 0),               # 25 % of the 50,000 plan: below 30 % pays nothing
     ("14999.99", 0),            # 29.99998 % of plan: below 30 % pays nothing
     ("15000", 15000),           # 30 % exactly: 0.3 × 500 = 150 yuan
+    ("40000", 40000),           # 80 %: 0.8 × 500 = 400 yuan
     ("50000", 50000),           # 100 %: 500, no bonus (the plan is met, not exceeded)
     ("60000", 55000),           # 120 %: 500 + the lower staff bonus 50
     ("60000.01", 60000),        # above 120 %: 500 + the higher staff bonus 100
+    ("65000", 60000),           # 130 %: min(1.3, 1) × 500 + the higher staff bonus 100 = 600 yuan
 ])
 def test_performance_pay_thresholds(inputs, attributed, pay_minor):
     settlement = settle_month("2026-10", with_cs_sales(inputs, "2026-10", attributed), sales_frame(), RULES, PAY)
     assert line_of(settlement, "C1").commission_minor == pay_minor
+
+
+@pytest.mark.parametrize("share_of_plan, pay_minor", [
+    ("0.25", 0), ("0.30", 15000), ("0.80", 40000), ("1.00", 50000),
+    ("1.30", 65000),            # 500 + the higher manager bonus 150
+])
+def test_performance_pay_of_the_manager_at_shares_of_plan(inputs, share_of_plan, pay_minor):
+    # the manager's plan is every shop's target: 100,000 + 50,000 + 20,000 = 170,000; tmall's placed
+    # amount is set so that the month's revenue (tmall − 5,000 − 2,000 late + 40,000 + 40,000) hits the share
+    revenue = Decimal(170000) * Decimal(share_of_plan)
+    sales = sales_frame()
+    october_tmall = (sales["month"] == "2026-10") & (sales["shop_id"] == "tmall")
+    sales.loc[october_tmall, "placed_minor"] = yuan(revenue - 80000 + 7000)
+    manager = line_of(settle_month("2026-10", inputs, sales, RULES, PAY), "M1")
+    assert (manager.revenue_minor, manager.commission_minor) == (yuan(revenue), pay_minor)
 
 
 def test_performance_pay_for_manager_operations_and_leaver(inputs):
@@ -262,6 +280,49 @@ def test_same_inputs_same_figures_and_hash(inputs):
     changed = settle_month("2026-10", dataclasses.replace(inputs, expenses=expenses), sales_frame(), RULES, SEED)
     assert changed.inputs_sha256 != first.inputs_sha256
     assert settle_month("2026-10", inputs, sales_frame(), RULES, PAY).inputs_sha256 != first.inputs_sha256
+
+
+def _side(month, inputs, sales, rules=RULES, preset=SEED) -> dict:
+    settlement = settle_month(month, inputs, sales, rules, preset)
+    return dict(inputs=inputs_snapshot(month, inputs, sales, rules, preset),
+                lines={line.person_id: line_figures(line.revenue_minor, line.coefficient, line.commission_minor,
+                                                    line.annual.bonus_minor if line.annual else None,
+                                                    line.components_record()) for line in settlement.lines})
+
+
+def test_diff_names_exactly_the_input_and_figures_that_changed(inputs):
+    before = _side("2026-10", inputs, sales_frame())
+    assert diff_versions(before, _side("2026-10", load_inputs(**FILES), sales_frame().iloc[::-1])) == []
+
+    # tmall's October marketing 15,000 → 16,000: expenses of tmall + taobao-c 30,000 → 31,000, of all 34,000 → 35,000
+    expenses = inputs.expenses.copy()
+    expenses.loc[(expenses["month"] == "2026-10") & (expenses["shop_id"] == "tmall")
+                 & (expenses["category"] == "marketing"), "amount_minor"] = yuan(16000)
+    changes = diff_versions(before, _side("2026-10", dataclasses.replace(inputs, expenses=expenses), sales_frame()))
+    assert [str(c) for c in changes] == [
+        "expenses [2026-10 / tmall / marketing] amount_minor: 1500000 → 1600000",
+        # M1 profitability 61,200 / 35,000 = 1.748571 / 1.5 = 1.165714; coefficient 0.45 + 0.443333 + 0.233143
+        # = 1.126476; commission 1,730 × 1.126476 = 1,948.80 yuan
+        "lines [M1] coefficient: 1.1333 → 1.1265",
+        "lines [M1] commission_minor: 196067 → 194880",
+        "lines [M1] profitability.score: 1.2000 → 1.1657",
+        "lines [M1] profitability.target_minor: 3400000 → 3500000",
+        # O1 profitability 49,200 / 31,000 = 1.587097 / 1.5 = 1.058065; coefficient 0.522545 + 0.423226
+        # = 0.945771; commission 1,437 × 0.945771 = 1,359.07 yuan
+        "lines [O1] coefficient: 0.9599 → 0.9458",
+        "lines [O1] commission_minor: 137935 → 135907",
+        "lines [O1] profitability.score: 1.0933 → 1.0581",
+        "lines [O1] profitability.target_minor: 3000000 → 3100000",
+    ]                                                                      # C1's margin ignores expenses
+
+    # a rule and a roster row: named as such
+    later = inputs.staff.copy()
+    later.loc[later["person_id"] == "O2", "left_on"] = pd.Timestamp("2026-11-20").date()
+    changed = _side("2026-10", dataclasses.replace(inputs, staff=later), sales_frame(),
+                    rules=dataclasses.replace(RULES, score_cap=Decimal("1.2")))
+    named = {(c.section, c.key, c.field) for c in diff_versions(before, changed)}
+    assert {("staff", "O2", "left_on"), ("rules", "", "score_cap")} <= named
+    assert ("lines", "O2", "(row)") not in named and ("lines", "O2", "commission_minor") in named
 
 
 # --- store KPIs ---------------------------------------------------------------------------------

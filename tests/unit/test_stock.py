@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from domain.stock import ALL_WAREHOUSES, positions, push_plan, reconcile
+from domain.stock import ALL_WAREHOUSES, LISTING_KEY, positions, push_plan, reconcile
 
 DEC_1 = pd.Timestamp("2026-12-01", tz="UTC")
 DEC_5 = pd.Timestamp("2026-12-05", tz="UTC")
@@ -198,11 +198,11 @@ def test_reconcile_names_each_cause_with_the_three_numbers():
     edited = records[("oversell_risk", "A", "tmall")]
     # the three numbers for a listing: A counted 95 (W1 only), ledger 100 + 20, listing 70; plan 60
     assert (edited.warehouse, edited.warehouse_count, edited.ledger_qty, edited.listing_qty) == (ALL_WAREHOUSES, 95, 120, 70)
-    assert (edited.planned_qty, edited.difference, edited.cause) == (60, 10, "listing_drift")
+    assert (edited.planned_qty, edited.difference, edited.cause) == (60, 10, "listing_edited")
     assert "edited on the marketplace since our last push of 60" in edited.suggested_cause
 
     stale = records[("oversell_risk", "A", "jd")]
-    assert (stale.planned_qty, stale.difference) == (30, 10)
+    assert (stale.planned_qty, stale.difference, stale.cause) == (30, 10, "listing_drift")
     assert "still our last push of 40" in stale.suggested_cause
 
     under = records[("undersell", "B", "tmall")]
@@ -227,3 +227,48 @@ def test_agreeing_views_give_no_records():
     found = reconcile(counts, ledger_positions, listings, tolerance=0, undersell_tolerance=0)
 
     assert found.discrepancies.empty and "suggested_cause" in found.discrepancies.columns
+
+
+def test_sales_explain_a_listing_between_our_push_less_sales_and_our_push():
+    listings = pd.DataFrame([
+        listing("A", "tmall", 0.25, pushed=30, read=30, sold=4),   # marketplace not yet taking the sales off
+        listing("A", "jd", 0.25, pushed=30, read=27, sold=4),      # took 3 of the 4 off so far: explained
+        listing("A", "pdd", 0.25, pushed=30, read=25, sold=4),     # 25 < 30 − 4: someone lowered it
+        listing("A", "dy", 0.25, pushed=30, read=31, sold=0),      # above our push: someone raised it
+    ])
+
+    plan = push_plan(pd.Series({"A": 100}), listings).plan
+
+    assert dict(zip(plan["shop_id"], plan["edited_since_push"])) == {"tmall": False, "jd": False, "pdd": True,
+                                                                      "dy": True}
+
+
+@pytest.mark.parametrize("requested, enabled, dry, mode", [
+    (None, False, True, "none"), (None, True, True, "dry_run"), (None, True, False, "live"),
+    ("dry_run", False, True, "dry_run"),     # a dry run writes nothing: always allowed
+    ("live", True, True, "live"),            # asked for explicitly (shopops stock sync --live)
+])
+def test_sync_mode_follows_the_switch(requested, enabled, dry, mode):
+    from tasks.stock import sync_mode
+
+    assert sync_mode(requested, enabled, dry) == mode
+
+
+def test_a_live_push_while_switched_off_is_refused_saying_what_to_set():
+    from tasks.stock import PushSwitchedOff, sync_mode
+
+    with pytest.raises(PushSwitchedOff, match="stock.push_enabled: true"):
+        sync_mode("live", False, False)
+
+
+def test_only_listings_read_this_run_are_pushed_and_edited_ones_only_when_asked():
+    from tasks.stock import pushes_to_make
+
+    listings = pd.DataFrame([listing("A", "tmall", 0.5, pushed=10, read=10), listing("A", "jd", 0.3, pushed=5, read=9),
+                             listing("B", "tmall", 0.5), listing("B", "pdd", 0.5)])
+    plan = push_plan(pd.Series({"A": 100, "B": 10}), listings).plan
+    read_ok = plan[plan["shop_id"] != "pdd"][LISTING_KEY]     # pdd could not be read this run
+
+    assert list(pushes_to_make(plan, read_ok)["marketplace_item_id"]) == ["tmall-A", "tmall-B"]
+    assert list(pushes_to_make(plan, read_ok, overwrite_edited=True)["marketplace_item_id"]) == [
+        "tmall-A", "jd-A", "tmall-B"]

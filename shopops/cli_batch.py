@@ -1,0 +1,117 @@
+"""``shopops batch …``: shipping batches from a terminal (发货波次).
+
+``run`` is the shipping-batches flow; ``picked``, ``packed`` and ``handover`` move a batch one
+step with the same code as the batch-lifecycle flow, without starting Prefect (a warehouse
+person gets the answer in a second); ``list`` shows the batches; ``release-hold`` records that
+a person dealt with a held order (e.g. read its remark).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Optional
+
+import typer
+
+from config.schema import load_config
+from config.settings import get_settings
+from shopops.i18n import t
+
+batch_app = typer.Typer(help="Shipping batches (发货波次): run, list, move a batch, release a hold.",
+                        no_args_is_help=True)
+
+
+@batch_app.command("run")
+def batch_run(max_orders: Optional[int] = typer.Option(None, "--max-orders", min=1,
+                                                       help="Largest batch for this run (default: rules.yaml).")) -> None:
+    """Run shipping-batches now (the same flow as the 09:00 / 14:00 / 17:30 deployment)."""
+    from flows.shipping import shipping_batches
+
+    state = shipping_batches(max_orders_per_batch=max_orders, return_state=True)
+    counts = state.result(raise_on_failure=False)
+    if isinstance(counts, dict):
+        typer.echo("  ".join(f"{k} {v}" for k, v in counts.items()))
+    if not state.is_completed():
+        typer.echo(state.message or "shipping-batches failed; see the run's log", err=True)
+        raise typer.Exit(1)
+
+
+@batch_app.command("list")
+def batch_list(all_: bool = typer.Option(False, "--all", help="Also handed-over and cancelled batches."),
+               limit: int = typer.Option(50, help="At most this many rows.")) -> None:
+    """Batches still in the warehouse (created, picked, packed), newest first."""
+    from warehouse import shipping as store
+
+    frame = store.read_batches(_engine(), None if all_ else store.LIVE_BATCH_STATUSES)
+    for row in frame.head(limit).itertuples(index=False):
+        typer.echo(f"{row.batch_id:<44} {row.status:<12} {row.order_count:>4} orders {row.unit_count:>5} units  "
+                   f"created {row.created_at:%Y-%m-%d %H:%M} UTC")
+    typer.echo(f"{len(frame)} batch(es)" + (f" (first {limit} shown)" if len(frame) > limit else ""))
+
+
+def _move(batch_id: str, action: str) -> None:
+    from domain.batching import BatchError
+    from tasks.shipping import move_batch
+
+    try:
+        result = move_batch(load_config(), get_settings().warehouse_url, batch_id, action, datetime.now(timezone.utc))
+    except BatchError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    if result.pulled is not None:
+        for row in result.pulled.pulled.itertuples(index=False):
+            typer.echo(f"pulled out {row.shop_id}/{row.order_id}: {row.reason}")
+    typer.echo(t("ship_cli_moved", batch_id=batch_id, status=result.status))
+    if result.status == "handed_over":
+        typer.echo(t("ship_moved", batch_id=batch_id, status=result.status,
+                     pulled_out=len(result.pulled.pulled) if result.pulled else 0, ledger_rows=result.ledger_posted,
+                     confirmed=result.confirmed, write_back_failed=len(result.write_back_errors)))
+    if result.write_back_errors:
+        typer.echo(t("ship_todo_write_back", batch_id=batch_id), err=True)
+        for error in result.write_back_errors:
+            typer.echo(f"  - {error}", err=True)
+        raise typer.Exit(1)
+
+
+@batch_app.command("picked")
+def batch_picked(batch_id: str = typer.Argument(..., help="The batch id (`shopops batch list`).")) -> None:
+    """Picking of the batch is done."""
+    _move(batch_id, "picked")
+
+
+@batch_app.command("packed")
+def batch_packed(batch_id: str = typer.Argument(..., help="The batch id (`shopops batch list`).")) -> None:
+    """The batch's parcels are packed and labelled."""
+    _move(batch_id, "packed")
+
+
+@batch_app.command("handover")
+def batch_handover(batch_id: str = typer.Argument(..., help="The batch id (`shopops batch list`).")) -> None:
+    """The carrier collected the parcels: outbound to the stock ledger, tracking numbers to the
+    marketplaces, orders shipped. Again on a handed-over batch: retries refused write-backs."""
+    _move(batch_id, "handover")
+
+
+@batch_app.command("release-hold")
+def batch_release_hold(order_id: str = typer.Argument(..., help="The held order's id."),
+                       shop: str = typer.Option(..., "--shop", help="Its shop id (config/shops.yaml)."),
+                       by: str = typer.Option(..., "--by", help="Who dealt with it (kept with the hold).")) -> None:
+    """A person dealt with a held order (read its remark, fixed the address …): the next run
+    considers it again; a remark it holds is then taken as read."""
+    from warehouse import shipping as store
+
+    try:
+        platform = load_config().shop(shop).platform
+    except KeyError as exc:
+        raise typer.BadParameter(str(exc).strip("'\""), param_hint="--shop") from None
+    released = store.release_hold(_engine(), (platform, shop, order_id), by=by, now=datetime.now(timezone.utc))
+    if not released:
+        typer.echo(f"{shop}/{order_id} has no open hold; `shopops batch run` lists the held orders in its report",
+                   err=True)
+        raise typer.Exit(1)
+    typer.echo(t("ship_cli_released", n=released, order=f"{shop}/{order_id}"))
+
+
+def _engine():
+    from warehouse.db import make_engine
+
+    return make_engine(get_settings().warehouse_url)
