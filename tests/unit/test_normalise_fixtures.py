@@ -1,4 +1,4 @@
-"""Real Shopify and Amazon payloads (../shared/fixtures/marketplaces, used as they are)
+"""Real Shopify and Amazon payloads (tests/data/marketplaces/public, copied from ../shared, used as they are)
 normalise without loss: every line, refund and amount to the cent, ids as strings."""
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from connectors.base import PlatformError
 from domain.canonical import LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS
 from domain.normalise import normalise
 
-FIXTURES = Path(__file__).parents[2].parent / "shared" / "fixtures" / "marketplaces"
+# copied unchanged from ../shared/fixtures/marketplaces (provenance in the folder's PROVENANCE.md),
+# so a clone anywhere runs these tests
+FIXTURES = Path(__file__).parents[1] / "data" / "marketplaces" / "public"
 KEY = b"test-hash-key"
 
 
