@@ -281,7 +281,7 @@ def report(results: dict[tuple[str, str], list[dict]], facts: dict, dialects: li
         f"month), stored in the order placed, in a migrated warehouse per dialect (loaded with `upsert_orders` in "
         f"frames of {LOAD_CHUNK_ORDERS:,} orders: {loads}, not timed). Median of {repeats} runs (min–max); each "
         "step in a fresh child process (peak RSS = its `ru_maxrss`). *Warehouse aggregation*: the set-based SQL "
-        "(per-shop sums, lines summed per shop × SKU before pricing; one KPI row per order with every flag decided "
+        "(per-shop sums, cost of goods priced per order on SQLite and per shop × SKU on PostgreSQL; one KPI row per order with every flag decided "
         "in SQL). *Settled from the warehouse* is what the flow does: the SQL aggregation, then the domain. "
         "PostgreSQL is analysed after the load, as autovacuum would have. "
         "*Baseline*: the same shop sums computed row by row in a Python loop over the lines, orders and refunds "

@@ -1291,9 +1291,12 @@ def monthly_sales(conn_or_engine: ConnOrEngine, months: Iterable[str], zone: str
       lines (gifts included: they leave the warehouse too); ``units_without_cost`` counts the
       units whose SKU has no unit cost (they add nothing: the report shows them).
 
-    Each figure is summed in the database and only the per-shop sums are read back: the
-    month's lines are first summed per shop, currency and SKU (a few thousand groups, hashed
-    on PostgreSQL), then priced against ``skus`` — one lookup per SKU instead of per line.
+    Each figure is summed in the database and only the per-shop sums are read back. On
+    PostgreSQL the month's lines are first summed per shop, currency and SKU (a few thousand
+    groups, hashed), then priced against ``skus`` — one lookup per SKU instead of per line.
+    SQLite groups by sorting, and sorting every line of the month costs far more than pricing
+    each order's lines through the primary key of ``order_lines`` while the orders are summed
+    (measured at 3M lines: 7 s instead of 11 s; on PostgreSQL that way is the slower one).
     Month bounds are UTC instants compared with the raw timestamp columns (indexed).
     """
     orders_t, lines_t, refunds_t, skus_t = (Order.__table__, OrderLine.__table__, Refund.__table__,
@@ -1306,39 +1309,29 @@ def monthly_sales(conn_or_engine: ConnOrEngine, months: Iterable[str], zone: str
         for month in sorted(set(months)):
             start, end = settlement_month_window(month, zone)
             in_month = sa.and_(counted, _placed_in(orders_t, start, end))
-            sold = _frame(conn, sa.select(*by_shop, sa.func.count().label("orders"),
-                                          sa.func.sum(orders_t.c.total_minor).label("placed_minor"))
-                          .where(in_month).group_by(*by_shop), ["shop_id", "currency", "orders", "placed_minor"])
+            sums = [sa.func.count().label("orders"), sa.func.sum(orders_t.c.total_minor).label("placed_minor")]
+            if conn.dialect.name == "sqlite":
+                sold = _frame(conn, sa.select(*by_shop, *sums, *[
+                    sa.func.sum(_order_lines_sum(orders_t, lines_t, skus_t, figure)).label(name)
+                    for name, figure in _line_cost_figures(lines_t.c.quantity, skus_t)])
+                              .where(in_month).group_by(*by_shop),
+                              ["shop_id", "currency", "orders", "placed_minor", "cost_of_goods_minor",
+                               "units_without_cost"])
+                _merge_refunds(frames, month, sold, _refund_sums(conn, orders_t, refunds_t, counted, start, end))
+                continue
+            sold = _frame(conn, sa.select(*by_shop, *sums).where(in_month).group_by(*by_shop),
+                          ["shop_id", "currency", "orders", "placed_minor"])
             units = (sa.select(*by_shop, lines_t.c.sku, sa.func.sum(lines_t.c.quantity).label("units"))
                      .select_from(lines_t)
                      .join(orders_t, sa.and_(*[orders_t.c[k] == lines_t.c[k] for k in ORDER_KEY]))
                      .where(in_month).group_by(*by_shop, lines_t.c.sku).subquery("units"))
-            cost = _frame(conn, sa.select(
-                units.c.shop_id, units.c.currency,
-                sa.func.sum(units.c.units * sa.func.coalesce(skus_t.c.unit_cost_minor, 0)).label("cost_of_goods_minor"),
-                sa.func.sum(sa.case((skus_t.c.unit_cost_minor.is_(None), units.c.units), else_=0))
-                .label("units_without_cost"))
+            cost = _frame(conn, sa.select(units.c.shop_id, units.c.currency, *[
+                sa.func.sum(figure).label(name) for name, figure in _line_cost_figures(units.c.units, skus_t)])
                 .select_from(units).outerjoin(skus_t, skus_t.c.sku == units.c.sku)
                 .group_by(units.c.shop_id, units.c.currency),
                 ["shop_id", "currency", "cost_of_goods_minor", "units_without_cost"])
-            same_month = sa.and_(orders_t.c.order_id.is_not(None), _placed_from(orders_t, start))
-            amount = sa.func.coalesce(refunds_t.c.amount_minor, 0)
-            refunds = _frame(conn, sa.select(
-                refunds_t.c.shop_id, refunds_t.c.currency,
-                sa.func.sum(sa.case((same_month, amount), else_=0)).label("refunded_minor"),
-                sa.func.sum(sa.case((same_month, 0), else_=amount)).label("late_refunded_minor"))
-                .select_from(refunds_t)
-                .outerjoin(orders_t, sa.and_(orders_t.c.platform == refunds_t.c.platform,
-                                             orders_t.c.shop_id == refunds_t.c.shop_id,
-                                             orders_t.c.order_id == refunds_t.c.order_id))
-                .where(refunds_t.c.status == SETTLEMENT_REFUND_STATUS, _recorded_in(refunds_t, start, end),
-                       sa.or_(orders_t.c.order_id.is_(None), counted))
-                .group_by(refunds_t.c.shop_id, refunds_t.c.currency),
-                ["shop_id", "currency", "refunded_minor", "late_refunded_minor"])
-            month_frame = sold.merge(cost, on=["shop_id", "currency"], how="outer") \
-                              .merge(refunds, on=["shop_id", "currency"], how="outer")
-            month_frame.insert(0, "month", month)
-            frames.append(month_frame)
+            _merge_refunds(frames, month, sold.merge(cost, on=["shop_id", "currency"], how="outer"),
+                           _refund_sums(conn, orders_t, refunds_t, counted, start, end))
     frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype="int64" if c not in keys else object)
@@ -1347,6 +1340,44 @@ def monthly_sales(conn_or_engine: ConnOrEngine, months: Iterable[str], zone: str
     numbers = [c for c in SETTLEMENT_SALES_COLUMNS if c not in keys]
     out[numbers] = out[numbers].fillna(0).astype("int64")
     return out[list(SETTLEMENT_SALES_COLUMNS)].sort_values(keys, ignore_index=True)
+
+
+def _line_cost_figures(units, skus_t: sa.Table) -> list[tuple[str, sa.ColumnElement]]:
+    """(name, figure to sum) of the cost of goods and of the units without a unit cost, for
+    ``units`` of a SKU joined (outer) with ``skus``."""
+    return [("cost_of_goods_minor", units * sa.func.coalesce(skus_t.c.unit_cost_minor, 0)),
+            ("units_without_cost", sa.case((skus_t.c.unit_cost_minor.is_(None), units), else_=0))]
+
+
+def _order_lines_sum(orders_t: sa.Table, lines_t: sa.Table, skus_t: sa.Table, figure) -> sa.ScalarSelect:
+    """``figure`` summed over the lines of the enclosing query's order, priced against ``skus``."""
+    return (sa.select(sa.func.sum(figure)).select_from(lines_t).outerjoin(skus_t, skus_t.c.sku == lines_t.c.sku)
+            .where(*[lines_t.c[k] == orders_t.c[k] for k in ORDER_KEY]).scalar_subquery())
+
+
+def _refund_sums(conn: sa.Connection, orders_t: sa.Table, refunds_t: sa.Table, counted, start: datetime,
+                 end: datetime) -> pd.DataFrame:
+    """Per shop and currency: ``refunded_minor`` and ``late_refunded_minor`` (see ``monthly_sales``)."""
+    same_month = sa.and_(orders_t.c.order_id.is_not(None), _placed_from(orders_t, start))
+    amount = sa.func.coalesce(refunds_t.c.amount_minor, 0)
+    return _frame(conn, sa.select(
+        refunds_t.c.shop_id, refunds_t.c.currency,
+        sa.func.sum(sa.case((same_month, amount), else_=0)).label("refunded_minor"),
+        sa.func.sum(sa.case((same_month, 0), else_=amount)).label("late_refunded_minor"))
+        .select_from(refunds_t)
+        .outerjoin(orders_t, sa.and_(orders_t.c.platform == refunds_t.c.platform,
+                                     orders_t.c.shop_id == refunds_t.c.shop_id,
+                                     orders_t.c.order_id == refunds_t.c.order_id))
+        .where(refunds_t.c.status == SETTLEMENT_REFUND_STATUS, _recorded_in(refunds_t, start, end),
+               sa.or_(orders_t.c.order_id.is_(None), counted))
+        .group_by(refunds_t.c.shop_id, refunds_t.c.currency),
+        ["shop_id", "currency", "refunded_minor", "late_refunded_minor"])
+
+
+def _merge_refunds(frames: list[pd.DataFrame], month: str, sold: pd.DataFrame, refunds: pd.DataFrame) -> None:
+    month_frame = sold.merge(refunds, on=["shop_id", "currency"], how="outer")
+    month_frame.insert(0, "month", month)
+    frames.append(month_frame)
 
 
 #: a shipping hold with this reason means the warehouse could not ship the order: it was oversold
@@ -1383,20 +1414,25 @@ def settlement_kpi_orders(conn_or_engine: ConnOrEngine, month: str, zone: str) -
         *[refunds_t.c[k] == orders_t.c[k] for k in ORDER_KEY], refunds_t.c.status.in_(SETTLEMENT_KPI_REFUND_STATUSES)))
     oversold = sa.exists().where(*[holds_t.c[k] == orders_t.c[k] for k in ORDER_KEY],
                                  sa.cast(holds_t.c.reasons, sa.Text).like(f"%{SETTLEMENT_OVERSOLD_HOLD_REASON}%"))
-    returning = sa.exists().where(earlier.c.shop_id == orders_t.c.shop_id, earlier.c.buyer_key == orders_t.c.buyer_key,
-                                  earlier.c.status.not_in(SETTLEMENT_EXCLUDED_STATUSES), _placed_before(earlier, start))
     shipped, due = orders_t.c.shipped_at, orders_t.c.ship_by_at
     # on time: shipped by the deadline; not shipped and the deadline passed before month end:
     # late; otherwise (no deadline, or not yet due) unknown
     on_time = sa.case((sa.and_(due.is_not(None), shipped.is_not(None)), flag(shipped <= due)),
                       (sa.and_(due.is_not(None), shipped.is_(None), due < end), 0), else_=sa.null())
-    query = (sa.select(orders_t.c.shop_id, orders_t.c.order_id, orders_t.c.currency, orders_t.c.buyer_key,
-                       orders_t.c.total_minor, flag(refunded), on_time, flag(oversold),
-                       flag(sa.and_(orders_t.c.buyer_key.is_not(None), ~returning)))
-             .where(orders_t.c.status.not_in(SETTLEMENT_EXCLUDED_STATUSES), _placed_in(orders_t, start, end)))
+    same_buyer = [earlier.c.shop_id == orders_t.c.shop_id, earlier.c.buyer_key == orders_t.c.buyer_key]
     columns = list(SETTLEMENT_KPI_COLUMNS)
     with _connection(conn_or_engine) as conn:
-        orders = _frame(conn, query, columns)
+        if conn.dialect.name == "sqlite":
+            # the order itself is always among its buyer's orders (and never earlier): told apart
+            # by the rowid the buyer index holds, its row is not read (SQLite, 3M lines: −0.6 s)
+            same_buyer.append(sa.literal_column("earlier.rowid") != sa.literal_column("orders.rowid"))
+        returning = sa.exists().where(*same_buyer, earlier.c.status.not_in(SETTLEMENT_EXCLUDED_STATUSES),
+                                      _placed_before(earlier, start))
+        orders = _frame(conn, sa.select(
+            orders_t.c.shop_id, orders_t.c.order_id, orders_t.c.currency, orders_t.c.buyer_key,
+            orders_t.c.total_minor, flag(refunded), on_time, flag(oversold),
+            flag(sa.and_(orders_t.c.buyer_key.is_not(None), ~returning)))
+            .where(orders_t.c.status.not_in(SETTLEMENT_EXCLUDED_STATUSES), _placed_in(orders_t, start, end)), columns)
     if orders.empty:
         return pd.DataFrame(columns=columns)
     for name in ("refunded", "oversold", "new_buyer"):
