@@ -1618,6 +1618,18 @@ def read_settlement_lines(conn_or_engine: ConnOrEngine, settlement_id: int) -> p
     return pd.DataFrame([tuple(r) for r in rows], columns=columns)
 
 
+def _undecided_settlement(conn: sa.Connection, settlement_id: int, what_instead: str) -> SettlementVersion:
+    """The version, if it may still change: a final one is refused (immutable), a superseded
+    one too, saying ``what_instead``."""
+    current = get_settlement(conn, settlement_id)
+    if current.status == "final":
+        raise SettlementFinalError(final_settlement_refusal(current))
+    if current.status == "superseded":
+        raise SettlementStateError(f"settlement {current.month} {current.preset} v{current.version} is "
+                                   f"{current.status}; {what_instead}")
+    return current
+
+
 def set_settlement_status(conn_or_engine: ConnOrEngine, settlement_id: int, status: str, *,
                           flow_run_id: str | None = None) -> SettlementVersion:
     """Move a version that is not decided yet to draft or awaiting_approval (a run asking
@@ -1628,12 +1640,7 @@ def set_settlement_status(conn_or_engine: ConnOrEngine, settlement_id: int, stat
         raise SettlementStateError(f"use finalise_settlement or request_settlement_correction for {status}")
     table = Settlement.__table__
     with _connection(conn_or_engine) as conn:
-        current = get_settlement(conn, settlement_id)
-        if current.status == "final":
-            raise SettlementFinalError(final_settlement_refusal(current))
-        if current.status == "superseded":
-            raise SettlementStateError(f"settlement {current.month} {current.preset} v{current.version} is "
-                                       f"{current.status}; settle again to make a new version")
+        _undecided_settlement(conn, settlement_id, "settle again to make a new version")
         values: dict[str, Any] = {"status": status}
         if flow_run_id is not None:
             values["flow_run_id"] = flow_run_id
@@ -1675,12 +1682,7 @@ def request_settlement_correction(conn_or_engine: ConnOrEngine, settlement_id: i
         raise SettlementStateError("a correction request needs a note saying what is wrong")
     table = Settlement.__table__
     with _connection(conn_or_engine) as conn:
-        current = get_settlement(conn, settlement_id)
-        if current.status == "final":
-            raise SettlementFinalError(final_settlement_refusal(current))
-        if current.status == "superseded":
-            raise SettlementStateError(f"settlement {current.month} {current.preset} v{current.version} is "
-                                       f"{current.status}; a correction is a new version (settle again)")
+        _undecided_settlement(conn, settlement_id, "a correction is a new version (settle again)")
         text = note.strip() if not by else f"{note.strip()} — {by}"
         conn.execute(sa.update(table).where(table.c.id == settlement_id)
                      .values(status="correction_requested", note=text))

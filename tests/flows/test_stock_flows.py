@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import contextmanager
 import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -65,11 +66,20 @@ def stock_env(world, warehouse_env, tmp_path, monkeypatch):
         monkeypatch.setenv("SHOPOPS_CONFIG_DIR", str(target))
         give_credentials(monkeypatch, world, ("tmall-flagship", "jd-pop"))
         monkeypatch.delenv("SHOPOPS_CRED_PDD_MAIN", raising=False)
-        get_settings.cache_clear()
-        settings = get_settings()
-        migrate.upgrade(settings.warehouse_url)
-        engine = make_engine(settings.warehouse_url)
-        yield settings, engine, server
+        with _migrated_warehouse() as (settings, engine):
+            yield settings, engine, server
+
+
+@contextmanager
+def _migrated_warehouse():
+    """Settings read afresh from the environment the fixture set, and their warehouse migrated."""
+    get_settings.cache_clear()
+    settings = get_settings()
+    migrate.upgrade(settings.warehouse_url)
+    engine = make_engine(settings.warehouse_url)
+    try:
+        yield settings, engine
+    finally:
         engine.dispose()
         get_settings.cache_clear()
 
@@ -407,13 +417,8 @@ def sync_env(world, warehouse_env, tmp_path, monkeypatch):
         add_sandbox_stock_options(target)
         monkeypatch.setenv("SHOPOPS_CONFIG_DIR", str(target))
         give_credentials(monkeypatch, world, SYNC_SHOPS)
-        get_settings.cache_clear()
-        settings = get_settings()
-        migrate.upgrade(settings.warehouse_url)
-        engine = make_engine(settings.warehouse_url)
-        yield settings, engine, server
-        engine.dispose()
-        get_settings.cache_clear()
+        with _migrated_warehouse() as (settings, engine):
+            yield settings, engine, server
 
 
 def sandbox_stock(server, shop_id):
