@@ -288,11 +288,12 @@ def replayable_scenario(scenario, target: Path) -> Path:
     """``scenario`` as a file whose sandbox accepts request timestamps up to a day off.
 
     TOP, PDD and Douyin refuse a signed request whose timestamp is more than
-    ``timestamp_tolerance_minutes`` (10) from the server's clock; the floor replays requests
-    recorded before the pipeline steps, 20 minutes and more earlier at 1M orders.
+    ``timestamp_tolerance_minutes`` (10) from the server's clock, JD more than
+    ``jd_timestamp_tolerance_minutes`` (6); the floor replays requests recorded before the
+    pipeline steps, 20 minutes and more earlier at 1M orders.
     """
     raw = yaml.safe_load((ROOT / "config" / "scenarios" / f"{scenario.name}.yaml").read_text(encoding="utf-8"))
-    raw["timestamp_tolerance_minutes"] = 24 * 60
+    raw["timestamp_tolerance_minutes"] = raw["jd_timestamp_tolerance_minutes"] = 24 * 60
     target.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return target
 
@@ -477,7 +478,8 @@ def markdown(samples: dict[str, list[dict]], facts: dict, args, command: str, to
     mode = "one after the other (`--sequential`)" if args.sequential else \
         "in parallel threads, `rules.yaml orders.shop_concurrency` at a time, as the `pull-orders` flow does"
     lines = [
-        f"## Ingestion end to end, `{args.scenario}` (`tasks.ingest.pull_shop`: connector → normalise → GX → chunked commits)",
+        f"## Ingestion end to end, `{args.scenario}`" + (f", a {args.hours:g}-hour slice" if args.hours else "")
+        + " (`tasks.ingest.pull_shop`: connector → normalise → GX → chunked commits)",
         "",
         f"Scenario `{args.scenario}` ({facts.get('orders', 0):,} orders over {len(facts['shops'])} shops), sandbox in "
         f"its own process (a fresh one per run), every client in a process of its own (peak RSS = that "

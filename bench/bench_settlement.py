@@ -171,8 +171,8 @@ def _settlement_parts(folder: Path):
 def aggregate(url: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     engine = make_engine(url)
     try:
-        sales = repository.monthly_sales(engine, [MONTH], ZONE)
-        return sales[list(SALES_COLUMNS)], repository.settlement_kpi_orders(engine, MONTH, ZONE)
+        sales, kpi_orders = repository.settlement_month_reads(engine, MONTH, [MONTH], ZONE)
+        return sales[list(SALES_COLUMNS)], kpi_orders
     finally:
         engine.dispose()
 
@@ -281,8 +281,12 @@ def report(results: dict[tuple[str, str], list[dict]], facts: dict, dialects: li
         f"month), stored in the order placed, in a migrated warehouse per dialect (loaded with `upsert_orders` in "
         f"frames of {LOAD_CHUNK_ORDERS:,} orders: {loads}, not timed). Median of {repeats} runs (min–max); each "
         "step in a fresh child process (peak RSS = its `ru_maxrss`). *Warehouse aggregation*: the set-based SQL "
-        "(per-shop sums, cost of goods priced per order on SQLite and per shop × SKU on PostgreSQL; one KPI row per order with every flag decided "
-        "in SQL). *Settled from the warehouse* is what the flow does: the SQL aggregation, then the domain. "
+        "(per-shop sums, cost of goods priced line by line as joined on SQLite and per shop × SKU on PostgreSQL; "
+        "one KPI row per order with every flag decided in SQL, read straight from the driver's cursor; the SQLite "
+        "file memory-mapped for these reads; the shop sums and the KPI rows read side by side on two connections, "
+        "`repository.settlement_month_reads`, as the flow's `load-month-sales` does). *Settled from the warehouse* is "
+        "what the flow does: the SQL aggregation, then the domain. On SQLite the peak RSS counts the mapped pages of "
+        "the warehouse file (the kernel's page cache, not the process's own memory). "
         "PostgreSQL is analysed after the load, as autovacuum would have. "
         "*Baseline*: the same shop sums computed row by row in a Python loop over the lines, orders and refunds "
         "already in memory, then the same `settle_month` — same commission total (checked).",

@@ -82,6 +82,8 @@ class PromotionGift:
     buy_sku: str
     gift_sku: str
     gift_quantity: int = 1
+    #: the promotion's shops (its ``shops``): an order of another shop earns no gift; empty: every shop
+    shops: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -162,10 +164,16 @@ def _line_refund_state(platform: str, code: object) -> str | None:
     return _LINE_REFUND_STATE.get(platform, {}).get(str(code))
 
 
+def refunded_lines(lines: pd.DataFrame) -> pd.Series:
+    """Per line (``platform``, ``refund_status``): True where the refund has been paid out."""
+    return pd.Series([_line_refund_state(p, c) == REFUNDED
+                      for p, c in zip(lines["platform"].tolist(), lines["refund_status"].tolist())],
+                     index=lines.index, dtype=bool)
+
+
 def _lines_to_ship(lines: pd.DataFrame) -> pd.DataFrame:
     """Lines still owed to the buyer: a line whose refund has been paid out is not shipped."""
-    refunded = [_line_refund_state(p, c) == REFUNDED for p, c in zip(lines["platform"].tolist(), lines["refund_status"].tolist())]
-    return lines[~pd.Series(refunded, index=lines.index, dtype=bool)]
+    return lines[~refunded_lines(lines)]
 
 
 def _per_order(waiting: pd.DataFrame, details_by_key: pd.Series) -> pd.Series:
@@ -373,7 +381,8 @@ def _in_priority_order(groups: pd.DataFrame, rules: BatchingRules, now: datetime
 
 
 def _with_promotion_gifts(lines: pd.DataFrame, gifts: Iterable[PromotionGift]) -> pd.DataFrame:
-    """Lines plus one gift line per bought line of a promoted SKU (``gift_quantity`` per unit).
+    """Lines plus one gift line per bought line of a promoted SKU (``gift_quantity`` per unit)
+    in one of the promotion's shops.
 
     A gift line keeps the ``line_no`` of the line that earned it and follows it. A marketplace
     that already put the gift on the order (Douyin sends gift lines) is not given a second
@@ -382,6 +391,8 @@ def _with_promotion_gifts(lines: pd.DataFrame, gifts: Iterable[PromotionGift]) -
     added = []
     for gift in gifts:
         bought = lines[(lines["sku"] == gift.buy_sku) & ~lines["is_gift"].fillna(False).astype(bool)]
+        if gift.shops:
+            bought = bought[bought["shop_id"].isin(list(gift.shops))]
         already = lines[(lines["sku"] == gift.gift_sku) & lines["is_gift"].fillna(False).astype(bool)]
         bought = bought[~pd.MultiIndex.from_frame(bought[list(ORDER_KEY)]).isin(
             pd.MultiIndex.from_frame(already[list(ORDER_KEY)]))]

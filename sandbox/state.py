@@ -81,6 +81,7 @@ class SandboxState:
         self.clock = SimulatedClock(world.end)
         self.faults = FaultInjector(faults or world.scenario.faults)
         self.timestamp_tolerance_s = world.scenario.timestamp_tolerance_minutes * 60
+        self.jd_timestamp_tolerance_s = world.scenario.jd_timestamp_tolerance_minutes * 60
         self.stats: dict[str, Counter] = defaultdict(Counter)
         catalogue = world.catalogue
         rng = np.random.default_rng([world.scenario.seed, 4])

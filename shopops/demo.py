@@ -8,6 +8,7 @@ only prints the address.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -377,16 +378,33 @@ class DemoStack:
             self.say(t("day_failed_steps", steps=", ".join(failed)))
         return outcomes
 
+    #: seconds the worker, then the server and sandbox together, get to stop after SIGTERM before SIGKILL
+    STOP_GRACE_S = (15, 15)
+
     def stop(self) -> None:
-        """Worker first, then the server; SIGTERM, then SIGKILL after a grace period."""
-        for name, proc in reversed(self.processes):
-            if proc.poll() is None:
+        """Worker first (it would log errors once the server is gone), then the others at once;
+        SIGTERM, then SIGKILL of the whole process group after a grace period. The graces are
+        shared, not per process, so Ctrl-C returns within about half a minute even when the
+        worker is still holding a paused run (monthly-settlement waits for approval) and a busy
+        machine makes every shutdown slow."""
+        started = list(reversed(self.processes))
+        worker = [proc for name, proc in started if name.startswith("worker")]
+        others = [proc for name, proc in started if not name.startswith("worker")]
+        for group, grace in zip((worker, others), self.STOP_GRACE_S):
+            alive = [proc for proc in group if proc.poll() is None]
+            for proc in alive:
                 proc.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + grace
+            for proc in alive:
                 try:
-                    proc.wait(timeout=20)
+                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait(timeout=5)
+            for proc in group:  # what a child left in its session (a flow run the worker started)
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
         self.processes.clear()
         self.state_file.unlink(missing_ok=True)
 

@@ -74,8 +74,7 @@ class MonthSales:
 def load_month_sales(database_url: str, month: str, months: tuple[str, ...], zone: str) -> MonthSales:
     engine = make_engine(database_url)
     try:
-        sales = repository.monthly_sales(engine, months, zone)
-        orders = repository.settlement_kpi_orders(engine, month, zone)
+        sales, orders = repository.settlement_month_reads(engine, month, months, zone)
     finally:
         engine.dispose()
     mine = sales["currency"] == SETTLEMENT_CURRENCY

@@ -25,7 +25,7 @@ from config.schema import AppConfig
 from connectors import ConnectorError, redact
 from domain.batching import (AWAITING_SHIPMENT, BATCH_STEPS, HELD_COLUMNS, Allocation, Batch, BatchError,
                              BatchingRules, HoldReason, IllegalTransition, PromotionGift, allocate, assemble_batches,
-                             audit, manifest, merge, packing_slips, pick_list)
+                             audit, manifest, merge, packing_slips, pick_list, refunded_lines)
 from domain.canonical import ORDER_KEY, OrderStatus
 from domain.followup import shipping_deadline
 from domain.stock import ALL_WAREHOUSES, RESERVING_STATUSES, positions
@@ -56,9 +56,10 @@ DOCUMENTS = ("pick-list", "packing-slips", "manifest")
 
 def batching_rules(config: AppConfig, now: datetime, max_orders_per_batch: int | None = None) -> BatchingRules:
     """``domain.batching.BatchingRules`` from rules.yaml ``shipping`` and the gifts of every
-    promotion whose window covers ``now`` (config/promotions)."""
+    promotion whose window covers ``now`` (config/promotions), each for that promotion's shops."""
     block = config.rules.shipping
-    gifts = tuple(PromotionGift(buy_sku=g.buy_sku, gift_sku=g.gift_sku, gift_quantity=g.gift_quantity)
+    gifts = tuple(PromotionGift(buy_sku=g.buy_sku, gift_sku=g.gift_sku, gift_quantity=g.gift_quantity,
+                                shops=frozenset(promo.shops))
                   for promo in config.promotions if promo.window_start <= now < promo.window_end for g in promo.gifts)
     return BatchingRules(ship_deadline_hours=dict(block.ship_deadline_hours),
                          near_deadline_hours=block.near_deadline_hours,
@@ -227,10 +228,16 @@ def store_plan(database_url: str, plan: BatchPlan, flow_run_id: str | None, now:
 
 # --- pull-out ----------------------------------------------------------------------------------
 
-def orders_to_pull_out(members: pd.DataFrame, lines: pd.DataFrame, rules: BatchingRules) -> pd.DataFrame:
+def orders_to_pull_out(members: pd.DataFrame, lines: pd.DataFrame, rules: BatchingRules,
+                       batched_lines: pd.DataFrame | None = None) -> pd.DataFrame:
     """Which batched orders must leave their batch, and why (batch_id, ORDER_KEY, reason):
-    status no longer paid (cancelled, refunded, refunding, shipped elsewhere, unpaid), or a
-    refund requested on one of its lines (the audit's refund rule)."""
+    status no longer paid (cancelled, refunded, refunding, shipped elsewhere, unpaid), a
+    refund requested on one of its lines (the audit's refund rule), or — with
+    ``batched_lines`` (batch_id, ORDER_KEY, line_no of the batch's pick list) — a batched line
+    whose refund has been paid out since. The last happens when a refund completes between
+    two pulls (Shopify refunds at once; any platform whose intermediate state a 10-minute pull
+    misses): the order is still paid, but its pick list would send an item already paid back.
+    Pulled out, the order is batched again next round with the lines still owed."""
     by_status = members[members["status"].isin(list(PULL_OUT_REASONS))]
     reasons = by_status.assign(reason=by_status["status"].map(lambda s: PULL_OUT_REASONS[OrderStatus(s)]))
     paid = members[~members["status"].isin(list(PULL_OUT_REASONS))]
@@ -243,7 +250,21 @@ def orders_to_pull_out(members: pd.DataFrame, lines: pd.DataFrame, rules: Batchi
         for r, d in zip(refunds["reasons"], refunds["reason_details"])])
     refunds = refunds.merge(members[["batch_id", *ORDER_KEY]], on=list(ORDER_KEY))
     columns = ["batch_id", *ORDER_KEY, "reason"]
-    return pd.concat([reasons[columns], refunds[columns]], ignore_index=True)
+    found = [reasons[columns], refunds[columns]]
+    if batched_lines is not None and not lines.empty:
+        paid_back = lines[refunded_lines(lines)][[*ORDER_KEY, "line_no", "sku"]]
+        paid_back = paid_back.merge(batched_lines[["batch_id", *ORDER_KEY, "line_no"]].drop_duplicates(),  # a gift shares its line_no
+                                   on=[*ORDER_KEY, "line_no"])
+        paid_back = paid_back.merge(paid[["batch_id", *ORDER_KEY]], on=["batch_id", *ORDER_KEY])
+        already = set(zip(*(found[1][k] for k in ORDER_KEY)))
+        paid_back = paid_back[[key not in already for key in zip(*(paid_back[k] for k in ORDER_KEY))]]
+        if not paid_back.empty:
+            paid_back = (paid_back.sort_values("line_no")
+                         .assign(reason=lambda f: [f"line {n} ({sku})" for n, sku in zip(f["line_no"], f["sku"])])
+                         .groupby(["batch_id", *ORDER_KEY], as_index=False, sort=False)["reason"]
+                         .agg(lambda parts: "refunded after batching: " + ", ".join(parts)))
+            found.append(paid_back[columns])
+    return pd.concat(found, ignore_index=True)
 
 
 @dataclass
@@ -264,7 +285,8 @@ def pull_out_changed_orders(database_url: str, rules: BatchingRules,
     try:
         with engine.begin() as conn:
             members, lines = store.live_batch_members(conn, batch_ids)
-            pulled = orders_to_pull_out(members, lines, rules)
+            _, batched_lines = store.read_batch_contents(conn, sorted(set(members["batch_id"])))
+            pulled = orders_to_pull_out(members, lines, rules, batched_lines)
             return PullOutResult(pulled=pulled, released=store.pull_out(conn, pulled))
     finally:
         engine.dispose()

@@ -29,7 +29,6 @@ from sandbox.platforms.common import (
 
 MAX_PAGE_SIZE = 50
 MAX_WINDOW_S = 31 * 24 * 3600
-TIMESTAMP_TOLERANCE_S = 6 * 60
 
 
 def render_order(view: PageView, j: int) -> dict:
@@ -93,8 +92,9 @@ class JdAPI(PlatformAPI):
             sent = parse_beijing(params.get("timestamp", ""))
         except ValueError:
             return self.error("8", "时间戳格式错误", "invalid timestamp")
-        if abs(sent - self.state.wall_now()) > TIMESTAMP_TOLERANCE_S:
-            return self.error("8", "时间戳与服务器时间相差超过6分钟", "timestamp out of range")
+        if abs(sent - self.state.wall_now()) > self.state.jd_timestamp_tolerance_s:
+            minutes = f"{self.state.jd_timestamp_tolerance_s / 60:g}"
+            return self.error("8", f"时间戳与服务器时间相差超过{minutes}分钟", "timestamp out of range")
         if not signatures_match(params.get("sign"), wrapped_md5_sign(params, self.state.secret(shop))):
             return self.error("12", "签名无效", "invalid signature")
         if params.get("access_token") != self.state.token(shop):

@@ -269,6 +269,18 @@ def test_stock_is_consumed_as_orders_are_served(day):
     assert len(allocation.orders) == 35                # 38 passed − L1, L5, G2
 
 
+def test_a_promotion_gift_goes_only_to_orders_of_the_promotions_shops():
+    # G1 (taobao-shop) bought TEE-RED-M; a promotion run in JD alone gives it no STICKER
+    elsewhere = BatchingRules(**{**vars(RULES), "promotion_gifts": (
+        PromotionGift(buy_sku="TEE-RED-M", gift_sku="STICKER", shops=frozenset({"jd-shop"})),)})
+    lines = run_the_day(elsewhere).allocation.lines
+    assert list(lines.loc[lines["order_id"] == "G1", "sku"]) == ["TEE-RED-M"]
+    here = BatchingRules(**{**vars(RULES), "promotion_gifts": (
+        PromotionGift(buy_sku="TEE-RED-M", gift_sku="STICKER", shops=frozenset({"taobao-shop", "jd-shop"})),)})
+    lines = run_the_day(here).allocation.lines
+    assert list(lines.loc[lines["order_id"] == "G1", "sku"]) == ["TEE-RED-M", "STICKER"]
+
+
 def test_split_policy_ships_what_is_there_and_holds_the_rest():
     split = BatchingRules(**{**vars(RULES), "split_policy": "split"})
     allocation = run_the_day(split).allocation
