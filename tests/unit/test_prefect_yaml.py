@@ -43,3 +43,13 @@ def test_deployment_is_well_formed(deployment):
         CronSchedule(cron=schedule["cron"], timezone=schedule["timezone"])  # raises when invalid
         assert ZoneInfo(schedule["timezone"])
         assert schedule["timezone"] == "Asia/Shanghai"
+
+
+@pytest.mark.parametrize("deployment", DEPLOYMENTS, ids=lambda d: d["name"])
+def test_a_flow_that_pauses_has_no_deployment_concurrency_limit(deployment):
+    # Prefect 3.8 revokes the deployment's concurrency lease at Running -> Paused, and the
+    # paused engine's next lease renewal (every few minutes) fails and crashes the run: a
+    # paused monthly-settlement died ≈4 minutes into its wait for approval (test_demo, 2026-12-03)
+    source = (PROJECT / deployment["entrypoint"].split(":")[0]).read_text(encoding="utf-8")
+    if "pause_flow_run(" in source:
+        assert not deployment.get("concurrency_limit"), deployment["name"]
