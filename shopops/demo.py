@@ -432,6 +432,10 @@ def run_demo(settings: Settings, say=print) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _terminate)
+    # explicitly, not Python's default: a process started in the background by a
+    # non-interactive shell (nohup … &, CI runners) inherits SIGINT *ignored*, and then
+    # neither Ctrl-C nor a supervisor's SIGINT would ever stop the demo and its children
+    signal.signal(signal.SIGINT, _terminate)
     try:
         stack.start()
         say(t("demo_ready", ui=stack.ui_url))
