@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -47,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
           f"generated in {time.perf_counter() - started:.1f}s)")
     print(f"credentials: {credentials_path.resolve()}")
     print("Ctrl-C stops it.", flush=True)
+    # explicitly: started in the background by a non-interactive shell, the process inherits
+    # SIGINT ignored, and Ctrl-C / a supervisor's SIGINT would not stop it
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while True:
             time.sleep(3600)
