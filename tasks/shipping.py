@@ -253,10 +253,10 @@ def orders_to_pull_out(members: pd.DataFrame, lines: pd.DataFrame, rules: Batchi
     found = [reasons[columns], refunds[columns]]
     if batched_lines is not None and not lines.empty:
         paid_back = lines[refunded_lines(lines)][[*ORDER_KEY, "line_no", "sku"]]
-        paid_back = paid_back.merge(batched_lines[["batch_id", *ORDER_KEY, "line_no"]].drop_duplicates(),  # a gift shares its line_no
-                                   on=[*ORDER_KEY, "line_no"])
+        batched = batched_lines[["batch_id", *ORDER_KEY, "line_no"]].drop_duplicates()  # a gift shares its line_no
+        paid_back = paid_back.merge(batched, on=[*ORDER_KEY, "line_no"])
         paid_back = paid_back.merge(paid[["batch_id", *ORDER_KEY]], on=["batch_id", *ORDER_KEY])
-        already = set(zip(*(found[1][k] for k in ORDER_KEY)))
+        already = set(zip(*(refunds[k] for k in ORDER_KEY)))  # held for a refund in progress: one reason
         paid_back = paid_back[[key not in already for key in zip(*(paid_back[k] for k in ORDER_KEY))]]
         if not paid_back.empty:
             paid_back = (paid_back.sort_values("line_no")

@@ -1345,18 +1345,15 @@ def monthly_sales(conn_or_engine: ConnOrEngine, months: Iterable[str], zone: str
                     .select_from(orders_t).join(lines_t, order_lines).outerjoin(skus_t, skus_t.c.sku == lines_t.c.sku)
                     .where(in_month).group_by(*by_shop),
                     ["shop_id", "currency", "cost_of_goods_minor", "units_without_cost"])
-                _merge_refunds(frames, month, sold.merge(cost, on=["shop_id", "currency"], how="outer"),
-                               _refund_sums(conn, orders_t, refunds_t, counted, start, end))
-                continue
-            units = (sa.select(*by_shop, lines_t.c.sku, sa.func.sum(lines_t.c.quantity).label("units"))
-                     .select_from(lines_t)
-                     .join(orders_t, order_lines)
-                     .where(in_month).group_by(*by_shop, lines_t.c.sku).subquery("units"))
-            cost = _frame(conn, sa.select(units.c.shop_id, units.c.currency, *[
-                sa.func.sum(figure).label(name) for name, figure in _line_cost_figures(units.c.units, skus_t)])
-                .select_from(units).outerjoin(skus_t, skus_t.c.sku == units.c.sku)
-                .group_by(units.c.shop_id, units.c.currency),
-                ["shop_id", "currency", "cost_of_goods_minor", "units_without_cost"])
+            else:  # PostgreSQL: units per shop, currency and SKU (hashed), priced once per SKU
+                units = (sa.select(*by_shop, lines_t.c.sku, sa.func.sum(lines_t.c.quantity).label("units"))
+                         .select_from(lines_t).join(orders_t, order_lines)
+                         .where(in_month).group_by(*by_shop, lines_t.c.sku).subquery("units"))
+                cost = _frame(conn, sa.select(units.c.shop_id, units.c.currency, *[
+                    sa.func.sum(figure).label(name) for name, figure in _line_cost_figures(units.c.units, skus_t)])
+                    .select_from(units).outerjoin(skus_t, skus_t.c.sku == units.c.sku)
+                    .group_by(units.c.shop_id, units.c.currency),
+                    ["shop_id", "currency", "cost_of_goods_minor", "units_without_cost"])
             _merge_refunds(frames, month, sold.merge(cost, on=["shop_id", "currency"], how="outer"),
                            _refund_sums(conn, orders_t, refunds_t, counted, start, end))
     frames = [f for f in frames if not f.empty]
