@@ -18,3 +18,14 @@ def server(world):
     """The sandbox marketplace serving ``world`` on a free port, for the module's tests."""
     with SandboxServer(world) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def crash_runner():
+    """One fork server for every kill -9 test (tests/helpers/crash_runner.py): each pull is a
+    process of its own, forked after the pipeline's imports instead of paying them again."""
+    from helpers.crash_runner import ForkServer
+
+    runner = ForkServer()
+    yield runner
+    runner.close()

@@ -2,7 +2,7 @@
 
 The marketplace is a sandbox in a process of its own (``python -m sandbox --scenario smoke``);
 the pull runs in another process (``tests/helpers/crash_runner.py``: ``pull_shop`` per shop,
-as ``shopops ingest`` does), which the test seam ``SHOPOPS_TEST_CRASH_AT=<point>:<n>`` of
+as ``shopops ingest`` does; forked by its fork server after the imports), which the test seam ``SHOPOPS_TEST_CRASH_AT=<point>:<n>`` of
 ``tasks/ingest.py`` kills with SIGKILL the n-th time it passes ``<point>``: after taking the
 run guard, after receiving a page, after validating a chunk, inside the chunk's transaction
 after archiving raw pages / quarantining / upserting / moving the watermark (before COMMIT),
@@ -24,7 +24,6 @@ All 12 points run on SQLite (≈80 s on the shared 2-core host), 6 of them on Po
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -45,7 +44,6 @@ from warehouse import migrate, repository
 from warehouse.db import make_engine
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNNER = ROOT / "tests" / "helpers" / "crash_runner.py"
 SHOPS = ["jd-pop", "pdd-main"]  # one 1-month window read in 3 pages; 30-minute windows: many watermark moves
 LEASE_MINUTES = 0.01
 KILLED_OWNER = "killed-run"
@@ -140,7 +138,7 @@ CASES = ([pytest.param(p, n, "sqlite", id=f"sqlite-{p}-{n}") for p, n in CRASH_P
 
 @pytest.mark.parametrize("point,nth,database_url", CASES, indirect=["database_url"])
 def test_kill_9_then_rerun_leaves_exactly_the_ground_truth(point, nth, world, sandbox_process, crash_config,
-                                                           database_url, monkeypatch):
+                                                           database_url, crash_runner, monkeypatch):
     _, credentials = sandbox_process
     env = {**credential_env(credentials), "SHOPOPS_PII_HASH_KEY": HASH_KEY}
     migrate.upgrade(database_url)
@@ -148,12 +146,10 @@ def test_kill_9_then_rerun_leaves_exactly_the_ground_truth(point, nth, world, sa
     store_catalogue(engine, world.catalogue)
     clock_at = world.end  # the sandbox's clock is frozen there
 
-    killed = subprocess.run(
-        [sys.executable, str(RUNNER), str(crash_config), database_url, clock_at.isoformat(), KILLED_OWNER, *SHOPS],
-        cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": str(ROOT), CRASH_ENV: f"{point}:{nth}"},
-        capture_output=True, text=True, timeout=120)
-    assert killed.returncode == -signal.SIGKILL, (
-        f"the pull was not killed at {point}:{nth} (exit {killed.returncode}): {killed.stderr[-2000:]}")
+    killed = crash_runner.start([crash_config, database_url, clock_at.isoformat(), KILLED_OWNER, *SHOPS],
+                                env={**env, CRASH_ENV: f"{point}:{nth}"})
+    assert killed.wait(timeout=120) == -signal.SIGKILL, (
+        f"the pull was not killed at {point}:{nth} (exit {killed.returncode}): {killed.stderr_text()[-2000:]}")
 
     # the killed run's guard is still there: a new run is refused until it expires, then takes over
     held = [shop for shop in SHOPS if (row := _lease(engine, shop)) is not None and row[0] == KILLED_OWNER]

@@ -22,8 +22,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -36,11 +34,10 @@ from helpers.ingest_support import HASH_KEY, SHOPS, assert_equals_truth, credent
 from sandbox import generate
 from sandbox.scenario import Scenario, load_scenario
 from tasks.catalogue import store_catalogue
-from test_ingest_crash import LEASE_MINUTES, RUNNER, sandbox_process  # noqa: F401 - fixture reused
+from test_ingest_crash import LEASE_MINUTES, sandbox_process  # noqa: F401 - fixture reused
 from warehouse import migrate
 from warehouse.db import make_engine
 
-ROOT = Path(__file__).resolve().parents[2]
 FULL = os.environ.get("SHOPOPS_PROOF_SCALE", "ci") == "full"
 KILLS = 20 if FULL else 4
 SEED = int(os.environ.get("SHOPOPS_PROOF_SEED") or random.SystemRandom().randrange(10**6))
@@ -105,9 +102,9 @@ def _assert_consistent(engine, truth) -> int:
 @pytest.mark.parametrize("database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
                          indirect=True)
 def test_kill_9_at_random_moments_then_rerun_leaves_exactly_the_ground_truth(world, sandbox_process, proof_config,
-                                                                            database_url):
+                                                                            database_url, crash_runner):
     _, credentials = sandbox_process
-    env = {**os.environ, **credential_env(credentials), "SHOPOPS_PII_HASH_KEY": HASH_KEY, "PYTHONPATH": str(ROOT)}
+    env = {**credential_env(credentials), "SHOPOPS_PII_HASH_KEY": HASH_KEY}
     migrate.upgrade(database_url)
     engine = make_engine(database_url)
     store_catalogue(engine, world.catalogue)
@@ -122,10 +119,9 @@ def test_kill_9_at_random_moments_then_rerun_leaves_exactly_the_ground_truth(wor
     print(f"\nseed {SEED}: {len(truth):,} orders; kill after offsets {offsets} (+ delays in s "
           f"{[round(d, 3) for d in delays]})")
 
-    def pull(owner: str) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, str(RUNNER), str(proof_config), database_url, clock_at.isoformat(),
-                                 owner, *SHOPS], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
+    def pull(owner: str):
+        """A pull in a process of its own (forked after the imports: tests/helpers/crash_runner.py)."""
+        return crash_runner.start([proof_config, database_url, clock_at.isoformat(), owner, *SHOPS], env=env)
 
     landed = []
     for number, (offset, delay) in enumerate(zip(offsets, delays), start=1):
@@ -136,15 +132,14 @@ def test_kill_9_at_random_moments_then_rerun_leaves_exactly_the_ground_truth(wor
         if run.poll() is None:
             run.send_signal(signal.SIGKILL)
         code = run.wait(timeout=60)
-        assert code == -signal.SIGKILL, f"run {number} ended by itself (exit {code}) before the kill: {run.stderr.read()}"
+        assert code == -signal.SIGKILL, f"run {number} ended by itself (exit {code}) before the kill: {run.stderr_text()}"
         held = _assert_consistent(engine, truth)
         landed.append(held)
         print(f"kill {number}: at ≥{offset:,} orders (+{delay:.3f} s) → {held:,} orders held, consistent", flush=True)
         time.sleep(LEASE_MINUTES * 60 + 0.1)  # the dead run's lease expires; the next run takes over
 
     final = pull("final")
-    _, stderr = final.communicate(timeout=3600)
-    assert final.returncode == 0, stderr[-3000:]
+    assert final.wait(timeout=3600) == 0, final.stderr_text()[-3000:]
     assert len(landed) == KILLS
     assert assert_equals_truth(engine, world, clock_at) == len(truth)
     engine.dispose()
