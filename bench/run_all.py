@@ -47,6 +47,11 @@ def invocations(bench: Path, quick: bool) -> list[list[str]]:
     return FULL_RUNS.get(bench.name, [[]])
 
 
+def short_name(bench: Path) -> str:
+    """``bench/bench_ingest.py`` → ``ingest``: the name ``--only`` takes."""
+    return bench.name.removeprefix("bench_").removesuffix(".py")
+
+
 def section_of(extra: list[str]) -> str | None:
     """The docs section an invocation names with ``--section``, if it does."""
     return extra[extra.index("--section") + 1] if "--section" in extra else None
@@ -59,7 +64,7 @@ def planned(benches: list[Path], quick: bool, only: set[str]) -> list[tuple[Path
     if not only:
         return runs
     return [(bench, extra) for bench, extra in runs
-            if bench.name.removeprefix("bench_").removesuffix(".py") in only or section_of(extra) in only]
+            if short_name(bench) in only or section_of(extra) in only]
 
 
 def command_of(bench: Path, extra: list[str]) -> str:
@@ -115,7 +120,7 @@ def main() -> int:
     only = {name.strip() for name in args.only.split(",") if name.strip()}
     runs = planned(benches, args.quick, only)
     if only:
-        known = {b.name.removeprefix("bench_").removesuffix(".py") for b in benches} | {
+        known = {short_name(b) for b in benches} | {
             section for b in benches for extra in invocations(b, False) if (section := section_of(extra))}
         if only - known:
             parser.error(f"no benchmark or section named {sorted(only - known)}; known: {', '.join(sorted(known))}")
