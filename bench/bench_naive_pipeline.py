@@ -5,8 +5,10 @@ load the same orders (scenario ``normal_day``: ≈10k orders over 7 shops; ``--q
 smoke world) from a sandbox marketplace in its own process, each into a fresh migrated SQLite
 warehouse (catalogue loaded beforehand, untimed), each in a process of its own (peak RSS =
 that process's ``ru_maxrss``), both reporting to a **real Prefect API: a temporary
-``prefect server start``** (own PREFECT_HOME, SQLite, on a free port) started by this script
-and shared by every run.
+``prefect server start``** (own PREFECT_HOME, SQLite, on a free port) started by this script,
+a fresh one for every step: a server still digesting the events of 10k task runs slows
+whatever runs next (measured: pull-orders 9.9 s on a fresh server, 22–73 s right after a
+naive step on a shared one), and neither step should pay for the other's history.
 
 - *pull-orders* (the baseline): ``flows.orders.pull_orders(since, until)`` — a task per shop,
   pages in plain loops, chunked validated commits, raw pages archived, the report published.
@@ -174,32 +176,32 @@ def run(scenario: str, repeats: int, scratch: Path) -> tuple[dict[str, list[dict
     samples: dict[str, list[dict]] = {step: [] for step in STEPS}
     world = generate(scenario)  # for its catalogue and start; the sandbox process generates its own
     catalogue, start = world.catalogue, world.scenario.start
-    server = PrefectServer(scratch / "prefect" / "home")
     facts: dict = {}
-    try:
-        for number in range(repeats):
-            run_dir = scratch / f"run{number}"
-            with SandboxProcess(scenario, run_dir / "sandbox") as sandbox:
-                config_dir = write_sandbox_config(run_dir / "config", sandbox.url, connector_options=WIDE_OPEN)
-                shops = sorted(sandbox.credentials)  # the marketplace shops (file-import shops have no API)
-                since, until = start - timedelta(hours=1), sandbox.now - timedelta(minutes=1)
-                env = {**credential_env(sandbox.credentials), **server.env, "SHOPOPS_CONFIG_DIR": str(config_dir)}
-                os.environ.update(env)
-                warm_up(config_dir, shops, since, until)
-                facts = {"orders_in_sandbox": sandbox.orders, "shops": len(shops)}
-                order = [("flow", STEPS[0]), ("naive", STEPS[1])]
-                for kind, step in order if number % 2 == 0 else order[::-1]:
-                    data_dir = run_dir / f"data-{kind}"
-                    data_dir.mkdir(parents=True)
-                    sqlite_warehouse(data_dir / "warehouse.sqlite", catalogue)
-                    spec = {"shops": shops, "since": since.isoformat(), "until": until.isoformat()}
-                    out = run_child(__file__, kind, spec, {**env, "SHOPOPS_DATA_DIR": str(data_dir)})
-                    samples[step].append(out)
-                    print(f"run {number + 1}/{repeats} {step}: {out['orders']:,} orders in {out['seconds']:.1f} s "
-                          f"({out['orders'] / out['seconds']:,.0f}/s), {out['task_runs']:,} task runs, "
-                          f"peak RSS {out['rss_mb']:.0f} MB", flush=True)
-    finally:
-        server.stop()
+    for number in range(repeats):
+        run_dir = scratch / f"run{number}"
+        with SandboxProcess(scenario, run_dir / "sandbox") as sandbox:
+            config_dir = write_sandbox_config(run_dir / "config", sandbox.url, connector_options=WIDE_OPEN)
+            shops = sorted(sandbox.credentials)  # the marketplace shops (file-import shops have no API)
+            since, until = start - timedelta(hours=1), sandbox.now - timedelta(minutes=1)
+            env = {**credential_env(sandbox.credentials), "SHOPOPS_CONFIG_DIR": str(config_dir)}
+            os.environ.update(env)
+            warm_up(config_dir, shops, since, until)
+            facts = {"orders_in_sandbox": sandbox.orders, "shops": len(shops)}
+            order = [("flow", STEPS[0]), ("naive", STEPS[1])]
+            for kind, step in order if number % 2 == 0 else order[::-1]:
+                data_dir = run_dir / f"data-{kind}"
+                data_dir.mkdir(parents=True)
+                sqlite_warehouse(data_dir / "warehouse.sqlite", catalogue)
+                spec = {"shops": shops, "since": since.isoformat(), "until": until.isoformat()}
+                server = PrefectServer(run_dir / f"prefect-{kind}" / "home")  # untimed; see the docstring
+                try:
+                    out = run_child(__file__, kind, spec, {**env, **server.env, "SHOPOPS_DATA_DIR": str(data_dir)})
+                finally:
+                    server.stop()
+                samples[step].append(out)
+                print(f"run {number + 1}/{repeats} {step}: {out['orders']:,} orders in {out['seconds']:.1f} s "
+                      f"({out['orders'] / out['seconds']:,.0f}/s), {out['task_runs']:,} task runs, "
+                      f"peak RSS {out['rss_mb']:.0f} MB", flush=True)
     return samples, facts
 
 
@@ -222,7 +224,8 @@ def markdown(samples: dict[str, list[dict]], facts: dict, scenario: str, repeats
         f"Scenario `{scenario}` ({facts['orders_in_sandbox']:,} orders over {facts['shops']} shops), sandbox in its "
         f"own process (a fresh one per run), median of {repeats} run(s) (min–max). Both flows report to a real "
         "Prefect API: a temporary `prefect server start` (SQLite, own PREFECT_HOME) started by the benchmark, "
-        "shared by all runs; each flow runs in a process of its own (peak RSS = its `ru_maxrss`; the server's "
+        "a fresh one for every step (a server still digesting 10k task runs' events slows whatever runs next); "
+        "each flow runs in a process of its own (peak RSS = its `ru_maxrss`; the server's "
         "memory is not included) into a fresh migrated SQLite warehouse. *pull-orders* (the baseline): the "
         "project's flow — a task per shop, pages in loops, validated chunked commits, raw pages archived, report "
         "published. *Naive*: a flow reading the same window through the same connectors and calling a Prefect "
