@@ -58,6 +58,21 @@ def rewrite_section(name: str, body: str, path: Path = DOCS) -> None:
     path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
 
 
+def stop_process(process, grace_s: float) -> None:
+    """SIGTERM, then SIGKILL if ``process`` (a ``subprocess.Popen``) has not ended within
+    ``grace_s``; a process that has already ended is left alone."""
+    import subprocess
+
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def run_child(script: str, kind: str, spec: dict, env: dict[str, str]) -> dict:
     """``python <script> --child <kind> <spec as JSON>`` in a process of its own (so its peak
     RSS is its own); returns the JSON object the child prints last."""

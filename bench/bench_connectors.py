@@ -49,7 +49,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._common import machine, median, peak_rss_mb, rewrite_section, spread, utc_stamp  # noqa: E402
+from bench._common import machine, median, peak_rss_mb, rewrite_section, spread, stop_process, utc_stamp  # noqa: E402
 from connectors import Credentials, build_connector, default_settings  # noqa: E402
 from domain.normalise import normalise  # noqa: E402
 from sandbox.scenario import load_scenario  # noqa: E402
@@ -117,13 +117,7 @@ class SandboxProcess:
         requests.post(f"{self.url}/_sandbox/faults", json={"clear": True}, timeout=5).raise_for_status()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, grace_s=10)
         if self.process.stdout is not None:
             self.process.stdout.close()
 

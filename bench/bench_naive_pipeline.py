@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._common import machine, median, peak_rss_mb, rewrite_section, run_child, spread, utc_stamp  # noqa: E402
+from bench._common import machine, median, peak_rss_mb, rewrite_section, run_child, spread, stop_process, utc_stamp  # noqa: E402
 from bench.bench_connectors import WIDE_OPEN, SandboxProcess, free_port  # noqa: E402
 from bench.bench_ingest import credential_env, sqlite_warehouse  # noqa: E402
 
@@ -147,12 +147,7 @@ class PrefectServer:
         wait_until_answering(f"{self.api_url}/health", self.process, "prefect server", timeout_s=180)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, grace_s=30)
         self.log.close()
 
 

@@ -118,10 +118,10 @@ def main() -> int:
     args = parser.parse_args()
     benches = discover()
     only = {name.strip() for name in args.only.split(",") if name.strip()}
+    every = planned(benches, False, set())  # the full plan: what --only may name, the header's rows
     runs = planned(benches, args.quick, only)
     if only:
-        known = {short_name(b) for b in benches} | {
-            section for b in benches for extra in invocations(b, False) if (section := section_of(extra))}
+        known = {short_name(b) for b in benches} | {section_of(extra) for _, extra in every} - {None}
         if only - known:
             parser.error(f"no benchmark or section named {sorted(only - known)}; known: {', '.join(sorted(known))}")
     started = time.perf_counter()
@@ -136,7 +136,7 @@ def main() -> int:
               f"in {ran[-1][2]:.0f} s", flush=True)
     total = time.perf_counter() - started
     if not args.quick:
-        write_header(ran, [command_of(b, extra) for b, extra in planned(benches, False, set())], partial=bool(only))
+        write_header(ran, [command_of(b, extra) for b, extra in every], partial=bool(only))
     failed = [command for command, _, _, code in ran if code != 0]
     print(f"\n{len(ran)} benchmark runs in {total:.0f} s; " + (f"FAILED: {', '.join(failed)}" if failed else "all ok"))
     return 1 if failed else 0

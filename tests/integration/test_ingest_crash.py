@@ -1,14 +1,15 @@
 """A pull killed with SIGKILL anywhere, then rerun, leaves the warehouse exactly right.
 
 The marketplace is a sandbox in a process of its own (``python -m sandbox --scenario smoke``);
-the pull runs in another process (``tests/helpers/crash_runner.py``: ``pull_shop`` per shop,
-as ``shopops ingest`` does; forked by its fork server after the imports), which the test seam ``SHOPOPS_TEST_CRASH_AT=<point>:<n>`` of
-``tasks/ingest.py`` kills with SIGKILL the n-th time it passes ``<point>``: after taking the
-run guard, after receiving a page, after validating a chunk, inside the chunk's transaction
-after archiving raw pages / quarantining / upserting / moving the watermark (before COMMIT),
-right after COMMIT, before the capture-log row and before releasing the run guard. Small
-chunks and pages of 20 orders put several commits and watermark moves in each shop
-(JD: 3 pages, one 1-month window; PDD: ≈50 30-minute windows, a watermark move per commit).
+the pull runs in another process (``tests/helpers/crash_runner.py``: ``pull_shop`` per shop, as
+``shopops ingest`` does; forked by its fork server after the imports), which the test seam
+``SHOPOPS_TEST_CRASH_AT=<point>:<n>`` of ``tasks/ingest.py`` kills with SIGKILL the n-th time
+it passes ``<point>``: after taking the run guard, after receiving a page, after validating a
+chunk, inside the chunk's transaction after archiving raw pages / quarantining / upserting /
+moving the watermark (before COMMIT), right after COMMIT, before the capture-log row and before
+releasing the run guard. Small chunks and pages of 20 orders put several commits and watermark
+moves in each shop (JD: 3 pages, one 1-month window; PDD: ≈50 30-minute windows, a watermark
+move per commit).
 
 After the kill, an ordinary incremental rerun (no ``--since``: from the watermark the killed
 run left, or the first-pull window) by a *new* run must:
