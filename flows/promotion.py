@@ -72,7 +72,7 @@ def _report(promo, phase: str, dry_run: bool, title: str, tables: dict[str, pd.D
 
 
 @flow(name="promotion-campaign")
-def promotion_campaign(phase: Phase, name: str, dry_run: bool = False) -> dict:
+def promotion_campaign(phase: Phase, name: str, dry_run: bool = False, now: datetime | None = None) -> dict:
     """Run one phase of a promotion campaign defined in config/promotions/<name>.yaml.
 
     Args:
@@ -81,6 +81,7 @@ def promotion_campaign(phase: Phase, name: str, dry_run: bool = False) -> dict:
             cadence back, after-action report). Each phase may be run again.
         name: the campaign's name, as in its file (e.g. double11-2026).
         dry_run: compute and report only; change no state, schedule, buffer or alert.
+        now: the moment the phase runs at (UTC); empty means now.
     """
     install_log_masking()  # before anything is logged: secrets and phones never reach the server
     logger = get_run_logger()
@@ -92,7 +93,7 @@ def promotion_campaign(phase: Phase, name: str, dry_run: bool = False) -> dict:
     step = phase_step(current.status, phase)
     if not step.allowed:
         raise campaign.CampaignError(t(step.refusal, name=name))
-    now = datetime.now(timezone.utc)
+    now = now or datetime.now(timezone.utc)
     state = dict(current.state)
     result: dict = {"name": name, "phase": phase, "dry_run": dry_run, "status_before": current.status,
                     "repeat": step.repeat}

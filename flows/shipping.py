@@ -122,7 +122,8 @@ def shipping_batches(now: datetime | None = None, max_orders_per_batch: int | No
 
 
 @flow(name="batch-lifecycle")
-def batch_lifecycle(batch_id: str, action: Literal["picked", "packed", "handover"]) -> dict[str, object]:
+def batch_lifecycle(batch_id: str, action: Literal["picked", "packed", "handover"],
+                    now: datetime | None = None) -> dict[str, object]:
     """Move one shipping batch a step: created → picked → packed → handed over.
 
     Args:
@@ -131,12 +132,13 @@ def batch_lifecycle(batch_id: str, action: Literal["picked", "packed", "handover
             carrier collected them: outbound posted to the stock ledger, tracking numbers
             written back to the marketplaces, orders shipped; run it again on a handed-over
             batch to retry write-backs the marketplace refused).
+        now: when the step happened (UTC); empty means now.
     """
     install_log_masking()
     logger = get_run_logger()
     config = load_config()
     url = get_settings().warehouse_url
-    result: MoveResult = move_batch_task(config, url, batch_id, action, datetime.now(timezone.utc))
+    result: MoveResult = move_batch_task(config, url, batch_id, action, now or datetime.now(timezone.utc))
     pulled = result.pulled
     documents = write_documents_task(url, [batch_id]) if pulled is not None and len(pulled.pulled) else None
     counts = {"batch_id": batch_id, "status": result.status, "pulled_out": len(pulled.pulled) if pulled else 0,

@@ -107,6 +107,8 @@ class DemoStack:
     today_start: datetime | None = None
     #: what the stock seed left (the WMS count file for reconcile-stock)
     stock: "DemoStock | None" = None
+    #: the moment the stock seed is dated (the ledger, POs, count file); None = now
+    stock_as_of: datetime | None = None
     processes: list[tuple[str, subprocess.Popen]] = field(default_factory=list)
 
     # --- paths and environment ----------------------------------------------------------
@@ -263,7 +265,7 @@ class DemoStack:
             engine.dispose()
         # the morning's stock picture: ledger, listings (yesterday's sync over real HTTP), open
         # purchase orders, the WMS count file with its planted differences
-        self.stock = seed_demo_stock(get_settings().warehouse_url, config, world)
+        self.stock = seed_demo_stock(get_settings().warehouse_url, config, world, now=self.stock_as_of)
 
     def _seed_history(self, engine, world) -> None:
         """The orders placed before today's trading day, as the sandbox holds them now, stored
