@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,50 @@ def test_demo_reaches_the_ui_runs_a_flow_and_stops_cleanly(demo_env):
         assert sock.connect_ex(("127.0.0.1", port)) != 0
     print("".join(lines))
     print(f"UI reachable {elapsed:.1f} s and the operating day done {day_seconds:.1f} s after `shopops demo` started")
+
+    second_operating_day_after_a_restart(env, data)
+
+
+def second_operating_day_after_a_restart(env: dict, data: Path) -> None:
+    """Issue 17: the demo stopped and started again without a reset runs a second operating day
+    on the warehouse, the Prefect history and the reports of the first, and every flow of it
+    completes (the settlement pauses for its approval again or says it already waits)."""
+    restarted = time.time()
+    proc = subprocess.Popen([SHOPOPS, "demo"], cwd=PROJECT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    day_done = threading.Event()
+
+    def _read():
+        for line in proc.stdout:
+            lines.append(line)
+            if "Operating day done" in line:
+                day_done.set()
+
+    reader = threading.Thread(target=_read, daemon=True)
+    reader.start()
+    try:
+        assert day_done.wait(420), "the second operating day did not finish within 7 minutes:\n" + "".join(lines)
+        ui = re.search(r"Prefect UI: (http://\S+)", "".join(lines)).group(1)
+        api = f"{ui}/api"
+        flows = {f["id"]: f["name"] for f in requests.post(f"{api}/flows/filter", json={}, timeout=10).json()}
+        runs = [r for r in requests.post(f"{api}/flow_runs/filter", json={"sort": "START_TIME_DESC"}, timeout=10).json()
+                if r["state_type"] != "SCHEDULED" and r.get("start_time")
+                and datetime.fromisoformat(r["start_time"]).timestamp() >= restarted]
+        worker_log = (data / "logs" / "worker-shopops-local.log").read_text(errors="replace")[-4000:]
+        for flow_name in DAY_FLOWS:
+            states = [r["state_type"] for r in runs if flows[r["flow_id"]] == flow_name]
+            assert states and set(states) <= {"COMPLETED", "PAUSED"}, \
+                f"second day, {flow_name}: {states}\n{''.join(lines)}\nworker log:\n{worker_log}"
+        failed = [line for line in lines if "FAILED" in line or "CRASHED" in line]
+        assert not failed, "".join(lines)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    reader.join(5)
+    assert proc.returncode == 0, "".join(lines)
+    print("second day:\n" + "".join(lines))

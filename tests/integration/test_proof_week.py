@@ -54,14 +54,19 @@ def test_a_simulated_week_holds_together(tmp_path, monkeypatch):
 
     def life(n: int) -> dict:
         env = {**stack.env(), "PYTHONPATH": str(PROJECT)}
-        run = subprocess.run([sys.executable, str(RUNNER), "--data", str(data), "--life", str(n), "--scale", scale,
-                              "--first", first.isoformat(), "--prefect-port", str(prefect_port),
-                              "--sandbox-port", str(sandbox_port),
-                              *(["--keep-going"] if os.environ.get("SHOPOPS_WEEK_KEEP_GOING") else [])], cwd=PROJECT, env=env, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        print(run.stdout[-6000:])
+        log = data / "week" / f"life{n}.log"     # follow it with tail -f while the week runs
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "w", encoding="utf-8") as out:
+            run = subprocess.run([sys.executable, str(RUNNER), "--data", str(data), "--life", str(n), "--scale", scale,
+                                  "--first", first.isoformat(), "--prefect-port", str(prefect_port),
+                                  "--sandbox-port", str(sandbox_port),
+                                  *(["--keep-going"] if os.environ.get("SHOPOPS_WEEK_KEEP_GOING") else [])],
+                                 cwd=PROJECT, env=env, text=True, stdout=out, stderr=subprocess.STDOUT)
+        output = log.read_text(encoding="utf-8", errors="replace")
+        print("\n".join(line for line in output.splitlines() if "| INFO" not in line)[-8000:])
         report = json.loads((data / "week" / f"checks-life{n}.json").read_text(encoding="utf-8"))
-        assert run.returncode == 0, f"life {n} of the week broke: {report['breaches']}\n{run.stdout[-3000:]}"
+        keep_going = bool(os.environ.get("SHOPOPS_WEEK_KEEP_GOING"))   # see every breach of the week, then fail
+        assert keep_going or run.returncode == 0, f"life {n} of the week broke: {report['breaches']}\n{output[-3000:]}"
         return report
 
     try:
@@ -93,6 +98,8 @@ def test_a_simulated_week_holds_together(tmp_path, monkeypatch):
                    "every marketplace order is in the warehouse or quarantine",
                    "the approved settlement is final, reviewer recorded", "campaign close restores the schedules exactly"):
         assert checked.get(needed, 0) > 0, f"the week never checked {needed!r}"
+    # defect 1 of issue 17: a shipping run pulled two or more orders out of their batches
+    assert max(first_half["most_pulled_out"], second_half["most_pulled_out"]) >= 2
     flows = {r["flow"].split()[0] for r in runs}
     assert {"pull-orders", "reconcile-stock", "restock-alerts", "shipping-batches", "customer-service-followup",
             "batch-lifecycle", "monthly-settlement", "promotion-campaign", "check-warehouse"} <= flows
