@@ -13,6 +13,10 @@ The day's shipping runs as five business steps, each a pure function of its argu
    ``created → picked → packed → handed_over``; ``pull_out`` takes out an order that was
    cancelled or refunded after batching and gives its stock back.
 
+Shared with customer service (``domain.followup``), so both lists say the same: the ship-by
+deadline (``shipping_deadline``), which orders to ship first (``ship_first``) and which to tell
+"out of stock" (``out_of_stock_orders``: the ones a shipping plan held for stock).
+
 Frames use the canonical columns of ``domain.canonical``; an order is identified by
 ``ORDER_KEY`` (platform, shop_id, order_id). Every number comes from ``BatchingRules``
 (built from the ``shipping:`` block of config/rules.yaml plus the running promotion's gifts).
@@ -31,7 +35,6 @@ import numpy as np
 import pandas as pd
 
 from domain.canonical import ORDER_KEY, OrderStatus
-from domain.followup import shipping_deadline
 from domain.normalise import douyin, jd, pdd, taobao
 from domain.normalise._common import REFUND_REQUESTED, REFUNDED, REFUNDING
 from domain.pii import mask_phone, mask_text
@@ -217,9 +220,7 @@ def _missing_address_parts(waiting: pd.DataFrame) -> pd.Series:
 
 
 def _unpaid_presale(waiting: pd.DataFrame) -> pd.Series:
-    presale = waiting["is_presale"].fillna(False).astype(bool)
-    balance_paid = waiting["presale_balance_paid"].fillna(False).astype(bool)
-    unpaid = (waiting["status"] == OrderStatus.PRESALE_DEPOSIT_PAID) | (presale & ~balance_paid)
+    unpaid = deposit_only(waiting)
     return pd.Series(unpaid.map({True: "presale: only the deposit is paid, the balance is not", False: None}),
                      index=waiting.index, dtype=object)
 
@@ -305,7 +306,7 @@ def allocate(groups: pd.DataFrame, lines: pd.DataFrame, available_by_sku_and_war
     Order of service: orders within ``near_deadline_hours`` of their shipping deadline (or
     past it) first, nearest deadline first; then every other order, oldest payment first —
     the spec's "oldest payment first; an order nearing its deadline goes first". The
-    deadline is the marketplace's ``ship_by_at``, else payment + the platform default.
+    deadline is ``shipping_deadline``.
 
     A parcel leaves one warehouse: an order is served by the warehouse its merge group
     already uses if that can fill it, else by the first warehouse (in the order of
@@ -368,16 +369,95 @@ def allocate(groups: pd.DataFrame, lines: pd.DataFrame, available_by_sku_and_war
 
 def _in_priority_order(groups: pd.DataFrame, rules: BatchingRules, now: datetime) -> pd.DataFrame:
     queue = groups.copy()
-    # followup.shipping_deadline reads only ``ship_deadline_hours``: one definition of the deadline
     queue["ship_deadline"] = shipping_deadline(queue, rules)
     queue["paid_at"] = pd.to_datetime(queue["paid_at"], utc=True)
-    queue["near_deadline"] = queue["ship_deadline"] - pd.Timestamp(now) <= pd.Timedelta(hours=rules.near_deadline_hours)
+    queue["near_deadline"] = hours_left(queue["ship_deadline"], now) <= rules.near_deadline_hours
     queue["_later"] = ~queue["near_deadline"]
     queue["_first"] = queue["ship_deadline"].where(queue["near_deadline"], queue["paid_at"])
     queue["_then"] = queue["paid_at"].where(queue["near_deadline"], queue["ship_deadline"])
     queue = queue.sort_values(["_later", "_first", "_then", *ORDER_KEY]).drop(columns=["_later", "_first", "_then"])
     queue["priority"] = range(1, len(queue) + 1)
     return queue
+
+
+# --- deadlines and stock holds: the one definition shipping and customer service share ---------
+
+def deposit_only(orders: pd.DataFrame) -> pd.Series:
+    """Per order: a presale whose balance is not paid (status ``presale_deposit_paid``, or a
+    presale not marked balance-paid). It must not ship and has no ship-by deadline yet."""
+    presale = orders["is_presale"].fillna(False).astype(bool)
+    balance_paid = orders["presale_balance_paid"].fillna(False).astype(bool)
+    return (orders["status"] == OrderStatus.PRESALE_DEPOSIT_PAID) | (presale & ~balance_paid)
+
+
+def under_refund(orders: pd.DataFrame, lines: pd.DataFrame) -> pd.Series:
+    """Per order: refunding, or a line's refund requested or in progress (the audit's refund rule)."""
+    if orders.empty:
+        return pd.Series(False, index=orders.index, dtype=bool)
+    return _refunds_in_progress(orders, lines).notna()
+
+
+def shipping_deadline(orders: pd.DataFrame, rules) -> pd.Series:
+    """The ship-by deadline of each order (UTC; NaT: none), domain-rules.md §4. ``rules``: any
+    object with ``ship_deadline_hours`` (per platform, with a "default"; rules.yaml ``shipping``).
+
+    - A deposit-only presale has none: it may not ship before the balance is paid (a
+      marketplace time on it, e.g. TOP ``timeout_action_time``, is when the unpaid order closes).
+    - Else the marketplace's own deadline where the order carries one (``ship_by_at``: TOP
+      ``timeout_action_time``, PDD ``last_ship_time``, Douyin ``exp_ship_time`` …).
+    - Else payment + the platform's hours. For a presale, payment is the balance payment:
+      ``balance_paid_at`` where the frame has it; the canonical order keeps no such time, so
+      for a presale still waiting to ship it is its last change (``modified_at``: the balance
+      payment changed it; it is never earlier), and a presale that left is given none.
+    """
+    platform_hours = orders["platform"].map(rules.ship_deadline_hours).fillna(rules.ship_deadline_hours["default"])
+    paid = pd.to_datetime(orders["paid_at"], utc=True)
+    presale = orders["is_presale"].fillna(False).astype(bool)
+    if presale.any():
+        if "balance_paid_at" in orders:
+            balance = pd.to_datetime(orders["balance_paid_at"], utc=True)
+        else:
+            waiting = orders["status"].isin(AWAITING_SHIPMENT)
+            balance = pd.to_datetime(orders["modified_at"], utc=True).where(waiting)
+        paid = paid.where(~presale, balance)
+    fallback = paid + pd.to_timedelta(platform_hours, unit="h")
+    given = pd.to_datetime(orders["ship_by_at"], utc=True)
+    return given.fillna(fallback).where(~deposit_only(orders))
+
+
+def hours_left(deadline: pd.Series, now: datetime) -> pd.Series:
+    """Hours from ``now`` to each deadline (negative: past; NaN: no deadline)."""
+    return (deadline - pd.Timestamp(now)).dt.total_seconds() / 3600
+
+
+def ship_first(orders: pd.DataFrame, lines: pd.DataFrame, rules, now: datetime) -> pd.DataFrame:
+    """The orders to ship first (§4 "an order nearing its shipping deadline goes first"), most
+    urgent first: awaiting shipment, within ``rules.near_deadline_hours`` of their
+    ``shipping_deadline`` or past it. Never an order that must not ship: one under refund
+    (``under_refund``) or a deposit-only presale (no deadline). ``orders`` with the canonical
+    columns (any statuses: the others are left out), ``lines`` theirs; returns the orders'
+    columns + ``deadline`` and ``hours_left`` (not rounded). The shipping run's deadline list
+    and customer service's "near or past the deadline" are this list."""
+    waiting = orders[orders["status"].isin(AWAITING_SHIPMENT)].reset_index(drop=True)
+    waiting = waiting.assign(deadline=shipping_deadline(waiting, rules))
+    waiting["hours_left"] = hours_left(waiting["deadline"], now)
+    urgent = (waiting["hours_left"] <= rules.near_deadline_hours) & ~under_refund(waiting, lines)
+    return waiting[urgent.fillna(False)].sort_values(["hours_left", *ORDER_KEY], ignore_index=True)
+
+
+def out_of_stock_orders(held: pd.DataFrame, orders: pd.DataFrame, batched: pd.DataFrame) -> pd.DataFrame:
+    """The orders whose buyer must be told "out of stock" (缺货订单通知顾客): the ones a shipping
+    plan held for stock — ``held`` (ORDER_KEY, reasons): a plan's holds or the stored open
+    ones — that still wait to ship (in ``orders``) and are in no batch (``batched``: ORDER_KEY
+    of the orders in a batch that is not cancelled, not pulled out). Rows of ``orders``."""
+    def among(frame: pd.DataFrame) -> np.ndarray:
+        found = set(zip(*(frame[k] for k in ORDER_KEY)))
+        return np.array([key in found for key in zip(*(orders[k] for k in ORDER_KEY))], dtype=bool)
+
+    for_stock = held.loc[pd.Series([HoldReason.OUT_OF_STOCK in list(r) for r in held["reasons"]], index=held.index,
+                                   dtype=bool)]
+    keep = among(for_stock) & ~among(batched) & orders["status"].isin(AWAITING_SHIPMENT).to_numpy()
+    return orders[keep].reset_index(drop=True)
 
 
 def _with_promotion_gifts(lines: pd.DataFrame, gifts: Iterable[PromotionGift]) -> pd.DataFrame:

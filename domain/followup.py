@@ -1,6 +1,10 @@
 """Customer-service follow-ups the manuals ask for every morning (domain-rules.md §1):
 检查前一天付款订单是否全部发货, 缺货订单通知顾客, abnormal logistics — and orders near or past
-their shipping deadline. Pure pandas: orders and stock in, one list per follow-up kind out.
+their shipping deadline. Pure pandas: orders in, one list per follow-up kind out.
+
+"Out of stock" and "near or past the deadline" are the shipping run's own lists, by the same
+functions of ``domain.batching`` (``out_of_stock_orders`` on the holds the shipping run stored,
+``ship_first``): customer service and the warehouse never disagree about an order.
 """
 from __future__ import annotations
 
@@ -9,6 +13,10 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+
+from domain.batching import out_of_stock_orders, ship_first, shipping_deadline
+
+__all__ = ["WAITING_TO_SHIP", "FollowupRules", "Followups", "find_followups", "shipping_deadline", "yesterday"]
 
 WAITING_TO_SHIP = ("paid", "presale_deposit_paid")
 
@@ -32,38 +40,22 @@ class Followups:
         return {name: len(frame) for name, frame in vars(self).items()}
 
 
-def shipping_deadline(orders: pd.DataFrame, rules: FollowupRules) -> pd.Series:
-    """The marketplace's own deadline where it gives one, else payment + the platform default."""
-    hours = orders["platform"].map(rules.ship_deadline_hours).fillna(rules.ship_deadline_hours["default"])
-    fallback = pd.to_datetime(orders["paid_at"], utc=True) + pd.to_timedelta(hours, unit="h")
-    given = pd.to_datetime(orders["ship_by_at"], utc=True)
-    return given.fillna(fallback)
-
-
-def find_followups(orders: pd.DataFrame, lines: pd.DataFrame, available: pd.Series, now: datetime,
-                   rules: FollowupRules) -> Followups:
-    """``orders``/``lines`` in canonical columns; ``available``: units per SKU (may be empty:
-    then no order is reported out of stock, as nothing is known about stock)."""
+def find_followups(orders: pd.DataFrame, lines: pd.DataFrame, holds: pd.DataFrame, batched: pd.DataFrame,
+                   now: datetime, rules: FollowupRules) -> Followups:
+    """``orders``/``lines`` in canonical columns; ``holds``: the open holds the shipping run
+    stored (ORDER_KEY, reasons); ``batched``: ORDER_KEY of the orders in a batch (not
+    cancelled, not pulled out). Out of stock = the orders held for stock (none before a
+    shipping run); near or past the deadline = ``domain.batching.ship_first``."""
     zone = ZoneInfo(rules.timezone)
     today = now.astimezone(zone).date()
     start = datetime.combine(today - timedelta(days=1), time.min, tzinfo=zone)
     end = datetime.combine(today, time.min, tzinfo=zone)
     paid = pd.to_datetime(orders["paid_at"], utc=True)
-    waiting = orders[orders["status"].isin(WAITING_TO_SHIP)].copy()
-    waiting["deadline"] = shipping_deadline(waiting, rules)
-    waiting["hours_left"] = (waiting["deadline"] - pd.Timestamp(now)).dt.total_seconds() / 3600
+    waiting = orders[orders["status"].isin(WAITING_TO_SHIP)]
 
     unshipped = waiting[(paid.loc[waiting.index] >= start) & (paid.loc[waiting.index] < end)]
-    near = waiting[waiting["hours_left"] <= rules.near_deadline_hours].sort_values("hours_left")
-
-    out_of_stock = waiting.iloc[0:0]
-    if len(available):
-        demand = lines.merge(waiting[["platform", "shop_id", "order_id"]], on=["platform", "shop_id", "order_id"])
-        demand = demand[~demand["is_gift"].fillna(False).astype(bool)]
-        needed = demand.groupby("sku")["quantity"].sum()
-        short = needed[needed > available.reindex(needed.index).fillna(0)].index
-        short_orders = demand.loc[demand["sku"].isin(short), ["platform", "shop_id", "order_id"]].drop_duplicates()
-        out_of_stock = waiting.merge(short_orders, on=["platform", "shop_id", "order_id"])
+    near = ship_first(waiting, lines, rules, now)
+    out_of_stock = out_of_stock_orders(holds, waiting, batched)
 
     shipped = orders[orders["status"] == "shipped"].copy()
     shipped_at = pd.to_datetime(shipped["shipped_at"], utc=True)

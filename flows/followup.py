@@ -2,6 +2,10 @@
 customer service — orders paid yesterday and not yet shipped, orders that cannot ship for
 lack of stock (the buyer must be told), orders near or past their shipping deadline, and
 shipped orders with abnormal logistics. Buyer names and phones appear only masked.
+
+Out of stock and near/past the deadline are the shipping run's lists (``domain.batching``):
+out of stock = the orders the latest shipping-batches run held for stock (its stored holds),
+never an order in a batch; the deadline list = ``ship_first``, the shipping report's own.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from shopops.i18n import t
 from shopops.logmask import install_log_masking
 from tasks.reporting import publish_report
 from warehouse import repository
+from warehouse import shipping as shipping_store
 from warehouse.db import make_engine
 
 #: what a follow-up list shows: enough to find the order, never clear PII
@@ -27,10 +32,13 @@ COLUMNS = ["shop_id", "order_id", "status", "paid_at", "ship_by_at", "receiver_n
 
 @task(name="load-open-orders", cache_policy=NO_CACHE)
 def load_open_orders(database_url: str):
+    """Orders waiting or shipped with their lines, the open holds the shipping run stored and
+    the orders in a batch — read in one transaction, so they describe one moment."""
     engine = make_engine(database_url)
     try:
-        frames = repository.open_orders(engine, ["paid", "presale_deposit_paid", "shipped"])
-        return frames, repository.available_by_sku(engine)
+        with engine.connect() as conn:
+            frames = repository.open_orders(conn, ["paid", "presale_deposit_paid", "shipped"])
+            return frames, shipping_store.open_holds(conn), shipping_store.batched_order_keys(conn)
     finally:
         engine.dispose()
 
@@ -56,18 +64,19 @@ def customer_service_followup(now: datetime | None = None) -> dict[str, int]:
                           near_deadline_hours=shipping.near_deadline_hours,
                           abnormal_logistics_days=shipping.abnormal_logistics_days,
                           timezone=config.rules.orders.default_timezone)
-    frames, available = load_open_orders(get_settings().warehouse_url)
-    found: Followups = find_followups(frames.orders, frames.lines, available, now, rules)
+    frames, holds, batched = load_open_orders(get_settings().warehouse_url)
+    found: Followups = find_followups(frames.orders, frames.lines, holds, batched, now, rules)
     counts = found.counts()
     tables = {
         "unshipped": _sheet(found.unshipped_from_yesterday, []),
         "out_of_stock": _sheet(found.out_of_stock, []),
-        "deadline": _sheet(found.deadline.assign(hours_left=found.deadline["hours_left"].round(1)), ["hours_left"]),
+        # "ship by" here is the deadline that applies (domain.batching.shipping_deadline)
+        "deadline": _sheet(found.deadline.assign(ship_by_at=found.deadline["deadline"],
+                                                 hours_left=found.deadline["hours_left"].round(1)), ["hours_left"]),
         "logistics": _sheet(found.abnormal_logistics, ["problem"]),
     }
     summary = "\n".join(f"- {t('fu_' + name)}: **{n}**" for name, n in counts.items())
-    if available.empty:
-        summary += "\n\n" + t("fu_no_stock_data")
+    summary += "\n\n" + t("fu_out_of_stock_basis")
     publish_report(family="customer-service-followup",
                    title=t("fu_title", day=yesterday(now, rules.timezone).isoformat()),
                    tables=tables, summary_md=summary)

@@ -77,8 +77,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     "fu_out_of_stock": {"en": "cannot ship for lack of stock: tell the buyer", "zh_CN": "缺货订单，需通知顾客"},
     "fu_deadline": {"en": "near or past the shipping deadline", "zh_CN": "临近或超过发货时限"},
     "fu_abnormal_logistics": {"en": "abnormal logistics", "zh_CN": "物流异常"},
-    "fu_no_stock_data": {"en": "No stock positions in the warehouse yet: out-of-stock orders cannot be listed.",
-                         "zh_CN": "仓库中尚无库存数据，无法列出缺货订单。"},
+    "fu_out_of_stock_basis": {"en": "Out of stock: the orders the latest shipping-batches run held for stock "
+                                    "(none before its first run); an order in a batch is never out of stock. "
+                                    "Near or past the deadline: the shipping run's own list (no refunding order, "
+                                    "no presale with only the deposit paid).",
+                              "zh_CN": "缺货订单：最近一次 shipping-batches 运行因缺货暂扣的订单（首次运行前为空）；"
+                                       "已进入波次的订单不算缺货。临近或超过发货时限：与发货运行的清单相同"
+                                       "（不含退款中订单和只付定金的预售订单）。"},
     "fu_shop_id": {"en": "shop", "zh_CN": "店铺"},
     "fu_order_id": {"en": "order", "zh_CN": "订单号"},
     "fu_status": {"en": "status", "zh_CN": "状态"},

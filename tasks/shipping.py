@@ -25,9 +25,8 @@ from config.schema import AppConfig
 from connectors import ConnectorError, redact
 from domain.batching import (AWAITING_SHIPMENT, BATCH_STEPS, HELD_COLUMNS, Allocation, Batch, BatchError,
                              BatchingRules, HoldReason, IllegalTransition, PromotionGift, allocate, assemble_batches,
-                             audit, manifest, merge, packing_slips, pick_list, refunded_lines)
+                             audit, manifest, merge, packing_slips, pick_list, refunded_lines, ship_first)
 from domain.canonical import ORDER_KEY, OrderStatus
-from domain.followup import shipping_deadline
 from domain.stock import ALL_WAREHOUSES, RESERVING_STATUSES, positions
 from shopops.i18n import t
 from tasks.reporting import write_xlsx
@@ -181,20 +180,22 @@ def plan_batches(inputs: ShippingInputs, rules: BatchingRules, config: AppConfig
     held = pd.concat([audited.held, allocation.held[list(HELD_COLUMNS)]], ignore_index=True)
     placed = pd.concat([inputs.batched, tracking[["batch_id", *ORDER_KEY]]], ignore_index=True)
     return BatchPlan(batches=batches, held=held, allocation=allocation, orders=orders, tracking=tracking,
-                     deadline=deadline_list(orders, held, placed, rules, now), candidates=len(fresh))
+                     deadline=deadline_list(orders, inputs.lines, held, placed, rules, now),
+                     candidates=len(fresh))
 
 
-def deadline_list(orders: pd.DataFrame, held: pd.DataFrame, placed: pd.DataFrame, rules: BatchingRules,
-                  now: datetime) -> pd.DataFrame:
-    """Orders awaiting shipment within ``near_deadline_hours`` of their deadline or past it,
-    most urgent first, with where they stand: their batch, their hold reasons, or waiting."""
-    waiting = orders.assign(deadline=shipping_deadline(orders, rules))
-    waiting["hours_left"] = ((waiting["deadline"] - pd.Timestamp(now)).dt.total_seconds() / 3600).round(1)
-    near = waiting[waiting["hours_left"] <= rules.near_deadline_hours]
+def deadline_list(orders: pd.DataFrame, lines: pd.DataFrame, held: pd.DataFrame, placed: pd.DataFrame,
+                  rules: BatchingRules, now: datetime) -> pd.DataFrame:
+    """The orders to ship first (``domain.batching.ship_first``: within ``near_deadline_hours``
+    of their deadline or past it, never one under refund or a deposit-only presale — the
+    customer-service list is the same), most urgent first, with where they stand: their batch,
+    their hold reasons, or waiting."""
+    near = ship_first(orders, lines, rules, now)
+    near["hours_left"] = near["hours_left"].round(1)
     where = near[list(ORDER_KEY)].merge(placed, on=list(ORDER_KEY), how="left").merge(
         held.assign(held_for=held["reasons"].map(lambda r: ", ".join(map(str, r))))[[*ORDER_KEY, "held_for"]],
         on=list(ORDER_KEY), how="left")
-    near = near.merge(where, on=list(ORDER_KEY), how="left").sort_values("hours_left")
+    near = near.merge(where, on=list(ORDER_KEY), how="left").sort_values("hours_left", kind="stable")
     return near[[*ORDER_KEY, "status", "paid_at", "deadline", "hours_left", "batch_id", "held_for"]].reset_index(drop=True)
 
 
