@@ -26,7 +26,7 @@ from connectors import ConnectorError, redact
 from domain.batching import (AWAITING_SHIPMENT, BATCH_STEPS, HELD_COLUMNS, Allocation, Batch, BatchError,
                              BatchingRules, HoldReason, IllegalTransition, PromotionGift, allocate, assemble_batches,
                              audit, manifest, merge, packing_slips, pick_list, refunded_lines)
-from domain.canonical import ORDER_KEY, OrderStatus
+from domain.canonical import ORDER_KEY, PLATFORMS, OrderStatus
 from domain.followup import shipping_deadline
 from domain.stock import ALL_WAREHOUSES, RESERVING_STATUSES, positions
 from shopops.i18n import t
@@ -69,12 +69,42 @@ def batching_rules(config: AppConfig, now: datetime, max_orders_per_batch: int |
                          promotion_gifts=gifts)
 
 
+def carrier_name(config: AppConfig, platform: str, sent: object) -> str | None:
+    """The carrier ``platform`` means by ``sent`` (its logistics id, or the name it shows), as a
+    name of the one carrier table (rules.yaml ``shipping.carrier_codes`` and ``carrier_names``);
+    None when no carrier is chosen: nothing, ``0`` (PDD/JD: none yet) or a code the table does
+    not know — the caller then applies the default carrier."""
+    if sent is None or (not isinstance(sent, str) and pd.isna(sent)):
+        return None
+    return _carrier_table(config).get((platform, str(sent).strip().casefold()))
+
+
+def _carrier_table(config: AppConfig) -> dict[tuple[str, str], str]:
+    """(platform, folded code or name) → carrier, from the shipping block of rules.yaml."""
+    block = config.rules.shipping
+    carriers = {*block.carrier_codes, *block.carrier_names, *block.default_carrier.values()}
+    table: dict[tuple[str, str], str] = {}
+    for platform in PLATFORMS:
+        for carrier in carriers:
+            table[(platform, carrier.casefold())] = carrier
+            for label in block.carrier_names.get(carrier, ()):
+                table[(platform, label.strip().casefold())] = carrier
+        for carrier, codes in block.carrier_codes.items():
+            if platform in codes:
+                table[(platform, str(codes[platform]).strip().casefold())] = carrier
+    return table
+
+
 def with_default_carriers(orders: pd.DataFrame, config: AppConfig) -> pd.DataFrame:
-    """Orders naming no carrier get their platform's ``shipping.default_carrier``."""
+    """Orders' carriers as names of the one carrier table (``carrier_name``); an order with no
+    carrier chosen gets its platform's ``shipping.default_carrier``."""
     defaults = config.rules.shipping.default_carrier
     fallback = orders["platform"].map(defaults).fillna(defaults["default"])
-    blank = orders["carrier"].isna() | (orders["carrier"].astype("string").str.strip() == "")
-    return orders.assign(carrier=orders["carrier"].where(~blank, fallback))
+    table = _carrier_table(config)
+    named = pd.Series([table.get((p, str(c).strip().casefold())) if isinstance(c, str) or pd.notna(c) else None
+                       for p, c in zip(orders["platform"].tolist(), orders["carrier"].tolist())],
+                      index=orders.index, dtype=object)
+    return orders.assign(carrier=named.where(named.notna(), fallback))
 
 
 def carrier_code(config: AppConfig, carrier: str, platform: str) -> str:
