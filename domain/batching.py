@@ -4,7 +4,9 @@ The day's shipping runs as five business steps, each a pure function of its argu
 
 1. ``audit`` — hold every order a person must look at first (remark, address, presale,
    refund, unknown SKU), with *all* its reasons; the rest may ship.
-2. ``merge`` — orders of one buyer to one address that wait together become one parcel (合单).
+2. ``merge`` — orders of one buyer to one address that wait together become one parcel (合单);
+   ``waiting_for_companion`` keeps a fresh order back for ``merge_buffer_minutes`` in case a
+   companion follows.
 3. ``allocate`` — give stock to orders, most urgent first; what cannot be filled is held as
    out of stock (recorded, never raised — Cosmic Python's ``OutOfStock``).
 4. ``assemble_batches`` — parcels grouped into pick waves (波次) by warehouse, carrier and
@@ -256,32 +258,42 @@ def _details_by_order(lines: pd.DataFrame, describe) -> pd.Series:
 def merge(orders: pd.DataFrame, rules: BatchingRules) -> pd.DataFrame:
     """``orders`` with a ``merge_key``: orders sharing it ship as one parcel (合单).
 
-    Orders of the same shop, buyer (``buyer_key``) and address (``address_hash``) merge when
-    paid within ``merge_buffer_minutes`` of the group's first order; a later order starts a
-    new group. The window is anchored on the first order so a group's members do not depend
-    on which run of the day saw them. Pass the orders that passed the audit: a held order
-    does not hold back its buyer's other orders. An order without buyer key, address hash or payment
-    time cannot be proven to match anyone and is a group of its own. The key is a short hash
-    of the first order's key: stable across reruns, and it fits ``batch_orders.merge_key``.
+    Orders of the same shop, buyer (``buyer_key``) and address (``address_hash``) that wait
+    together — all passed to this call — merge, however far apart they were paid (§4: "orders
+    of the same shop, buyer and address that wait together"). Pass the orders that passed the
+    audit: a held order does not hold back its buyer's other orders. An order without buyer
+    key or address hash cannot be proven to match anyone and is a group of its own. The key
+    is a short hash of the key of the group's first-paid order: stable across reruns and row
+    orders, and it fits ``batch_orders.merge_key``. How long a fresh order waits for a
+    companion is ``waiting_for_companion``'s business (``merge_buffer_minutes``), not a window
+    on payment times.
     """
     result = orders.copy()
-    result["merge_key"] = [_merge_key(k) for k in zip(*(result[c] for c in ORDER_KEY))]
-    paid = pd.to_datetime(result["paid_at"], utc=True)
-    mergeable = result[list(MERGE_BY)].notna().all(axis=1) & paid.notna()
-    buffer = int(pd.Timedelta(minutes=rules.merge_buffer_minutes).value)
-    candidates = result[mergeable].assign(paid_ts=paid[mergeable], _row=np.flatnonzero(mergeable.to_numpy()))
-    candidates = candidates.sort_values(["paid_ts", "order_id"])
-    keys = result["merge_key"].to_numpy(dtype=object)
-    open_groups: dict[tuple, tuple[int, str]] = {}   # buyer+address → (first payment in ns, key)
-    paid_ns = candidates["paid_ts"].to_numpy("datetime64[ns]").astype("int64").tolist()
-    for row, who, paid_at in zip(candidates["_row"].tolist(), zip(*(candidates[c] for c in MERGE_BY)), paid_ns):
-        first = open_groups.get(who)
-        if first is not None and paid_at - first[0] <= buffer:
-            keys[row] = first[1]
-        else:
-            open_groups[who] = (paid_at, keys[row])
+    keys = np.array([_merge_key(k) for k in zip(*(result[c] for c in ORDER_KEY))], dtype=object)
+    mergeable = result[list(MERGE_BY)].notna().all(axis=1)
+    candidates = result[mergeable].assign(paid_ts=pd.to_datetime(result.loc[mergeable, "paid_at"], utc=True),
+                                          _row=np.flatnonzero(mergeable.to_numpy()))
+    candidates = candidates.sort_values(["paid_ts", "order_id"], na_position="last")
+    first_of: dict[tuple, str] = {}   # buyer+address → the key of its first-paid order
+    for row, who in zip(candidates["_row"].tolist(), zip(*(candidates[c] for c in MERGE_BY))):
+        keys[row] = first_of.setdefault(who, keys[row])
     result["merge_key"] = keys
     return result
+
+
+def waiting_for_companion(groups: pd.DataFrame, rules: BatchingRules, now: datetime) -> pd.Series:
+    """Per row of ``groups`` (the output of ``merge``): True where the order is not batched at
+    this run but waits for a companion (合单) — its merge group's orders were all paid less than
+    ``merge_buffer_minutes`` before ``now``, so the buyer may still add an order to the parcel.
+    A group with an order near its shipping deadline (``near_deadline_hours``) does not wait;
+    an order with no payment time does not either. A waiting order is neither held nor
+    batched: the next run sees it again."""
+    paid = pd.to_datetime(groups["paid_at"], utc=True)
+    fresh = (paid > pd.Timestamp(now) - pd.Timedelta(minutes=rules.merge_buffer_minutes)).fillna(False).astype(bool)
+    left = shipping_deadline(groups, rules) - pd.Timestamp(now)
+    urgent = (left <= pd.Timedelta(hours=rules.near_deadline_hours)).fillna(False).astype(bool)
+    by_group = groups["merge_key"]
+    return (fresh.groupby(by_group).transform("all") & ~urgent.groupby(by_group).transform("any")).astype(bool)
 
 
 def _merge_key(order_key: Iterable[object]) -> str:

@@ -3,7 +3,8 @@
 shipping-batches (domain-rules.md §4, 发货/打单/波次): orders cancelled or refunded since they
 were batched leave their batches first (their stock is released); then the paid orders not yet
 in a batch are audited (each held order with every reason, kept in ``order_holds``), merged
-(合单), given stock — nearest deadline first, then oldest payment — and cut into batches by
+(合单: a buyer's orders to one address waiting together; an order paid within
+``merge_buffer_minutes`` waits for a companion until the next run), given stock — nearest deadline first, then oldest payment — and cut into batches by
 warehouse, carrier and single/multi item. Each batch gets its pick list (by bin), packing
 slips (remarks, gifts, masked phone) and carrier manifest as .xlsx and .csv; the run's
 report lists batches, holds by reason, pull-outs and orders near or past their deadline.
@@ -92,7 +93,7 @@ def shipping_batches(now: datetime | None = None, max_orders_per_batch: int | No
               "units": sum(b.unit_count for b in plan.batches), "held": len(held),
               "pulled_out": len(pulled.pulled), "near_deadline": int((plan.deadline["hours_left"] >= 0).sum()),
               "past_deadline": int((plan.deadline["hours_left"] < 0).sum()), "considered": plan.candidates,
-              **stored}
+              "waiting_merge": len(plan.waiting), **stored}
     batches = pd.DataFrame([{"batch_id": b.batch_id, "warehouse": b.warehouse, "carrier": b.carrier, "kind": b.kind,
                              "orders": b.order_count, "units": b.unit_count} for b in plan.batches],
                            columns=["batch_id", "warehouse", "carrier", "kind", "orders", "units"])
@@ -104,6 +105,8 @@ def shipping_batches(now: datetime | None = None, max_orders_per_batch: int | No
               "pulled_out": _rename(_pulled_table(pulled)), "deadline": _rename(plan.deadline)}
 
     lines = [t("ship_summary", **counts)]
+    if counts["waiting_merge"]:
+        lines.append(t("ship_waiting_merge", n=counts["waiting_merge"], minutes=f"{rules.merge_buffer_minutes:g}"))
     if rules.promotion_gifts:
         lines.append(t("ship_promotion_gifts", gifts=", ".join(f"{g.buy_sku} → {g.gift_sku} ×{g.gift_quantity}"
                                                       for g in rules.promotion_gifts)))

@@ -466,6 +466,9 @@ MESSAGES.update({
                      "zh_CN": "**{batches}** 个波次，**{orders}** 单，**{units}** 件；本次处理 {considered} 单，暂扣 **{held}** 单，"
                               "从已建波次中撤出 **{pulled_out}** 单；临近发货时限 {near_deadline} 单，已超时 {past_deadline} 单。"},
     "ship_promotion_gifts": {"en": "Running promotion gifts: {gifts}.", "zh_CN": "当前促销赠品：{gifts}。"},
+    "ship_waiting_merge": {"en": "{n} order(s) paid less than {minutes} min ago wait for a companion order of the same "
+                                 "buyer and address (合单); the next run batches them.",
+                           "zh_CN": "{n} 单付款不足 {minutes} 分钟，等待同一买家同一地址的后续订单合单；下次运行时再建波次。"},
     "ship_todo_pulled": {"en": "{n} order(s) were pulled out of their batch (cancelled or refunded after batching): take "
                                "them off the shelf cart; their papers were written again without them.",
                          "zh_CN": "{n} 单已从波次中撤出（建波次后取消或退款）：请从拣货车上取下，波次单据已重新生成。"},

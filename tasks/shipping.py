@@ -25,7 +25,7 @@ from config.schema import AppConfig
 from connectors import ConnectorError, redact
 from domain.batching import (AWAITING_SHIPMENT, BATCH_STEPS, HELD_COLUMNS, Allocation, Batch, BatchError,
                              BatchingRules, HoldReason, IllegalTransition, PromotionGift, allocate, assemble_batches,
-                             audit, manifest, merge, packing_slips, pick_list, refunded_lines)
+                             audit, manifest, merge, packing_slips, pick_list, refunded_lines, waiting_for_companion)
 from domain.canonical import ORDER_KEY, PLATFORMS, OrderStatus
 from domain.followup import shipping_deadline
 from domain.stock import ALL_WAREHOUSES, RESERVING_STATUSES, positions
@@ -177,6 +177,8 @@ class BatchPlan:
     tracking: pd.DataFrame        # batch_id, ORDER_KEY, tracking_no
     deadline: pd.DataFrame        # orders near or past their deadline and where they are
     candidates: int               # orders this run considered (awaiting, not yet batched)
+    #: ORDER_KEY of orders that passed the audit but wait for a companion (merge_buffer_minutes)
+    waiting: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(ORDER_KEY)))
 
 
 def _keys(frame: pd.DataFrame) -> pd.MultiIndex:
@@ -185,11 +187,14 @@ def _keys(frame: pd.DataFrame) -> pd.MultiIndex:
 
 def plan_batches(inputs: ShippingInputs, rules: BatchingRules, config: AppConfig, now: datetime) -> BatchPlan:
     """audit → merge → allocate → batches (``domain.batching``), with tracking numbers per
-    parcel and the deadline list. Orders already in a batch are not considered again."""
+    parcel and the deadline list. Orders already in a batch are not considered again; a merge
+    group still waiting for a companion (``waiting_for_companion``) is left for the next run and
+    reserves nothing meanwhile: it is the newest payment, served after the others anyway."""
     orders = with_default_carriers(inputs.orders, config)
     fresh = orders[~_keys(orders).isin(_keys(inputs.batched))]
     audited = audit(fresh, inputs.lines, set(inputs.catalogue["sku"]), rules, remarks_read=inputs.remarks_read)
     groups = merge(audited.passed, rules)
+    waits = waiting_for_companion(groups, rules, now)
 
     # held orders reserve what their lines say; batched ones what their batch holds for them
     others = fresh[fresh["status"].isin(RESERVING_STATUSES) & ~_keys(fresh).isin(_keys(groups))]
@@ -201,7 +206,7 @@ def plan_batches(inputs: ShippingInputs, rules: BatchingRules, config: AppConfig
     columns = ["sku", "warehouse", "quantity", "status"]
     stock = allocatable_stock(inputs.ledger, pd.concat([reserving[columns], in_batches[columns]], ignore_index=True),
                               inputs.purchase_orders)
-    allocation = allocate(groups, inputs.lines, stock, rules, now)
+    allocation = allocate(groups[~waits], inputs.lines, stock, rules, now)
     batches = assemble_batches(allocation, rules)
 
     tracking = pd.DataFrame(
@@ -211,7 +216,8 @@ def plan_batches(inputs: ShippingInputs, rules: BatchingRules, config: AppConfig
     held = pd.concat([audited.held, allocation.held[list(HELD_COLUMNS)]], ignore_index=True)
     placed = pd.concat([inputs.batched, tracking[["batch_id", *ORDER_KEY]]], ignore_index=True)
     return BatchPlan(batches=batches, held=held, allocation=allocation, orders=orders, tracking=tracking,
-                     deadline=deadline_list(orders, held, placed, rules, now), candidates=len(fresh))
+                     deadline=deadline_list(orders, held, placed, rules, now), candidates=len(fresh),
+                     waiting=groups.loc[waits, list(ORDER_KEY)].reset_index(drop=True))
 
 
 def deadline_list(orders: pd.DataFrame, held: pd.DataFrame, placed: pd.DataFrame, rules: BatchingRules,

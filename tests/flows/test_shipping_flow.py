@@ -55,7 +55,7 @@ def test_shipping_batches_flow_batches_reports_and_is_rerun_safe(day_warehouse):
     # ten audit holds (H01–H10), READ1 (nobody has read its remark yet) and L1, L5 short of
     # lamps; G2 ships its tee. 35 orders, 38 units, in 8 batches: HZ/SF single 10 + 10 + 6
     # (G1 is single without its sticker), HZ/SF multi (PO1, and G3, which names no carrier and
-    # takes Douyin's default SF), HZ/ZTO single and multi (M1+M2), GZ/ZTO single and multi.
+    # takes Douyin's default SF), HZ/ZTO single and multi (M1+M2+M3), GZ/ZTO single and multi.
     assert (counts["batches"], counts["orders"], counts["units"], counts["held"]) == (8, 35, 38, 13)
     assert (counts["pulled_out"], counts["batches_new"], counts["holds_new"]) == (0, 8, 13)
     assert (counts["near_deadline"], counts["past_deadline"]) == (2, 0)      # L4 and L2

@@ -14,7 +14,7 @@ import pytest
 
 from domain.batching import (Allocation, AuditOutcome, BatchError, BatchingRules, HoldReason, IllegalTransition,
                              PromotionGift, allocate, assemble_batches, audit, manifest, merge, packing_slips,
-                             pick_list, pull_out)
+                             pick_list, pull_out, waiting_for_companion)
 from domain.canonical import LINE_COLUMNS, ORDER_COLUMNS, empty_frame
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
@@ -90,8 +90,8 @@ def the_day():
         # --- a keyword remark a person already read: passes ------------------------------
         make_order("READ1", line("TEE-BLU-L"), buyer_remark="急", paid_at=hours_ago(12)),
         # --- merges (MUG, ZTO) ------------------------------------------------------------
-        # M1 + M2: same shop, buyer, address, paid 20 min apart → one parcel of 2 units (multi)
-        # M3: 40 min after M1 (window anchored on the first order) → its own parcel
+        # M1 + M2 + M3: same shop, buyer, address, waiting together (paid 20 and 40 min after M1)
+        # → one parcel of 3 units (multi): how far apart they were paid does not matter
         # M4: same buyer, other address; M5: same buyer and address, other shop → alone
         make_order("M1", line("MUG"), carrier="ZTO", buyer_key="bm", address_hash="a1", paid_at=hours_ago(9)),
         make_order("M2", line("MUG"), carrier="ZTO", buyer_key="bm", address_hash="a1",
@@ -221,15 +221,55 @@ def test_a_day_without_orders_gives_no_batches():
 
 # --- merge ------------------------------------------------------------------------------------
 
-def test_merge_groups_one_buyer_at_one_address_within_the_buffer(day):
+def test_merge_groups_one_buyer_at_one_address_waiting_together(day):
     groups = day.groups
     key = by_id(groups)["merge_key"]
-    assert key["M1"] == key["M2"]
-    others = ["M1", "M3", "M4", "M5", "NB1", "NB2"]
+    assert key["M1"] == key["M2"] == key["M3"]
+    others = ["M1", "M4", "M5", "NB1", "NB2"]
     assert len({key[o] for o in others}) == len(others)
-    assert groups["merge_key"].nunique() == len(groups) - 1     # M1+M2 is the only merge of the day
+    assert groups["merge_key"].nunique() == len(groups) - 2     # M1+M2+M3 is the only merge of the day
     rerun = merge(groups.drop(columns="merge_key"), RULES)
     assert rerun["merge_key"].tolist() == groups["merge_key"].tolist()   # a rerun gives the same keys
+    shuffled = merge(groups.drop(columns="merge_key").iloc[::-1], RULES)   # nor on the order of the rows
+    assert by_id(shuffled)["merge_key"].to_dict() == key.to_dict()
+
+
+def frames_of(*made):
+    orders = pd.DataFrame([o for o, _ in made], columns=list(ORDER_COLUMNS))
+    for column in ("paid_at", "ship_by_at"):
+        orders[column] = pd.to_datetime(orders[column], utc=True)
+    return orders, pd.DataFrame([r for _, rows in made for r in rows], columns=list(LINE_COLUMNS))
+
+
+def test_two_waiting_orders_paid_hours_apart_merge():
+    # issue 17: a buyer's two orders paid 4.5 h apart, both waiting at the run, were two parcels
+    orders, lines = frames_of(
+        make_order("T1", line("MUG"), buyer_key="bt", address_hash="at", paid_at=hours_ago(6)),
+        make_order("T2", line("CAP"), buyer_key="bt", address_hash="at", paid_at=hours_ago(1.5)))
+    groups = merge(orders, RULES)
+    assert groups["merge_key"].nunique() == 1
+    assert not waiting_for_companion(groups, RULES, NOW).any()
+    batches = assemble_batches(allocate(groups, lines, STOCK, RULES, NOW), RULES)
+    assert [(b.kind, b.order_count, b.unit_count) for b in batches] == [("multi", 2, 2)]   # one parcel
+
+
+def test_a_fresh_order_waits_the_buffer_for_a_companion_then_ships_alone():
+    """``merge_buffer_minutes`` is how long a fresh order waits for a companion before it is
+    batched: a group whose orders were all paid within it waits for the next run, unless one
+    of them is near its deadline; a fresh order whose companion is already waiting goes now."""
+    orders, _ = frames_of(
+        make_order("N1", line("MUG"), buyer_key="bn", address_hash="an", paid_at=NOW - timedelta(minutes=10)),
+        make_order("N2", line("MUG"), buyer_key="bc", address_hash="ac", paid_at=hours_ago(3)),
+        make_order("N3", line("MUG"), buyer_key="bc", address_hash="ac", paid_at=NOW - timedelta(minutes=5)),
+        make_order("N4", line("MUG"), paid_at=NOW - timedelta(minutes=5), ship_by_at=NOW + timedelta(hours=1)),
+        make_order("N5", line("MUG"), paid_at=NOW - timedelta(minutes=30)))   # exactly the buffer: waited enough
+    groups = merge(orders, RULES)
+    waits = waiting_for_companion(groups, RULES, NOW)
+    assert list(groups.loc[waits, "order_id"]) == ["N1"]
+    assert by_id(groups).loc["N2", "merge_key"] == by_id(groups).loc["N3", "merge_key"]
+    assert not waiting_for_companion(groups, RULES, NOW + timedelta(minutes=20)).any()   # N1's buffer is over
+    none = BatchingRules(**{**vars(RULES), "merge_buffer_minutes": 0})
+    assert not waiting_for_companion(groups, none, NOW).any()
 
 
 # --- allocate ---------------------------------------------------------------------------------
@@ -317,14 +357,14 @@ def test_batches_split_by_warehouse_carrier_kind_and_size_cap(day):
         ("HZ", "SF", "single", 5),                 # 25 single-item SF orders, cap 10: 10 + 10 + 5
         ("HZ", "SF", "single", 10),
         ("HZ", "SF", "single", 10),
-        ("HZ", "ZTO", "multi", 2),                 # the merged parcel M1 + M2
-        ("HZ", "ZTO", "single", 3),                # M3, M4, M5
+        ("HZ", "ZTO", "multi", 3),                 # the merged parcel M1 + M2 + M3
+        ("HZ", "ZTO", "single", 2),                # M4, M5
         ("HZ", "unassigned", "multi", 1),          # G3: no carrier yet
     ]
     first = batch_named(batches, "HZ", "SF", "single")[0]
     assert list(first.orders["order_id"][:3]) == ["L4", "L2", "L3"]     # most urgent in the first wave
     merged = batch_named(batches, "HZ", "ZTO", "multi")[0]
-    assert merged.orders["merge_key"].nunique() == 1 and merged.unit_count == 2
+    assert merged.orders["merge_key"].nunique() == 1 and merged.unit_count == 3
 
 
 def test_batch_ids_are_deterministic_and_unique(day):
@@ -337,7 +377,7 @@ def test_batch_ids_are_deterministic_and_unique(day):
 def test_a_parcel_is_never_split_across_batches(day):
     tiny = BatchingRules(**{**vars(RULES), "max_orders_per_batch": 1})
     merged = batch_named(day.batches(tiny), "HZ", "ZTO", "multi")
-    assert [b.order_count for b in merged] == [2]      # larger than the cap, kept whole in one batch
+    assert [b.order_count for b in merged] == [3]      # larger than the cap, kept whole in one batch
 
 
 # --- papers -----------------------------------------------------------------------------------
@@ -381,7 +421,7 @@ def test_packing_slips_show_remarks_gifts_and_only_masked_contacts(day):
 def test_manifest_lists_one_row_per_parcel(day):
     rows = manifest(batch_named(day.batches(), "HZ", "ZTO", "multi")[0], day.orders)
     assert rows[["order_ids", "units", "carrier", "shop_id"]].to_dict("records") == [
-        {"order_ids": "M1,M2", "units": 2, "carrier": "ZTO", "shop_id": "taobao-shop"}]
+        {"order_ids": "M1,M2,M3", "units": 3, "carrier": "ZTO", "shop_id": "taobao-shop"}]
 
 
 # --- lifecycle and pull-out -------------------------------------------------------------------
@@ -406,7 +446,7 @@ def test_pull_out_releases_stock_and_leaves_the_order_reported(day):
     merged.pick(NOW)
     released = pull_out(merged, ("taobao", "taobao-shop", "M2"), "refunded after batching")
     assert released.to_dict() == {("MUG", "HZ"): 1}
-    assert merged.order_count == 1 and merged.unit_count == 1
+    assert merged.order_count == 2 and merged.unit_count == 2
     assert by_id(merged.orders).loc["M2", ["status", "pulled_out_reason"]].tolist() == [
         "pulled_out", "refunded after batching"]
     with pytest.raises(BatchError, match="already pulled out"):
@@ -414,6 +454,7 @@ def test_pull_out_releases_stock_and_leaves_the_order_reported(day):
     with pytest.raises(BatchError, match="is not in batch"):
         pull_out(merged, ("taobao", "taobao-shop", "F01"), "wrong batch")
     pull_out(merged, ("taobao", "taobao-shop", "M1"), "cancelled by buyer")
+    pull_out(merged, ("taobao", "taobao-shop", "M3"), "cancelled by buyer")
     assert merged.status == "cancelled"
     with pytest.raises(IllegalTransition, match="cancelled"):
         merged.pack(NOW)

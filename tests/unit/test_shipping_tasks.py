@@ -14,7 +14,7 @@ from domain.batching import HoldReason
 from domain.canonical import LINE_COLUMNS, ORDER_COLUMNS, ORDER_KEY
 from tasks.shipping import (ShippingInputs, allocatable_stock, batch_documents, batching_rules, carrier_code,
                             orders_to_pull_out, outbound, plan_batches, tracking_number)
-from tests.unit.test_batching import CATALOGUE, NOW, RULES, STOCK, make_order, the_day
+from tests.unit.test_batching import CATALOGUE, NOW, RULES, STOCK, frames_of, line, make_order, the_day
 from warehouse.repository import LEDGER_COLUMNS
 
 CONFIG = load_config()
@@ -83,8 +83,8 @@ def test_g3_without_a_carrier_gets_its_platforms_default(plan):
 
 def test_one_tracking_number_per_parcel(plan):
     tracking = plan.tracking.set_index("order_id")["tracking_no"]
-    assert tracking["M1"] == tracking["M2"]                       # merged: one parcel
-    assert tracking.drop(["M2"]).is_unique
+    assert tracking["M1"] == tracking["M2"] == tracking["M3"]     # merged: one parcel
+    assert tracking.drop(["M2", "M3"]).is_unique
     assert tracking.str.match(r"^[A-Z]+\d{12}$").all()
     again = plan_batches(day_inputs(), RULES, CONFIG, NOW).tracking
     assert again["tracking_no"].tolist() == plan.tracking["tracking_no"].tolist()   # deterministic
@@ -105,6 +105,31 @@ def test_the_deadline_list_says_where_each_urgent_order_is(plan):
     deadline = plan.deadline.set_index("order_id")
     assert list(deadline.index) == ["L4", "L2"]
     assert deadline["batch_id"].notna().all() and deadline["hours_left"].tolist() == [2.0, 4.0]
+
+
+def inputs_of(*made, stock: pd.Series) -> ShippingInputs:
+    orders, lines = frames_of(*made)
+    return ShippingInputs(orders=orders, lines=lines, ledger=ledger_of(stock), purchase_orders=NO_POS,
+                          catalogue=CATALOGUE.assign(default_warehouse="HZ"),
+                          batched=pd.DataFrame(columns=["batch_id", *ORDER_KEY]),
+                          batch_lines=pd.DataFrame(columns=[*ORDER_KEY, "sku", "warehouse", "quantity"]))
+
+
+def test_a_fresh_order_waits_for_a_companion_neither_held_nor_reserving():
+    # §4 merge: NEW (paid 10 min ago, alone) waits the 30-min buffer for a companion; the one
+    # lamp goes to OLD, and NEW is not reported out of stock meanwhile — the next run judges it
+    inputs = inputs_of(make_order("OLD", line("LAMP"), paid_at=NOW - timedelta(hours=5)),
+                       make_order("NEW", line("LAMP"), paid_at=NOW - timedelta(minutes=10)),
+                       stock=pd.Series({("LAMP", "HZ"): 1}))
+    plan = plan_batches(inputs, RULES, CONFIG, NOW)
+    assert [o for b in plan.batches for o in b.orders["order_id"]] == ["OLD"]
+    assert plan.held.empty and plan.waiting["order_id"].tolist() == ["NEW"] and plan.candidates == 2
+    later = plan_batches(inputs, RULES, CONFIG, NOW + timedelta(minutes=30))     # its buffer is over
+    assert plan_ids(later) == {"OLD"} and later.held["order_id"].tolist() == ["NEW"] and later.waiting.empty
+
+
+def plan_ids(plan) -> set[str]:
+    return {o for b in plan.batches for o in b.orders["order_id"]}
 
 
 # --- pull-out ------------------------------------------------------------------------------------
