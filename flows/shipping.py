@@ -94,6 +94,10 @@ def shipping_batches(now: datetime | None = None, max_orders_per_batch: int | No
               "pulled_out": len(pulled.pulled), "near_deadline": int((plan.deadline["hours_left"] >= 0).sum()),
               "past_deadline": int((plan.deadline["hours_left"] < 0).sum()), "considered": plan.candidates,
               "waiting_merge": len(plan.waiting), **stored}
+    # gifts out of stock the parcels leave without (§4 "check … gifts"): a person follows up
+    missing = plan.allocation.missing_gifts.merge(plan.tracking[["batch_id", *ORDER_KEY]], on=list(ORDER_KEY),
+                                                  how="left")
+    counts["missing_gifts"] = len(missing[list(ORDER_KEY)].drop_duplicates())
     batches = pd.DataFrame([{"batch_id": b.batch_id, "warehouse": b.warehouse, "carrier": b.carrier, "kind": b.kind,
                              "orders": b.order_count, "units": b.unit_count} for b in plan.batches],
                            columns=["batch_id", "warehouse", "carrier", "kind", "orders", "units"])
@@ -102,7 +106,9 @@ def shipping_batches(now: datetime | None = None, max_orders_per_batch: int | No
     held_table = held.assign(reasons=held["reasons"].map(lambda r: ", ".join(t(f"ship_reason_{x}") for x in r)),
                              reason_details=held["reason_details"].map("; ".join))
     tables = {"batches": _rename(batches), "held_by_reason": _rename(reasons), "held": _rename(held_table),
-              "pulled_out": _rename(_pulled_table(pulled)), "deadline": _rename(plan.deadline)}
+              "pulled_out": _rename(_pulled_table(pulled)), "deadline": _rename(plan.deadline),
+              "missing_gifts": _rename(missing[["batch_id", *ORDER_KEY, "sku", "quantity"]].rename(
+                  columns={"quantity": "missing_units"}))}
 
     lines = [t("ship_summary", **counts)]
     if counts["waiting_merge"]:
@@ -112,6 +118,8 @@ def shipping_batches(now: datetime | None = None, max_orders_per_batch: int | No
                                                       for g in rules.promotion_gifts)))
     todo = [t("ship_todo_pulled", n=counts["pulled_out"])] if counts["pulled_out"] else []
     todo += [t("ship_todo_held", reason=t(f"ship_reason_{r}"), n=n) for r, n in by_reason.items()]
+    if counts["missing_gifts"]:
+        todo.append(t("ship_todo_missing_gifts", n=counts["missing_gifts"]))
     if counts["past_deadline"]:
         todo.append(t("ship_todo_past_deadline", n=counts["past_deadline"]))
     summary = "\n\n".join(lines) + "\n\n" + (

@@ -536,6 +536,12 @@ MESSAGES.update({
     "ship_seller_remark": {"en": "seller remark", "zh_CN": "卖家备注"},
     "ship_items": {"en": "items", "zh_CN": "商品"},
     "ship_gifts": {"en": "gifts", "zh_CN": "赠品"},
+    "ship_missing_gifts": {"en": "gifts missing", "zh_CN": "缺少的赠品"},
+    "ship_missing_units": {"en": "units missing", "zh_CN": "缺少件数"},
+    "ship_gift_missing": {"en": "gift out of stock, not in the parcel: {gifts}", "zh_CN": "赠品缺货，未随包裹发出：{gifts}"},
+    "ship_todo_missing_gifts": {"en": "{n} order(s) ship without a gift that is out of stock (table “gifts missing”): "
+                                      "send it later or tell the buyer.",
+                                "zh_CN": "{n} 单因赠品缺货未带赠品发出（见“缺少的赠品”表）：请补发或告知买家。"},
     "ship_tracking_no": {"en": "tracking number", "zh_CN": "运单号"},
     "ship_province": {"en": "province", "zh_CN": "省"},
     "ship_city": {"en": "city", "zh_CN": "市"},

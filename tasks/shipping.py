@@ -360,11 +360,18 @@ def _items_text(items: list[dict]) -> str:
                      for i in items)
 
 
+def _missing_text(gifts: list[dict]) -> str:
+    """Gifts the parcel leaves without, said so on the slip: "缺赠品 STICKER" / "gift missing: STICKER"."""
+    return t("ship_gift_missing", gifts=", ".join(g["sku"] + (f" ({g['variant']})" if g.get("variant") else "")
+                                                  for g in gifts)) if gifts else ""
+
+
 def batch_documents(batch: Batch, orders: pd.DataFrame, catalogue: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Pick list, packing slips and manifest of a batch, headed in the configured language.
     ``orders`` carries ``tracking_no`` per order (the parcel's number)."""
     slips = packing_slips(batch, orders)
-    slips = slips.assign(items=slips["items"].map(_items_text), gifts=slips["gifts"].map(_items_text))
+    slips = slips.assign(items=slips["items"].map(_items_text), gifts=slips["gifts"].map(_items_text),
+                         missing_gifts=slips["missing_gifts"].map(_missing_text))
     slips = slips.merge(orders[[*ORDER_KEY, "tracking_no"]], on=list(ORDER_KEY), how="left")
     papers = {"pick-list": pick_list(batch, catalogue).assign(batch_id=batch.batch_id),
               "packing-slips": slips.assign(batch_id=batch.batch_id), "manifest": manifest(batch, orders)}
@@ -461,7 +468,8 @@ def move_batch(config: AppConfig, database_url: str, batch_id: str, action: str,
 
 def outbound(batch: Batch, at: datetime) -> pd.DataFrame:
     """The batch's ledger rows: units leaving per SKU and warehouse, as negative shipments."""
-    units = batch.lines_in_batch().groupby(["sku", "warehouse"], as_index=False)["quantity"].sum()
+    lines = batch.lines_in_batch()
+    units = lines[lines["quantity"] > 0].groupby(["sku", "warehouse"], as_index=False)["quantity"].sum()
     return units.assign(moved_at=pd.Timestamp(at), kind="shipment", quantity=-units["quantity"].astype("int64"),
                         reference=f"batch:{batch.batch_id}")[list(repository.LEDGER_COLUMNS)]
 

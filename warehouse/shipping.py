@@ -262,6 +262,7 @@ def pull_out(conn_or_engine: ConnOrEngine, pulled: pd.DataFrame) -> pd.DataFrame
                                                         _key_of(members_t, lines_t)))
                                .where(lines_t.c.batch_id.in_(ids), members_t.c.status == "pulled_out"), conn)
     keys = pulled[["batch_id", *ORDER_KEY]]
+    released = released[released["quantity"] > 0]   # a gift that was missing was never taken from stock
     released = released.merge(keys, on=["batch_id", *ORDER_KEY])
     released["quantity"] = released["quantity"].astype("int64")
     return released

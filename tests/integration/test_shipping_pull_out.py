@@ -64,7 +64,11 @@ def stored_batches(engine) -> None:
     lines = pd.DataFrame([{"batch_id": b, "platform": "taobao", "shop_id": SHOP, "order_id": o, "line_no": 1,
                            "sku": sku, "title": sku, "variant": None, "is_gift": False, "quantity": q,
                            "warehouse": "HZ01"}
-                          for b, m in BATCHES.items() for o, (sku, q) in m.items()],
+                          for b, m in BATCHES.items() for o, (sku, q) in m.items()]
+                         # O1 left without its promotion gift (out of stock): a line of 0 units
+                         + [{"batch_id": "HZ01-SF-single-aaaa", "platform": "taobao", "shop_id": SHOP,
+                             "order_id": "O1", "line_no": 1, "sku": "STICKER", "title": "promotion gift (赠品)",
+                             "variant": None, "is_gift": True, "quantity": 0, "warehouse": "HZ01"}],
                          columns=list(store.BATCH_LINE_COLUMNS))
     assert store.write_batches(engine, batches, members, lines) == 3
 
@@ -86,7 +90,7 @@ def test_several_orders_leave_one_batch_and_several_batches_in_one_run(database_
         assert pulled.loc["O1", "reason"] == "cancelled after batching"
         assert pulled.loc["O3", "reason"] == "shipped outside this batch (marketplace back office?)"
         released = result.released.groupby("sku")["quantity"].sum().to_dict()
-        assert released == {"MUG": 2, "CAP": 1, "TEE": 3 + 2}
+        assert released == {"MUG": 2, "CAP": 1, "TEE": 3 + 2}          # O1's missing gift released nothing
         members, _ = store.read_batch_contents(engine, list(BATCHES))
         status = members.set_index("order_id")["status"].to_dict()
         assert status == {"O1": "pulled_out", "O2": "pulled_out", "O3": "pulled_out", "O4": "in_batch",

@@ -118,7 +118,7 @@ def the_day():
         make_order("L5", line("LAMP"), line("MUG"), paid_at=hours_ago(30)),
         # --- gifts need stock too ---------------------------------------------------------
         # G1: TEE-RED-M earns the promotion STICKER (the only one) → 2 units, multi;
-        # G2: the same, paid later → held out of stock for the sticker although the tee is there;
+        # G2: the same, paid later, the sticker gone → ships its tee, the missing gift flagged;
         # G3: Douyin order with its own gift line (CAP), no carrier yet → HZ/unassigned/multi
         make_order("G1", line("TEE-RED-M"), paid_at=hours_ago(20)),
         make_order("G2", line("TEE-RED-M"), paid_at=hours_ago(19)),
@@ -283,13 +283,40 @@ def test_scarce_stock_goes_to_near_deadlines_then_oldest_payment(day):
     assert not served.loc["L3", "near_deadline"]
     assert served.loc["L4", "ship_deadline"] == pd.Timestamp(NOW + timedelta(hours=2))  # its own ship_by_at
     held = by_id(allocation.held)
-    assert set(held.index) == {"L1", "L5", "G2"}
+    assert set(held.index) == {"L1", "L5"}                              # G2 is short of its gift only: ships
     assert all(list(r) == [HoldReason.OUT_OF_STOCK] for r in held["reasons"])
     assert held.loc["L1", "short"] == {"LAMP": 1}
     assert held.loc["L5", "short"] == {"LAMP": 1}                       # MUG was there: no split, held whole
-    assert held.loc["G2", "short"] == {"STICKER": 1}                    # the gift needs stock too
-    assert held.loc["L5", "reason_details"] == [
-        "cannot ship it whole: SKU LAMP: needs 1, 1 short in HZ, the warehouse that has most of it"]
+    assert held.loc["L5", "reason_details"] == ["cannot ship it whole: SKU LAMP: needs 1, none left in any warehouse"]
+
+
+def test_a_hold_names_only_warehouses_that_have_the_sku(day):
+    # issue 17: "SKU SOCKS … short in HZ, the warehouse that has most of it" — HZ has no socks.
+    # 6 mugs and a pair of socks: HZ has the mugs but no socks, GZ the socks but 5 mugs
+    orders, lines = frames_of(make_order("S1", line("MUG", 6), line("SOCKS")))
+    allocation = allocate(merge(orders, RULES), lines, STOCK, RULES, NOW)
+    assert allocation.orders.empty
+    (detail,) = allocation.held["reason_details"].item()
+    assert detail == "cannot ship it whole: SKU SOCKS: needs 1, 1 short in HZ; left: GZ 10"
+
+
+def test_an_order_short_only_of_its_gift_ships_and_the_missing_gift_is_flagged(day):
+    # issue 17: G2's tee is in stock, only the promotion sticker is gone (G1 took the last one)
+    allocation = day.allocation
+    served = by_id(allocation.orders)
+    assert "G2" in served.index and not served.loc["G2", "partial"] and served.loc["G2", "units"] == 1
+    assert allocation.missing_gifts[["order_id", "sku", "quantity"]].values.tolist() == [["G2", "STICKER", 1]]
+    g2 = allocation.lines[allocation.lines["order_id"] == "G2"]
+    assert list(zip(g2["sku"], g2["is_gift"], g2["quantity"])) == [("TEE-RED-M", False, 1), ("STICKER", True, 0)]
+    batch = next(b for b in day.batches() if "G2" in set(b.orders["order_id"]))
+    assert batch.kind == "single" and "STICKER" not in set(pick_list(batch, CATALOGUE)["sku"])
+    slip = packing_slips(batch, day.orders).set_index("order_id").loc["G2"]
+    assert slip["gifts"] == [] and slip["missing_gifts"] == [
+        {"sku": "STICKER", "title": "promotion gift (赠品)", "variant": None}]
+    # a bought item short still holds the order, gift or not
+    orders, lines = frames_of(make_order("G9", line("TEE-RED-M", 11)))
+    held = allocate(merge(orders, RULES), lines, STOCK, RULES, NOW).held
+    assert held["short"].tolist() == [{"TEE-RED-M": 1, "STICKER": 10}]
 
 
 def test_stock_is_consumed_as_orders_are_served(day):
@@ -299,14 +326,14 @@ def test_stock_is_consumed_as_orders_are_served(day):
     assert left[("MUG", "HZ")] == 50 - 5 - 1           # M1–M5 and G3; not L5 (held), not PR1's refunded line
     assert left[("MUG", "GZ")] == 5 - 1                # W2 ships from GZ, the only warehouse with its socks
     assert left[("TEE-BLU-L", "HZ")] == 100 - 23       # READ1, NB1, NB2, PR1, RM1, PO1, F01–F17
-    assert left[("TEE-RED-M", "HZ")] == 10 - 1         # G1 only
+    assert left[("TEE-RED-M", "HZ")] == 10 - 2         # G1 and G2 (G2 without its sticker)
     assert left[("CAP", "HZ")] == 19
     served = by_id(allocation.orders)
     assert served.loc["W2", "warehouse"] == "GZ" and served.loc["G3", "warehouse"] == "HZ"
     g1 = allocation.lines[allocation.lines["order_id"] == "G1"]
     assert list(zip(g1["sku"], g1["is_gift"], g1["quantity"])) == [("TEE-RED-M", False, 1), ("STICKER", True, 1)]
     assert list(allocation.lines.loc[allocation.lines["order_id"] == "PR1", "sku"]) == ["TEE-BLU-L"]
-    assert len(allocation.orders) == 35                # 38 passed − L1, L5, G2
+    assert len(allocation.orders) == 36                # 38 passed − L1, L5
 
 
 def test_a_promotion_gift_goes_only_to_orders_of_the_promotions_shops():
@@ -327,7 +354,7 @@ def test_split_policy_ships_what_is_there_and_holds_the_rest():
     served, held = by_id(allocation.orders), by_id(allocation.held)
     assert served.loc["L5", "partial"] and served.loc["L5", "units"] == 1   # the MUG ships
     assert held.loc["L5", "short"] == {"LAMP": 1}
-    assert served.loc["G2", "partial"] and held.loc["G2", "short"] == {"STICKER": 1}
+    assert not served.loc["G2", "partial"] and "G2" not in held.index   # short of its gift only: ships whole
     assert "L1" not in served.index and held.loc["L1", "short"] == {"LAMP": 1}  # nothing to ship at all
     assert held.loc["L5", "reason_details"][0].startswith("shipped in part, the rest held")
     assert allocation.remaining[("MUG", "HZ")] == 50 - 5 - 1 - 1
@@ -354,7 +381,7 @@ def test_batches_split_by_warehouse_carrier_kind_and_size_cap(day):
         ("GZ", "ZTO", "multi", 1),                 # W2
         ("GZ", "ZTO", "single", 1),                # W1
         ("HZ", "SF", "multi", 2),                  # G1 (tee + sticker), PO1
-        ("HZ", "SF", "single", 5),                 # 25 single-item SF orders, cap 10: 10 + 10 + 5
+        ("HZ", "SF", "single", 6),                 # 26 single-item SF orders (G2 too), cap 10: 10 + 10 + 6
         ("HZ", "SF", "single", 10),
         ("HZ", "SF", "single", 10),
         ("HZ", "ZTO", "multi", 3),                 # the merged parcel M1 + M2 + M3
@@ -392,21 +419,21 @@ def test_pick_list_walks_the_bins_in_order(day):
 
 def test_pick_lists_of_the_day_total_every_allocated_unit(day):
     """Summed over every batch, the pick lists give exactly what was allocated, by SKU (worked
-    out from the day's orders): 23 blue tees (READ1, NB1, NB2, PR1, RM1, PO1, F01–F17), one red
-    tee and its sticker (G1), 7 mugs (M1–M5 and G3 in HZ, W2 in GZ), G3's cap, 2 pairs of socks
-    (W1, W2), 3 lamps (L4, L2, L3), PO1's poster — 39 units."""
+    out from the day's orders): 23 blue tees (READ1, NB1, NB2, PR1, RM1, PO1, F01–F17), two red
+    tees and one sticker (G1; G2 without), 7 mugs (M1–M5 and G3 in HZ, W2 in GZ), G3's cap, 2 pairs
+    of socks (W1, W2), 3 lamps (L4, L2, L3), PO1's poster — 40 units."""
     batches = day.batches()
     picked = pd.concat([pick_list(b, CATALOGUE) for b in batches]).groupby("sku")["units"].sum().to_dict()
-    assert picked == {"TEE-BLU-L": 23, "TEE-RED-M": 1, "STICKER": 1, "MUG": 7, "CAP": 1, "SOCKS": 2, "LAMP": 3,
+    assert picked == {"TEE-BLU-L": 23, "TEE-RED-M": 2, "STICKER": 1, "MUG": 7, "CAP": 1, "SOCKS": 2, "LAMP": 3,
                       "POSTER": 1}
-    assert sum(b.unit_count for b in batches) == 39 and sum(b.order_count for b in batches) == 35
+    assert sum(b.unit_count for b in batches) == 40 and sum(b.order_count for b in batches) == 36
     gz = pd.concat([pick_list(b, CATALOGUE) for b in batches if b.warehouse == "GZ"])
     assert gz.groupby("sku")["units"].sum().to_dict() == {"MUG": 1, "SOCKS": 2}   # W2's mug comes from GZ
 
 
 def test_packing_slips_show_remarks_gifts_and_only_masked_contacts(day):
     slips = pd.concat([packing_slips(b, day.orders) for b in day.batches()]).set_index("order_id")
-    assert len(slips) == 35
+    assert len(slips) == 36
     assert slips.loc["G1", "gifts"] == [{"sku": "STICKER", "title": "promotion gift (赠品)", "variant": None,
                                          "quantity": 1}]
     assert slips.loc["G1", "items"] == [{"sku": "TEE-RED-M", "title": "Tee-Red-M", "variant": None, "quantity": 1}]

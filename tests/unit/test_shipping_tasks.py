@@ -70,10 +70,10 @@ def plan():
 
 def test_the_plan_holds_audit_and_stock_shortages_together(plan):
     held = plan.held.set_index("order_id")["reasons"].map(list)
-    assert set(held.index) == {f"H{i:02d}" for i in range(1, 11)} | {"L1", "L5", "G2"}
+    assert set(held.index) == {f"H{i:02d}" for i in range(1, 11)} | {"L1", "L5"}   # G2 ships without its gift
     assert held["L1"] == [HoldReason.OUT_OF_STOCK] and HoldReason.UNKNOWN_SKU in held["H10"]
     # the held paid orders keep their tees reserved (9 of 100): the 23 served still fit
-    assert sum(b.order_count for b in plan.batches) == 35 and plan.candidates == 48
+    assert sum(b.order_count for b in plan.batches) == 36 and plan.candidates == 48
 
 
 def test_g3_without_a_carrier_gets_its_platforms_default(plan):
@@ -94,7 +94,7 @@ def test_orders_already_batched_are_not_batched_again(plan):
     batched = plan.tracking[["batch_id", *ORDER_KEY]]
     lines = pd.concat([b.lines for b in plan.batches])[[*ORDER_KEY, "sku", "warehouse", "quantity"]]
     rerun = plan_batches(day_inputs(batched=batched, batch_lines=lines), RULES, CONFIG, NOW)
-    assert rerun.batches == [] and rerun.candidates == 48 - 35
+    assert rerun.batches == [] and rerun.candidates == 48 - 36
     # the out-of-stock orders are still short: the batched orders' stock stays theirs — G1's
     # promotion sticker too, which no order line reserves
     assert set(rerun.held["order_id"]) == set(plan.held["order_id"])
@@ -215,6 +215,23 @@ def test_papers_are_headed_in_the_locale_and_show_only_masked_phones(plan, monke
     assert slips.loc["RM1", "tracking number"] == plan.tracking.set_index("order_id").loc["RM1", "tracking_no"]
     assert list(papers["pick-list"].columns)[:2] == ["bin", "SKU"]
     assert "13987654321" not in papers["packing-slips"].to_string()
+
+
+def test_a_gift_out_of_stock_is_on_the_slip_and_not_in_the_outbound(plan, monkeypatch):
+    # G2 ships its red tee without the promotion sticker (G1 had the last one)
+    assert plan.allocation.missing_gifts[["order_id", "sku", "quantity"]].values.tolist() == [["G2", "STICKER", 1]]
+    batch = next(b for b in plan.batches if "G2" in set(b.orders["order_id"]))
+    monkeypatch.setenv("SHOPOPS_LOCALE", "en")
+    from config.settings import get_settings
+    get_settings.cache_clear()
+    try:
+        papers = batch_documents(batch, plan.orders, CATALOGUE)
+    finally:
+        get_settings.cache_clear()
+    slip = papers["packing-slips"].set_index("order").loc["G2"]
+    assert slip["gifts missing"] == "gift out of stock, not in the parcel: STICKER" and slip["gifts"] == ""
+    assert "STICKER" not in set(papers["pick-list"]["SKU"])
+    assert "STICKER" not in set(outbound(batch, NOW)["sku"])          # nothing leaves for it
 
 
 def test_outbound_is_one_negative_shipment_per_sku_and_warehouse(plan):
