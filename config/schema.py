@@ -171,6 +171,8 @@ class ShippingRules(Strict):
     default_carrier: dict[str, str]
     #: carrier → {platform: code}; a platform not listed gets the carrier's name
     carrier_codes: dict[str, dict[str, str]] = {}
+    #: carrier → the names marketplaces show for it; with ``carrier_codes`` the one carrier table
+    carrier_names: dict[str, list[str]] = {}
 
     @field_validator("default_carrier")
     @classmethod
@@ -192,6 +194,27 @@ class ShippingRules(Strict):
             if unknown:
                 raise ValueError(f"{carrier}: '{unknown[0]}' is not a known platform ({', '.join(PLATFORMS)})")
         return value
+
+    @model_validator(mode="after")
+    def _one_carrier_table(self) -> "ShippingRules":
+        """A code or name means one carrier, and every carrier can prefix a tracking number."""
+        carriers = {*self.carrier_codes, *self.carrier_names}
+        for carrier in carriers:
+            if not carrier.isascii() or not carrier.isalnum():
+                raise ValueError(f"carrier '{carrier}' must be letters and digits (it prefixes tracking numbers)")
+        seen: dict[tuple[str, str], str] = {}
+        for carrier, codes in self.carrier_codes.items():
+            for platform, code in codes.items():
+                if seen.setdefault((platform, str(code)), carrier) != carrier:
+                    raise ValueError(f"carrier_codes: {platform} code '{code}' is given to both "
+                                     f"{seen[(platform, str(code))]} and {carrier}")
+        names: dict[str, str] = {}
+        for carrier, labels in self.carrier_names.items():
+            for label in labels:
+                if names.setdefault(label.strip().casefold(), carrier) != carrier:
+                    raise ValueError(f"carrier_names: '{label}' is given to both {names[label.strip().casefold()]} "
+                                     f"and {carrier}")
+        return self
 
     @field_validator("ship_deadline_hours")
     @classmethod

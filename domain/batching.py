@@ -4,7 +4,9 @@ The day's shipping runs as five business steps, each a pure function of its argu
 
 1. ``audit`` — hold every order a person must look at first (remark, address, presale,
    refund, unknown SKU), with *all* its reasons; the rest may ship.
-2. ``merge`` — orders of one buyer to one address that wait together become one parcel (合单).
+2. ``merge`` — orders of one buyer to one address that wait together become one parcel (合单);
+   ``waiting_for_companion`` keeps a fresh order back for ``merge_buffer_minutes`` in case a
+   companion follows.
 3. ``allocate`` — give stock to orders, most urgent first; what cannot be filled is held as
    out of stock (recorded, never raised — Cosmic Python's ``OutOfStock``).
 4. ``assemble_batches`` — parcels grouped into pick waves (波次) by warehouse, carrier and
@@ -26,7 +28,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
@@ -56,6 +58,7 @@ ALLOCATED_ORDER_COLUMNS = (*ORDER_KEY, "merge_key", "warehouse", "carrier", "pai
                            "near_deadline", "priority", "units", "partial")
 ALLOCATED_LINE_COLUMNS = (*ORDER_KEY, "merge_key", "line_no", "sku", "title", "variant", "is_gift",
                           "quantity", "warehouse")
+MISSING_GIFT_COLUMNS = (*ORDER_KEY, "merge_key", "line_no", "sku", "quantity", "warehouse")
 
 
 class HoldReason(StrEnum):
@@ -257,32 +260,42 @@ def _details_by_order(lines: pd.DataFrame, describe) -> pd.Series:
 def merge(orders: pd.DataFrame, rules: BatchingRules) -> pd.DataFrame:
     """``orders`` with a ``merge_key``: orders sharing it ship as one parcel (合单).
 
-    Orders of the same shop, buyer (``buyer_key``) and address (``address_hash``) merge when
-    paid within ``merge_buffer_minutes`` of the group's first order; a later order starts a
-    new group. The window is anchored on the first order so a group's members do not depend
-    on which run of the day saw them. Pass the orders that passed the audit: a held order
-    does not hold back its buyer's other orders. An order without buyer key, address hash or payment
-    time cannot be proven to match anyone and is a group of its own. The key is a short hash
-    of the first order's key: stable across reruns, and it fits ``batch_orders.merge_key``.
+    Orders of the same shop, buyer (``buyer_key``) and address (``address_hash``) that wait
+    together — all passed to this call — merge, however far apart they were paid (§4: "orders
+    of the same shop, buyer and address that wait together"). Pass the orders that passed the
+    audit: a held order does not hold back its buyer's other orders. An order without buyer
+    key or address hash cannot be proven to match anyone and is a group of its own. The key
+    is a short hash of the key of the group's first-paid order: stable across reruns and row
+    orders, and it fits ``batch_orders.merge_key``. How long a fresh order waits for a
+    companion is ``waiting_for_companion``'s business (``merge_buffer_minutes``), not a window
+    on payment times.
     """
     result = orders.copy()
-    result["merge_key"] = [_merge_key(k) for k in zip(*(result[c] for c in ORDER_KEY))]
-    paid = pd.to_datetime(result["paid_at"], utc=True)
-    mergeable = result[list(MERGE_BY)].notna().all(axis=1) & paid.notna()
-    buffer = int(pd.Timedelta(minutes=rules.merge_buffer_minutes).value)
-    candidates = result[mergeable].assign(paid_ts=paid[mergeable], _row=np.flatnonzero(mergeable.to_numpy()))
-    candidates = candidates.sort_values(["paid_ts", "order_id"])
-    keys = result["merge_key"].to_numpy(dtype=object)
-    open_groups: dict[tuple, tuple[int, str]] = {}   # buyer+address → (first payment in ns, key)
-    paid_ns = candidates["paid_ts"].to_numpy("datetime64[ns]").astype("int64").tolist()
-    for row, who, paid_at in zip(candidates["_row"].tolist(), zip(*(candidates[c] for c in MERGE_BY)), paid_ns):
-        first = open_groups.get(who)
-        if first is not None and paid_at - first[0] <= buffer:
-            keys[row] = first[1]
-        else:
-            open_groups[who] = (paid_at, keys[row])
+    keys = np.array([_merge_key(k) for k in zip(*(result[c] for c in ORDER_KEY))], dtype=object)
+    mergeable = result[list(MERGE_BY)].notna().all(axis=1)
+    candidates = result[mergeable].assign(paid_ts=pd.to_datetime(result.loc[mergeable, "paid_at"], utc=True),
+                                          _row=np.flatnonzero(mergeable.to_numpy()))
+    candidates = candidates.sort_values(["paid_ts", "order_id"], na_position="last")
+    first_of: dict[tuple, str] = {}   # buyer+address → the key of its first-paid order
+    for row, who in zip(candidates["_row"].tolist(), zip(*(candidates[c] for c in MERGE_BY))):
+        keys[row] = first_of.setdefault(who, keys[row])
     result["merge_key"] = keys
     return result
+
+
+def waiting_for_companion(groups: pd.DataFrame, rules: BatchingRules, now: datetime) -> pd.Series:
+    """Per row of ``groups`` (the output of ``merge``): True where the order is not batched at
+    this run but waits for a companion (合单) — its merge group's orders were all paid less than
+    ``merge_buffer_minutes`` before ``now``, so the buyer may still add an order to the parcel.
+    A group with an order near its shipping deadline (``near_deadline_hours``) does not wait;
+    an order with no payment time does not either. A waiting order is neither held nor
+    batched: the next run sees it again."""
+    paid = pd.to_datetime(groups["paid_at"], utc=True)
+    fresh = (paid > pd.Timestamp(now) - pd.Timedelta(minutes=rules.merge_buffer_minutes)).fillna(False).astype(bool)
+    left = shipping_deadline(groups, rules) - pd.Timestamp(now)
+    urgent = (left <= pd.Timedelta(hours=rules.near_deadline_hours)).fillna(False).astype(bool)
+    by_group = groups["merge_key"]
+    return (fresh.groupby(by_group).transform("all") & ~urgent.groupby(by_group).transform("any")).astype(bool)
 
 
 def _merge_key(order_key: Iterable[object]) -> str:
@@ -297,6 +310,9 @@ class Allocation:
     lines: pd.DataFrame      # ALLOCATED_LINE_COLUMNS: units given to each order line, gifts included
     held: pd.DataFrame       # HELD_COLUMNS + short: {sku: units missing}; reason out_of_stock
     remaining: pd.Series     # stock left, by (sku, warehouse)
+    #: gifts an order ships without, its bought items being in stock (MISSING_GIFT_COLUMNS);
+    #: ``lines`` holds each of them with quantity 0, so the packing slip shows it missing
+    missing_gifts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(MISSING_GIFT_COLUMNS)))
 
 
 def allocate(groups: pd.DataFrame, lines: pd.DataFrame, available_by_sku_and_warehouse: pd.Series,
@@ -313,7 +329,10 @@ def allocate(groups: pd.DataFrame, lines: pd.DataFrame, available_by_sku_and_war
     ``available_by_sku_and_warehouse``'s index) that can. Gift lines, and the running
     promotion's gifts, need stock like any other line. Under ``no_split`` an order is
     allocated whole or held; under ``split`` it ships what the best warehouse has and the
-    rest is held. Stock is consumed as orders are served; a shortage is recorded in
+    rest is held. A gift is not worth holding a parcel for: an order whose bought items are
+    there but a gift line is short ships without that gift (all of the line or none of it),
+    the gift listed in ``missing_gifts`` and kept in ``lines`` with quantity 0 for the packing
+    slip. Stock is consumed as orders are served; a shortage is recorded in
     ``held`` (reason ``out_of_stock``), never raised. ``available_by_sku_and_warehouse`` is
     indexed by (sku, warehouse); ``remaining`` comes back the same way. An order with no line
     left to ship (every line refunded) is neither served nor held.
@@ -332,25 +351,48 @@ def allocate(groups: pd.DataFrame, lines: pd.DataFrame, available_by_sku_and_war
     queue = _in_priority_order(groups, rules, now)[[*ORDER_KEY, "merge_key", "carrier", "paid_at", "ship_deadline",
                                                     "near_deadline", "priority"]]
 
-    served, given, held = [], [], []
+    served, given, held, lacking = [], [], [], []
     warehouse_of_group: dict[str, str] = {}
     for order in queue.itertuples(index=False):
         key = (order.platform, order.shop_id, order.order_id)
         order_lines = lines_of.get(key, [])
+        bought_lines = [line for line in order_lines if not line["is_gift"]]
         needed: dict[str, int] = defaultdict(int)
         for line in order_lines:
             needed[line["sku"]] += line["quantity"]
+        bought = _units_by_sku(bought_lines)
         preferred = [warehouse_of_group[order.merge_key]] if order.merge_key in warehouse_of_group else []
         candidates = list(dict.fromkeys(preferred + warehouses))
-        # the first warehouse, in preference order, that can give the most units (all, if one can)
-        best = max(candidates, key=lambda w: sum(min(stock.get((s, w), 0), q) for s, q in needed.items()),
-                   default=None)
+        # the first warehouse, in preference order, that can give the most bought units (all, if
+        # one can), then the most gift units
+        best = max(candidates, key=lambda w: (_givable(bought, w, stock), _givable(needed, w, stock)), default=None)
         short = {s: q - stock.get((s, best), 0) for s, q in needed.items() if q > stock.get((s, best), 0)}
-        taken = _take(order_lines, best, stock) if best and (not short or rules.split_policy == "split") else []
+        gift_only = bool(short) and bool(bought_lines) and not any(
+            bought[s] > stock.get((s, best), 0) for s in bought)
+        missing: list[dict] = []
+        if gift_only:   # the bought items are there: ship them, flag the gifts that are not
+            taken = _take(bought_lines, best, stock)
+            for line in order_lines:
+                if not line["is_gift"]:
+                    continue
+                if stock.get((line["sku"], best), 0) >= line["quantity"]:
+                    taken += _take([line], best, stock)
+                else:
+                    missing.append({**line, "warehouse": best})
+                    taken.append({**line, "quantity": 0, "warehouse": best})
+            short = {}
+            taken.sort(key=lambda line: line["line_no"])
+        else:
+            detail = _describe_shortage(needed, short, best, stock, warehouses) if short else None
+            taken = _take(order_lines, best, stock) if best and (not short or rules.split_policy == "split") else []
         if short:
             held.append({**dict(zip(ORDER_KEY, key)), "reasons": [HoldReason.OUT_OF_STOCK],
-                         "reason_details": [_describe_shortage(needed, short, best, partial=bool(taken))],
+                         "reason_details": [("shipped in part, the rest held: " if taken else "cannot ship it whole: ")
+                                            + detail],
                          "short": short})
+        lacking.extend({**dict(zip(ORDER_KEY, key)), "merge_key": order.merge_key, "line_no": line["line_no"],
+                        "sku": line["sku"], "quantity": line["quantity"], "warehouse": line["warehouse"]}
+                       for line in missing)
         if taken:
             warehouse_of_group.setdefault(order.merge_key, best)
             given.extend({**dict(zip(ORDER_KEY, key)), "merge_key": order.merge_key, **line} for line in taken)
@@ -364,7 +406,8 @@ def allocate(groups: pd.DataFrame, lines: pd.DataFrame, available_by_sku_and_war
                           index=pd.MultiIndex.from_tuples(list(stock), names=["sku", "warehouse"]))
     return Allocation(orders=pd.DataFrame(served, columns=list(ALLOCATED_ORDER_COLUMNS)),
                       lines=pd.DataFrame(given, columns=list(ALLOCATED_LINE_COLUMNS)),
-                      held=pd.DataFrame(held, columns=[*HELD_COLUMNS, "short"]), remaining=remaining)
+                      held=pd.DataFrame(held, columns=[*HELD_COLUMNS, "short"]), remaining=remaining,
+                      missing_gifts=pd.DataFrame(lacking, columns=list(MISSING_GIFT_COLUMNS)))
 
 
 def _in_priority_order(groups: pd.DataFrame, rules: BatchingRules, now: datetime) -> pd.DataFrame:
@@ -503,10 +546,32 @@ def _take(order_lines: list[dict], warehouse: str, stock: dict[tuple[str, str], 
     return taken
 
 
-def _describe_shortage(needed: dict[str, int], short: dict[str, int], warehouse: str | None, partial: bool) -> str:
-    missing = "; ".join(f"SKU {sku}: needs {needed[sku]}, {units} short" for sku, units in short.items())
-    where = f"in {warehouse}, the warehouse that has most of it" if warehouse else "in any warehouse"
-    return f"{'shipped in part, the rest held' if partial else 'cannot ship it whole'}: {missing} {where}"
+def _units_by_sku(order_lines: list[dict]) -> dict[str, int]:
+    units: dict[str, int] = defaultdict(int)
+    for line in order_lines:
+        units[line["sku"]] += line["quantity"]
+    return units
+
+
+def _givable(units: dict[str, int], warehouse: str, stock: dict[tuple[str, str], int]) -> int:
+    return sum(min(stock.get((sku, warehouse), 0), q) for sku, q in units.items())
+
+
+def _describe_shortage(needed: dict[str, int], short: dict[str, int], warehouse: str | None,
+                       stock: dict[tuple[str, str], int], warehouses: list[str]) -> str:
+    """Per SKU short: how many are missing in the warehouse the parcel would leave, and which
+    warehouses have any left (none named that has none of it)."""
+    parts = []
+    for sku, units in short.items():
+        left = sorted(((w, stock.get((sku, w), 0)) for w in warehouses if stock.get((sku, w), 0) > 0),
+                      key=lambda item: -item[1])
+        if not left:
+            parts.append(f"SKU {sku}: needs {needed[sku]}, none left in any warehouse")
+        else:
+            where = f" in {warehouse}" if warehouse else ""
+            parts.append(f"SKU {sku}: needs {needed[sku]}, {units} short{where}; left: "
+                         + ", ".join(f"{w} {n}" for w, n in left))
+    return "; ".join(parts)
 
 
 # --- 4. batches -------------------------------------------------------------------------------
@@ -644,6 +709,7 @@ def pull_out(batch: Batch, order: OrderKey, reason: str) -> pd.Series:
     if (batch.orders.loc[match, "status"] == "pulled_out").any():
         raise BatchError(f"order {'/'.join(order)} was already pulled out of batch {batch.batch_id}")
     mine = batch.lines_in_batch().merge(pd.DataFrame([order], columns=list(ORDER_KEY)), on=list(ORDER_KEY))
+    mine = mine[mine["quantity"] > 0]   # a missing gift was never taken from stock
     batch.orders.loc[match, ["status", "pulled_out_reason"]] = ["pulled_out", reason]
     if batch.order_count == 0:
         batch.status = CANCELLED
@@ -657,8 +723,10 @@ def pick_list(batch: Batch, skus: pd.DataFrame) -> pd.DataFrame:
 
     ``skus`` is the catalogue (sku, name, variant, bin_location). Columns: bin_location, sku,
     name, variant, units, orders. A SKU without a bin comes last so it is noticed, not lost.
+    A missing gift (a line of 0 units) is not picked.
     """
     lines = batch.lines_in_batch()
+    lines = lines[lines["quantity"] > 0]
     units = pd.DataFrame({"units": lines.groupby("sku")["quantity"].sum(),
                           "orders": lines.drop_duplicates([*ORDER_KEY, "sku"]).groupby("sku").size()}).reset_index()
     catalogue = skus[["sku", "name", "variant", "bin_location"]].drop_duplicates("sku")
@@ -671,18 +739,23 @@ def packing_slips(batch: Batch, orders: pd.DataFrame) -> pd.DataFrame:
     """One slip per order still in the batch: what the packer checks (remarks, colour/size, gifts).
 
     Columns: ORDER_KEY, merge_key, receiver_name_masked, receiver_phone_masked, ship_to
-    (region and masked street), buyer_remark, seller_remark, items and gifts (lists of
-    {sku, title, variant, quantity}; gifts include the running promotion's). Only masked
+    (region and masked street), buyer_remark, seller_remark, items, gifts and missing_gifts
+    (lists of {sku, title, variant, quantity}; gifts include the running promotion's;
+    missing_gifts, {sku, title, variant}, are the gifts out of stock the parcel leaves without:
+    the packer notes them, the run's report asks a person to follow up). Only masked
     contact data is printed: the phone is masked again and phone numbers inside remarks are
     masked, whatever the input holds.
     """
     in_batch = batch.orders[batch.orders["status"] == "in_batch"]
     slips = in_batch[[*ORDER_KEY, "merge_key"]].merge(orders.drop(columns="merge_key", errors="ignore"),
                                                       on=list(ORDER_KEY), how="left")
-    contents: dict[OrderKey, dict[str, list]] = defaultdict(lambda: {"items": [], "gifts": []})
+    contents: dict[OrderKey, dict[str, list]] = defaultdict(lambda: {"items": [], "gifts": [], "missing_gifts": []})
     for line in batch.lines_in_batch().sort_values("line_no").itertuples(index=False):
-        kind = "gifts" if line.is_gift else "items"
-        contents[(line.platform, line.shop_id, line.order_id)][kind].append(
+        key = (line.platform, line.shop_id, line.order_id)
+        if line.is_gift and line.quantity == 0:
+            contents[key]["missing_gifts"].append({"sku": line.sku, "title": line.title, "variant": line.variant})
+            continue
+        contents[key]["gifts" if line.is_gift else "items"].append(
             {"sku": line.sku, "title": line.title, "variant": line.variant, "quantity": int(line.quantity)})
     keys = list(zip(*(slips[c] for c in ORDER_KEY)))
     return pd.DataFrame({
@@ -693,6 +766,7 @@ def packing_slips(batch: Batch, orders: pd.DataFrame) -> pd.DataFrame:
         "seller_remark": [mask_text(r) if isinstance(r, str) else None for r in slips["seller_remark"]],
         "items": [contents[k]["items"] for k in keys],
         "gifts": [contents[k]["gifts"] for k in keys],
+        "missing_gifts": [contents[k]["missing_gifts"] for k in keys],
     })
 
 

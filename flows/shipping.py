@@ -3,7 +3,8 @@
 shipping-batches (domain-rules.md §4, 发货/打单/波次): orders cancelled or refunded since they
 were batched leave their batches first (their stock is released); then the paid orders not yet
 in a batch are audited (each held order with every reason, kept in ``order_holds``), merged
-(合单), given stock — nearest deadline first, then oldest payment — and cut into batches by
+(合单: a buyer's orders to one address waiting together; an order paid within
+``merge_buffer_minutes`` waits for a companion until the next run), given stock — nearest deadline first, then oldest payment — and cut into batches by
 warehouse, carrier and single/multi item. Each batch gets its pick list (by bin), packing
 slips (remarks, gifts, masked phone) and carrier manifest as .xlsx and .csv; the run's
 report lists batches, holds by reason, pull-outs and orders near or past their deadline.
@@ -92,7 +93,11 @@ def shipping_batches(now: datetime | None = None, max_orders_per_batch: int | No
               "units": sum(b.unit_count for b in plan.batches), "held": len(held),
               "pulled_out": len(pulled.pulled), "near_deadline": int((plan.deadline["hours_left"] >= 0).sum()),
               "past_deadline": int((plan.deadline["hours_left"] < 0).sum()), "considered": plan.candidates,
-              **stored}
+              "waiting_merge": len(plan.waiting), **stored}
+    # gifts out of stock the parcels leave without (§4 "check … gifts"): a person follows up
+    missing = plan.allocation.missing_gifts.merge(plan.tracking[["batch_id", *ORDER_KEY]], on=list(ORDER_KEY),
+                                                  how="left")
+    counts["missing_gifts"] = len(missing[list(ORDER_KEY)].drop_duplicates())
     batches = pd.DataFrame([{"batch_id": b.batch_id, "warehouse": b.warehouse, "carrier": b.carrier, "kind": b.kind,
                              "orders": b.order_count, "units": b.unit_count} for b in plan.batches],
                            columns=["batch_id", "warehouse", "carrier", "kind", "orders", "units"])
@@ -101,14 +106,20 @@ def shipping_batches(now: datetime | None = None, max_orders_per_batch: int | No
     held_table = held.assign(reasons=held["reasons"].map(lambda r: ", ".join(t(f"ship_reason_{x}") for x in r)),
                              reason_details=held["reason_details"].map("; ".join))
     tables = {"batches": _rename(batches), "held_by_reason": _rename(reasons), "held": _rename(held_table),
-              "pulled_out": _rename(_pulled_table(pulled)), "deadline": _rename(plan.deadline)}
+              "pulled_out": _rename(_pulled_table(pulled)), "deadline": _rename(plan.deadline),
+              "missing_gifts": _rename(missing[["batch_id", *ORDER_KEY, "sku", "quantity"]].rename(
+                  columns={"quantity": "missing_units"}))}
 
     lines = [t("ship_summary", **counts)]
+    if counts["waiting_merge"]:
+        lines.append(t("ship_waiting_merge", n=counts["waiting_merge"], minutes=f"{rules.merge_buffer_minutes:g}"))
     if rules.promotion_gifts:
         lines.append(t("ship_promotion_gifts", gifts=", ".join(f"{g.buy_sku} → {g.gift_sku} ×{g.gift_quantity}"
                                                       for g in rules.promotion_gifts)))
     todo = [t("ship_todo_pulled", n=counts["pulled_out"])] if counts["pulled_out"] else []
     todo += [t("ship_todo_held", reason=t(f"ship_reason_{r}"), n=n) for r, n in by_reason.items()]
+    if counts["missing_gifts"]:
+        todo.append(t("ship_todo_missing_gifts", n=counts["missing_gifts"]))
     if counts["past_deadline"]:
         todo.append(t("ship_todo_past_deadline", n=counts["past_deadline"]))
     summary = "\n\n".join(lines) + "\n\n" + (

@@ -471,6 +471,9 @@ MESSAGES.update({
                      "zh_CN": "**{batches}** 个波次，**{orders}** 单，**{units}** 件；本次处理 {considered} 单，暂扣 **{held}** 单，"
                               "从已建波次中撤出 **{pulled_out}** 单；临近发货时限 {near_deadline} 单，已超时 {past_deadline} 单。"},
     "ship_promotion_gifts": {"en": "Running promotion gifts: {gifts}.", "zh_CN": "当前促销赠品：{gifts}。"},
+    "ship_waiting_merge": {"en": "{n} order(s) paid less than {minutes} min ago wait for a companion order of the same "
+                                 "buyer and address (合单); the next run batches them.",
+                           "zh_CN": "{n} 单付款不足 {minutes} 分钟，等待同一买家同一地址的后续订单合单；下次运行时再建波次。"},
     "ship_todo_pulled": {"en": "{n} order(s) were pulled out of their batch (cancelled or refunded after batching): take "
                                "them off the shelf cart; their papers were written again without them.",
                          "zh_CN": "{n} 单已从波次中撤出（建波次后取消或退款）：请从拣货车上取下，波次单据已重新生成。"},
@@ -538,6 +541,12 @@ MESSAGES.update({
     "ship_seller_remark": {"en": "seller remark", "zh_CN": "卖家备注"},
     "ship_items": {"en": "items", "zh_CN": "商品"},
     "ship_gifts": {"en": "gifts", "zh_CN": "赠品"},
+    "ship_missing_gifts": {"en": "gifts missing", "zh_CN": "缺少的赠品"},
+    "ship_missing_units": {"en": "units missing", "zh_CN": "缺少件数"},
+    "ship_gift_missing": {"en": "gift out of stock, not in the parcel: {gifts}", "zh_CN": "赠品缺货，未随包裹发出：{gifts}"},
+    "ship_todo_missing_gifts": {"en": "{n} order(s) ship without a gift that is out of stock (table “gifts missing”): "
+                                      "send it later or tell the buyer.",
+                                "zh_CN": "{n} 单因赠品缺货未带赠品发出（见“缺少的赠品”表）：请补发或告知买家。"},
     "ship_tracking_no": {"en": "tracking number", "zh_CN": "运单号"},
     "ship_province": {"en": "province", "zh_CN": "省"},
     "ship_city": {"en": "city", "zh_CN": "市"},

@@ -25,8 +25,9 @@ from config.schema import AppConfig
 from connectors import ConnectorError, redact
 from domain.batching import (AWAITING_SHIPMENT, BATCH_STEPS, HELD_COLUMNS, Allocation, Batch, BatchError,
                              BatchingRules, HoldReason, IllegalTransition, PromotionGift, allocate, assemble_batches,
-                             audit, manifest, merge, packing_slips, pick_list, refunded_lines, ship_first)
-from domain.canonical import ORDER_KEY, OrderStatus
+                             audit, manifest, merge, packing_slips, pick_list, refunded_lines, ship_first,
+                             waiting_for_companion)
+from domain.canonical import ORDER_KEY, PLATFORMS, OrderStatus
 from domain.stock import ALL_WAREHOUSES, RESERVING_STATUSES, positions
 from shopops.i18n import t
 from tasks.reporting import write_xlsx
@@ -68,12 +69,42 @@ def batching_rules(config: AppConfig, now: datetime, max_orders_per_batch: int |
                          promotion_gifts=gifts)
 
 
+def carrier_name(config: AppConfig, platform: str, sent: object) -> str | None:
+    """The carrier ``platform`` means by ``sent`` (its logistics id, or the name it shows), as a
+    name of the one carrier table (rules.yaml ``shipping.carrier_codes`` and ``carrier_names``);
+    None when no carrier is chosen: nothing, ``0`` (PDD/JD: none yet) or a code the table does
+    not know — the caller then applies the default carrier."""
+    if sent is None or (not isinstance(sent, str) and pd.isna(sent)):
+        return None
+    return _carrier_table(config).get((platform, str(sent).strip().casefold()))
+
+
+def _carrier_table(config: AppConfig) -> dict[tuple[str, str], str]:
+    """(platform, folded code or name) → carrier, from the shipping block of rules.yaml."""
+    block = config.rules.shipping
+    carriers = {*block.carrier_codes, *block.carrier_names, *block.default_carrier.values()}
+    table: dict[tuple[str, str], str] = {}
+    for platform in PLATFORMS:
+        for carrier in carriers:
+            table[(platform, carrier.casefold())] = carrier
+            for label in block.carrier_names.get(carrier, ()):
+                table[(platform, label.strip().casefold())] = carrier
+        for carrier, codes in block.carrier_codes.items():
+            if platform in codes:
+                table[(platform, str(codes[platform]).strip().casefold())] = carrier
+    return table
+
+
 def with_default_carriers(orders: pd.DataFrame, config: AppConfig) -> pd.DataFrame:
-    """Orders naming no carrier get their platform's ``shipping.default_carrier``."""
+    """Orders' carriers as names of the one carrier table (``carrier_name``); an order with no
+    carrier chosen gets its platform's ``shipping.default_carrier``."""
     defaults = config.rules.shipping.default_carrier
     fallback = orders["platform"].map(defaults).fillna(defaults["default"])
-    blank = orders["carrier"].isna() | (orders["carrier"].astype("string").str.strip() == "")
-    return orders.assign(carrier=orders["carrier"].where(~blank, fallback))
+    table = _carrier_table(config)
+    named = pd.Series([table.get((p, str(c).strip().casefold())) if isinstance(c, str) or pd.notna(c) else None
+                       for p, c in zip(orders["platform"].tolist(), orders["carrier"].tolist())],
+                      index=orders.index, dtype=object)
+    return orders.assign(carrier=named.where(named.notna(), fallback))
 
 
 def carrier_code(config: AppConfig, carrier: str, platform: str) -> str:
@@ -146,6 +177,8 @@ class BatchPlan:
     tracking: pd.DataFrame        # batch_id, ORDER_KEY, tracking_no
     deadline: pd.DataFrame        # orders near or past their deadline and where they are
     candidates: int               # orders this run considered (awaiting, not yet batched)
+    #: ORDER_KEY of orders that passed the audit but wait for a companion (merge_buffer_minutes)
+    waiting: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(ORDER_KEY)))
 
 
 def _keys(frame: pd.DataFrame) -> pd.MultiIndex:
@@ -154,11 +187,14 @@ def _keys(frame: pd.DataFrame) -> pd.MultiIndex:
 
 def plan_batches(inputs: ShippingInputs, rules: BatchingRules, config: AppConfig, now: datetime) -> BatchPlan:
     """audit → merge → allocate → batches (``domain.batching``), with tracking numbers per
-    parcel and the deadline list. Orders already in a batch are not considered again."""
+    parcel and the deadline list. Orders already in a batch are not considered again; a merge
+    group still waiting for a companion (``waiting_for_companion``) is left for the next run and
+    reserves nothing meanwhile: it is the newest payment, served after the others anyway."""
     orders = with_default_carriers(inputs.orders, config)
     fresh = orders[~_keys(orders).isin(_keys(inputs.batched))]
     audited = audit(fresh, inputs.lines, set(inputs.catalogue["sku"]), rules, remarks_read=inputs.remarks_read)
     groups = merge(audited.passed, rules)
+    waits = waiting_for_companion(groups, rules, now)
 
     # held orders reserve what their lines say; batched ones what their batch holds for them
     others = fresh[fresh["status"].isin(RESERVING_STATUSES) & ~_keys(fresh).isin(_keys(groups))]
@@ -170,7 +206,7 @@ def plan_batches(inputs: ShippingInputs, rules: BatchingRules, config: AppConfig
     columns = ["sku", "warehouse", "quantity", "status"]
     stock = allocatable_stock(inputs.ledger, pd.concat([reserving[columns], in_batches[columns]], ignore_index=True),
                               inputs.purchase_orders)
-    allocation = allocate(groups, inputs.lines, stock, rules, now)
+    allocation = allocate(groups[~waits], inputs.lines, stock, rules, now)
     batches = assemble_batches(allocation, rules)
 
     tracking = pd.DataFrame(
@@ -181,7 +217,7 @@ def plan_batches(inputs: ShippingInputs, rules: BatchingRules, config: AppConfig
     placed = pd.concat([inputs.batched, tracking[["batch_id", *ORDER_KEY]]], ignore_index=True)
     return BatchPlan(batches=batches, held=held, allocation=allocation, orders=orders, tracking=tracking,
                      deadline=deadline_list(orders, inputs.lines, held, placed, rules, now),
-                     candidates=len(fresh))
+                     candidates=len(fresh), waiting=groups.loc[waits, list(ORDER_KEY)].reset_index(drop=True))
 
 
 def deadline_list(orders: pd.DataFrame, lines: pd.DataFrame, held: pd.DataFrame, placed: pd.DataFrame,
@@ -325,11 +361,18 @@ def _items_text(items: list[dict]) -> str:
                      for i in items)
 
 
+def _missing_text(gifts: list[dict]) -> str:
+    """Gifts the parcel leaves without, said so on the slip: "缺赠品 STICKER" / "gift missing: STICKER"."""
+    return t("ship_gift_missing", gifts=", ".join(g["sku"] + (f" ({g['variant']})" if g.get("variant") else "")
+                                                  for g in gifts)) if gifts else ""
+
+
 def batch_documents(batch: Batch, orders: pd.DataFrame, catalogue: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Pick list, packing slips and manifest of a batch, headed in the configured language.
     ``orders`` carries ``tracking_no`` per order (the parcel's number)."""
     slips = packing_slips(batch, orders)
-    slips = slips.assign(items=slips["items"].map(_items_text), gifts=slips["gifts"].map(_items_text))
+    slips = slips.assign(items=slips["items"].map(_items_text), gifts=slips["gifts"].map(_items_text),
+                         missing_gifts=slips["missing_gifts"].map(_missing_text))
     slips = slips.merge(orders[[*ORDER_KEY, "tracking_no"]], on=list(ORDER_KEY), how="left")
     papers = {"pick-list": pick_list(batch, catalogue).assign(batch_id=batch.batch_id),
               "packing-slips": slips.assign(batch_id=batch.batch_id), "manifest": manifest(batch, orders)}
@@ -426,7 +469,8 @@ def move_batch(config: AppConfig, database_url: str, batch_id: str, action: str,
 
 def outbound(batch: Batch, at: datetime) -> pd.DataFrame:
     """The batch's ledger rows: units leaving per SKU and warehouse, as negative shipments."""
-    units = batch.lines_in_batch().groupby(["sku", "warehouse"], as_index=False)["quantity"].sum()
+    lines = batch.lines_in_batch()
+    units = lines[lines["quantity"] > 0].groupby(["sku", "warehouse"], as_index=False)["quantity"].sum()
     return units.assign(moved_at=pd.Timestamp(at), kind="shipment", quantity=-units["quantity"].astype("int64"),
                         reference=f"batch:{batch.batch_id}")[list(repository.LEDGER_COLUMNS)]
 

@@ -248,8 +248,8 @@ def pull_out(conn_or_engine: ConnOrEngine, pulled: pd.DataFrame) -> pd.DataFrame
             members_t.c.batch_id == sa.bindparam("b_batch"), members_t.c.platform == sa.bindparam("b_platform"),
             members_t.c.shop_id == sa.bindparam("b_shop"), members_t.c.order_id == sa.bindparam("b_order"),
             members_t.c.status == "in_batch",
-            members_t.c.batch_id.in_(sa.select(batches_t.c.batch_id).where(
-                batches_t.c.status.in_(LIVE_BATCH_STATUSES)))).values(
+            members_t.c.batch_id.in_(sa.select(batches_t.c.batch_id).where(   # no expanding IN: an executemany
+                sa.or_(*[batches_t.c.status == s for s in LIVE_BATCH_STATUSES])))).values(
             status="pulled_out", pulled_out_reason=sa.bindparam("b_reason")), [
             {"b_batch": b, "b_platform": p, "b_shop": s, "b_order": o, "b_reason": r}
             for b, p, s, o, r in zip(pulled["batch_id"], pulled["platform"], pulled["shop_id"], pulled["order_id"],
@@ -262,6 +262,7 @@ def pull_out(conn_or_engine: ConnOrEngine, pulled: pd.DataFrame) -> pd.DataFrame
                                                         _key_of(members_t, lines_t)))
                                .where(lines_t.c.batch_id.in_(ids), members_t.c.status == "pulled_out"), conn)
     keys = pulled[["batch_id", *ORDER_KEY]]
+    released = released[released["quantity"] > 0]   # a gift that was missing was never taken from stock
     released = released.merge(keys, on=["batch_id", *ORDER_KEY])
     released["quantity"] = released["quantity"].astype("int64")
     return released

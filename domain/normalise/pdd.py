@@ -91,10 +91,16 @@ def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> Canon
             address_masked=mask_address(address, province, city, district),
             address_hash=stable_hash(joined(province, city, district, address), hash_key),
             buyer_remark=mask_text(record.get("buyer_memo")), seller_remark=mask_text(record.get("remark")),
-            carrier=text_or_none(record.get("logistics_id")), tracking_no=text_or_none(record.get("tracking_number")),
+            carrier=_carrier(record.get("logistics_id")), tracking_no=text_or_none(record.get("tracking_number")),
             line_count=len(line_totals),
         ))
     return to_frames(orders, lines, refunds)
+
+
+def _carrier(logistics_id: object) -> str | None:
+    """PDD's logistics id as a string; ``0`` (or nothing) is PDD's "no carrier chosen yet" on an
+    order not shipped, not a carrier called "0"."""
+    return None if _int(logistics_id) == 0 else text_or_none(logistics_id)
 
 
 def _int(value: object) -> int | None:

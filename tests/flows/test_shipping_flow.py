@@ -17,7 +17,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from domain.canonical import REFUND_COLUMNS, CanonicalFrames
 from flows.shipping import batch_lifecycle, shipping_batches
-from tests.unit.test_batching import CATALOGUE, NOW, STOCK, the_day
+from tests.unit.test_batching import CATALOGUE, NOW, STOCK, frames_of, line, make_order, the_day
 from warehouse import migrate, repository
 from warehouse import shipping as store
 from warehouse.db import make_engine
@@ -55,7 +55,7 @@ def test_shipping_batches_flow_batches_reports_and_is_rerun_safe(day_warehouse):
     # ten audit holds (H01–H10), READ1 (nobody has read its remark yet) and L1, L5 short of
     # lamps; G2 ships its tee. 35 orders, 38 units, in 8 batches: HZ/SF single 10 + 10 + 6
     # (G1 is single without its sticker), HZ/SF multi (PO1, and G3, which names no carrier and
-    # takes Douyin's default SF), HZ/ZTO single and multi (M1+M2), GZ/ZTO single and multi.
+    # takes Douyin's default SF), HZ/ZTO single and multi (M1+M2+M3), GZ/ZTO single and multi.
     assert (counts["batches"], counts["orders"], counts["units"], counts["held"]) == (8, 35, 38, 13)
     assert (counts["pulled_out"], counts["batches_new"], counts["holds_new"]) == (0, 8, 13)
     assert (counts["near_deadline"], counts["past_deadline"]) == (2, 0)      # L4 and L2
@@ -104,3 +104,36 @@ def test_batch_lifecycle_flow_moves_a_batch_and_names_a_wrong_step(day_warehouse
     assert set(members["status"]) == {"in_batch"}           # write-back pending, not pulled out
     shipped = store.orders_by_key(engine, members)
     assert set(shipped["status"]) == {"shipped"} and shipped["tracking_no"].notna().all()
+
+
+def test_the_report_asks_a_person_about_missing_gifts_and_says_who_waits_for_a_companion(warehouse_env):
+    """Issue 17 #8 and #6 in the run's report: a Douyin order whose own gift line (CAP) is out
+    of stock ships its mug and the report's needs-a-person section and missing-gifts table say
+    so; an order paid 10 minutes before the run waits for a companion and the summary says so."""
+    url = warehouse_env.warehouse_url
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    try:
+        orders, lines = frames_of(
+            make_order("DG1", line("MUG"), line("CAP", is_gift=True), platform="douyin"),
+            make_order("FR1", line("MUG"), paid_at=NOW - timedelta(minutes=10)))
+        orders = orders.assign(total_minor=0, modified_at=orders["paid_at"], created_at=orders["paid_at"])
+        repository.upsert_orders(engine, CanonicalFrames(orders=orders, lines=lines.assign(line_total_minor=0),
+                                                         refunds=pd.DataFrame(columns=list(REFUND_COLUMNS))))
+        repository.upsert_skus(engine, CATALOGUE.assign(default_warehouse="HZ"))
+        repository.post_ledger(engine, pd.DataFrame([("MUG", "HZ", NOW - timedelta(days=30), "opening", 5, "opening")],
+                                                    columns=list(repository.LEDGER_COLUMNS)))
+        counts = shipping_batches(now=NOW)
+        assert (counts["orders"], counts["held"], counts["missing_gifts"], counts["waiting_merge"]) == (1, 0, 1, 1)
+        def newest(key):   # the session's one Prefect server keeps earlier tests' artifacts too
+            return max(asyncio.run(_artifacts(key)), key=lambda a: a.created).data
+
+        summary = newest("shipping-batches")
+        assert "1 order(s) ship without a gift that is out of stock" in summary
+        assert "1 order(s) paid less than 30 min ago wait for a companion" in summary
+        missing = newest("shipping-batches-missing-gifts")
+        assert "DG1" in str(missing) and "CAP" in str(missing)
+        slips = next((warehouse_env.report_folder / "shipping-batches").glob("*-packing-slips.csv"))
+        assert "gift out of stock, not in the parcel: CAP" in slips.read_text(encoding="utf-8-sig")
+    finally:
+        engine.dispose()

@@ -14,7 +14,7 @@ import pytest
 
 from domain.batching import (Allocation, AuditOutcome, BatchError, BatchingRules, HoldReason, IllegalTransition,
                              PromotionGift, allocate, assemble_batches, audit, manifest, merge, packing_slips,
-                             pick_list, pull_out)
+                             pick_list, pull_out, waiting_for_companion)
 from domain.canonical import LINE_COLUMNS, ORDER_COLUMNS, empty_frame
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
@@ -90,8 +90,8 @@ def the_day():
         # --- a keyword remark a person already read: passes ------------------------------
         make_order("READ1", line("TEE-BLU-L"), buyer_remark="急", paid_at=hours_ago(12)),
         # --- merges (MUG, ZTO) ------------------------------------------------------------
-        # M1 + M2: same shop, buyer, address, paid 20 min apart → one parcel of 2 units (multi)
-        # M3: 40 min after M1 (window anchored on the first order) → its own parcel
+        # M1 + M2 + M3: same shop, buyer, address, waiting together (paid 20 and 40 min after M1)
+        # → one parcel of 3 units (multi): how far apart they were paid does not matter
         # M4: same buyer, other address; M5: same buyer and address, other shop → alone
         make_order("M1", line("MUG"), carrier="ZTO", buyer_key="bm", address_hash="a1", paid_at=hours_ago(9)),
         make_order("M2", line("MUG"), carrier="ZTO", buyer_key="bm", address_hash="a1",
@@ -118,7 +118,7 @@ def the_day():
         make_order("L5", line("LAMP"), line("MUG"), paid_at=hours_ago(30)),
         # --- gifts need stock too ---------------------------------------------------------
         # G1: TEE-RED-M earns the promotion STICKER (the only one) → 2 units, multi;
-        # G2: the same, paid later → held out of stock for the sticker although the tee is there;
+        # G2: the same, paid later, the sticker gone → ships its tee, the missing gift flagged;
         # G3: Douyin order with its own gift line (CAP), no carrier yet → HZ/unassigned/multi
         make_order("G1", line("TEE-RED-M"), paid_at=hours_ago(20)),
         make_order("G2", line("TEE-RED-M"), paid_at=hours_ago(19)),
@@ -221,15 +221,55 @@ def test_a_day_without_orders_gives_no_batches():
 
 # --- merge ------------------------------------------------------------------------------------
 
-def test_merge_groups_one_buyer_at_one_address_within_the_buffer(day):
+def test_merge_groups_one_buyer_at_one_address_waiting_together(day):
     groups = day.groups
     key = by_id(groups)["merge_key"]
-    assert key["M1"] == key["M2"]
-    others = ["M1", "M3", "M4", "M5", "NB1", "NB2"]
+    assert key["M1"] == key["M2"] == key["M3"]
+    others = ["M1", "M4", "M5", "NB1", "NB2"]
     assert len({key[o] for o in others}) == len(others)
-    assert groups["merge_key"].nunique() == len(groups) - 1     # M1+M2 is the only merge of the day
+    assert groups["merge_key"].nunique() == len(groups) - 2     # M1+M2+M3 is the only merge of the day
     rerun = merge(groups.drop(columns="merge_key"), RULES)
     assert rerun["merge_key"].tolist() == groups["merge_key"].tolist()   # a rerun gives the same keys
+    shuffled = merge(groups.drop(columns="merge_key").iloc[::-1], RULES)   # nor on the order of the rows
+    assert by_id(shuffled)["merge_key"].to_dict() == key.to_dict()
+
+
+def frames_of(*made):
+    orders = pd.DataFrame([o for o, _ in made], columns=list(ORDER_COLUMNS))
+    for column in ("paid_at", "ship_by_at"):
+        orders[column] = pd.to_datetime(orders[column], utc=True)
+    return orders, pd.DataFrame([r for _, rows in made for r in rows], columns=list(LINE_COLUMNS))
+
+
+def test_two_waiting_orders_paid_hours_apart_merge():
+    # issue 17: a buyer's two orders paid 4.5 h apart, both waiting at the run, were two parcels
+    orders, lines = frames_of(
+        make_order("T1", line("MUG"), buyer_key="bt", address_hash="at", paid_at=hours_ago(6)),
+        make_order("T2", line("CAP"), buyer_key="bt", address_hash="at", paid_at=hours_ago(1.5)))
+    groups = merge(orders, RULES)
+    assert groups["merge_key"].nunique() == 1
+    assert not waiting_for_companion(groups, RULES, NOW).any()
+    batches = assemble_batches(allocate(groups, lines, STOCK, RULES, NOW), RULES)
+    assert [(b.kind, b.order_count, b.unit_count) for b in batches] == [("multi", 2, 2)]   # one parcel
+
+
+def test_a_fresh_order_waits_the_buffer_for_a_companion_then_ships_alone():
+    """``merge_buffer_minutes`` is how long a fresh order waits for a companion before it is
+    batched: a group whose orders were all paid within it waits for the next run, unless one
+    of them is near its deadline; a fresh order whose companion is already waiting goes now."""
+    orders, _ = frames_of(
+        make_order("N1", line("MUG"), buyer_key="bn", address_hash="an", paid_at=NOW - timedelta(minutes=10)),
+        make_order("N2", line("MUG"), buyer_key="bc", address_hash="ac", paid_at=hours_ago(3)),
+        make_order("N3", line("MUG"), buyer_key="bc", address_hash="ac", paid_at=NOW - timedelta(minutes=5)),
+        make_order("N4", line("MUG"), paid_at=NOW - timedelta(minutes=5), ship_by_at=NOW + timedelta(hours=1)),
+        make_order("N5", line("MUG"), paid_at=NOW - timedelta(minutes=30)))   # exactly the buffer: waited enough
+    groups = merge(orders, RULES)
+    waits = waiting_for_companion(groups, RULES, NOW)
+    assert list(groups.loc[waits, "order_id"]) == ["N1"]
+    assert by_id(groups).loc["N2", "merge_key"] == by_id(groups).loc["N3", "merge_key"]
+    assert not waiting_for_companion(groups, RULES, NOW + timedelta(minutes=20)).any()   # N1's buffer is over
+    none = BatchingRules(**{**vars(RULES), "merge_buffer_minutes": 0})
+    assert not waiting_for_companion(groups, none, NOW).any()
 
 
 # --- allocate ---------------------------------------------------------------------------------
@@ -243,13 +283,40 @@ def test_scarce_stock_goes_to_near_deadlines_then_oldest_payment(day):
     assert not served.loc["L3", "near_deadline"]
     assert served.loc["L4", "ship_deadline"] == pd.Timestamp(NOW + timedelta(hours=2))  # its own ship_by_at
     held = by_id(allocation.held)
-    assert set(held.index) == {"L1", "L5", "G2"}
+    assert set(held.index) == {"L1", "L5"}                              # G2 is short of its gift only: ships
     assert all(list(r) == [HoldReason.OUT_OF_STOCK] for r in held["reasons"])
     assert held.loc["L1", "short"] == {"LAMP": 1}
     assert held.loc["L5", "short"] == {"LAMP": 1}                       # MUG was there: no split, held whole
-    assert held.loc["G2", "short"] == {"STICKER": 1}                    # the gift needs stock too
-    assert held.loc["L5", "reason_details"] == [
-        "cannot ship it whole: SKU LAMP: needs 1, 1 short in HZ, the warehouse that has most of it"]
+    assert held.loc["L5", "reason_details"] == ["cannot ship it whole: SKU LAMP: needs 1, none left in any warehouse"]
+
+
+def test_a_hold_names_only_warehouses_that_have_the_sku(day):
+    # issue 17: "SKU SOCKS … short in HZ, the warehouse that has most of it" — HZ has no socks.
+    # 6 mugs and a pair of socks: HZ has the mugs but no socks, GZ the socks but 5 mugs
+    orders, lines = frames_of(make_order("S1", line("MUG", 6), line("SOCKS")))
+    allocation = allocate(merge(orders, RULES), lines, STOCK, RULES, NOW)
+    assert allocation.orders.empty
+    (detail,) = allocation.held["reason_details"].item()
+    assert detail == "cannot ship it whole: SKU SOCKS: needs 1, 1 short in HZ; left: GZ 10"
+
+
+def test_an_order_short_only_of_its_gift_ships_and_the_missing_gift_is_flagged(day):
+    # issue 17: G2's tee is in stock, only the promotion sticker is gone (G1 took the last one)
+    allocation = day.allocation
+    served = by_id(allocation.orders)
+    assert "G2" in served.index and not served.loc["G2", "partial"] and served.loc["G2", "units"] == 1
+    assert allocation.missing_gifts[["order_id", "sku", "quantity"]].values.tolist() == [["G2", "STICKER", 1]]
+    g2 = allocation.lines[allocation.lines["order_id"] == "G2"]
+    assert list(zip(g2["sku"], g2["is_gift"], g2["quantity"])) == [("TEE-RED-M", False, 1), ("STICKER", True, 0)]
+    batch = next(b for b in day.batches() if "G2" in set(b.orders["order_id"]))
+    assert batch.kind == "single" and "STICKER" not in set(pick_list(batch, CATALOGUE)["sku"])
+    slip = packing_slips(batch, day.orders).set_index("order_id").loc["G2"]
+    assert slip["gifts"] == [] and slip["missing_gifts"] == [
+        {"sku": "STICKER", "title": "promotion gift (赠品)", "variant": None}]
+    # a bought item short still holds the order, gift or not
+    orders, lines = frames_of(make_order("G9", line("TEE-RED-M", 11)))
+    held = allocate(merge(orders, RULES), lines, STOCK, RULES, NOW).held
+    assert held["short"].tolist() == [{"TEE-RED-M": 1, "STICKER": 10}]
 
 
 def test_stock_is_consumed_as_orders_are_served(day):
@@ -259,14 +326,14 @@ def test_stock_is_consumed_as_orders_are_served(day):
     assert left[("MUG", "HZ")] == 50 - 5 - 1           # M1–M5 and G3; not L5 (held), not PR1's refunded line
     assert left[("MUG", "GZ")] == 5 - 1                # W2 ships from GZ, the only warehouse with its socks
     assert left[("TEE-BLU-L", "HZ")] == 100 - 23       # READ1, NB1, NB2, PR1, RM1, PO1, F01–F17
-    assert left[("TEE-RED-M", "HZ")] == 10 - 1         # G1 only
+    assert left[("TEE-RED-M", "HZ")] == 10 - 2         # G1 and G2 (G2 without its sticker)
     assert left[("CAP", "HZ")] == 19
     served = by_id(allocation.orders)
     assert served.loc["W2", "warehouse"] == "GZ" and served.loc["G3", "warehouse"] == "HZ"
     g1 = allocation.lines[allocation.lines["order_id"] == "G1"]
     assert list(zip(g1["sku"], g1["is_gift"], g1["quantity"])) == [("TEE-RED-M", False, 1), ("STICKER", True, 1)]
     assert list(allocation.lines.loc[allocation.lines["order_id"] == "PR1", "sku"]) == ["TEE-BLU-L"]
-    assert len(allocation.orders) == 35                # 38 passed − L1, L5, G2
+    assert len(allocation.orders) == 36                # 38 passed − L1, L5
 
 
 def test_a_promotion_gift_goes_only_to_orders_of_the_promotions_shops():
@@ -287,7 +354,7 @@ def test_split_policy_ships_what_is_there_and_holds_the_rest():
     served, held = by_id(allocation.orders), by_id(allocation.held)
     assert served.loc["L5", "partial"] and served.loc["L5", "units"] == 1   # the MUG ships
     assert held.loc["L5", "short"] == {"LAMP": 1}
-    assert served.loc["G2", "partial"] and held.loc["G2", "short"] == {"STICKER": 1}
+    assert not served.loc["G2", "partial"] and "G2" not in held.index   # short of its gift only: ships whole
     assert "L1" not in served.index and held.loc["L1", "short"] == {"LAMP": 1}  # nothing to ship at all
     assert held.loc["L5", "reason_details"][0].startswith("shipped in part, the rest held")
     assert allocation.remaining[("MUG", "HZ")] == 50 - 5 - 1 - 1
@@ -314,17 +381,17 @@ def test_batches_split_by_warehouse_carrier_kind_and_size_cap(day):
         ("GZ", "ZTO", "multi", 1),                 # W2
         ("GZ", "ZTO", "single", 1),                # W1
         ("HZ", "SF", "multi", 2),                  # G1 (tee + sticker), PO1
-        ("HZ", "SF", "single", 5),                 # 25 single-item SF orders, cap 10: 10 + 10 + 5
+        ("HZ", "SF", "single", 6),                 # 26 single-item SF orders (G2 too), cap 10: 10 + 10 + 6
         ("HZ", "SF", "single", 10),
         ("HZ", "SF", "single", 10),
-        ("HZ", "ZTO", "multi", 2),                 # the merged parcel M1 + M2
-        ("HZ", "ZTO", "single", 3),                # M3, M4, M5
+        ("HZ", "ZTO", "multi", 3),                 # the merged parcel M1 + M2 + M3
+        ("HZ", "ZTO", "single", 2),                # M4, M5
         ("HZ", "unassigned", "multi", 1),          # G3: no carrier yet
     ]
     first = batch_named(batches, "HZ", "SF", "single")[0]
     assert list(first.orders["order_id"][:3]) == ["L4", "L2", "L3"]     # most urgent in the first wave
     merged = batch_named(batches, "HZ", "ZTO", "multi")[0]
-    assert merged.orders["merge_key"].nunique() == 1 and merged.unit_count == 2
+    assert merged.orders["merge_key"].nunique() == 1 and merged.unit_count == 3
 
 
 def test_batch_ids_are_deterministic_and_unique(day):
@@ -337,7 +404,7 @@ def test_batch_ids_are_deterministic_and_unique(day):
 def test_a_parcel_is_never_split_across_batches(day):
     tiny = BatchingRules(**{**vars(RULES), "max_orders_per_batch": 1})
     merged = batch_named(day.batches(tiny), "HZ", "ZTO", "multi")
-    assert [b.order_count for b in merged] == [2]      # larger than the cap, kept whole in one batch
+    assert [b.order_count for b in merged] == [3]      # larger than the cap, kept whole in one batch
 
 
 # --- papers -----------------------------------------------------------------------------------
@@ -352,21 +419,21 @@ def test_pick_list_walks_the_bins_in_order(day):
 
 def test_pick_lists_of_the_day_total_every_allocated_unit(day):
     """Summed over every batch, the pick lists give exactly what was allocated, by SKU (worked
-    out from the day's orders): 23 blue tees (READ1, NB1, NB2, PR1, RM1, PO1, F01–F17), one red
-    tee and its sticker (G1), 7 mugs (M1–M5 and G3 in HZ, W2 in GZ), G3's cap, 2 pairs of socks
-    (W1, W2), 3 lamps (L4, L2, L3), PO1's poster — 39 units."""
+    out from the day's orders): 23 blue tees (READ1, NB1, NB2, PR1, RM1, PO1, F01–F17), two red
+    tees and one sticker (G1; G2 without), 7 mugs (M1–M5 and G3 in HZ, W2 in GZ), G3's cap, 2 pairs
+    of socks (W1, W2), 3 lamps (L4, L2, L3), PO1's poster — 40 units."""
     batches = day.batches()
     picked = pd.concat([pick_list(b, CATALOGUE) for b in batches]).groupby("sku")["units"].sum().to_dict()
-    assert picked == {"TEE-BLU-L": 23, "TEE-RED-M": 1, "STICKER": 1, "MUG": 7, "CAP": 1, "SOCKS": 2, "LAMP": 3,
+    assert picked == {"TEE-BLU-L": 23, "TEE-RED-M": 2, "STICKER": 1, "MUG": 7, "CAP": 1, "SOCKS": 2, "LAMP": 3,
                       "POSTER": 1}
-    assert sum(b.unit_count for b in batches) == 39 and sum(b.order_count for b in batches) == 35
+    assert sum(b.unit_count for b in batches) == 40 and sum(b.order_count for b in batches) == 36
     gz = pd.concat([pick_list(b, CATALOGUE) for b in batches if b.warehouse == "GZ"])
     assert gz.groupby("sku")["units"].sum().to_dict() == {"MUG": 1, "SOCKS": 2}   # W2's mug comes from GZ
 
 
 def test_packing_slips_show_remarks_gifts_and_only_masked_contacts(day):
     slips = pd.concat([packing_slips(b, day.orders) for b in day.batches()]).set_index("order_id")
-    assert len(slips) == 35
+    assert len(slips) == 36
     assert slips.loc["G1", "gifts"] == [{"sku": "STICKER", "title": "promotion gift (赠品)", "variant": None,
                                          "quantity": 1}]
     assert slips.loc["G1", "items"] == [{"sku": "TEE-RED-M", "title": "Tee-Red-M", "variant": None, "quantity": 1}]
@@ -381,7 +448,7 @@ def test_packing_slips_show_remarks_gifts_and_only_masked_contacts(day):
 def test_manifest_lists_one_row_per_parcel(day):
     rows = manifest(batch_named(day.batches(), "HZ", "ZTO", "multi")[0], day.orders)
     assert rows[["order_ids", "units", "carrier", "shop_id"]].to_dict("records") == [
-        {"order_ids": "M1,M2", "units": 2, "carrier": "ZTO", "shop_id": "taobao-shop"}]
+        {"order_ids": "M1,M2,M3", "units": 3, "carrier": "ZTO", "shop_id": "taobao-shop"}]
 
 
 # --- lifecycle and pull-out -------------------------------------------------------------------
@@ -406,7 +473,7 @@ def test_pull_out_releases_stock_and_leaves_the_order_reported(day):
     merged.pick(NOW)
     released = pull_out(merged, ("taobao", "taobao-shop", "M2"), "refunded after batching")
     assert released.to_dict() == {("MUG", "HZ"): 1}
-    assert merged.order_count == 1 and merged.unit_count == 1
+    assert merged.order_count == 2 and merged.unit_count == 2
     assert by_id(merged.orders).loc["M2", ["status", "pulled_out_reason"]].tolist() == [
         "pulled_out", "refunded after batching"]
     with pytest.raises(BatchError, match="already pulled out"):
@@ -414,6 +481,7 @@ def test_pull_out_releases_stock_and_leaves_the_order_reported(day):
     with pytest.raises(BatchError, match="is not in batch"):
         pull_out(merged, ("taobao", "taobao-shop", "F01"), "wrong batch")
     pull_out(merged, ("taobao", "taobao-shop", "M1"), "cancelled by buyer")
+    pull_out(merged, ("taobao", "taobao-shop", "M3"), "cancelled by buyer")
     assert merged.status == "cancelled"
     with pytest.raises(IllegalTransition, match="cancelled"):
         merged.pack(NOW)

@@ -14,7 +14,7 @@ from domain.batching import HoldReason
 from domain.canonical import LINE_COLUMNS, ORDER_COLUMNS, ORDER_KEY
 from tasks.shipping import (ShippingInputs, allocatable_stock, batch_documents, batching_rules, carrier_code,
                             orders_to_pull_out, outbound, plan_batches, tracking_number)
-from tests.unit.test_batching import CATALOGUE, NOW, RULES, STOCK, make_order, the_day
+from tests.unit.test_batching import CATALOGUE, NOW, RULES, STOCK, frames_of, line, make_order, the_day
 from warehouse.repository import LEDGER_COLUMNS
 
 CONFIG = load_config()
@@ -70,10 +70,10 @@ def plan():
 
 def test_the_plan_holds_audit_and_stock_shortages_together(plan):
     held = plan.held.set_index("order_id")["reasons"].map(list)
-    assert set(held.index) == {f"H{i:02d}" for i in range(1, 11)} | {"L1", "L5", "G2"}
+    assert set(held.index) == {f"H{i:02d}" for i in range(1, 11)} | {"L1", "L5"}   # G2 ships without its gift
     assert held["L1"] == [HoldReason.OUT_OF_STOCK] and HoldReason.UNKNOWN_SKU in held["H10"]
     # the held paid orders keep their tees reserved (9 of 100): the 23 served still fit
-    assert sum(b.order_count for b in plan.batches) == 35 and plan.candidates == 48
+    assert sum(b.order_count for b in plan.batches) == 36 and plan.candidates == 48
 
 
 def test_g3_without_a_carrier_gets_its_platforms_default(plan):
@@ -83,8 +83,8 @@ def test_g3_without_a_carrier_gets_its_platforms_default(plan):
 
 def test_one_tracking_number_per_parcel(plan):
     tracking = plan.tracking.set_index("order_id")["tracking_no"]
-    assert tracking["M1"] == tracking["M2"]                       # merged: one parcel
-    assert tracking.drop(["M2"]).is_unique
+    assert tracking["M1"] == tracking["M2"] == tracking["M3"]     # merged: one parcel
+    assert tracking.drop(["M2", "M3"]).is_unique
     assert tracking.str.match(r"^[A-Z]+\d{12}$").all()
     again = plan_batches(day_inputs(), RULES, CONFIG, NOW).tracking
     assert again["tracking_no"].tolist() == plan.tracking["tracking_no"].tolist()   # deterministic
@@ -94,7 +94,7 @@ def test_orders_already_batched_are_not_batched_again(plan):
     batched = plan.tracking[["batch_id", *ORDER_KEY]]
     lines = pd.concat([b.lines for b in plan.batches])[[*ORDER_KEY, "sku", "warehouse", "quantity"]]
     rerun = plan_batches(day_inputs(batched=batched, batch_lines=lines), RULES, CONFIG, NOW)
-    assert rerun.batches == [] and rerun.candidates == 48 - 35
+    assert rerun.batches == [] and rerun.candidates == 48 - 36
     # the out-of-stock orders are still short: the batched orders' stock stays theirs — G1's
     # promotion sticker too, which no order line reserves
     assert set(rerun.held["order_id"]) == set(plan.held["order_id"])
@@ -105,6 +105,31 @@ def test_the_deadline_list_says_where_each_urgent_order_is(plan):
     deadline = plan.deadline.set_index("order_id")
     assert list(deadline.index) == ["L4", "L2"]
     assert deadline["batch_id"].notna().all() and deadline["hours_left"].tolist() == [2.0, 4.0]
+
+
+def inputs_of(*made, stock: pd.Series) -> ShippingInputs:
+    orders, lines = frames_of(*made)
+    return ShippingInputs(orders=orders, lines=lines, ledger=ledger_of(stock), purchase_orders=NO_POS,
+                          catalogue=CATALOGUE.assign(default_warehouse="HZ"),
+                          batched=pd.DataFrame(columns=["batch_id", *ORDER_KEY]),
+                          batch_lines=pd.DataFrame(columns=[*ORDER_KEY, "sku", "warehouse", "quantity"]))
+
+
+def test_a_fresh_order_waits_for_a_companion_neither_held_nor_reserving():
+    # §4 merge: NEW (paid 10 min ago, alone) waits the 30-min buffer for a companion; the one
+    # lamp goes to OLD, and NEW is not reported out of stock meanwhile — the next run judges it
+    inputs = inputs_of(make_order("OLD", line("LAMP"), paid_at=NOW - timedelta(hours=5)),
+                       make_order("NEW", line("LAMP"), paid_at=NOW - timedelta(minutes=10)),
+                       stock=pd.Series({("LAMP", "HZ"): 1}))
+    plan = plan_batches(inputs, RULES, CONFIG, NOW)
+    assert [o for b in plan.batches for o in b.orders["order_id"]] == ["OLD"]
+    assert plan.held.empty and plan.waiting["order_id"].tolist() == ["NEW"] and plan.candidates == 2
+    later = plan_batches(inputs, RULES, CONFIG, NOW + timedelta(minutes=30))     # its buffer is over
+    assert plan_ids(later) == {"OLD"} and later.held["order_id"].tolist() == ["NEW"] and later.waiting.empty
+
+
+def plan_ids(plan) -> set[str]:
+    return {o for b in plan.batches for o in b.orders["order_id"]}
 
 
 # --- pull-out ------------------------------------------------------------------------------------
@@ -190,6 +215,23 @@ def test_papers_are_headed_in_the_locale_and_show_only_masked_phones(plan, monke
     assert slips.loc["RM1", "tracking number"] == plan.tracking.set_index("order_id").loc["RM1", "tracking_no"]
     assert list(papers["pick-list"].columns)[:2] == ["bin", "SKU"]
     assert "13987654321" not in papers["packing-slips"].to_string()
+
+
+def test_a_gift_out_of_stock_is_on_the_slip_and_not_in_the_outbound(plan, monkeypatch):
+    # G2 ships its red tee without the promotion sticker (G1 had the last one)
+    assert plan.allocation.missing_gifts[["order_id", "sku", "quantity"]].values.tolist() == [["G2", "STICKER", 1]]
+    batch = next(b for b in plan.batches if "G2" in set(b.orders["order_id"]))
+    monkeypatch.setenv("SHOPOPS_LOCALE", "en")
+    from config.settings import get_settings
+    get_settings.cache_clear()
+    try:
+        papers = batch_documents(batch, plan.orders, CATALOGUE)
+    finally:
+        get_settings.cache_clear()
+    slip = papers["packing-slips"].set_index("order").loc["G2"]
+    assert slip["gifts missing"] == "gift out of stock, not in the parcel: STICKER" and slip["gifts"] == ""
+    assert "STICKER" not in set(papers["pick-list"]["SKU"])
+    assert "STICKER" not in set(outbound(batch, NOW)["sku"])          # nothing leaves for it
 
 
 def test_outbound_is_one_negative_shipment_per_sku_and_warehouse(plan):
