@@ -430,6 +430,7 @@ MESSAGES.update({
     "pr_col_demand_source": {"en": "expected from", "zh_CN": "预计依据"},
     "pr_col_required_units": {"en": "required by prep date", "zh_CN": "备货目标"},
     "pr_col_on_hand": {"en": "on hand", "zh_CN": "在库"},
+    "pr_col_reserved": {"en": "owed to paid orders", "zh_CN": "已付款待发占用"},
     "pr_col_inbound_before_prep": {"en": "inbound by prep date", "zh_CN": "截止日前到货"},
     "pr_col_inbound_after_prep": {"en": "inbound later", "zh_CN": "截止日后到货"},
     "pr_col_ready_units": {"en": "ready", "zh_CN": "可备货"},
