@@ -259,6 +259,23 @@ MESSAGES.update({
     "st_measure": {"en": "measure", "zh_CN": "比值"},
     "st_score": {"en": "score", "zh_CN": "得分"},
     "st_weight": {"en": "weight", "zh_CN": "权重"},
+    "st_basis": {"en": "measured on", "zh_CN": "计算口径"},
+    "st_basis_attributed_cost": {"en": "attributed sales less attributed cost (customer-service stats)",
+                                 "zh_CN": "询单转化销售额减询单转化销售成本（客服数据）"},
+    "st_basis_shop_margin": {"en": "attributed sales at the gross margin of the shops served (the customer-service "
+                                   "stats give no attributed cost)",
+                             "zh_CN": "询单转化销售额按所服务店铺的毛利率计算（客服数据未提供询单转化销售成本）"},
+    "st_basis_profitability": {"en": "target ratio {ratio}: Σ shop expenses × shop ratio / Σ expenses",
+                               "zh_CN": "目标比 {ratio}：Σ 店铺费用 × 店铺目标比 / Σ 费用"},
+    "st_note_margin_basis": {"en": "{person} {name}: gross margin measured on {basis}.",
+                             "zh_CN": "{person} {name}：毛利率口径为{basis}。"},
+    "st_note_profitability": {"en": "Profitability target ratio per shop: {ratios}; a person's target gross profit is "
+                                    "the sum over their shops of expenses × the shop's ratio (the ratios weighted by "
+                                    "expenses).",
+                              "zh_CN": "各店铺利润率目标比：{ratios}；个人的目标毛利为其各店铺费用 × 该店铺目标比之和"
+                                       "（按费用加权）。"},
+    "st_note_default_ratio": {"en": "{ratio} for every shop", "zh_CN": "所有店铺均为 {ratio}"},
+    "st_note_ratio_overrides": {"en": "{ratio} by default, {overrides}", "zh_CN": "默认 {ratio}，{overrides}"},
     "st_shop": {"en": "shop", "zh_CN": "店铺"},
     "st_channel": {"en": "channel", "zh_CN": "渠道"},
     "st_channel_own": {"en": "own (flagship / C-store)", "zh_CN": "自营"},
