@@ -129,7 +129,8 @@ def save_state(database_url: str, promo: PromotionConfig, status: str, state: di
 def check_price_rules(database_url: str, promo: PromotionConfig, rules: PromotionRules, currency: str,
                       dry_run: bool) -> pd.DataFrame:
     """Derive the price history before the window (kept unless ``dry_run``: then the derivation
-    is rolled back) and judge every price and coupon rule against it."""
+    is rolled back) and judge every price and coupon rule against it — the prices seen in the
+    campaign's shops: another shop's price is not this campaign's history."""
     days = max(rules.price_history_days, rules.no_other_discount_days)
     start, end = promo.window_start - timedelta(days=days), promo.window_start
     skus = [item.sku for item in promo.skus]
@@ -139,6 +140,7 @@ def check_price_rules(database_url: str, promo: PromotionConfig, rules: Promotio
             transaction = conn.begin()
             store.refresh_price_history(conn, skus, start, end)
             history = store.read_price_history(conn, skus, start, end, currency)
+            history = history[history["shop_id"].isin(promo.shops)]
             transaction.rollback() if dry_run else transaction.commit()
     finally:
         engine.dispose()

@@ -29,19 +29,21 @@ CAMPAIGN_SHOPS = {"tmall-flagship", "taobao-cstore", "jd-pop", "pdd-main", "douy
 
 
 def orders(*specs) -> CanonicalFrames:
-    """specs: (order_id, shop_id, status, paid_at, currency, [(sku, quantity)])"""
+    """specs: (order_id, shop_id, status, paid_at, currency, [(sku, quantity[, unit price in fen, default 100])])"""
     heads, lines = [], []
     for order_id, shop_id, status, paid_at, currency, items in specs:
         head = dict.fromkeys(ORDER_COLUMNS)
         head.update(platform="amazon" if shop_id == "amazon-us" else "taobao", shop_id=shop_id, order_id=order_id,
-                    status=status, currency=currency, total_minor=100 * sum(q for _, q in items), post_fee_minor=0,
+                    status=status, currency=currency, post_fee_minor=0,
                     discount_minor=0, created_at=paid_at, paid_at=paid_at, modified_at=paid_at, line_count=len(items))
+        items = [(item[0], item[1], item[2] if len(item) > 2 else 100) for item in items]
+        head["total_minor"] = sum(qty * price for _, qty, price in items)
         heads.append(head)
-        for n, (sku, qty) in enumerate(items, start=1):
+        for n, (sku, qty, price) in enumerate(items, start=1):
             line = dict.fromkeys(LINE_COLUMNS)
             line.update(platform=head["platform"], shop_id=shop_id, order_id=order_id, line_no=n,
-                        line_id=f"{order_id}-{n}", sku=sku, quantity=qty, line_total_minor=100 * qty,
-                        unit_price_minor=100, currency=currency, is_gift=False)
+                        line_id=f"{order_id}-{n}", sku=sku, quantity=qty, line_total_minor=price * qty,
+                        unit_price_minor=price, currency=currency, is_gift=False)
             lines.append(line)
     return CanonicalFrames(orders=pd.DataFrame(heads, columns=list(ORDER_COLUMNS)),
                            lines=pd.DataFrame(lines, columns=list(LINE_COLUMNS)),
@@ -142,3 +144,17 @@ def test_the_promoted_reconciliation_keeps_to_the_campaign_shops(double12):
     assert result.read_errors == []
     assert sorted(result.still_open["shop_id"].fillna("-")) == ["-", "tmall-flagship"]
     assert set(result.found["shop_id"].dropna()) <= set(promo.shops)
+
+
+def test_the_price_history_is_the_campaign_shops(double12):
+    config, url, engine = double12
+    promo = campaign.find_campaign(config, "double12-2026")
+    seen = pd.Timestamp("2026-11-20T04:00:00Z")                  # within the 30 days before 12 December
+    repository.upsert_orders(engine, orders(
+        ("p-tmall", "tmall-flagship", "completed", seen, "CNY", [("DJ-BLK-L", 1, 59900)]),    # at list price
+        ("p-amazon", "amazon-us", "completed", seen, "CNY", [("DJ-BLK-L", 1, 20000)]),        # not a Double 12 shop
+    ))
+    found = campaign.check_price_rules(url, promo, campaign.promotion_rules(config), "CNY", dry_run=True)
+    # DJ-BLK-L at 289.00: below tmall's 30-day low 599.00 and at most 50 % of 599.00 → no rule broken;
+    # amazon-us's 200.00 would have made it "not below the 30-day low" and "another discount before"
+    assert found[found["sku"] == "DJ-BLK-L"].empty, found
