@@ -144,6 +144,7 @@ def _prepare(config, url, promo, rules, state, now, dry_run) -> dict:
     clean = reconciliation.clean
     ready_to_start = not len(errors) and clean
     lines = [t("pr_prepare_summary", name=promo.name, title=promo.title, prep=promo.prep_date.isoformat(), **counts),
+             t("pr_prepare_shops", shops=", ".join(promo.shops)),
              t("pr_reconciliation_clean") if clean else t("pr_reconciliation_not_clean"),
              t("pr_ready_to_start") if ready_to_start else t("pr_not_ready_to_start")]
     key = _report(promo, "prepare", dry_run, t("pr_prepare_title", name=promo.name),

@@ -391,6 +391,11 @@ MESSAGES.update({
     "pr_prepare_title": {"en": "Promotion {name}: preparation", "zh_CN": "促销活动 {name}：活动准备"},
     "pr_prepare_summary": {"en": "**{title}** ({name}), preparation date {prep}: {price_errors} price/coupon errors, {price_warnings} warnings; {discrepancies} stock discrepancies found now, {open_discrepancies} still open; {shortfall_skus} SKUs short by {shortfall_units} units in total; {restock_alerts} restock alerts stored.",
                            "zh_CN": "**{title}**（{name}），备货截止日 {prep}：价格/优惠券错误 {price_errors} 条，提示 {price_warnings} 条；本次发现库存差异 {discrepancies} 条，未处理 {open_discrepancies} 条；{shortfall_skus} 个 SKU 共缺 {shortfall_units} 件；已写入补货预警 {restock_alerts} 条。"},
+    "pr_prepare_shops": {"en": "Listings and their discrepancies, prices and expected demand: the campaign's shops only "
+                               "({shops}); stock readiness: available stock (on hand − owed to paid orders) of every "
+                               "warehouse plus purchase orders due by the preparation date.",
+                         "zh_CN": "商品链接及其库存差异、价格与预计销量只统计活动店铺（{shops}）；备货按全部仓库的可用库存"
+                                  "（在库 − 已付款待发占用）加截止日前到货的采购单计算。"},
     "pr_reconciliation_clean": {"en": "Reconciliation of the promoted SKUs: clean.", "zh_CN": "活动商品盘点核对：一致。"},
     "pr_reconciliation_not_clean": {"en": "Reconciliation of the promoted SKUs: **not clean** — resolve the discrepancies below before the campaign (overselling hurts the DSR).",
                                     "zh_CN": "活动商品盘点核对：**不一致**——请在活动前处理下列差异（超卖会严重影响 DSR）。"},
