@@ -242,10 +242,14 @@ class SettlementRules(Strict):
     presets: dict[str, CommissionPreset | PerformancePayPreset]
 
     @model_validator(mode="after")
-    def _default_exists(self) -> "SettlementRules":
+    def _shop_ratios_positive(self) -> "SettlementRules":
         bad = sorted(shop for shop, ratio in self.profitability_target_ratio_by_shop.items() if not ratio > 0)
         if bad:
             raise ValueError(f"profitability_target_ratio_by_shop: the ratio of {', '.join(bad)} must be above 0")
+        return self
+
+    @model_validator(mode="after")
+    def _default_exists(self) -> "SettlementRules":
         if self.default_preset not in self.presets:
             raise ValueError(f"default_preset '{self.default_preset}' is not one of presets: {', '.join(self.presets)}")
         return self
