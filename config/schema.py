@@ -255,6 +255,7 @@ class SettlementRules(Strict):
     score_cap: float = Field(gt=0)
     gross_margin_target: float = Field(gt=0, le=1)
     profitability_target_ratio: float = Field(gt=0)
+    profitability_target_ratio_by_shop: dict[str, float] = Field(default_factory=dict)
     low_coefficient_threshold: float = Field(ge=0)
     low_coefficient_months: list[int]
     late_refund_policy: Literal["clawback", "restate"]
@@ -262,6 +263,13 @@ class SettlementRules(Strict):
     confirmation_day: int = Field(ge=1, le=28)
     min_approval_hours: float = Field(gt=0)
     presets: dict[str, CommissionPreset | PerformancePayPreset]
+
+    @model_validator(mode="after")
+    def _shop_ratios_positive(self) -> "SettlementRules":
+        bad = sorted(shop for shop, ratio in self.profitability_target_ratio_by_shop.items() if not ratio > 0)
+        if bad:
+            raise ValueError(f"profitability_target_ratio_by_shop: the ratio of {', '.join(bad)} must be above 0")
+        return self
 
     @model_validator(mode="after")
     def _default_exists(self) -> "SettlementRules":
@@ -502,6 +510,13 @@ def load_config(config_dir: Path | None = None) -> AppConfig:
                 problems.append(ConfigProblem(file=show(path), key=f"skus[{i}] (sku {item.sku}).campaign_price_minor",
                                               message="campaign price is above the list price"))
         promotions.append(promo)
+    if shops is not None and rules is not None:
+        known = {s.id for s in shops.shops}
+        for shop_id in rules.settlement.profitability_target_ratio_by_shop:
+            if shop_id not in known:
+                problems.append(ConfigProblem(file=show(config_dir / "rules.yaml"),
+                                              key=f"settlement.profitability_target_ratio_by_shop.{shop_id}",
+                                              message=f"'{shop_id}' is not a shop in shops.yaml"))
 
     if problems:
         raise ConfigError(problems)

@@ -40,8 +40,8 @@ VIOLATION_COLUMNS: tuple[str, ...] = (
     "sku", "rule", "severity", "list_price_minor", "campaign_price_minor", "coupon_minor", "limit_minor",
     "reference_minor", "reference_at")
 READINESS_COLUMNS: tuple[str, ...] = (
-    "sku", "kind", "expected_units", "demand_source", "required_units", "on_hand", "inbound_before_prep",
-    "inbound_after_prep", "ready_units", "shortfall_units", "ready")
+    "sku", "kind", "expected_units", "demand_source", "required_units", "on_hand", "reserved", "available",
+    "inbound_before_prep", "inbound_after_prep", "ready_units", "shortfall_units", "ready")
 SHORTFALL_COLUMNS: tuple[str, ...] = (
     "sku", "level", "kind", "shortfall_units", "lead_time_days", "case_pack", "moq", "suggested_qty",
     "order_by", "reason")
@@ -195,10 +195,12 @@ def readiness(demand: pd.DataFrame, gifts: pd.DataFrame, stock: pd.DataFrame, sh
 
     ``demand``: sku, expected_units, demand_source (``expected_demand``). ``gifts``: buy_sku,
     gift_sku, gift_quantity — a gift SKU is expected as often as its buy SKU sells, times its
-    quantity, and judged by the same share. ``stock``: sku, on_hand, inbound_before_prep,
-    inbound_after_prep (open purchase orders expected on/before and after the preparation
-    date). required = ceil(share × expected); shortfall = required − (on hand + inbound before
-    prep), at least 0. Returns ``READINESS_COLUMNS``, promoted SKUs first.
+    quantity, and judged by the same share. ``stock``: sku, on_hand, reserved (units of paid
+    orders not yet shipped: already owed to buyers), inbound_before_prep, inbound_after_prep
+    (open purchase orders expected on/before and after the preparation date).
+    available = on hand − reserved (negative when oversold: that debt is paid first);
+    ready = available + inbound before prep; required = ceil(share × expected);
+    shortfall = required − ready, at least 0. Returns ``READINESS_COLUMNS``, promoted SKUs first.
     """
     promoted = demand.assign(kind="promoted")
     gift_demand = gifts.merge(demand, left_on="buy_sku", right_on="sku")
@@ -206,12 +208,12 @@ def readiness(demand: pd.DataFrame, gifts: pd.DataFrame, stock: pd.DataFrame, sh
                    .groupby("gift_sku", as_index=False)["expected_units"].sum()
                    .rename(columns={"gift_sku": "sku"}).assign(kind="gift", demand_source="gift_of_promoted"))
     frame = pd.concat([promoted, gift_demand], ignore_index=True)
-    held = stock.set_index("sku")[["on_hand", "inbound_before_prep", "inbound_after_prep"]]
-    frame = frame.join(held, on="sku")
-    counts = ["on_hand", "inbound_before_prep", "inbound_after_prep"]
+    counts = ["on_hand", "reserved", "inbound_before_prep", "inbound_after_prep"]
+    frame = frame.join(stock.set_index("sku")[counts], on="sku")
     frame[counts] = frame[counts].fillna(0).astype("int64")
+    frame["available"] = frame["on_hand"] - frame["reserved"]
     frame["required_units"] = np.ceil(frame["expected_units"] * share - 1e-9).astype("int64")
-    frame["ready_units"] = frame["on_hand"] + frame["inbound_before_prep"]
+    frame["ready_units"] = frame["available"] + frame["inbound_before_prep"]
     frame["shortfall_units"] = (frame["required_units"] - frame["ready_units"]).clip(lower=0).astype("int64")
     frame["ready"] = frame["shortfall_units"] == 0
     return frame[list(READINESS_COLUMNS)]

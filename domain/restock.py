@@ -3,10 +3,12 @@
 Per SKU, from its daily sales and stock:
 
 - daily demand ``d`` = mean daily units over the last ``demand_history_days`` days (a day
-  without sales is a day of 0), ``σ`` their sample standard deviation (n − 1). Units sold on a
-  campaign day are divided by that day's uplift factor first: Double 11 sells eight times a
-  normal day, and left in the history that spike would make the month after it order as if
-  every day were Double 11. Stocking up *for* a campaign is §6's readiness rule, not this one.
+  without sales is a day of 0), ``σ`` their sample standard deviation (n − 1). Units a
+  campaign's promoted SKU sold in one of the campaign's shops on a campaign day are divided by
+  the campaign's uplift factor first: Double 11 sells eight times a normal day, and left in the
+  history that spike would make the month after it order as if every day were Double 11. The
+  other SKUs, and the promoted SKUs in other shops, sold a normal day and are left as they
+  are. Stocking up *for* a campaign is §6's readiness rule, not this one.
 - ABC class by revenue share over ``abc_window_days`` → service level ``z``.
 - safety stock ``SS = z × σ × √L``; reorder point ``ROP = d × L + SS``; order-up-to
   ``S = d × (L + R) + SS`` (L lead time, R review days).
@@ -62,15 +64,19 @@ class RestockRules:
 
 
 def suggest_restock(sales: pd.DataFrame, stock: pd.DataFrame, terms: pd.DataFrame, rules: RestockRules,
-                    today: date, campaign_uplift: pd.Series | None = None) -> pd.DataFrame:
+                    today: date, campaign_uplift: pd.DataFrame | pd.Series | None = None) -> pd.DataFrame:
     """One row per SKU of ``terms`` that needs attention (``RESTOCK_COLUMNS``), worst level first.
 
-    ``sales``: sku, day (the shop-local calendar date), units, revenue_minor (one currency) —
-    several rows per day are summed. The history ends yesterday: today is not over yet.
+    ``sales``: sku, day (the shop-local calendar date), units, revenue_minor (one currency), and
+    shop_id when ``campaign_uplift`` names shops — several rows per day are summed. The history
+    ends yesterday: today is not over yet.
     ``stock``: sku, available, in_transit — ``domain.stock.positions`` rows, summed over warehouses.
     ``terms``: sku, lead_time_days (blank → ``rules.default_lead_time_days``), case_pack, moq —
     the catalogue of SKUs to judge, with its supplier's terms already resolved.
-    ``campaign_uplift``: uplift factor per calendar date of a campaign day (absent days: 1).
+    ``campaign_uplift``: which sales were uplifted by a campaign — a frame of day,
+    uplift_factor and the keys it is limited to (sku, shop_id: a campaign's promoted SKUs in
+    its shops), or a Series of factors per calendar date (every sale of that day). A sale that
+    matches no row: factor 1; several matching rows: the largest factor.
 
     A SKU with no sales in the history is never restocked by the formula (ROP is 0 and any
     order would be a guess: new and discontinued items are a person's call), but reported as
@@ -162,16 +168,29 @@ def apply_cooldown(alerts: pd.DataFrame, last_sent: pd.DataFrame, now: datetime,
 
 
 def _daily_demand(sales: pd.DataFrame, skus: pd.Index, history_days: int, today: date,
-                  campaign_uplift: pd.Series | None) -> pd.DataFrame:
+                  campaign_uplift: pd.DataFrame | pd.Series | None) -> pd.DataFrame:
     days = pd.date_range(end=pd.Timestamp(today) - pd.Timedelta(days=1), periods=history_days, freq="D")
-    units = (sales.assign(day=pd.to_datetime(sales["day"]))
-             .pivot_table(index="day", columns="sku", values="units", aggfunc="sum")
-             .reindex(index=days, columns=skus).fillna(0))
-    uplift = (pd.Series(dtype=float) if campaign_uplift is None else campaign_uplift).copy()
-    uplift.index = pd.to_datetime(uplift.index)
-    baseline = units.div(uplift.reindex(days).fillna(1.0), axis=0)
+    sales = sales.assign(day=pd.to_datetime(sales["day"]))
+    if campaign_uplift is not None and len(campaign_uplift):
+        sales = sales.assign(units=sales["units"] / _uplift_factors(sales, campaign_uplift))
+    baseline = (sales.pivot_table(index="day", columns="sku", values="units", aggfunc="sum")
+                .reindex(index=days, columns=skus).fillna(0))
     return pd.DataFrame({"daily_demand": baseline.mean().round(_TERM_DECIMALS),
                          "demand_sigma": baseline.std(ddof=1).fillna(0).round(_TERM_DECIMALS)})
+
+
+def _uplift_factors(sales: pd.DataFrame, campaign_uplift: pd.DataFrame | pd.Series) -> np.ndarray:
+    """The uplift factor of each sales row (1 where no campaign row matches its day and keys)."""
+    if isinstance(campaign_uplift, pd.Series):
+        campaign_uplift = campaign_uplift.rename("uplift_factor").rename_axis("day").reset_index()
+    keys = ["day", *(k for k in ("sku", "shop_id") if k in campaign_uplift.columns)]
+    missing = sorted(set(keys) - set(sales.columns))
+    if missing:
+        raise ValueError(f"campaign uplift is per {', '.join(keys)}: the sales lack {', '.join(missing)}")
+    factors = (campaign_uplift.assign(day=pd.to_datetime(campaign_uplift["day"]))
+               .groupby(keys, as_index=False)["uplift_factor"].max())
+    matched = sales[keys].merge(factors, on=keys, how="left", validate="many_to_one")
+    return matched["uplift_factor"].fillna(1.0).to_numpy(dtype=float)
 
 
 def _revenue(sales: pd.DataFrame, skus: pd.Index, window_days: int, today: date) -> pd.Series:

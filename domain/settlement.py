@@ -36,7 +36,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import Any
@@ -64,6 +64,12 @@ CHANNEL_OF_COMPONENT = {OWN_SHOPS_TARGET: "own", DISTRIBUTION_TARGET: "distribut
 #: the 120 % named by the performance-pay preset's ``up_to_120`` / ``above_120`` keys
 PLAN_BONUS_STEP = Decimal("1.2")
 
+#: what a customer-service person's gross margin was measured on (shown in the statement):
+#: their attributed sales less the attributed cost of the stats file, or — without that
+#: column — their attributed sales at the gross margin of the shops they serve
+MARGIN_ON_ATTRIBUTED_COST = "attributed_cost"
+MARGIN_ON_SHOP_MARGIN = "shop_margin"
+
 SALES_COLUMNS = ("month", "shop_id", "placed_minor", "refunded_minor", "late_refunded_minor", "cost_of_goods_minor")
 ORDER_KPI_COLUMNS = ("shop_id", "order_id", "buyer_key", "total_minor", "refunded", "shipped_on_time", "oversold")
 MARKETING_CATEGORY = "marketing"
@@ -85,16 +91,24 @@ class SettlementRules:
     low_coefficient_months: tuple[int, ...]
     late_refund_policy: str                  # clawback | restate
     fiscal_year_start_month: int
+    #: §5 "per shop": a shop's own profitability target ratio (else ``profitability_target_ratio``)
+    profitability_target_ratio_by_shop: Mapping[str, Decimal] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, settlement: Any) -> "SettlementRules":
         """From ``config.schema.SettlementRules`` (passed in: domain does not import config)."""
+        by_shop = getattr(settlement, "profitability_target_ratio_by_shop", None) or {}
         return cls(score_cap=_exact(settlement.score_cap), gross_margin_target=_exact(settlement.gross_margin_target),
                    profitability_target_ratio=_exact(settlement.profitability_target_ratio),
                    low_coefficient_threshold=_exact(settlement.low_coefficient_threshold),
                    low_coefficient_months=tuple(sorted(settlement.low_coefficient_months)),
                    late_refund_policy=settlement.late_refund_policy,
-                   fiscal_year_start_month=settlement.fiscal_year_start_month)
+                   fiscal_year_start_month=settlement.fiscal_year_start_month,
+                   profitability_target_ratio_by_shop={shop: _exact(r) for shop, r in sorted(by_shop.items())})
+
+    def target_ratio_of(self, shop_id: str) -> Decimal:
+        """The profitability target ratio of one shop."""
+        return self.profitability_target_ratio_by_shop.get(shop_id, self.profitability_target_ratio)
 
 
 @dataclass(frozen=True)
@@ -147,13 +161,21 @@ def to_fen(amount: Decimal) -> int:
 
 @dataclass(frozen=True)
 class Ratio:
-    """Two sums kept apart (not their quotient) so that months add up to a year exactly."""
+    """Two sums kept apart (not their quotient) so that months add up to a year exactly.
+
+    ``goal`` (profitability only): the gross profit the shops' target ratios ask for, Σ shop
+    expenses × shop target ratio — a third sum, so that a year's ratio is weighted alike.
+    ``basis`` (gross margin): what the margin was measured on (``MARGIN_ON_*``)."""
 
     actual: Decimal
     target: Decimal
+    goal: Decimal | None = None
+    basis: tuple[str, ...] = ()
 
     def __add__(self, other: "Ratio") -> "Ratio":
-        return Ratio(self.actual + other.actual, self.target + other.target)
+        goal = None if self.goal is None or other.goal is None else self.goal + other.goal
+        return Ratio(self.actual + other.actual, self.target + other.target, goal,
+                     tuple(sorted(set(self.basis) | set(other.basis))))
 
 
 @dataclass(frozen=True)
@@ -161,8 +183,10 @@ class Component:
     """One line of the statement a manager approves: what was measured and how it scored.
 
     ``actual``/``target`` are the sums (fen): revenue and target, gross profit and expenses
-    (profitability), gross profit and revenue (margin). ``measure`` is their quotient,
-    ``score`` the capped value that is weighted.
+    (profitability), gross profit and revenue (margin; for customer service on their
+    attributed sales). ``measure`` is their quotient, ``score`` the capped value that is
+    weighted. ``target_ratio``: the profitability target ratio applied (the person's shops'
+    ratios weighted by their expenses); ``basis``: what a gross margin was measured on.
     """
 
     name: str
@@ -171,15 +195,22 @@ class Component:
     measure: Decimal
     score: Decimal
     weight: Decimal
+    target_ratio: Decimal | None = None
+    basis: tuple[str, ...] = ()
 
     @property
     def weighted(self) -> Decimal:
         return self.score * self.weight
 
     def as_record(self) -> dict[str, str]:
-        return dict(actual_minor=_plain(self.actual), target_minor=_plain(self.target),
-                    measure=_plain(self.measure), measure_shown=str(shown(self.measure)),
-                    score=_plain(self.score), score_shown=str(shown(self.score)), weight=_plain(self.weight))
+        record = dict(actual_minor=_plain(self.actual), target_minor=_plain(self.target),
+                      measure=_plain(self.measure), measure_shown=str(shown(self.measure)),
+                      score=_plain(self.score), score_shown=str(shown(self.score)), weight=_plain(self.weight))
+        if self.target_ratio is not None:
+            record["target_ratio"] = _plain(self.target_ratio)
+        if self.basis:
+            record["basis"] = ", ".join(self.basis)
+        return record
 
 
 @dataclass(frozen=True)
@@ -334,6 +365,9 @@ class _Ledger:
                       for p in inputs.staff.to_dict("records")]
         self.channel_of = dict(zip(inputs.shop_channels["shop_id"], inputs.shop_channels["channel"]))
         self.cs_sales = {(r.month, r.person_id): r.attributed_sales_minor for r in inputs.cs_stats.itertuples()}
+        costs = inputs.cs_stats.get("attributed_cost_minor", pd.Series(None, index=inputs.cs_stats.index, dtype=object))
+        self.cs_cost = {(m, p): None if c is None or pd.isna(c) else int(c)
+                        for m, p, c in zip(inputs.cs_stats["month"], inputs.cs_stats["person_id"], costs)}
         self.person_target = {(r.month, r.scope_id): r.target_minor
                               for r in inputs.targets.itertuples() if r.scope == "person"}
         self._shops: dict[str, dict[str, dict]] = {}
@@ -417,13 +451,34 @@ class _Ledger:
                 ratios[name] = Ratio(sum((w * shops[s]["revenue_minor"] for s, w in group.items()), Decimal(0)),
                                      sum((w * (shops[s]["target_minor"] or 0) for s, w in group.items()), Decimal(0)))
             elif name == PROFITABILITY:
-                # §5: "a person's profitability uses the sums over their shops" — whole shops, not shares
+                # §5: "a person's profitability uses the sums over their shops" — whole shops, not shares;
+                # each shop's target ratio (§5 "per shop") asks expenses × ratio of gross profit, and the
+                # person's target is the sum of those: the shops' ratios weighted by their expenses
                 ratios[name] = Ratio(Decimal(sum(shops[s]["gross_profit_minor"] for s in mine)),
-                                     Decimal(sum(shops[s]["expenses_minor"] for s in mine)))
+                                     Decimal(sum(shops[s]["expenses_minor"] for s in mine)),
+                                     goal=sum((shops[s]["expenses_minor"] * self.rules.target_ratio_of(s)
+                                               for s in mine), Decimal(0)))
             elif name == GROSS_MARGIN:
-                ratios[name] = Ratio(Decimal(sum(shops[s]["gross_profit_minor"] for s in mine)),
-                                     Decimal(sum(shops[s]["revenue_minor"] for s in mine)))
+                gross_profit = Decimal(sum(shops[s]["gross_profit_minor"] for s in mine))
+                revenue = Decimal(sum(shops[s]["revenue_minor"] for s in mine))
+                if person["role"] == "customer_service":
+                    ratios[name] = self._attributed_margin(person, month, gross_profit, revenue)
+                else:
+                    ratios[name] = Ratio(gross_profit, revenue)
         return ratios
+
+    def _attributed_margin(self, person: dict, month: str, shop_profit: Decimal, shop_revenue: Decimal) -> Ratio:
+        """§5: a customer-service person's gross margin is on the sales attributed to them —
+        attributed sales less their attributed cost (customer-service stats); without that
+        cost, their attributed sales at the margin of the shops they serve (the statement
+        says which). A missing stats row is reported by :meth:`revenue`."""
+        key = (month, person["person_id"])
+        sales = Decimal(self.cs_sales.get(key) or 0)
+        cost = self.cs_cost.get(key)
+        if cost is not None:
+            return Ratio(sales - cost, sales, basis=(MARGIN_ON_ATTRIBUTED_COST,))
+        margin = shop_profit / shop_revenue if shop_revenue > 0 else Decimal(0)
+        return Ratio(sales * margin, sales, basis=(MARGIN_ON_SHOP_MARGIN,))
 
     def _target(self, person: dict, month: str, weights: dict[str, Decimal]) -> Decimal:
         """A personal target when one is set, else (not for customer service) the shops' targets
@@ -446,8 +501,16 @@ def _score(name: str, ratio: Ratio, rules: SettlementRules) -> tuple[Decimal, De
         raw = Decimal(1) if margin >= rules.gross_margin_target else margin / rules.gross_margin_target
         return margin, max(raw, Decimal(0))
     measure = ratio.actual / ratio.target
-    raw = measure / rules.profitability_target_ratio if name == PROFITABILITY else measure
+    raw = measure / _target_ratio(ratio, rules) if name == PROFITABILITY else measure
     return measure, min(max(raw, Decimal(0)), rules.score_cap)
+
+
+def _target_ratio(ratio: Ratio, rules: SettlementRules) -> Decimal:
+    """The profitability target ratio of a person: Σ expenses × shop ratio / Σ expenses (every
+    shop at the default ratio gives exactly the default)."""
+    if ratio.goal is None or ratio.target == 0:
+        return rules.profitability_target_ratio
+    return ratio.goal / ratio.target
 
 
 def _components(ledger: _Ledger, person: dict, ratios: dict[str, Ratio], weights: Mapping[str, Decimal],
@@ -460,7 +523,8 @@ def _components(ledger: _Ledger, person: dict, ratios: dict[str, Ratio], weights
                            f"{_missing_denominator(name, person['role'])}")
             continue
         measure, score = _score(name, ratio, ledger.rules)
-        parts.append(Component(name, ratio.actual, ratio.target, measure, score, weight))
+        parts.append(Component(name, ratio.actual, ratio.target, measure, score, weight,
+                               _target_ratio(ratio, ledger.rules) if name == PROFITABILITY else None, ratio.basis))
     return tuple(parts)
 
 

@@ -41,8 +41,10 @@ The files
     **Customer-service stats** (客服数据), as the platform's customer-service report exports
     them: ``month`` (月份), ``person`` (客服工号), ``conversations`` (接待人数),
     ``avg_response_seconds`` (平均响应时间(秒), may be empty), ``conversion_rate`` (询单转化率,
-    ``35.2%`` or ``0.352``), ``attributed_sales`` (询单转化销售额, yuan). One row per person
-    and month.
+    ``35.2%`` or ``0.352``), ``attributed_sales`` (询单转化销售额, yuan), ``attributed_cost``
+    (询单转化销售成本, yuan, optional: the unit cost of the goods of those sales — a person's
+    gross margin is on their attributed sales; without it the margin of the shops they serve
+    is used, and the statement says so). One row per person and month.
 
     **Shop channels** (店铺渠道): ``shop`` (店铺), ``channel`` (渠道: ``own`` for the
     flagship and C-stores 自营旗舰店/C店, ``distribution`` for distribution shops 分销专营店).
@@ -108,7 +110,7 @@ class SettlementInputs:
     - ``targets``: month, scope, scope_id, target_minor (int fen)
     - ``expenses``: month, shop_id, category, amount_minor
     - ``cs_stats``: month, person_id, conversations, avg_response_s (float or None),
-      conversion_rate (Decimal or None), attributed_sales_minor
+      conversion_rate (Decimal or None), attributed_sales_minor, attributed_cost_minor (int or None)
     - ``shop_channels``: shop_id, channel
     - ``shop_stats``: month, shop_id, visitors, dsr (Decimal or None) — empty without the file
     """
@@ -422,6 +424,7 @@ CS_COLUMNS = [
     Column("avg_response_seconds", "平均响应时间(秒)", _seconds, optional=True),
     Column("conversion_rate", "询单转化率", _rate, optional=True),
     Column("attributed_sales", "询单转化销售额", lambda v: _yuan(v, allow_zero=True)),
+    Column("attributed_cost", "询单转化销售成本", lambda v: _yuan(v, allow_zero=True), optional=True),
 ]
 
 
@@ -430,9 +433,10 @@ def _read_cs_stats(reader: _Reader) -> tuple[pd.DataFrame, dict[int, dict]]:
     reader.refuse_duplicates({n: (r["month"], r["person"]) for n, r in rows.items()}, "month and person")
     frame = _frame([dict(month=r["month"], person_id=r["person"], conversations=r["conversations"],
                          avg_response_s=r["avg_response_seconds"], conversion_rate=r["conversion_rate"],
-                         attributed_sales_minor=r["attributed_sales"]) for r in rows.values()],
+                         attributed_sales_minor=r["attributed_sales"], attributed_cost_minor=r["attributed_cost"])
+                    for r in rows.values()],
                    ["month", "person_id", "conversations", "avg_response_s", "conversion_rate",
-                    "attributed_sales_minor"])
+                    "attributed_sales_minor", "attributed_cost_minor"])
     return frame, rows
 
 

@@ -4,8 +4,9 @@
 Runbook:
 - ``prepare`` (before the preparation date): every price and coupon rule against the 30-day
   price history, each violation with its SKU and numbers; a reconciliation of the promoted
-  SKUs (listings read now), which must be clean; readiness = on hand + purchase orders due
-  by the preparation date vs 70 % of the expected demand, shortfalls sent to restock.
+  SKUs in the campaign's shops (listings read now), which must be clean; readiness =
+  available (on hand − reserved for paid orders) + purchase orders due by the preparation
+  date vs 70 % of the expected demand, shortfalls sent to restock.
 - ``start``: campaign mode — the promoted shops pulled every minute and this flow's report
   every 15 minutes during the window (Prefect schedules), listing buffers tightened.
 - ``report``: orders, revenue, units, stock cover, oversell, orders near their deadline.
@@ -116,7 +117,8 @@ def _prepare(config, url, promo, rules, state, now, dry_run) -> dict:
     currency = config.rules.orders.known_currencies[0]
     violations = campaign.price_rules_task(url, promo, rules, currency, dry_run)
     inputs = campaign.load_stock_task(url)
-    reconciliation = campaign.reconcile_task(config, url, inputs, campaign.all_skus(promo), flow_run.id, dry_run)
+    reconciliation = campaign.reconcile_task(config, url, inputs, campaign.all_skus(promo), list(promo.shops),
+                                             flow_run.id, dry_run)
     ready = campaign.readiness_task(config, url, promo, rules, inputs, now, flow_run.id, dry_run)
     for row in ready.shortfalls[ready.shortfalls["send"] & (ready.shortfalls["level"] == "critical")].itertuples():
         if not dry_run:
@@ -143,6 +145,7 @@ def _prepare(config, url, promo, rules, state, now, dry_run) -> dict:
     clean = reconciliation.clean
     ready_to_start = not len(errors) and clean
     lines = [t("pr_prepare_summary", name=promo.name, title=promo.title, prep=promo.prep_date.isoformat(), **counts),
+             t("pr_prepare_shops", shops=", ".join(promo.shops)),
              t("pr_reconciliation_clean") if clean else t("pr_reconciliation_not_clean"),
              t("pr_ready_to_start") if ready_to_start else t("pr_not_ready_to_start")]
     key = _report(promo, "prepare", dry_run, t("pr_prepare_title", name=promo.name),

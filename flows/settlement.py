@@ -67,8 +67,8 @@ from shopops.i18n import t
 from shopops.logmask import install_log_masking
 from tasks.reporting import publish_report
 from tasks.settlement import (kpi_document, load_earlier_coefficients, load_month_sales, load_settlement_inputs,
-                              mark_awaiting_approval, record_decision_task, run_still_asking, statement_tables,
-                              store_settlement_version, yuan)
+                              mark_awaiting_approval, record_decision_task, run_still_asking, statement_notes,
+                              statement_tables, store_settlement_version, yuan)
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 #: how often the paused run asks the API whether it was resumed (Prefect's default)
@@ -189,6 +189,7 @@ def monthly_settlement(month: str | None = None, preset: str | None = None, dry_
         items = ", ".join(f"{r.shop_id} {r.month} {r.currency} {yuan(r.placed_minor)}"
                           for r in sales.other_currencies.itertuples())
         summary.append(t("st_other_currency", items=items))
+    summary += statement_notes(settlement, rules)
     if sales.units_without_cost:
         summary.append(t("st_units_without_cost", n=sales.units_without_cost))
     deadline = None

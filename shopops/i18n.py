@@ -264,6 +264,23 @@ MESSAGES.update({
     "st_measure": {"en": "measure", "zh_CN": "比值"},
     "st_score": {"en": "score", "zh_CN": "得分"},
     "st_weight": {"en": "weight", "zh_CN": "权重"},
+    "st_basis": {"en": "measured on", "zh_CN": "计算口径"},
+    "st_basis_attributed_cost": {"en": "attributed sales less attributed cost (customer-service stats)",
+                                 "zh_CN": "询单转化销售额减询单转化销售成本（客服数据）"},
+    "st_basis_shop_margin": {"en": "attributed sales at the gross margin of the shops served (the customer-service "
+                                   "stats give no attributed cost)",
+                             "zh_CN": "询单转化销售额按所服务店铺的毛利率计算（客服数据未提供询单转化销售成本）"},
+    "st_basis_profitability": {"en": "target ratio {ratio}: Σ shop expenses × shop ratio / Σ expenses",
+                               "zh_CN": "目标比 {ratio}：Σ 店铺费用 × 店铺目标比 / Σ 费用"},
+    "st_note_margin_basis": {"en": "{person} {name}: gross margin measured on {basis}.",
+                             "zh_CN": "{person} {name}：毛利率口径为{basis}。"},
+    "st_note_profitability": {"en": "Profitability target ratio per shop: {ratios}; a person's target gross profit is "
+                                    "the sum over their shops of expenses × the shop's ratio (the ratios weighted by "
+                                    "expenses).",
+                              "zh_CN": "各店铺利润率目标比：{ratios}；个人的目标毛利为其各店铺费用 × 该店铺目标比之和"
+                                       "（按费用加权）。"},
+    "st_note_default_ratio": {"en": "{ratio} for every shop", "zh_CN": "所有店铺均为 {ratio}"},
+    "st_note_ratio_overrides": {"en": "{ratio} by default, {overrides}", "zh_CN": "默认 {ratio}，{overrides}"},
     "st_shop": {"en": "shop", "zh_CN": "店铺"},
     "st_channel": {"en": "channel", "zh_CN": "渠道"},
     "st_channel_own": {"en": "own (flagship / C-store)", "zh_CN": "自营"},
@@ -379,6 +396,11 @@ MESSAGES.update({
     "pr_prepare_title": {"en": "Promotion {name}: preparation", "zh_CN": "促销活动 {name}：活动准备"},
     "pr_prepare_summary": {"en": "**{title}** ({name}), preparation date {prep}: {price_errors} price/coupon errors, {price_warnings} warnings; {discrepancies} stock discrepancies found now, {open_discrepancies} still open; {shortfall_skus} SKUs short by {shortfall_units} units in total; {restock_alerts} restock alerts stored.",
                            "zh_CN": "**{title}**（{name}），备货截止日 {prep}：价格/优惠券错误 {price_errors} 条，提示 {price_warnings} 条；本次发现库存差异 {discrepancies} 条，未处理 {open_discrepancies} 条；{shortfall_skus} 个 SKU 共缺 {shortfall_units} 件；已写入补货预警 {restock_alerts} 条。"},
+    "pr_prepare_shops": {"en": "Listings and their discrepancies, prices and expected demand: the campaign's shops only "
+                               "({shops}); stock readiness: available stock (on hand − owed to paid orders) of every "
+                               "warehouse plus purchase orders due by the preparation date.",
+                         "zh_CN": "商品链接及其库存差异、价格与预计销量只统计活动店铺（{shops}）；备货按全部仓库的可用库存"
+                                  "（在库 − 已付款待发占用）加截止日前到货的采购单计算。"},
     "pr_reconciliation_clean": {"en": "Reconciliation of the promoted SKUs: clean.", "zh_CN": "活动商品盘点核对：一致。"},
     "pr_reconciliation_not_clean": {"en": "Reconciliation of the promoted SKUs: **not clean** — resolve the discrepancies below before the campaign (overselling hurts the DSR).",
                                     "zh_CN": "活动商品盘点核对：**不一致**——请在活动前处理下列差异（超卖会严重影响 DSR）。"},
@@ -435,6 +457,7 @@ MESSAGES.update({
     "pr_col_demand_source": {"en": "expected from", "zh_CN": "预计依据"},
     "pr_col_required_units": {"en": "required by prep date", "zh_CN": "备货目标"},
     "pr_col_on_hand": {"en": "on hand", "zh_CN": "在库"},
+    "pr_col_reserved": {"en": "owed to paid orders", "zh_CN": "已付款待发占用"},
     "pr_col_inbound_before_prep": {"en": "inbound by prep date", "zh_CN": "截止日前到货"},
     "pr_col_inbound_after_prep": {"en": "inbound later", "zh_CN": "截止日后到货"},
     "pr_col_ready_units": {"en": "ready", "zh_CN": "可备货"},

@@ -37,7 +37,7 @@ from domain import promotion as campaign_rules
 from domain.followup import FollowupRules
 from domain.promotion import PromotionRules
 from domain.restock import apply_cooldown
-from domain.stock import DISCREPANCY_COLUMNS, on_hand, positions
+from domain.stock import DISCREPANCY_COLUMNS, OPEN_PO_STATUSES, on_hand, positions
 from tasks.stock import StockInputs, load_stock_inputs, read_shop_listings, reconcile_stock_inputs, supplier_terms
 from warehouse import promotions as store
 from warehouse import repository
@@ -129,7 +129,8 @@ def save_state(database_url: str, promo: PromotionConfig, status: str, state: di
 def check_price_rules(database_url: str, promo: PromotionConfig, rules: PromotionRules, currency: str,
                       dry_run: bool) -> pd.DataFrame:
     """Derive the price history before the window (kept unless ``dry_run``: then the derivation
-    is rolled back) and judge every price and coupon rule against it."""
+    is rolled back) and judge every price and coupon rule against it — the prices seen in the
+    campaign's shops: another shop's price is not this campaign's history."""
     days = max(rules.price_history_days, rules.no_other_discount_days)
     start, end = promo.window_start - timedelta(days=days), promo.window_start
     skus = [item.sku for item in promo.skus]
@@ -139,6 +140,7 @@ def check_price_rules(database_url: str, promo: PromotionConfig, rules: Promotio
             transaction = conn.begin()
             store.refresh_price_history(conn, skus, start, end)
             history = store.read_price_history(conn, skus, start, end, currency)
+            history = history[history["shop_id"].isin(promo.shops)]
             transaction.rollback() if dry_run else transaction.commit()
     finally:
         engine.dispose()
@@ -167,11 +169,13 @@ class PromotedReconciliation:
 
 
 def reconcile_promoted(config: AppConfig, database_url: str, inputs: StockInputs, skus: list[str],
-                       flow_run_id: str | None, dry_run: bool) -> PromotedReconciliation:
-    """The stock flow's reconciliation (``tasks.stock``) for the promoted and gift SKUs: their
-    listings read from the marketplaces now, judged against the ledger's positions; new
-    disagreements are recorded for a person (not in a dry run), earlier open ones still count."""
-    listings = inputs.listings[inputs.listings["sku"].isin(skus)].copy()
+                       shops: list[str], flow_run_id: str | None, dry_run: bool) -> PromotedReconciliation:
+    """The stock flow's reconciliation (``tasks.stock``) for the promoted and gift SKUs in the
+    campaign's ``shops``: their listings there read from the marketplaces now, judged against
+    the ledger's positions; new disagreements are recorded for a person (not in a dry run),
+    earlier open ones still count — those of these SKUs in the campaign's shops or of no shop
+    (a warehouse count): another shop's listing is not this campaign's business."""
+    listings = inputs.listings[inputs.listings["sku"].isin(skus) & inputs.listings["shop_id"].isin(shops)].copy()
     read_errors: list[str] = []
     for shop_id, part in listings.groupby("shop_id", sort=True):
         result = read_shop_listings(config, shop_id, part)
@@ -202,16 +206,17 @@ def reconcile_promoted(config: AppConfig, database_url: str, inputs: StockInputs
             repository.record_discrepancies(engine, result.discrepancies, flow_run_id=flow_run_id)
     finally:
         engine.dispose()
-    earlier = earlier[earlier["sku"].isin(skus)] if len(earlier) else earlier
+    if len(earlier):
+        earlier = earlier[earlier["sku"].isin(skus) & (earlier["shop_id"].isna() | earlier["shop_id"].isin(shops))]
     return PromotedReconciliation(found=result.discrepancies[list(DISCREPANCY_COLUMNS)], still_open=earlier,
                                   read_errors=read_errors, plan_errors=result.plan_errors)
 
 
 @task(name="reconcile-promoted-skus", cache_policy=NO_CACHE)
-def reconcile_task(config: AppConfig, database_url: str, inputs: StockInputs, skus: list[str],
+def reconcile_task(config: AppConfig, database_url: str, inputs: StockInputs, skus: list[str], shops: list[str],
                    flow_run_id: str | None, dry_run: bool) -> PromotedReconciliation:
-    """A reconciliation of the promoted SKUs only, listings read now."""
-    return reconcile_promoted(config, database_url, inputs, skus, flow_run_id, dry_run)
+    """A reconciliation of the promoted SKUs in the campaign's shops only, listings read now."""
+    return reconcile_promoted(config, database_url, inputs, skus, shops, flow_run_id, dry_run)
 
 
 @task(name="load-stock-for-campaign", cache_policy=NO_CACHE)
@@ -229,25 +234,29 @@ class Readiness:
 
 
 def stock_by_prep_date(inputs: StockInputs, skus: list[str], prep_date: date, zone: str) -> pd.DataFrame:
-    """sku, on_hand (now, every warehouse), inbound_before_prep / inbound_after_prep: what open
-    purchase orders still owe, by whether they are expected by the end of the preparation day."""
-    held = on_hand(inputs.ledger).groupby(level="sku").sum().reindex(skus).fillna(0).astype("int64")
-    lines = inputs.purchase_orders[inputs.purchase_orders["sku"].isin(skus)
-                                   & inputs.purchase_orders["expected_at"].notna()]
+    """sku, on_hand and reserved (now, every warehouse: ``domain.stock.positions``, so reserved
+    is what paid, unshipped orders already owe), inbound_before_prep / inbound_after_prep: what
+    open purchase orders still owe, by whether they are expected by the end of the preparation
+    day (a closed or cancelled purchase order brings nothing)."""
+    held = positions(inputs.ledger, inputs.order_lines, inputs.purchase_orders).groupby("sku")[["on_hand", "reserved"]]
+    held = held.sum().reindex(skus).fillna(0).astype("int64")
+    pos = inputs.purchase_orders
+    lines = pos[pos["sku"].isin(skus) & pos["expected_at"].notna() & pos["status"].isin(OPEN_PO_STATUSES)]
     owed = (lines["qty_ordered"] - lines["qty_received"]).clip(lower=0)
     prep_end = pd.Timestamp(datetime.combine(prep_date + timedelta(days=1), datetime.min.time(), tzinfo=ZoneInfo(zone)))
     early = pd.to_datetime(lines["expected_at"], utc=True) < prep_end
     before = owed[early].groupby(lines.loc[early, "sku"]).sum()
     after = owed[~early].groupby(lines.loc[~early, "sku"]).sum()
-    return pd.DataFrame({"sku": skus, "on_hand": held.to_numpy(),
+    return pd.DataFrame({"sku": skus, "on_hand": held["on_hand"].to_numpy(), "reserved": held["reserved"].to_numpy(),
                          "inbound_before_prep": before.reindex(skus).fillna(0).astype("int64").to_numpy(),
                          "inbound_after_prep": after.reindex(skus).fillna(0).astype("int64").to_numpy()})
 
 
 def check_readiness(config: AppConfig, database_url: str, promo: PromotionConfig, rules: PromotionRules,
                     inputs: StockInputs, now: datetime, flow_run_id: str | None, dry_run: bool) -> Readiness:
-    """Stock by the preparation date vs ``stock_readiness_share`` of the expected demand (the
-    file's expected units, else normal daily units × the campaign's uplift × window days);
+    """Stock by the preparation date — available (on hand − reserved) plus open purchase orders
+    due by then — vs ``stock_readiness_share`` of the expected demand (the file's expected
+    units, else normal daily units in the campaign's shops × its uplift × window days);
     each shortfall becomes a restock alert (kind ``restock``, through the restock cooldown)
     with the quantity that covers it — stored unless ``dry_run``."""
     zone = promo.timezone
@@ -256,7 +265,9 @@ def check_readiness(config: AppConfig, database_url: str, promo: PromotionConfig
     engine = make_engine(database_url)
     try:
         start = datetime.combine(today - timedelta(days=history_days), datetime.min.time(), tzinfo=ZoneInfo(zone))
-        sales = repository.daily_sales(engine, start, datetime.combine(today, datetime.min.time(), tzinfo=ZoneInfo(zone)))
+        sales = repository.daily_sales(engine, start, datetime.combine(today, datetime.min.time(), tzinfo=ZoneInfo(zone)),
+                                       by_shop=True)
+        sales = sales[sales["shop_id"].isin(promo.shops)]
         terms = supplier_terms(repository.restock_terms(engine), config)
         last_sent = repository.last_sent_alerts(engine, "restock")
     finally:

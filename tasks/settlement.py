@@ -15,8 +15,8 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from domain.settlement import (Change, Settlement, SettlementLine, diff_versions, frame_records, line_figures, shown,
-                               to_fen)
+from domain.settlement import (Change, Component, Settlement, SettlementLine, SettlementRules, diff_versions,
+                               frame_records, line_figures, shown, to_fen)
 from domain.settlement_inputs import InputProblem, SettlementInputError, SettlementInputs, load_inputs
 from shopops.i18n import t
 from warehouse import repository
@@ -224,7 +224,7 @@ def statement_tables(settlement: Settlement, kpis: pd.DataFrame, cs_kpis: pd.Dat
                           t("st_actual", locale): yuan(to_display_minor(c.actual)),
                           t("st_target", locale): yuan(to_display_minor(c.target)),
                           t("st_measure", locale): shown(c.measure), t("st_score", locale): shown(c.score),
-                          t("st_weight", locale): shown(c.weight)})
+                          t("st_weight", locale): shown(c.weight), t("st_basis", locale): component_basis(c, locale)})
     money = ["placed_minor", "refunded_minor", "late_refunded_minor", "revenue_minor", "cost_of_goods_minor",
              "gross_profit_minor", "expenses_minor", "target_minor"]
     shops = pd.DataFrame({t("st_shop", locale): settlement.shops["shop_id"],
@@ -259,6 +259,36 @@ def statement_tables(settlement: Settlement, kpis: pd.DataFrame, cs_kpis: pd.Dat
     tables = {"people": pd.DataFrame(people), "components": pd.DataFrame(parts), "shops": shops,
               "store_kpis": kpi_table, "cs_kpis": cs_table}
     return {name: _displayed(frame) for name, frame in tables.items()}
+
+
+def component_basis(component: Component, locale: str | None = None) -> str | None:
+    """What a component was measured on, in words: a gross margin's basis (attributed cost, or
+    the shops' margin when the customer-service stats give no cost), a profitability's ratio."""
+    if component.target_ratio is not None:
+        return t("st_basis_profitability", locale, ratio=_plain_ratio(component.target_ratio))
+    if component.basis:
+        return "; ".join(t(f"st_basis_{b}", locale) for b in component.basis)
+    return None
+
+
+def statement_notes(settlement: Settlement, rules: SettlementRules, locale: str | None = None) -> list[str]:
+    """The statement's sentences on how margin and profitability were measured (§5): the margin
+    basis of each customer-service person, and the per-shop profitability target ratios."""
+    notes = [t("st_note_margin_basis", locale, person=line.person_id, name=line.name,
+               basis=component_basis(c, locale)) for line in settlement.lines for c in line.components
+             if c.name == "gross_margin" and c.basis]
+    if any(c.name == "profitability" for line in settlement.lines for c in line.components):
+        default = _plain_ratio(rules.profitability_target_ratio)
+        overrides = ", ".join(f"{shop} {_plain_ratio(r)}" for shop, r in rules.profitability_target_ratio_by_shop.items())
+        ratios = (t("st_note_ratio_overrides", locale, ratio=default, overrides=overrides) if overrides
+                  else t("st_note_default_ratio", locale, ratio=default))
+        notes.append(t("st_note_profitability", locale, ratios=ratios))
+    return notes
+
+
+def _plain_ratio(value: Decimal) -> str:
+    """A ratio as the statement writes it: at most 4 places, no trailing zeros (1.5, 1.3714)."""
+    return format(shown(value).normalize(), "f")
 
 
 def _displayed(frame: pd.DataFrame) -> pd.DataFrame:

@@ -394,7 +394,7 @@ def push_listing_stock(config: AppConfig, shop_id: str, todo: pd.DataFrame, data
 
 @dataclass
 class RestockInputs:
-    sales: pd.DataFrame               # sku, day, units, revenue_minor (one currency)
+    sales: pd.DataFrame               # sku, shop_id, day, units, revenue_minor (one currency)
     stock: pd.DataFrame               # sku, available, in_transit
     terms: pd.DataFrame               # sku, lead_time_days, case_pack, moq (+ name, supplier, term sources)
     last_sent: pd.DataFrame           # sku, level, last_sent_at
@@ -429,12 +429,14 @@ def supplier_terms(catalogue: pd.DataFrame, config: AppConfig) -> pd.DataFrame:
     return frame
 
 
-def campaign_uplift(config: AppConfig) -> pd.Series:
-    """Uplift factor per calendar day of each promotion's window (in the promotion's zone);
-    overlapping campaigns take the larger factor."""
+def campaign_uplift(config: AppConfig) -> pd.DataFrame:
+    """§3 "campaign days get the campaign's uplift factor": one row per calendar day of each
+    promotion's window (in the promotion's zone), promoted SKU and campaign shop — day, sku,
+    shop_id, uplift_factor. Gifts and other SKUs, and the promoted SKUs in other shops, are not
+    uplifted; where campaigns overlap the domain takes the larger factor."""
     from zoneinfo import ZoneInfo
 
-    factors: dict[date, float] = {}
+    rows = []
     for promo in config.promotions:
         if promo.uplift_factor == 1:
             continue
@@ -442,9 +444,9 @@ def campaign_uplift(config: AppConfig) -> pd.Series:
         day = promo.window_start.astimezone(zone).date()
         last = (promo.window_end.astimezone(zone) - timedelta(microseconds=1)).date()
         while day <= last:
-            factors[day] = max(factors.get(day, 1.0), float(promo.uplift_factor))
+            rows += [(day, item.sku, shop, float(promo.uplift_factor)) for item in promo.skus for shop in promo.shops]
             day += timedelta(days=1)
-    return pd.Series(factors, dtype=float)
+    return pd.DataFrame(rows, columns=["day", "sku", "shop_id", "uplift_factor"])
 
 
 def load_restock_inputs(database_url: str, config: AppConfig, today: date) -> RestockInputs:
@@ -455,7 +457,7 @@ def load_restock_inputs(database_url: str, config: AppConfig, today: date) -> Re
     end = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
     engine = make_engine(database_url)
     try:
-        sales = repository.daily_sales(engine, start, end)
+        sales = repository.daily_sales(engine, start, end, by_shop=True)   # a campaign's uplift is per shop
         inputs = load_stock_inputs(database_url)
         catalogue = repository.restock_terms(engine)
         last_sent = repository.last_sent_alerts(engine, "restock")
@@ -466,7 +468,7 @@ def load_restock_inputs(database_url: str, config: AppConfig, today: date) -> Re
     others = sorted(set(sales["currency"]) - {base_currency})
     # units of every currency are demand; revenue (ABC) only in the base currency: no FX here
     sales = sales.assign(revenue_minor=sales["revenue_minor"].where(sales["currency"] == base_currency, 0))
-    sales = sales.groupby(["sku", "day"], as_index=False)[["units", "revenue_minor"]].sum()
+    sales = sales.groupby(["sku", "shop_id", "day"], as_index=False)[["units", "revenue_minor"]].sum()
     return RestockInputs(sales=sales, stock=stock, terms=supplier_terms(catalogue, config), last_sent=last_sent,
                          other_currency_revenue=others)
 

@@ -1124,9 +1124,10 @@ def read_positions(conn_or_engine: ConnOrEngine) -> pd.DataFrame:
         return _times(pd.read_sql(query, conn), "updated_at")
 
 
-def daily_sales(conn_or_engine: ConnOrEngine, start: datetime, end: datetime) -> pd.DataFrame:
+def daily_sales(conn_or_engine: ConnOrEngine, start: datetime, end: datetime, *, by_shop: bool = False) -> pd.DataFrame:
     """Units and revenue per SKU and **shop-local** calendar day of payment: sku, day (date),
-    currency, units, revenue_minor.
+    currency, units, revenue_minor — and per shop (a ``shop_id`` column after ``sku``) when
+    ``by_shop``: a campaign's uplift or expected demand concerns its own shops only.
 
     Orders in ``SALES_STATUSES`` paid in ``[start, end)`` (UTC instants) count; the day is the
     paid time in the shop's own zone (``shops.timezone``; UTC for a shop not in the table),
@@ -1135,7 +1136,7 @@ def daily_sales(conn_or_engine: ConnOrEngine, start: datetime, end: datetime) ->
     the join are SQL; the zone conversion is pandas, because SQLite has no time zones.
     """
     orders_t, lines_t, shops_t = Order.__table__, OrderLine.__table__, Shop.__table__
-    query = (sa.select(lines_t.c.sku, shops_t.c.timezone,
+    query = (sa.select(lines_t.c.sku, orders_t.c.shop_id, shops_t.c.timezone,
                        orders_t.c.paid_at, lines_t.c.currency,
                        sa.func.sum(lines_t.c.quantity).label("units"),
                        sa.func.sum(lines_t.c.line_total_minor).label("revenue_minor"))
@@ -1143,11 +1144,11 @@ def daily_sales(conn_or_engine: ConnOrEngine, start: datetime, end: datetime) ->
              .outerjoin(shops_t, shops_t.c.shop_id == orders_t.c.shop_id)
              .where(orders_t.c.status.in_(SALES_STATUSES), orders_t.c.paid_at >= start, orders_t.c.paid_at < end,
                     lines_t.c.sku.is_not(None))
-             .group_by(lines_t.c.sku, shops_t.c.timezone, orders_t.c.paid_at,
+             .group_by(lines_t.c.sku, orders_t.c.shop_id, shops_t.c.timezone, orders_t.c.paid_at,
                        lines_t.c.currency))
     with _connection(conn_or_engine) as conn:
         frame = pd.read_sql(query, conn)
-    columns = ["sku", "day", "currency", "units", "revenue_minor"]
+    columns = ["sku", *(["shop_id"] if by_shop else []), "day", "currency", "units", "revenue_minor"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
     paid = pd.to_datetime(frame["paid_at"], utc=True, format="ISO8601")
@@ -1155,9 +1156,10 @@ def daily_sales(conn_or_engine: ConnOrEngine, start: datetime, end: datetime) ->
     frame["day"] = None
     for zone, index in frame.groupby("timezone").groups.items():
         frame.loc[index, "day"] = paid.loc[index].dt.tz_convert(zone).dt.date
-    out = frame.groupby(["sku", "day", "currency"], as_index=False)[["units", "revenue_minor"]].sum()
+    key = [c for c in columns if c not in ("units", "revenue_minor")]
+    out = frame.groupby(key, as_index=False)[["units", "revenue_minor"]].sum()
     out[["units", "revenue_minor"]] = out[["units", "revenue_minor"]].astype("int64")
-    return out[columns].sort_values(["sku", "day", "currency"], ignore_index=True)
+    return out[columns].sort_values(key, ignore_index=True)
 
 
 def restock_terms(conn_or_engine: ConnOrEngine) -> pd.DataFrame:

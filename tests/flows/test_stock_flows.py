@@ -276,20 +276,21 @@ def test_restock_alerts_levels_cooldown_and_worse_level(stock_env, webhook, monk
     repository.upsert_skus(engine, pd.DataFrame([
         # supplier terms from suppliers.yaml: hz-apparel L 10, case 10, MOQ 50; gz-shoes L 14, case 6, MOQ 30
         {"sku": "CRIT", "name": "crit", "supplier": "hz-apparel", "default_warehouse": WAREHOUSE},
-        {"sku": "WARN", "name": "warn", "supplier": "gz-shoes", "default_warehouse": WAREHOUSE},
+        {"sku": B, "name": "warn", "supplier": "gz-shoes", "default_warehouse": WAREHOUSE},
         {"sku": "FINE", "name": "fine", "supplier": "hz-apparel", "lead_time_days": 5, "default_warehouse": WAREHOUSE},
     ]))
     specs = []
     for day in days:
         paid = datetime(day.year, day.month, day.day, 4, 0, tzinfo=timezone.utc)    # 12:00 Shanghai that day
-        # WARN sells 16 on Double 11 (uplift 8 in config/promotions/double11-2026.yaml): 16 / 8 = 2, a normal day
+        # WARN (= B, DJ-BLK-M, promoted by config/promotions/double11-2026.yaml in tmall-flagship, uplift 8)
+        # sells 16 on Double 11: 16 / 8 = 2, a normal day
         warn = 16 if day.isoformat() == "2026-11-11" else 2
         specs.append((f"o-{day}", "tmall-flagship", "completed", paid,
-                      [("CRIT", 2, 2000), ("WARN", warn, 1000 * warn), ("FINE", 1, 500)]))
+                      [("CRIT", 2, 2000), (B, warn, 1000 * warn), ("FINE", 1, 500)]))
     repository.upsert_orders(engine, orders(*specs))
-    repository.post_ledger(engine, moves(("CRIT", 40, "opening", 15, "opening"), ("WARN", 40, "opening", 20, "opening"),
+    repository.post_ledger(engine, moves(("CRIT", 40, "opening", 15, "opening"), (B, 40, "opening", 20, "opening"),
                                          ("FINE", 40, "opening", 50, "opening")))
-    add_po(engine, "PO-W", "WARN", 8, 3)
+    add_po(engine, "PO-W", B, 8, 3)
     # CRIT: d 2, σ 0, L 10 → ROP 20, S 2 × 17 = 34; position 15, cover 7.5 < 10 → critical;
     #       34 − 15 = 19 → MOQ 50 → 50 (5 cases of 10)
     # WARN: d 2 (Double 11 brought back by its uplift), L 14 → ROP 28, S 42; position 20 + 8 = 28,
@@ -312,15 +313,15 @@ def test_restock_alerts_levels_cooldown_and_worse_level(stock_env, webhook, monk
     assert message["msgtype"] == "markdown" and set(message["markdown"]) == {"title", "text"}
     assert "1 critical, 1 warning, 0 overstock" in message["markdown"]["title"]
     text = message["markdown"]["text"]
-    assert "**critical** CRIT" in text and "order 50" in text and "**warning** WARN" in text
+    assert "**critical** CRIT" in text and "order 50" in text and f"**warning** {B}" in text
     assert not any(pii in json.dumps(message, ensure_ascii=False) for pii in (BUYER_PHONE, "张**", "李**", "请尽快发货"))
     assert [(a[0], a[1]) for a, _ in events] == [("shopops.restock.critical", "shopops.sku.CRIT")]
     assert events[0][1]["suggested_qty"] == 50
     alerts = repository.read_alerts(engine)
     terms = {row.sku: row.details for row in alerts.itertuples()}
-    assert {sku: d["suggested_qty"] for sku, d in terms.items()} == {"CRIT": 50, "WARN": 30}
-    assert (terms["WARN"]["daily_demand"], terms["WARN"]["reorder_point"], terms["WARN"]["lead_time_days"]) == (2, 28, 14)
-    assert terms["WARN"]["lead_time_source"] == "supplier" and terms["WARN"]["case_pack"] == 6
+    assert {sku: d["suggested_qty"] for sku, d in terms.items()} == {"CRIT": 50, B: 30}
+    assert (terms[B]["daily_demand"], terms[B]["reorder_point"], terms[B]["lead_time_days"]) == (2, 28, 14)
+    assert terms[B]["lead_time_source"] == "supplier" and terms[B]["case_pack"] == 6
 
     # an hour later: same levels within the 24 h cooldown → stored as held back, nothing sent
     second = restock_alerts(now=now + timedelta(hours=1))
@@ -331,17 +332,17 @@ def test_restock_alerts_levels_cooldown_and_worse_level(stock_env, webhook, monk
     assert all("within the cooldown" in d["send_reason"] for d in held["details"])
 
     # WARN gets worse: 10 more units leave → position 18, cover 9 < 14 → critical, sent again; CRIT still held
-    repository.post_ledger(engine, moves(("WARN", 0, "shipment", -10, "order:late")))
+    repository.post_ledger(engine, moves((B, 0, "shipment", -10, "order:late")))
     third = restock_alerts(now=now + timedelta(hours=2))
     assert (third["critical"], third["sent"], third["held_back"]) == (2, 1, 1)
-    assert [a[1] for a, _ in events] == ["shopops.sku.CRIT", "shopops.sku.WARN"]
-    assert len(webhook.received) == 2 and "**critical** WARN" in webhook.received[1]["markdown"]["text"]
+    assert [a[1] for a, _ in events] == ["shopops.sku.CRIT", f"shopops.sku.{B}"]
+    assert len(webhook.received) == 2 and f"**critical** {B}" in webhook.received[1]["markdown"]["text"]
     assert "CRIT" not in webhook.received[1]["markdown"]["text"]        # held back: not in the message
     cooldowns = repository.last_sent_alerts(engine).set_index("sku")
-    assert cooldowns.loc["WARN", "level"] == "critical"
+    assert cooldowns.loc[B, "level"] == "critical"
     assert cooldowns.loc["CRIT", "last_sent_at"] == pd.Timestamp(now)    # not moved by the held-back runs
     latest = repository.read_alerts(engine).iloc[-2:].set_index("sku")
-    assert latest.loc["WARN", "details"]["send_reason"] == "worse than the last alert: warning → critical"
+    assert latest.loc[B, "details"]["send_reason"] == "worse than the last alert: warning → critical"
 
     summaries = [a.data for a in asyncio.run(_artifact("restock-alerts"))]      # one version per run
     assert any("2 critical, 0 warning, 0 overstock; 1 sent, 1 held back" in s for s in summaries), summaries
@@ -349,7 +350,7 @@ def test_restock_alerts_levels_cooldown_and_worse_level(stock_env, webhook, monk
     po = openpyxl.load_workbook(sorted((settings.report_folder / "purchase-suggestions").glob("*.xlsx"))[-1])
     assert po.sheetnames == ["广州鞋业有限公司", "杭州服饰制造有限公司"]
     rows = {name: [r[:3] for r in po[name].iter_rows(min_row=2, values_only=True)] for name in po.sheetnames}
-    assert rows == {"广州鞋业有限公司": [("WARN", "warn", 30)], "杭州服饰制造有限公司": [("CRIT", "crit", 50)]}
+    assert rows == {"广州鞋业有限公司": [(B, "warn", 30)], "杭州服饰制造有限公司": [("CRIT", "crit", 50)]}
     assert [c.value for c in po["广州鞋业有限公司"][1]][:3] == ["SKU", "name", "suggested qty"]
     book = openpyxl.load_workbook(sorted((settings.report_folder / "restock-alerts").glob("*.xlsx"))[-1])
     header = [c.value for c in book["suggestions"][1]]

@@ -57,6 +57,21 @@ def test_shares_summing_above_one_are_rejected(config_copy: Path):
     assert "sums to 3.50" in str(err.value)
 
 
+def test_a_shop_profitability_ratio_is_read_and_checked(config_copy: Path):
+    rules = config_copy / "rules.yaml"
+    _edit(rules, lambda d: d["settlement"].update(profitability_target_ratio_by_shop={"pdd-main": 1.2}))
+    assert load_config(config_copy).rules.settlement.profitability_target_ratio_by_shop == {"pdd-main": 1.2}
+    _edit(rules, lambda d: d["settlement"].update(profitability_target_ratio_by_shop={"pdd-mian": 1.2, "jd-pop": 0}))
+    with pytest.raises(ConfigError) as err:
+        load_config(config_copy)
+    assert "the ratio of jd-pop must be above 0" in str(err.value)
+    _edit(rules, lambda d: d["settlement"].update(profitability_target_ratio_by_shop={"pdd-mian": 1.2}))
+    with pytest.raises(ConfigError) as err:
+        load_config(config_copy)
+    assert ("config/rules.yaml: settlement.profitability_target_ratio_by_shop.pdd-mian: 'pdd-mian' is not a shop "
+            "in shops.yaml") in str(err.value)
+
+
 def test_unknown_key_and_bad_yaml_are_reported(config_copy: Path):
     _edit(config_copy / "rules.yaml", lambda d: d["restock"].update(cooldown_hrs=12))
     (config_copy / "promotions" / "broken.yaml").write_text("name: [unclosed\n", encoding="utf-8")

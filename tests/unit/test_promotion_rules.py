@@ -97,8 +97,8 @@ def test_readiness_counts_stock_by_the_prep_date_and_the_gift_stock():
         pd.Series({"B": 12.5}), uplift_factor=8.0, days=1.0)
     assert demand.set_index("sku")["expected_units"].to_dict() == {"A": 1000, "B": 100}   # 12.5 × 8 × 1
     gifts = pd.DataFrame({"buy_sku": ["A"], "gift_sku": ["G"], "gift_quantity": [2]})
-    stock = pd.DataFrame({"sku": ["A", "B", "G"], "on_hand": [300, 80, 500], "inbound_before_prep": [200, 0, 0],
-                          "inbound_after_prep": [900, 0, 0]})
+    stock = pd.DataFrame({"sku": ["A", "B", "G"], "on_hand": [300, 80, 500], "reserved": [0, 0, 0],
+                          "inbound_before_prep": [200, 0, 0], "inbound_after_prep": [900, 0, 0]})
     table = campaign.readiness(demand, gifts, stock, share=0.70).set_index("sku")
     # A: 70 % of 1000 = 700 needed, 300 + 200 ready, the late 900 does not count → 200 short
     assert table.loc["A", ["required_units", "ready_units", "shortfall_units"]].tolist() == [700, 500, 200]
@@ -111,6 +111,24 @@ def test_readiness_counts_stock_by_the_prep_date_and_the_gift_stock():
     assert short.loc["A", ["suggested_qty", "level"]].tolist() == [200, "critical"]   # arrives 11-15, after 11-11
     assert short.loc["G", ["suggested_qty", "level"]].tolist() == [900, "warning"]    # arrives 11-10
     assert short.loc["A", "order_by"] == date(2026, 10, 10)
+
+
+def test_readiness_counts_available_not_on_hand_stock_owed_to_paid_orders_first():
+    # issue 17 #4: a SKU 1,160 units oversold was reported "gap 0, ready" because on hand was counted
+    demand = pd.DataFrame({"sku": ["OWED", "PART"], "expected_units": [600, 100],
+                           "demand_source": ["expected_units", "expected_units"]})
+    stock = pd.DataFrame({"sku": ["OWED", "PART"], "on_hand": [2000, 90], "reserved": [3160, 30],
+                          "inbound_before_prep": [100, 0], "inbound_after_prep": [5000, 0]})
+    no_gifts = pd.DataFrame({"buy_sku": pd.Series(dtype=str), "gift_sku": pd.Series(dtype=str),
+                             "gift_quantity": pd.Series(dtype="int64")})
+    table = campaign.readiness(demand, no_gifts, stock, share=0.70).set_index("sku")
+    # OWED: available = 2000 − 3160 = −1160; ready = −1160 + 100 due by the prep date = −1060
+    #       (the 5000 due after it do not count); required = ceil(0.7 × 600) = 420;
+    #       short = 420 − (−1060) = 1480 — on hand alone (2000 + 100 ≥ 420) said "ready"
+    assert table.loc["OWED", ["shortfall_units", "ready"]].tolist() == [1480, False]
+    assert table.loc["OWED", ["available", "ready_units", "required_units"]].tolist() == [-1160, -1060, 420]
+    # PART: 90 − 30 = 60 available; required ceil(0.7 × 100) = 70 → 10 short (on hand 90 looked ready)
+    assert table.loc["PART", "shortfall_units"] == 10 and table.loc["PART", "available"] == 60
 
 
 def test_baseline_is_the_same_weekday_of_the_four_prior_weeks():

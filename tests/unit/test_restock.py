@@ -137,6 +137,25 @@ def test_campaign_days_are_brought_back_to_a_normal_day_by_their_uplift():
     assert rows.iloc[0]["daily_demand"] == 2.5
 
 
+def test_a_campaign_uplift_applies_to_its_skus_in_its_shops_only():
+    # issue 17 #5 — Double 11 (uplift 8) promoted X in tmall only:
+    #   X in tmall: 2 a day, 16 on 11-11 → 16 / 8 = 2; X in amazon (not a campaign shop): 3 every day, 11-11 too;
+    #   Y (not promoted) in tmall: 2 every day, 11-11 too. Both left as sold.
+    double11 = date(2026, 11, 11)
+    rows = []
+    for day in HISTORY:
+        rows += [("X", "tmall", day, 16 if day == double11 else 2), ("X", "amazon", day, 3), ("Y", "tmall", day, 2)]
+    history = pd.DataFrame(rows, columns=["sku", "shop_id", "day", "units"]).assign(revenue_minor=0)
+    uplift = pd.DataFrame({"day": [double11], "sku": ["X"], "shop_id": ["tmall"], "uplift_factor": [8.0]})
+    held = stock(("X", 0, 0), ("Y", 0, 0))                     # nothing in stock: both alert, with their d
+    rows = suggest_restock(history, held, terms(("X", 10, 1, 1), ("Y", 10, 1, 1)), RULES, TODAY, uplift).set_index("sku")
+    # X: 2 + 3 = 5 every day → d = 5, σ = 0. Dividing the whole day by 8 gave 11-11 (16 + 3) / 8 = 2.375:
+    #    d = (27 × 5 + 2.375) / 28 = 4.90625
+    assert (rows.loc["X", "daily_demand"], rows.loc["X", "demand_sigma"]) == (5, 0)
+    # Y: 2 every day → d = 2, σ = 0 (divided, 11-11 would be 0.25: d = (27 × 2 + 0.25) / 28 = 1.9375)
+    assert (rows.loc["Y", "daily_demand"], rows.loc["Y", "demand_sigma"]) == (2, 0)
+
+
 def test_abc_boundaries():
     # revenue 50, 30, 10, 5, 5 of 100; share of the SKUs ranked above each: 0, .50, .80, .90, .95
     #   A while that share < .80; B while < .95; C from .95 — exactly .80 is B, exactly .95 is C;

@@ -128,6 +128,60 @@ def test_october_hand_checked(inputs):
         score_shown="1.2000", weight="0.6")
 
 
+def with_cs_cost(inputs, month: str, amount: str | None):
+    stats = inputs.cs_stats.copy()
+    stats.loc[stats["month"] == month, "attributed_cost_minor"] = None if amount is None else yuan(amount)
+    return dataclasses.replace(inputs, cs_stats=stats)
+
+
+def test_customer_service_margin_is_on_their_attributed_sales(inputs):
+    # issue 17 #7 (§5): C1's October attributed sales 60,000 with an attributed cost of 39,000:
+    #   margin (60,000 − 39,000) / 60,000 = 0.35 < 40 % → score 0.35 / 0.4 = 0.875 (the shops' margin,
+    #   49,200 / 133,000 = 0.3699, is not theirs); coefficient 0.6 × 1.2 + 0.4 × 0.875 = 1.07;
+    #   commission 6,000,000 × 5 % × 1.07 = 321,000 fen
+    october = settle_month("2026-10", with_cs_cost(inputs, "2026-10", "39000"), sales_frame(), RULES, SEED)
+    service = line_of(october, "C1")
+    margin = component(service, "gross_margin")
+    assert (margin.actual, margin.target, margin.measure, margin.score) == (
+        yuan(21000), yuan(60000), Decimal("0.35"), Decimal("0.875"))
+    assert margin.basis == ("attributed_cost",) and service.components_record()["gross_margin"]["basis"] == \
+        "attributed_cost"
+    assert (service.coefficient, service.commission_minor) == (Decimal("1.07"), 321000)
+
+    # without the cost column the margin is still on their sales, at the shops' margin, and says so:
+    #   60,000 × 49,200 / 133,000 = 22,195.49 of 60,000 → 0.369925 → 0.924812 (as before)
+    plain = component(line_of(settle_month("2026-10", inputs, sales_frame(), RULES, SEED), "C1"), "gross_margin")
+    assert plain.basis == ("shop_margin",) and plain.target == yuan(60000)
+    assert (to_fen(plain.actual), shown(plain.measure), shown(plain.score)) == (2219549, Decimal("0.3699"),
+                                                                                Decimal("0.9248"))
+
+
+def test_a_shop_profitability_target_ratio_overrides_the_default_for_each_person_over_their_shops(inputs):
+    # issue 17 #7 (§5 "per shop"): tmall's target ratio 2.0, the others the default 1.5. A person's target
+    # gross profit = Σ shop expenses × shop ratio (sum-based: the ratios weighted by expenses)
+    rules = dataclasses.replace(RULES, profitability_target_ratio_by_shop={"tmall": Decimal("2.0")})
+    october = settle_month("2026-10", inputs, sales_frame(), rules, SEED)
+    # O1 (tmall, taobao-c): gross profit 37,200 + 12,000 = 49,200 on expenses 20,000 + 10,000 = 30,000 (1.64);
+    #   target 20,000 × 2.0 + 10,000 × 1.5 = 55,000 → ratio 55,000 / 30,000 = 1.833333;
+    #   score 49,200 / 55,000 = 0.894545 (1.093333 at 1.5 everywhere)
+    #   coefficient 0.6 × 0.870909 + 0.4 × 0.894545 = 0.880364; commission 9,580,000 × 1.5 % × 0.880364
+    #   = 126,508.25 → 126,508 fen
+    operations = line_of(october, "O1")
+    profit = component(operations, "profitability")
+    assert (profit.measure, shown(profit.target_ratio), shown(profit.score)) == (
+        Decimal("1.64"), Decimal("1.8333"), Decimal("0.8945"))
+    assert (shown(operations.coefficient), operations.commission_minor) == (Decimal("0.8804"), 126508)
+    # M1 (every shop): 61,200 on 34,000; target 20,000 × 2.0 + 10,000 × 1.5 + 4,000 × 1.5 = 61,000
+    #   → score 61,200 / 61,000 = 1.003279 (1.2 before); coefficient 0.45 + 0.443333 + 0.200656 = 1.093989;
+    #   commission 17,300,000 × 1 % × 1.093989 = 189,260.11 → 189,260 fen
+    manager = line_of(october, "M1")
+    assert shown(component(manager, "profitability").score) == Decimal("1.0033")
+    assert manager.commission_minor == 189260
+    # no override: every person's ratio is exactly the default, figures as in test_october_hand_checked
+    assert component(line_of(settle_month("2026-10", inputs, sales_frame(), RULES, SEED), "O1"),
+                     "profitability").target_ratio == Decimal("1.5")
+
+
 def test_margin_at_forty_percent_scores_one(inputs):
     # tmall with cost 55,800 → 52,800: margin of tmall + taobao-c = (40,200 + 12,000) / 133,000 = 0.392 → 0.98;
     # with cost 51,800: (41,200 + 12,000) / 133,000 = 0.4 exactly → 1
@@ -176,9 +230,15 @@ def test_annual_bonus_when_the_year_closes(inputs):
     #     = 1.122963; coefficient 0.526909 + 0.449185 = 0.976094; bonus 28,980,000 × 1 % × 0.976094 = 282,872.1
     assert (shown(line_of(december, "O1").annual.coefficient), line_of(december, "O1").annual.bonus_minor) == (
         Decimal("0.9761"), 282872)
-    # C1: 135,000 vs 150,000 = 0.9; margin 151,600 / 403,000 = 0.376179 → 0.940447
-    #     coefficient 0.54 + 0.376179 = 0.916179; bonus 13,500,000 × 2 % × 0.916179 = 247,368.2
-    assert line_of(december, "C1").annual.bonus_minor == 247368
+    # C1: 135,000 vs 150,000 = 0.9; margin on their attributed sales (§5; no attributed cost in
+    #     cs_stats.csv → each month at the margin of tmall + taobao-c): Oct 60,000 × 49,200 / 133,000
+    #     = 22,195.49, Nov 30,000 × 51,200 / 135,000 = 11,377.78, Dec 45,000 × 51,200 / 135,000 = 17,066.67
+    #     → 50,639.93 / 135,000 = 0.375111 → 0.937777 (the shops' year, 151,600 / 403,000, weighed
+    #     their revenue, not the person's sales); coefficient 0.54 + 0.375111 = 0.915111;
+    #     bonus 13,500,000 × 2 % × 0.915111 = 247,079.87
+    annual = line_of(december, "C1").annual
+    assert shown(component(annual, "gross_margin").measure) == Decimal("0.3751")
+    assert annual.bonus_minor == 247080
     assert closes_fiscal_year("2027-03", 4) and not closes_fiscal_year("2026-12", 4)
 
 
