@@ -256,6 +256,58 @@ def test_reconcile_stock_records_the_unposted_movements_and_listing_drift(world,
     assert repository.read_listings(engine)["last_pushed_qty"].isna().all()
 
 
+def _two_skus_two_listings(world, engine, server):
+    """A: 120 on hand, B: 45, in HZ01; jd-pop lists A (share 0.20, buffer 2: plan 22, shows 60:
+    oversell risk +38), tmall-flagship lists B (share 0.30, buffer 2: plan 11, shows 5: −6)."""
+    repository.upsert_skus(engine, pd.DataFrame([{"sku": s, "name": s, "supplier": "hz-apparel",
+                                                  "default_warehouse": WAREHOUSE} for s in (A, B)]))
+    repository.post_ledger(engine, moves((A, 10, "opening", 120, "opening"), (B, 10, "opening", 45, "opening")))
+    rows = []
+    for shop, platform, sku, share in (("jd-pop", "jd", A, 0.20), ("tmall-flagship", "taobao", B, 0.30)):
+        item, variant = listing_ids(world, platform, sku)
+        rows.append({"shop_id": shop, "marketplace_item_id": item, "marketplace_sku_id": variant, "sku": sku,
+                     "allocation_share": share, "buffer": 2})
+    repository.upsert_listings(engine, pd.DataFrame(rows))
+    server.state.stock[("jd-pop", A)] = 60
+    server.state.stock[("tmall-flagship", B)] = 5
+
+
+def test_hourly_reconcile_without_a_count_updates_the_open_records_instead_of_filing_them_again(
+        world, stock_env, tmp_path):
+    """Issue 17 #2: one open record per (kind, SKU, warehouse, shop/listing), the latest numbers."""
+    from flows.stock import reconcile_stock
+
+    settings, engine, server = stock_env
+    _two_skus_two_listings(world, engine, server)
+    count_file = tmp_path / "wms-count.csv"
+    counted_at = (NOW - timedelta(hours=1)).isoformat()
+    count_file.write_text(f"sku,warehouse,counted_qty,counted_at\n{A},{WAREHOUSE},115,{counted_at}\n",
+                          encoding="utf-8")
+
+    first = reconcile_stock(count_file=str(count_file))
+    assert (first["count_vs_ledger"], first["oversell_risk"], first["undersell"], first["new_records"]) == (1, 1, 1, 3)
+
+    # the next hour, no count file; meanwhile 10 of A shipped and jd-pop's listing was raised to 70
+    repository.post_ledger(engine, moves((A, 0, "shipment", -10, "order:x9")))
+    server.state.stock[("jd-pop", A)] = 70
+    hourly = reconcile_stock()
+    assert (hourly["oversell_risk"], hourly["undersell"], hourly["new_records"], hourly["already_open"]) == (1, 1, 0, 2)
+    again = reconcile_stock()
+    assert (again["new_records"], again["already_open"]) == (0, 2)
+
+    stored = repository.read_discrepancies(engine)
+    assert len(stored) == 3
+    assert not stored.duplicated(["kind", "sku", "warehouse", "shop_id"]).any()
+    oversell = stored[stored["kind"] == "oversell_risk"].iloc[0]
+    # the latest numbers: ledger 110, plan floor(110 × 0.20) − 2 = 20, the listing shows 70 → +50; no count
+    assert (oversell["ledger_qty"], oversell["listing_qty"], oversell["planned_qty"], oversell["difference"]) == (
+        110, 70, 20, 50)
+    assert pd.isna(oversell["warehouse_count"])
+    assert oversell["last_seen_at"] > oversell["created_at"]
+    count = stored[stored["kind"] == "count_vs_ledger"].iloc[0]      # not judged without a count: as filed
+    assert (count["warehouse_count"], count["ledger_qty"], count["difference"]) == (115, 120, -5)
+
+
 def test_a_bad_count_file_names_file_row_and_column(stock_env, tmp_path):
     from flows.stock import reconcile_stock
 
