@@ -105,10 +105,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "stk_headline_unread": {"en": "; {n} shop(s) could not be read", "zh_CN": "；{n} 个店铺无法读取"},
     "stk_summary": {"en": "{discrepancies} disagreements beyond tolerance ({count_vs_ledger} count vs ledger, "
                          "{oversell_risk} oversell risk, {undersell} undersell); {new_records} newly recorded, "
-                         "{already_open} already open. Shops whose listings could not be read: {shops_failed}. "
+                         "{already_open} already open (numbers updated). Shops whose listings could not be read: {shops_failed}. "
                          "Positions: {positions}.",
                    "zh_CN": "超出容差的差异 {discrepancies} 条（盘点与台账 {count_vs_ledger}，超卖风险 {oversell_risk}，"
-                            "少卖 {undersell}）；新记录 {new_records}，已有未处理 {already_open}。"
+                            "少卖 {undersell}）；新记录 {new_records}，已有未处理 {already_open}（已更新数字）。"
                             "无法读取库存的店铺：{shops_failed}。库存位置：{positions} 行。"},
     "stk_count_used": {"en": "Warehouse count: {source}, true at {at}, {rows} rows.",
                       "zh_CN": "仓库盘点：{source}，盘点时间 {at}，共 {rows} 行。"},

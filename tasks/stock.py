@@ -284,7 +284,8 @@ def discrepancy_advice(discrepancies: pd.DataFrame, listings: pd.DataFrame, loca
                            ledger=number(row.ledger_qty), units=units, warehouse=row.warehouse))
             continue
         last = pushed.get((row.shop_id, row.marketplace_item_id, row.marketplace_sku_id))
-        why = "edited" if row.cause == "listing_edited" else "never_pushed" if last is None or pd.isna(last) else "stale"
+        never_pushed = last is None or pd.isna(last)
+        why = "edited" if row.cause == "listing_edited" else "never_pushed" if never_pushed else "stale"
         texts.append(t(f"stk_advice_{row.kind}_{why}", locale, shop=row.shop_id, item=row.marketplace_item_id,
                        listing=number(row.listing_qty), planned=number(row.planned_qty), units=units,
                        last=number(last)))

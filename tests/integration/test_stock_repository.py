@@ -392,8 +392,10 @@ def test_migration_0006_keeps_one_open_record_per_key_with_the_latest_numbers(da
     rows = [
         listing | {"sku": "A", "warehouse_count": 95, "listing_qty": 40, "difference": 10, "status": "open",
                    "created_at": T0},
-        listing | {"sku": "A", "listing_qty": 40, "difference": 10, "status": "open", "created_at": T0 + timedelta(hours=1)},
-        listing | {"sku": "A", "listing_qty": 44, "difference": 14, "status": "open", "created_at": T0 + timedelta(hours=2)},
+        listing | {"sku": "A", "listing_qty": 40, "difference": 10, "status": "open",
+                   "created_at": T0 + timedelta(hours=1)},
+        listing | {"sku": "A", "listing_qty": 44, "difference": 14, "status": "open",
+                   "created_at": T0 + timedelta(hours=2)},
         listing | {"sku": "A", "listing_qty": 30, "difference": 3, "status": "resolved",
                    "created_at": T0 - timedelta(days=1)},
         listing | {"sku": "B", "listing_qty": 9, "difference": 2, "status": "open", "created_at": T0},  # another SKU
