@@ -30,8 +30,8 @@ from shopops.notifications import EVENT_RESTOCK_CRITICAL, emit, post_webhook
 from tasks.reporting import publish_report
 from tasks.stock import (PUSH_COLUMNS, ListingReadResult, StockReconciliation, alert_message_lines, judge_restock,
                          load_listings, load_restock, load_stock, purchase_suggestions, push_listing_stock,
-                         pushes_to_make, read_count_file, read_listing_stock, reconcile_stock_inputs,
-                         record_dry_run_pushes, store_alerts, store_reconciliation, sync_mode)
+                         pushes_to_make, read_count_file, read_listing_stock, reconcile_headline,
+                         reconcile_stock_inputs, record_dry_run_pushes, store_alerts, store_reconciliation, sync_mode)
 
 
 def _rename(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
@@ -139,15 +139,21 @@ def reconcile_stock(count_file: str | None = None, read_listings: bool = True, s
                             failed=counts["push_failed"])}[mode])
     todo = [t("stk_todo_read_failed", shop=r.shop_id, error="; ".join(r.errors[:2])) for r in reads if r.status != "ok"]
     todo += [t("stk_todo_plan_error", error=e) for e in result.plan_errors]
-    if counts["new_records"]:
-        todo.append(t("stk_todo_discrepancies", n=counts["new_records"]))
+    # what each kind of record asks of a person (each row's own advice is in the sheet)
+    if counts["count_vs_ledger"]:
+        todo.append(t("stk_todo_count", n=counts["count_vs_ledger"]))
+    for kind, key in (("oversell_risk", "stk_todo_oversell"), ("undersell", "stk_todo_undersell")):
+        rows = found[found["kind"] == kind]
+        if len(rows):
+            todo.append(t(key, n=len(rows), units=int(rows["difference"].abs().sum())))
     if len(edited):
         todo.append(t("stk_todo_edited", n=len(edited)))
     if counts["pushed_mismatch"] or counts["push_failed"]:
         todo.append(t("stk_todo_push_problems", n=counts["pushed_mismatch"] + counts["push_failed"]))
     summary = "\n\n".join(lines) + "\n\n" + (
         f"### {t('needs_person')}\n" + "\n".join(f"- {x}" for x in todo) if todo else t("nothing_to_do"))
-    publish_report(family="reconcile-stock", title=t("stk_title"), tables=tables, summary_md=summary)
+    publish_report(family="reconcile-stock", title=reconcile_headline(counts, counted=count is not None), tables=tables,
+                   summary_md=summary)
     logger.info("reconcile-stock (%s): %s", mode, counts)
     return counts
 

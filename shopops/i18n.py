@@ -98,13 +98,22 @@ MESSAGES: dict[str, dict[str, str]] = {
     "fu_hours_left": {"en": "hours left", "zh_CN": "剩余小时"},
     "fu_problem": {"en": "problem", "zh_CN": "问题"},
     # stock: reconcile-stock (§2)
-    "stk_title": {"en": "Stock reconciliation", "zh_CN": "库存对账（账实相符）"},
+    # the headline says what was found (issue 17 #9): 账实相符 only when a count was compared and agrees
+    "stk_headline_found": {"en": "Stock reconciliation: {count_vs_ledger} count-vs-ledger differences, "
+                                 "{oversell_risk} listing oversell risks, {undersell} undersold listings",
+                           "zh_CN": "库存对账：盘点与台账不符 {count_vs_ledger} 处，商品超卖风险 {oversell_risk} 个，"
+                                    "少卖 {undersell} 个"},
+    "stk_headline_match": {"en": "Stock reconciliation: books match (count, ledger and listings agree within tolerance)",
+                           "zh_CN": "库存对账：账实相符（盘点、台账与平台可售数均在容差内）"},
+    "stk_headline_listings_match": {"en": "Stock reconciliation: the listings agree with the ledger (no warehouse count compared)",
+                                    "zh_CN": "库存对账：平台可售数与台账一致（本次未核对仓库盘点）"},
+    "stk_headline_unread": {"en": "; {n} shop(s) could not be read", "zh_CN": "；{n} 个店铺无法读取"},
     "stk_summary": {"en": "{discrepancies} disagreements beyond tolerance ({count_vs_ledger} count vs ledger, "
                          "{oversell_risk} oversell risk, {undersell} undersell); {new_records} newly recorded, "
-                         "{already_open} already open. Shops whose listings could not be read: {shops_failed}. "
+                         "{already_open} already open (numbers updated). Shops whose listings could not be read: {shops_failed}. "
                          "Positions: {positions}.",
                    "zh_CN": "超出容差的差异 {discrepancies} 条（盘点与台账 {count_vs_ledger}，超卖风险 {oversell_risk}，"
-                            "少卖 {undersell}）；新记录 {new_records}，已有未处理 {already_open}。"
+                            "少卖 {undersell}）；新记录 {new_records}，已有未处理 {already_open}（已更新数字）。"
                             "无法读取库存的店铺：{shops_failed}。库存位置：{positions} 行。"},
     "stk_count_used": {"en": "Warehouse count: {source}, true at {at}, {rows} rows.",
                       "zh_CN": "仓库盘点：{source}，盘点时间 {at}，共 {rows} 行。"},
@@ -119,8 +128,37 @@ MESSAGES: dict[str, dict[str, str]] = {
     "stk_todo_read_failed": {"en": "{shop}: listing stock could not be read — {error}. Check the shop's credentials and API, then rerun reconcile-stock.",
                             "zh_CN": "{shop}：无法读取商品库存 — {error}。请检查店铺凭证与接口后重新运行 reconcile-stock。"},
     "stk_todo_plan_error": {"en": "{error}", "zh_CN": "{error}"},
-    "stk_todo_discrepancies": {"en": "{n} new stock discrepancies to resolve (sheet 'discrepancies'): find the unposted movement, post it or accept the count with `shopops stock import-count`.",
-                              "zh_CN": "有 {n} 条新的库存差异待处理（见 discrepancies 表）：查明未入账的出入库并补录，或用 `shopops stock import-count` 以盘点数为准。"},
+    "stk_todo_count": {"en": "{n} count-vs-ledger difference(s) (sheet 'discrepancies'): find the unposted movement and post it, or accept the count with `shopops stock import-count`.",
+                       "zh_CN": "盘点与台账不符 {n} 处（见 discrepancies 表）：查明未入账的出入库并补录，或用 `shopops stock import-count` 以盘点数为准。"},
+    "stk_todo_oversell": {"en": "{n} listing(s) offer {units} unit(s) more than we can ship (oversell risk, sheet 'discrepancies'): lower them to the planned quantity in the back-office, or push the plan with `shopops stock sync --live`.",
+                          "zh_CN": "{n} 个商品的平台可售数比可发货数多 {units} 件（超卖风险，见 discrepancies 表）：请在平台后台改为计划可售数，或用 `shopops stock sync --live` 推送库存。"},
+    "stk_todo_undersell": {"en": "{n} listing(s) offer {units} unit(s) less than they could (undersell, sheet 'discrepancies'): raise them to the planned quantity, or push the plan with `shopops stock sync --live`.",
+                           "zh_CN": "{n} 个商品的平台可售数比计划少 {units} 件（少卖，见 discrepancies 表）：请调高到计划可售数，或用 `shopops stock sync --live` 推送库存。"},
+    # per record: what it means and what to do, fitting its kind (issue 17 #9)
+    "stk_advice_unrecorded_shipment": {
+        "en": "Counted {count}, the ledger has {ledger}: {units} unit(s) left {warehouse} without a posted shipment or adjustment (unposted shipment, loss or damage). Find the movement and post it, or accept the count with `shopops stock import-count`.",
+        "zh_CN": "盘点 {count}，台账 {ledger}：{warehouse} 有 {units} 件出库未入账（漏记发货、丢失或损坏）。查明后补录出库或调整，或用 `shopops stock import-count` 以盘点数为准。"},
+    "stk_advice_unrecorded_receipt": {
+        "en": "Counted {count}, the ledger has {ledger}: {units} unit(s) arrived in {warehouse} without a posted receipt (unposted receipt or customer return). Post the receipt, or accept the count with `shopops stock import-count`.",
+        "zh_CN": "盘点 {count}，台账 {ledger}：{warehouse} 有 {units} 件入库未入账（漏记收货或退货入库）。补录收货，或用 `shopops stock import-count` 以盘点数为准。"},
+    "stk_advice_oversell_risk_stale": {
+        "en": "{shop} {item} offers {listing}, {units} more than the {planned} it may sell: it still shows our last push of {last} and the stock has gone down since. Lower it to {planned} in the back-office or push the plan (`shopops stock sync --live`), before it sells stock we cannot ship.",
+        "zh_CN": "{shop} 商品 {item} 平台可售 {listing}，比可分配的 {planned} 多 {units} 件：仍是我们上次推送的 {last}，此后可用库存已减少。请在平台后台改为 {planned} 或推送库存（`shopops stock sync --live`），以免超卖发不出货。"},
+    "stk_advice_oversell_risk_never_pushed": {
+        "en": "{shop} {item} offers {listing}, {units} more than the {planned} it may sell: we never pushed this listing. Lower it to {planned} in the back-office or push the plan (`shopops stock sync --live`), before it sells stock we cannot ship.",
+        "zh_CN": "{shop} 商品 {item} 平台可售 {listing}，比可分配的 {planned} 多 {units} 件：该商品的库存从未由我们推送。请在平台后台改为 {planned} 或推送库存（`shopops stock sync --live`），以免超卖发不出货。"},
+    "stk_advice_oversell_risk_edited": {
+        "en": "{shop} {item} offers {listing}, {units} more than the {planned} it may sell: someone changed it on the marketplace after our push of {last}. Ask who and why, then set it back to {planned} (`shopops stock sync --live --overwrite-edited`), before it sells stock we cannot ship.",
+        "zh_CN": "{shop} 商品 {item} 平台可售 {listing}，比可分配的 {planned} 多 {units} 件：在我们上次推送 {last} 之后有人在平台后台修改过。请先确认修改人和原因，再改回 {planned}（`shopops stock sync --live --overwrite-edited`），以免超卖发不出货。"},
+    "stk_advice_undersell_stale": {
+        "en": "{shop} {item} offers {listing}, {units} fewer than the {planned} it may sell: it still shows our last push of {last} and the stock has grown since. Raise it to {planned} or push the plan (`shopops stock sync --live`): sales are being lost.",
+        "zh_CN": "{shop} 商品 {item} 平台可售 {listing}，比可分配的 {planned} 少 {units} 件：仍是我们上次推送的 {last}，此后可用库存已增加。请调高到 {planned} 或推送库存（`shopops stock sync --live`），以免少卖。"},
+    "stk_advice_undersell_never_pushed": {
+        "en": "{shop} {item} offers {listing}, {units} fewer than the {planned} it may sell: we never pushed this listing. Raise it to {planned} or push the plan (`shopops stock sync --live`): sales are being lost.",
+        "zh_CN": "{shop} 商品 {item} 平台可售 {listing}，比可分配的 {planned} 少 {units} 件：该商品的库存从未由我们推送。请调高到 {planned} 或推送库存（`shopops stock sync --live`），以免少卖。"},
+    "stk_advice_undersell_edited": {
+        "en": "{shop} {item} offers {listing}, {units} fewer than the {planned} it may sell: someone lowered it on the marketplace after our push of {last}. If that was not on purpose (stock held back for a campaign, say), set it back to {planned} (`shopops stock sync --live --overwrite-edited`).",
+        "zh_CN": "{shop} 商品 {item} 平台可售 {listing}，比可分配的 {planned} 少 {units} 件：在我们上次推送 {last} 之后有人在平台后台调低过。若非有意（如为活动预留库存），请改回 {planned}（`shopops stock sync --live --overwrite-edited`），以免少卖。"},
     "stk_kind": {"en": "kind", "zh_CN": "类型"},
     "stk_sku": {"en": "SKU", "zh_CN": "SKU"},
     "stk_warehouse": {"en": "warehouse", "zh_CN": "仓库"},
@@ -132,7 +170,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "stk_listing_qty": {"en": "listing shows", "zh_CN": "平台可售数"},
     "stk_planned_qty": {"en": "planned", "zh_CN": "计划可售数"},
     "stk_difference": {"en": "difference", "zh_CN": "差异"},
-    "stk_suggested_cause": {"en": "suggested cause", "zh_CN": "可能原因"},
+    "stk_suggested_cause": {"en": "possible cause and what to do", "zh_CN": "可能原因与处理建议"},
     "stk_listings": {"en": "listings", "zh_CN": "商品数"},
     "stk_read_status": {"en": "read", "zh_CN": "读取状态"},
     "stk_oversell_listings": {"en": "oversell-risk listings", "zh_CN": "超卖风险商品数"},

@@ -19,6 +19,7 @@ from config.schema import AppConfig, ShopConfig
 from connectors import ConnectorError, build_connector, default_settings, redact
 from domain.restock import RestockRules, apply_cooldown, suggest_restock
 from domain.stock import ALL_WAREHOUSES, LISTING_KEY, RESERVING_STATUSES, positions, push_plan, reconcile
+from shopops.i18n import t
 from warehouse import repository
 from warehouse.db import make_engine
 
@@ -242,7 +243,8 @@ class StockReconciliation:
 
 def reconcile_stock_inputs(inputs: StockInputs, count: WarehouseCount | None, *, tolerance: int,
                            undersell_tolerance: int) -> StockReconciliation:
-    """Positions, the three-way reconciliation and the push plan (pure: no I/O)."""
+    """Positions, the three-way reconciliation and the push plan (pure: no I/O); each record's
+    ``suggested_cause`` is ``discrepancy_advice`` in the configured locale."""
     current = positions(inputs.ledger, inputs.order_lines, inputs.purchase_orders)
     listings = inputs.listings[list(PLAN_LISTING_COLUMNS)].copy()
     if count is not None:
@@ -254,9 +256,52 @@ def reconcile_stock_inputs(inputs: StockInputs, count: WarehouseCount | None, *,
         counts = pd.DataFrame({"sku": pd.Series(dtype=str), "warehouse": pd.Series(dtype=str),
                                "counted_qty": pd.Series(dtype="int64")})
     found = reconcile(counts, at_count, listings, tolerance=tolerance, undersell_tolerance=undersell_tolerance)
+    # what a person reads (the report, the stored record): localised advice that fits the kind
+    found.discrepancies["suggested_cause"] = discrepancy_advice(found.discrepancies, listings)
     plan = push_plan(current.groupby("sku")["available"].sum(), listings)
     return StockReconciliation(positions=current, discrepancies=found.discrepancies, plan=plan.plan,
                                plan_errors=sorted(set(found.plan_errors) | set(plan.errors)))
+
+
+def discrepancy_advice(discrepancies: pd.DataFrame, listings: pd.DataFrame, locale: str | None = None) -> list[str]:
+    """Per record (``DISCREPANCY_COLUMNS``), what it means and what a person does about it, in
+    the configured locale: a count below or above the ledger → find the unposted movement or
+    accept the count; a listing offering more than its plan (oversell risk) → lower it before
+    it sells stock we cannot ship; less (undersell) → raise it. Each says why the listing shows
+    what it shows: edited on the marketplace after our push, still our last push, or never
+    pushed by us (``listings``: ``last_pushed_qty`` per ``LISTING_KEY``)."""
+    pushed = (listings.set_index(LISTING_KEY)["last_pushed_qty"] if len(listings)
+              else pd.Series(dtype="float64"))
+
+    def number(value) -> str:
+        return "-" if value is None or pd.isna(value) else str(int(value))
+
+    texts = []
+    for row in discrepancies.itertuples(index=False):
+        units = abs(int(row.difference))
+        if row.kind == "count_vs_ledger":
+            texts.append(t(f"stk_advice_{row.cause}", locale, count=number(row.warehouse_count),
+                           ledger=number(row.ledger_qty), units=units, warehouse=row.warehouse))
+            continue
+        last = pushed.get((row.shop_id, row.marketplace_item_id, row.marketplace_sku_id))
+        never_pushed = last is None or pd.isna(last)
+        why = "edited" if row.cause == "listing_edited" else "never_pushed" if never_pushed else "stale"
+        texts.append(t(f"stk_advice_{row.kind}_{why}", locale, shop=row.shop_id, item=row.marketplace_item_id,
+                       listing=number(row.listing_qty), planned=number(row.planned_qty), units=units,
+                       last=number(last)))
+    return texts
+
+
+def reconcile_headline(counts: dict[str, int], counted: bool, locale: str | None = None) -> str:
+    """The report's headline: what was found, each kind counted; "books match" (账实相符) only
+    when a warehouse count was compared and nothing is beyond tolerance."""
+    if counts["count_vs_ledger"] or counts["oversell_risk"] or counts["undersell"]:
+        headline = t("stk_headline_found", locale, **counts)
+    else:
+        headline = t("stk_headline_match" if counted else "stk_headline_listings_match", locale)
+    if counts.get("shops_failed"):
+        headline += t("stk_headline_unread", locale, n=counts["shops_failed"])
+    return headline
 
 
 @task(name="store-reconciliation", cache_policy=NO_CACHE)

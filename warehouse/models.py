@@ -477,13 +477,26 @@ class StockPush(Base):
     flow_run_id: Mapped[str | None] = mapped_column(sa.String(64))
 
 
+#: one open discrepancy per key (issue 17 #2): count records have no shop, listing records
+#: name the shop's listing; NULLs never collide in a unique index, hence two partial ones
+_OPEN_COUNT = sa.text("status = 'open' AND shop_id IS NULL")
+_OPEN_LISTING = sa.text("status = 'open' AND shop_id IS NOT NULL")
+
+
 class StockDiscrepancy(Base):
-    """Warehouse count, ledger and listing disagree beyond tolerance: for a person to resolve."""
+    """Warehouse count, ledger and listing disagree beyond tolerance: for a person to resolve.
+
+    One open record per (kind, SKU, warehouse, shop and listing) until resolved; a later run
+    that finds it again updates its numbers and ``last_seen_at``."""
 
     __tablename__ = "stock_discrepancies"
     __table_args__ = (
         sa.Index(None, "status"),
         sa.Index(None, "sku", "warehouse"),
+        sa.Index("uq_stock_discrepancies_open_count", "kind", "sku", "warehouse", unique=True,
+                 sqlite_where=_OPEN_COUNT, postgresql_where=_OPEN_COUNT),
+        sa.Index("uq_stock_discrepancies_open_listing", "kind", "sku", "warehouse", "shop_id", "marketplace_item_id",
+                 "marketplace_sku_id", unique=True, sqlite_where=_OPEN_LISTING, postgresql_where=_OPEN_LISTING),
         one_of("status", ("open", "resolved")),
         one_of("kind", ("count_vs_ledger", "oversell_risk", "undersell")),
         one_of("cause", ("unrecorded_shipment", "unrecorded_receipt", "listing_drift", "listing_edited")),
@@ -509,6 +522,8 @@ class StockDiscrepancy(Base):
     suggested_cause: Mapped[str | None] = mapped_column(sa.Text)
     status: Mapped[str] = mapped_column(sa.String(16), default="open")
     created_at: Mapped[datetime] = created_now()
+    #: the last run that found it (``created_at``: open since)
+    last_seen_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(sa.Text)
 

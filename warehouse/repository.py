@@ -742,7 +742,7 @@ def available_by_sku(conn_or_engine: ConnOrEngine) -> pd.Series:
 # Frames in and out use the column names of ``domain.stock`` / ``domain.restock``. Writes are
 # idempotent where a rerun can repeat them: ledger rows are keyed by (kind, reference, sku,
 # warehouse), a stocktake by (warehouse, counted_at, source), an open discrepancy by its
-# numbers, listings by their primary key.
+# kind, SKU, warehouse and listing (``DISCREPANCY_KEY``), listings by their primary key.
 
 LEDGER_COLUMNS: tuple[str, ...] = ("sku", "warehouse", "moved_at", "kind", "quantity", "reference")
 
@@ -994,42 +994,60 @@ def record_listing_reads(conn_or_engine: ConnOrEngine, reads: pd.DataFrame, read
 @dataclass(frozen=True)
 class DiscrepancyResult:
     new: int
-    #: the same disagreement (same numbers) is already open for a person: not added again
+    #: the same disagreement (same kind, SKU, warehouse, shop and listing) is already open for
+    #: a person: not added again, its numbers and last-seen time updated
     already_open: int
+
+
+#: what makes a discrepancy the same one while it is open (count records: no shop or listing)
+DISCREPANCY_KEY: tuple[str, ...] = ("kind", "sku", "warehouse", "shop_id", "marketplace_item_id",
+                                    "marketplace_sku_id")
+_DISCREPANCY_NUMBERS: tuple[str, ...] = ("warehouse_count", "ledger_qty", "listing_qty", "planned_qty", "difference")
 
 
 def record_discrepancies(conn_or_engine: ConnOrEngine, discrepancies: pd.DataFrame, *,
                          flow_run_id: str | None = None, now: datetime | None = None) -> DiscrepancyResult:
     """Store ``domain.stock.reconcile`` records (``DISCREPANCY_COLUMNS``) for a person.
 
-    A record whose kind, SKU, warehouse, listing and numbers equal an open one is not stored
-    twice (an hourly run over the same count file would otherwise file the same disagreement
-    every hour). One SELECT of the open records, one INSERT of the new ones.
+    A discrepancy is one open record per ``DISCREPANCY_KEY`` until a person resolves it: a
+    record whose key is open already updates that one (its numbers, cause and ``last_seen_at``;
+    ``created_at`` stays the first filing) instead of filing it again — an hourly run, with or
+    without a count file, finds the same disagreements. The partial unique indexes of
+    migration 0006 hold it in the database; the write is an upsert on them, so two runs at
+    once cannot file a key twice either. One SELECT of the open keys (to count), one upsert
+    for count records and one for listing records.
     """
     from warehouse.models import StockDiscrepancy
 
     table = StockDiscrepancy.__table__
     now = now or _utc_now()
-    identity = ("kind", "sku", "warehouse", "shop_id", "marketplace_item_id", "marketplace_sku_id",
-                "warehouse_count", "ledger_qty", "listing_qty", "planned_qty", "difference")
-    numbers = {"warehouse_count", "ledger_qty", "listing_qty", "planned_qty", "difference"}
+    numbers = set(_DISCREPANCY_NUMBERS)
 
     def value(column, v):
         if v is None or pd.isna(v):
             return None
         return int(v) if column in numbers else str(v)
 
-    rows = [{c: value(c, getattr(row, c)) for c in identity}
-            | {"cause": row.cause, "suggested_cause": row.suggested_cause}
+    rows = [{c: value(c, getattr(row, c)) for c in (*DISCREPANCY_KEY, *_DISCREPANCY_NUMBERS)}
+            | {"cause": row.cause, "suggested_cause": row.suggested_cause, "flow_run_id": flow_run_id,
+               "status": "open", "created_at": now, "last_seen_at": now}
             for row in discrepancies.itertuples(index=False)]
     with _connection(conn_or_engine) as conn:
         open_keys = {tuple(r) for r in conn.execute(
-            sa.select(*[table.c[c] for c in identity]).where(table.c.status == "open"))}
-        fresh = [r for r in rows if tuple(r[c] for c in identity) not in open_keys]
-        if fresh:
-            conn.execute(sa.insert(table), [r | {"flow_run_id": flow_run_id, "status": "open", "created_at": now}
-                                            for r in fresh])
-    return DiscrepancyResult(new=len(fresh), already_open=len(rows) - len(fresh))
+            sa.select(*[table.c[c] for c in DISCREPANCY_KEY]).where(table.c.status == "open"))}
+        already = sum(tuple(r[c] for c in DISCREPANCY_KEY) in open_keys for r in rows)
+        for listing_records, key, where in (
+                (False, ["kind", "sku", "warehouse"], "status = 'open' AND shop_id IS NULL"),
+                (True, list(DISCREPANCY_KEY), "status = 'open' AND shop_id IS NOT NULL")):
+            part = [r for r in rows if (r["shop_id"] is not None) == listing_records]
+            if not part:
+                continue
+            insert = _insert(conn, table)
+            conn.execute(insert.on_conflict_do_update(
+                index_elements=key, index_where=sa.text(where),
+                set_={c: insert.excluded[c] for c in (*_DISCREPANCY_NUMBERS, "cause", "suggested_cause",
+                                                       "last_seen_at")}), part)
+    return DiscrepancyResult(new=len(rows) - already, already_open=already)
 
 
 def read_discrepancies(conn_or_engine: ConnOrEngine, status: str | None = "open") -> pd.DataFrame:
@@ -1041,7 +1059,7 @@ def read_discrepancies(conn_or_engine: ConnOrEngine, status: str | None = "open"
     if status is not None:
         query = query.where(table.c.status == status)
     with _connection(conn_or_engine) as conn:
-        return _times(pd.read_sql(query, conn), "created_at", "resolved_at")
+        return _times(pd.read_sql(query, conn), "created_at", "last_seen_at", "resolved_at")
 
 
 def record_stock_pushes(conn_or_engine: ConnOrEngine, pushes: pd.DataFrame, *, flow_run_id: str | None = None,

@@ -204,13 +204,16 @@ def test_reconcile_stock_records_the_unposted_movements_and_listing_drift(world,
     assert (shipment.warehouse, shipment.warehouse_count, shipment.ledger_qty, shipment.listing_qty,
             shipment.difference) == (WAREHOUSE, 115, 120, 92, -5)
     assert (shipment.kind, shipment.cause) == ("count_vs_ledger", "unrecorded_shipment")
-    assert shipment.suggested_cause.startswith("counted 115, the ledger has 120")
+    assert shipment.suggested_cause.startswith("Counted 115, the ledger has 120")
+    assert "import-count" in shipment.suggested_cause
     assert (receipt.warehouse_count, receipt.ledger_qty, receipt.listing_qty, receipt.difference) == (48, 45, 5, 3)
     assert receipt.cause == "unrecorded_receipt"
     oversell = by_key[(A, "jd-pop")]
     assert (oversell.warehouse_count, oversell.ledger_qty, oversell.listing_qty, oversell.difference) == (115, 120, 60, 39)
     assert (oversell.kind, oversell.cause, oversell.planned_qty) == ("oversell_risk", "listing_drift", 21)
-    assert "never pushed by us" in oversell.suggested_cause
+    # advice that fits an oversell risk: lower the listing — not the count's "post the movement"
+    assert "we never pushed this listing. Lower it to 21" in oversell.suggested_cause
+    assert "import-count" not in oversell.suggested_cause
     assert by_key[(B, "tmall-flagship")].difference == -6
 
     # the reads were stored on the listings; the positions snapshot is the ledger's (count not imported)
@@ -224,12 +227,16 @@ def test_reconcile_stock_records_the_unposted_movements_and_listing_drift(world,
     assert repository.table_counts(engine)["stock_pushes"] == 0          # push switch off (rules.yaml default)
 
     summary = asyncio.run(_artifact("reconcile-stock"))[0].data
+    # the headline says what was found, each kind counted (it said "books match" over any findings)
+    assert summary.startswith("# Stock reconciliation: 2 count-vs-ledger differences, 1 listing oversell risks, "
+                              "1 undersold listings; 1 shop(s) could not be read\n")
+    assert "1 listing(s) offer 39 unit(s) more than we can ship" in summary
     assert "pdd-main" in summary and "SHOPOPS_CRED_PDD_MAIN" in summary     # the failed shop, and what to do
     assert "Nothing was pushed" in summary
     book = openpyxl.load_workbook(next((settings.report_folder / "reconcile-stock").glob("*.xlsx")))
     assert book.sheetnames == ["discrepancies", "shops", "push_plan", "edited_on_marketplace", "pushes", "positions"]
     header = [c.value for c in book["discrepancies"][1]]
-    assert {"warehouse count", "ledger", "listing shows", "suggested cause"} <= set(header)
+    assert {"warehouse count", "ledger", "listing shows", "possible cause and what to do"} <= set(header)
     shops = {row[0]: row for row in book["shops"].iter_rows(min_row=2, values_only=True)}
     assert shops["jd-pop"][3:5] == (1, 39) and shops["tmall-flagship"][5:7] == (1, 6)
     assert shops["pdd-main"][2] == "failed"
@@ -254,6 +261,74 @@ def test_reconcile_stock_records_the_unposted_movements_and_listing_drift(world,
                       ("pdd-main", B): (None, 4, None, True)}       # never read: floor(45 × 0.15) − 2 = 4
     assert server.state.stock[("jd-pop", A)] == 60 and server.state.stats_json()["jd"].get("stock_writes", 0) == 0
     assert repository.read_listings(engine)["last_pushed_qty"].isna().all()
+
+
+def _two_skus_two_listings(world, engine, server):
+    """A: 120 on hand, B: 45, in HZ01; jd-pop lists A (share 0.20, buffer 2: plan 22, shows 60:
+    oversell risk +38), tmall-flagship lists B (share 0.30, buffer 2: plan 11, shows 5: −6)."""
+    repository.upsert_skus(engine, pd.DataFrame([{"sku": s, "name": s, "supplier": "hz-apparel",
+                                                  "default_warehouse": WAREHOUSE} for s in (A, B)]))
+    repository.post_ledger(engine, moves((A, 10, "opening", 120, "opening"), (B, 10, "opening", 45, "opening")))
+    rows = []
+    for shop, platform, sku, share in (("jd-pop", "jd", A, 0.20), ("tmall-flagship", "taobao", B, 0.30)):
+        item, variant = listing_ids(world, platform, sku)
+        rows.append({"shop_id": shop, "marketplace_item_id": item, "marketplace_sku_id": variant, "sku": sku,
+                     "allocation_share": share, "buffer": 2})
+    repository.upsert_listings(engine, pd.DataFrame(rows))
+    server.state.stock[("jd-pop", A)] = 60
+    server.state.stock[("tmall-flagship", B)] = 5
+
+
+def test_hourly_reconcile_without_a_count_updates_the_open_records_instead_of_filing_them_again(
+        world, stock_env, tmp_path, monkeypatch):
+    """Issue 17 #2: one open record per (kind, SKU, warehouse, shop/listing), the latest numbers.
+    The first run reports in Chinese (issue 17 #9): a headline that counts what was found, and
+    advice per row that fits its kind."""
+    from flows.stock import reconcile_stock
+
+    settings, engine, server = stock_env
+    _two_skus_two_listings(world, engine, server)
+    count_file = tmp_path / "wms-count.csv"
+    counted_at = (NOW - timedelta(hours=1)).isoformat()
+    count_file.write_text(f"sku,warehouse,counted_qty,counted_at\n{A},{WAREHOUSE},115,{counted_at}\n",
+                          encoding="utf-8")
+
+    monkeypatch.setenv("SHOPOPS_LOCALE", "zh_CN")
+    get_settings.cache_clear()
+    first = reconcile_stock(count_file=str(count_file))
+    assert (first["count_vs_ledger"], first["oversell_risk"], first["undersell"], first["new_records"]) == (1, 1, 1, 3)
+    summary = max(asyncio.run(_artifact("reconcile-stock")), key=lambda a: a.created).data   # this run's
+    assert summary.startswith("# 库存对账：盘点与台账不符 1 处，商品超卖风险 1 个，少卖 1 个\n")
+    assert "账实相符" not in summary
+    book = openpyxl.load_workbook(next((settings.report_folder / "reconcile-stock").glob("*.xlsx")))
+    sheet = [dict(zip([c.value for c in book["discrepancies"][1]], row))
+             for row in book["discrepancies"].iter_rows(min_row=2, values_only=True)]
+    advice = {row["类型"]: row["可能原因与处理建议"] for row in sheet}
+    assert "出库未入账" in advice["count_vs_ledger"]
+    assert "超卖" in advice["oversell_risk"] and "改为 22" in advice["oversell_risk"]
+    assert "未入账" not in advice["oversell_risk"] and "少卖" in advice["undersell"]
+    monkeypatch.setenv("SHOPOPS_LOCALE", "en")
+    get_settings.cache_clear()
+
+    # the next hour, no count file; meanwhile 10 of A shipped and jd-pop's listing was raised to 70
+    repository.post_ledger(engine, moves((A, 0, "shipment", -10, "order:x9")))
+    server.state.stock[("jd-pop", A)] = 70
+    hourly = reconcile_stock()
+    assert (hourly["oversell_risk"], hourly["undersell"], hourly["new_records"], hourly["already_open"]) == (1, 1, 0, 2)
+    again = reconcile_stock()
+    assert (again["new_records"], again["already_open"]) == (0, 2)
+
+    stored = repository.read_discrepancies(engine)
+    assert len(stored) == 3
+    assert not stored.duplicated(["kind", "sku", "warehouse", "shop_id"]).any()
+    oversell = stored[stored["kind"] == "oversell_risk"].iloc[0]
+    # the latest numbers: ledger 110, plan floor(110 × 0.20) − 2 = 20, the listing shows 70 → +50; no count
+    assert (oversell["ledger_qty"], oversell["listing_qty"], oversell["planned_qty"], oversell["difference"]) == (
+        110, 70, 20, 50)
+    assert pd.isna(oversell["warehouse_count"])
+    assert oversell["last_seen_at"] > oversell["created_at"]
+    count = stored[stored["kind"] == "count_vs_ledger"].iloc[0]      # not judged without a count: as filed
+    assert (count["warehouse_count"], count["ledger_qty"], count["difference"]) == (115, 120, -5)
 
 
 def test_a_bad_count_file_names_file_row_and_column(stock_env, tmp_path):
@@ -515,7 +590,7 @@ def test_stock_sync_dry_run_writes_nothing_live_pushes_reads_back_and_leaves_edi
     # the three numbers: no count (blank), ledger 100 on hand, the listing 40; planned 17 → 23 over
     assert (record["kind"], record["cause"], record["listing_qty"], record["planned_qty"], record["difference"],
             record["ledger_qty"]) == ("oversell_risk", "listing_edited", 40, 17, 23, 100)
-    assert "edited on the marketplace since our last push of 17" in record["suggested_cause"]
+    assert "someone changed it on the marketplace after our push of 17" in record["suggested_cause"]
     summaries = [a.data for a in asyncio.run(_artifact("reconcile-stock"))]
     assert any("were edited on the marketplace since our last push" in s and "--overwrite-edited" in s
                for s in summaries)

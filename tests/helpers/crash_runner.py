@@ -6,6 +6,14 @@ the seam ``SHOPOPS_TEST_CRASH_AT`` (tests/integration/test_ingest_crash.py) or f
 (tests/integration/test_proof_crash.py). Credentials and the PII hash key come from the
 environment as in production.
 
+For a kill from outside the pull says when it may come, so that the kill always lands
+mid-pull however busy the machine is (a kill on a timer could land after the pull had
+ended): with ``SHOPOPS_TEST_KILL_AFTER_ORDERS=<n>`` and ``SHOPOPS_TEST_KILL_READY=<file>`` it
+writes the file (``<orders held> <seam point>``) as soon as the warehouse holds ``n`` orders
+(checked when it takes a shop's run guard and after each commit), then goes on pulling, and
+holds still before the last shop's capture-log row (``<file>.held``) until it is killed: the
+killer may strike at any moment after the file appears and the pull cannot end first.
+
 ``python tests/helpers/crash_runner.py --serve`` is a fork server for those tests: it imports
 the pipeline (Prefect, pandas, Great Expectations: ≈4 s, more than the pull itself at CI
 sizes) once, then forks one child per request, and each child is such a pull. The child is
@@ -21,21 +29,76 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import traceback
 from datetime import datetime
 from pathlib import Path
 
+import sqlalchemy as sa
+
+import tasks.ingest
 from config.schema import load_config
 from tasks.ingest import pull_shop
+from warehouse.db import make_engine
 
 ROOT = Path(__file__).resolve().parents[2]
+#: the kill point of a kill from outside (test_proof_crash.py): see the module's docstring
+KILL_AFTER_ENV, KILL_READY_ENV = "SHOPOPS_TEST_KILL_AFTER_ORDERS", "SHOPOPS_TEST_KILL_READY"
+#: a pull held for its kill that nobody kills (the test died) gives up after this long
+HOLD_LIMIT_S = 600
+#: exit code of a pull that was held and never killed
+NOT_KILLED_EXIT = 3
+
+
+class _KillPoint:
+    """Wraps ``tasks.ingest._crash_point`` (the pull's seam, passed at every step) in this
+    process: says when the warehouse holds ``after_orders`` orders, and holds the pull still
+    before its last shop's capture-log row once it has said so."""
+
+    def __init__(self, database_url: str, after_orders: int, ready: Path, last_shop: str):
+        self.engine = make_engine(database_url)
+        self.after_orders, self.ready, self.last_shop = after_orders, ready, last_shop
+        self.shop: str | None = None
+        self.reached = False
+        self.seam = tasks.ingest._crash_point
+        tasks.ingest._crash_point = self
+
+    def __call__(self, point: str) -> None:
+        self.seam(point)   # SHOPOPS_TEST_CRASH_AT still works
+        if not self.reached and point in ("lease", "committed"):
+            with self.engine.connect() as conn:
+                held = conn.scalar(sa.text("select count(*) from orders"))
+            if held >= self.after_orders:
+                self.reached = True
+                self._write(self.ready, f"{held} {point}@{self.shop}")
+        if self.reached and point == "capture_log" and self.shop == self.last_shop:
+            self._write(self.ready.with_name(self.ready.name + ".held"), f"{point}@{self.shop}")
+            deadline = time.monotonic() + HOLD_LIMIT_S
+            while time.monotonic() < deadline:   # until the SIGKILL
+                time.sleep(1)
+            print(f"held for the kill for {HOLD_LIMIT_S} s and nobody killed this pull", file=sys.stderr)
+            sys.stderr.flush()
+            os._exit(NOT_KILLED_EXIT)
+
+    @staticmethod
+    def _write(path: Path, text: str) -> None:
+        """Whole or not at all: the test reads the file as soon as it exists."""
+        part = path.with_name(path.name + ".part")
+        part.write_text(text, encoding="utf-8")
+        os.replace(part, path)
 
 
 def main(argv: list[str]) -> int:
     config_dir, database_url, clock_iso, owner, *shops = argv
     config = load_config(config_dir)
     now = datetime.fromisoformat(clock_iso)
+    kill_point = None
+    if os.environ.get(KILL_AFTER_ENV) and shops:
+        kill_point = _KillPoint(database_url, int(os.environ[KILL_AFTER_ENV]), Path(os.environ[KILL_READY_ENV]),
+                                shops[-1])
     for shop in shops:
+        if kill_point is not None:
+            kill_point.shop = shop
         result = pull_shop(config, shop, database_url=database_url, owner=owner, clock=lambda: now)
         if result.status != "ok":
             print(f"{shop}: {result.status}: {result.error}", file=sys.stderr)

@@ -4,7 +4,14 @@ tests/integration/test_ingest_crash.py kills the pull at each *named* point of t
 this test kills it from outside, where the dice say: a seeded random row offset in each
 slice of the pull (kill once the warehouse holds that many orders) plus a random delay
 (0–300 ms after the offset is reached), so the SIGKILL lands wherever the pull happens to be — mid-HTTP
-read, mid-normalise, mid-INSERT, mid-COMMIT — not at a point we chose. After each kill:
+read, mid-normalise, mid-INSERT, mid-COMMIT — not at a point we chose.
+
+The kill is reached by construction, not by timing: the pull itself (tests/helpers/crash_runner.py)
+writes a file when the warehouse holds the offset's orders, goes on pulling, and holds still
+before its last shop's capture-log row until it is killed. So however busy the machine, the
+SIGKILL always lands mid-pull — somewhere in the work after the offset, or at that last
+point when the pull got there within the delay — and never after a pull that ended by itself.
+It is a real forked process and a real SIGKILL. After each kill:
 
 - what the warehouse holds is consistent: every stored order is the ground truth's current
   version with all its lines, none twice (a crash never leaves half an order or a stale one);
@@ -15,7 +22,8 @@ After the last kill, one more run completes, and the warehouse equals the ground
 Full size (``SHOPOPS_PROOF_SCALE=full``, ``make proof``): a 200,000-order day (normal_day's
 shape, scaled) over 7 shops, 20 kills, SQLite and PostgreSQL. CI: the smoke world (≈300
 orders) in pages and chunks of 20, 4 kills. The seed is printed (``SHOPOPS_PROOF_SEED``
-replays a failing sequence; the delays make the exact landing points vary).
+replays a failing sequence: the same offsets and delays; how far the pull gets within a delay
+varies with the machine, so the exact landing points do too).
 """
 from __future__ import annotations
 
@@ -26,9 +34,9 @@ import time
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 import yaml
 
+from helpers.crash_runner import KILL_AFTER_ENV, KILL_READY_ENV
 from helpers.ingest_support import HASH_KEY, SHOPS, assert_equals_truth, credential_env, ground_truth, \
     stored_orders, write_config
 from sandbox import generate
@@ -77,14 +85,6 @@ def proof_config(sandbox_process, tmp_path_factory):
                         run_lease_minutes=LEASE_MINUTES, first_pull_hours=26, **rules)
 
 
-def _count(engine) -> int:
-    try:
-        with engine.connect() as conn:
-            return conn.scalar(sa.text("select count(*) from orders"))
-    except sa.exc.OperationalError:  # SQLite: the writer holds the lock for a moment
-        return -1
-
-
 def _assert_consistent(engine, truth) -> int:
     """Every stored order is its ground-truth version with all its lines, none twice."""
     stored = stored_orders(engine, SHOPS)
@@ -102,7 +102,7 @@ def _assert_consistent(engine, truth) -> int:
 @pytest.mark.parametrize("database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
                          indirect=True)
 def test_kill_9_at_random_moments_then_rerun_leaves_exactly_the_ground_truth(world, sandbox_process, proof_config,
-                                                                            database_url, crash_runner):
+                                                                            database_url, crash_runner, tmp_path):
     _, credentials = sandbox_process
     env = {**credential_env(credentials), "SHOPOPS_PII_HASH_KEY": HASH_KEY}
     migrate.upgrade(database_url)
@@ -119,23 +119,29 @@ def test_kill_9_at_random_moments_then_rerun_leaves_exactly_the_ground_truth(wor
     print(f"\nseed {SEED}: {len(truth):,} orders; kill after offsets {offsets} (+ delays in s "
           f"{[round(d, 3) for d in delays]})")
 
-    def pull(owner: str):
+    def pull(owner: str, extra_env: dict[str, str] | None = None):
         """A pull in a process of its own (forked after the imports: tests/helpers/crash_runner.py)."""
-        return crash_runner.start([proof_config, database_url, clock_at.isoformat(), owner, *SHOPS], env=env)
+        return crash_runner.start([proof_config, database_url, clock_at.isoformat(), owner, *SHOPS],
+                                  env={**env, **(extra_env or {})})
 
     landed = []
     for number, (offset, delay) in enumerate(zip(offsets, delays), start=1):
-        run = pull(f"killed-{number}")
-        while run.poll() is None and _count(engine) < offset:
+        ready = tmp_path / f"kill-{number}.ready"
+        run = pull(f"killed-{number}", {KILL_AFTER_ENV: str(offset), KILL_READY_ENV: str(ready)})
+        while run.poll() is None and not ready.exists():   # the pull says when it holds `offset` orders
             time.sleep(0.02)
-        time.sleep(delay)
-        if run.poll() is None:
-            run.send_signal(signal.SIGKILL)
+        assert ready.exists(), (f"run {number} ended (exit {run.returncode}) before the warehouse held {offset:,} "
+                                f"orders: {run.stderr_text()[-3000:]}")
+        time.sleep(delay)   # where the kill lands; the pull cannot end before it (it holds at its end)
+        run.send_signal(signal.SIGKILL)
         code = run.wait(timeout=60)
-        assert code == -signal.SIGKILL, f"run {number} ended by itself (exit {code}) before the kill: {run.stderr_text()}"
+        assert code == -signal.SIGKILL, f"run {number} was not ended by the kill (exit {code}): {run.stderr_text()}"
+        at_end = ready.with_name(ready.name + ".held").exists()
         held = _assert_consistent(engine, truth)
         landed.append(held)
-        print(f"kill {number}: at ≥{offset:,} orders (+{delay:.3f} s) → {held:,} orders held, consistent", flush=True)
+        print(f"kill {number}: {offset:,} orders reached ({ready.read_text(encoding='utf-8')}) + {delay:.3f} s → "
+              f"{'held before its last capture-log row' if at_end else 'mid-pull'}; {held:,} orders held, "
+              "consistent", flush=True)
         time.sleep(LEASE_MINUTES * 60 + 0.1)  # the dead run's lease expires; the next run takes over
 
     final = pull("final")

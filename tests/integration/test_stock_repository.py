@@ -14,7 +14,7 @@ from domain.canonical import LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS, Canoni
 from domain.stock import positions
 from warehouse import migrate, repository
 from warehouse.db import make_engine
-from warehouse.models import PurchaseOrder, PurchaseOrderLine
+from warehouse.models import PurchaseOrder, PurchaseOrderLine, UTCDateTime
 
 T0 = datetime(2026, 11, 20, 0, 0, tzinfo=timezone.utc)
 
@@ -157,9 +157,88 @@ def test_discrepancies_stored_once_while_open(engine):
     listing_row = stored[stored["shop_id"] == "s1"].iloc[0]
     assert (listing_row["marketplace_item_id"], listing_row["planned_qty"], listing_row["cause"]) == ("i1", 30,
                                                                                                        "listing_drift")
-    # the same disagreement with other numbers is a new record
+    # the same disagreement with other numbers is the same record, its numbers updated
     moved = repository.record_discrepancies(engine, records.assign(ledger_qty=[101, 101], difference=[-6, 10]))
-    assert (moved.new, moved.already_open) == (2, 0)
+    assert (moved.new, moved.already_open) == (0, 2)
+    assert len(repository.read_discrepancies(engine)) == 2
+
+
+def _record(kind, shop=None, *, count=None, ledger=100, listing=None, planned=None, difference, cause):
+    listing_row = shop is not None
+    return {"kind": kind, "sku": "A", "warehouse": "*" if listing_row else "W1", "shop_id": shop,
+            "marketplace_item_id": f"{shop}-item" if listing_row else None,
+            "marketplace_sku_id": f"{shop}-variant" if listing_row else None,
+            "warehouse_count": pd.NA if count is None else count, "ledger_qty": ledger,
+            "listing_qty": pd.NA if listing is None else listing, "planned_qty": pd.NA if planned is None else planned,
+            "difference": difference, "cause": cause, "suggested_cause": f"{kind} {difference}"}
+
+
+def test_an_open_discrepancy_is_one_record_per_key_updated_by_later_runs(engine):
+    """Issue 17 #2: the hourly run without a count file must not file the same oversell risk
+    again; a run with other numbers updates the open record instead of adding one."""
+    hour = timedelta(hours=1)
+    with_count = pd.DataFrame([
+        _record("count_vs_ledger", count=95, difference=-5, cause="unrecorded_shipment"),
+        _record("oversell_risk", "s1", count=95, listing=40, planned=30, difference=10, cause="listing_drift"),
+        _record("undersell", "s2", count=95, listing=5, planned=20, difference=-15, cause="listing_drift")])
+    first = repository.record_discrepancies(engine, with_count, flow_run_id="run-1", now=T0)
+    # an hour later, no count file: the listings' records come back without a warehouse count
+    hourly = pd.DataFrame([
+        _record("oversell_risk", "s1", listing=40, planned=30, difference=10, cause="listing_drift"),
+        _record("undersell", "s2", listing=5, planned=20, difference=-15, cause="listing_drift")])
+    second = repository.record_discrepancies(engine, hourly, flow_run_id="run-2", now=T0 + hour)
+    # two hours later the stock moved: other numbers, and the listing was edited meanwhile
+    changed = pd.DataFrame([
+        _record("oversell_risk", "s1", ledger=90, listing=45, planned=27, difference=18, cause="listing_edited")])
+    third = repository.record_discrepancies(engine, changed, flow_run_id="run-3", now=T0 + 2 * hour)
+
+    assert (first.new, first.already_open) == (3, 0)
+    assert (second.new, second.already_open) == (0, 2)
+    assert (third.new, third.already_open) == (0, 1)
+    stored = repository.read_discrepancies(engine)
+    assert len(stored) == 3
+    assert not stored.duplicated(["kind", "sku", "warehouse", "shop_id"]).any()
+    by_kind = stored.set_index("kind")
+    over = by_kind.loc["oversell_risk"]
+    assert (over["ledger_qty"], over["listing_qty"], over["planned_qty"], over["difference"], over["cause"]) == (
+        90, 45, 27, 18, "listing_edited")                     # the latest numbers
+    assert pd.isna(over["warehouse_count"]) and over["suggested_cause"] == "oversell_risk 18"
+    assert (over["created_at"], over["last_seen_at"]) == (T0, T0 + 2 * hour)   # open since, last seen
+    under = by_kind.loc["undersell"]
+    assert (under["difference"], under["created_at"], under["last_seen_at"]) == (-15, T0, T0 + hour)
+    count = by_kind.loc["count_vs_ledger"]                  # not seen again (no count): left as it was
+    assert (count["warehouse_count"], count["difference"], count["last_seen_at"]) == (95, -5, T0)
+
+    # resolved by a person: the next run that finds it again files a new record
+    with engine.begin() as conn:
+        conn.execute(sa.text("update stock_discrepancies set status = 'resolved', resolved_at = :at "
+                             "where kind = 'oversell_risk'"), {"at": T0 + 3 * hour})
+    again = repository.record_discrepancies(engine, changed, flow_run_id="run-4", now=T0 + 4 * hour)
+    assert (again.new, again.already_open) == (1, 0)
+    assert len(repository.read_discrepancies(engine)) == 3
+    assert len(repository.read_discrepancies(engine, None)) == 4
+
+
+def test_the_warehouse_refuses_a_second_open_record_of_a_key(engine):
+    """The uniqueness holds in the database too, for count and listing records alike (their
+    shop and listing columns are NULL for a count record); resolved ones may repeat."""
+    rows = pd.DataFrame([_record("count_vs_ledger", count=95, difference=-5, cause="unrecorded_shipment"),
+                         _record("oversell_risk", "s1", listing=40, planned=30, difference=10, cause="listing_drift")])
+    repository.record_discrepancies(engine, rows, now=T0)
+    insert = ("insert into stock_discrepancies (kind, cause, sku, warehouse, shop_id, marketplace_item_id, "
+              "marketplace_sku_id, difference, status, created_at) values (:kind, :cause, 'A', :w, :shop, :item, "
+              ":variant, 1, :status, :at)")
+    count_key = {"kind": "count_vs_ledger", "cause": "unrecorded_receipt", "w": "W1", "shop": None, "item": None,
+                 "variant": None, "at": T0}
+    listing_key = {"kind": "oversell_risk", "cause": "listing_drift", "w": "*", "shop": "s1", "item": "s1-item",
+                   "variant": "s1-variant", "at": T0}
+    for key in (count_key, listing_key):
+        with pytest.raises(sa.exc.IntegrityError):
+            with engine.begin() as conn:
+                conn.execute(sa.text(insert), key | {"status": "open"})
+        with engine.begin() as conn:
+            conn.execute(sa.text(insert), key | {"status": "resolved"})
+    assert len(repository.read_discrepancies(engine, None)) == 4
 
 
 def test_positions_snapshot_and_pushes(engine):
@@ -293,4 +372,64 @@ def test_migration_0002_moves_kind_and_cause_out_of_the_text_and_back(database_u
         restored = conn.execute(sa.text("select suggested_cause from stock_discrepancies order by id")).scalars().all()
         columns = {c["name"] for c in sa.inspect(conn).get_columns("stock_discrepancies")}
     assert restored == [r[4] for r in old_rows] and "kind" not in columns
+    engine.dispose()
+
+
+def test_migration_0006_keeps_one_open_record_per_key_with_the_latest_numbers(database_url):
+    """A warehouse that filed the same oversell risk every hour (issue 17 #2) comes out of the
+    migration with one open record per key: the latest numbers, open since the first filing."""
+    migrate.upgrade(database_url, "0005_settlement")
+    engine = make_engine(database_url)
+    # the table as 0005 has it (no last_seen_at), times stored as the warehouse stores them
+    old_table = sa.table("stock_discrepancies", *[sa.column(c) for c in (
+        "kind", "cause", "sku", "warehouse", "shop_id", "marketplace_item_id", "marketplace_sku_id",
+        "warehouse_count", "ledger_qty", "listing_qty", "difference", "status")],
+        sa.column("created_at", UTCDateTime()))
+    listing = {"kind": "oversell_risk", "cause": "listing_drift", "warehouse": "*", "shop_id": "s1",
+               "marketplace_item_id": "i1", "marketplace_sku_id": "v1", "warehouse_count": None, "ledger_qty": 100}
+    counted = {"kind": "count_vs_ledger", "cause": "unrecorded_shipment", "warehouse": "W1", "shop_id": None,
+               "marketplace_item_id": None, "marketplace_sku_id": None, "listing_qty": None, "ledger_qty": 100}
+    rows = [
+        listing | {"sku": "A", "warehouse_count": 95, "listing_qty": 40, "difference": 10, "status": "open",
+                   "created_at": T0},
+        listing | {"sku": "A", "listing_qty": 40, "difference": 10, "status": "open",
+                   "created_at": T0 + timedelta(hours=1)},
+        listing | {"sku": "A", "listing_qty": 44, "difference": 14, "status": "open",
+                   "created_at": T0 + timedelta(hours=2)},
+        listing | {"sku": "A", "listing_qty": 30, "difference": 3, "status": "resolved",
+                   "created_at": T0 - timedelta(days=1)},
+        listing | {"sku": "B", "listing_qty": 9, "difference": 2, "status": "open", "created_at": T0},  # another SKU
+        counted | {"sku": "A", "warehouse_count": 95, "difference": -5, "status": "open", "created_at": T0},
+        counted | {"sku": "A", "warehouse_count": 94, "difference": -6, "status": "open",
+                   "created_at": T0 + timedelta(hours=3)},
+    ]
+    with engine.begin() as conn:
+        for row in rows:
+            conn.execute(sa.insert(old_table).values(**row))
+    engine.dispose()
+
+    migrate.upgrade(database_url, "0006_open_discrepancy_key")
+    engine = make_engine(database_url)
+    stored = repository.read_discrepancies(engine)
+    assert len(stored) == 3 and len(repository.read_discrepancies(engine, None)) == 4
+    by_key = {(r.kind, r.sku): r for r in stored.itertuples()}
+    a = by_key[("oversell_risk", "A")]
+    assert (a.listing_qty, a.difference, a.created_at, a.last_seen_at) == (44, 14, T0, T0 + timedelta(hours=2))
+    b = by_key[("oversell_risk", "B")]
+    assert (b.difference, b.created_at, b.last_seen_at) == (2, T0, T0)
+    c = by_key[("count_vs_ledger", "A")]
+    assert (c.warehouse_count, c.difference, c.created_at, c.last_seen_at) == (94, -6, T0, T0 + timedelta(hours=3))
+    # and the stored record is updated, not repeated, from now on
+    found = pd.DataFrame([{"kind": "oversell_risk", "sku": "A", "warehouse": "*", "shop_id": "s1",
+                           "marketplace_item_id": "i1", "marketplace_sku_id": "v1", "warehouse_count": pd.NA,
+                           "ledger_qty": 100, "listing_qty": 45, "planned_qty": 30, "difference": 15,
+                           "cause": "listing_drift", "suggested_cause": "shows 45"}])
+    assert repository.record_discrepancies(engine, found).already_open == 1
+    engine.dispose()
+
+    migrate.downgrade(database_url, "0005_settlement")
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("stock_discrepancies")}
+    assert "last_seen_at" not in columns
     engine.dispose()

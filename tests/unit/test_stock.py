@@ -272,3 +272,70 @@ def test_only_listings_read_this_run_are_pushed_and_edited_ones_only_when_asked(
     assert list(pushes_to_make(plan, read_ok)["marketplace_item_id"]) == ["tmall-A", "tmall-B"]
     assert list(pushes_to_make(plan, read_ok, overwrite_edited=True)["marketplace_item_id"]) == [
         "tmall-A", "jd-A", "tmall-B"]
+
+
+# --- what the reconcile-stock report says (tasks/stock.py; issue 17 #9) -------------------------
+
+def test_each_kind_of_discrepancy_gets_advice_that_fits_it_in_both_languages():
+    from tasks.stock import discrepancy_advice
+
+    counts, ledger_positions, listings = reconcile_inputs()
+    ledger_positions = pd.concat([ledger_positions, pd.DataFrame(
+        [("D", "W1", 50, 0, 50), ("E", "W1", 40, 0, 40)], columns=ledger_positions.columns)], ignore_index=True)
+    listings = pd.concat([listings[listings["shop_id"].ne("jd") | listings["sku"].ne("C")], pd.DataFrame([
+        listing("C", "jd", 0.0, pushed=None, read=6),     # plan 0; shows 6, never pushed by us: oversell
+        listing("D", "tmall", 1.0, pushed=50, read=30),   # plan 50; someone lowered it to 30: undersell, edited
+        listing("E", "jd", 0.5, pushed=None, read=5),     # plan 20; shows 5, never pushed: undersell
+    ])], ignore_index=True)
+    found = reconcile(counts, ledger_positions, listings, tolerance=1, undersell_tolerance=5).discrepancies
+
+    advice = {locale: dict(zip(zip(found["kind"], found["sku"], found["shop_id"].fillna("-")),
+                               discrepancy_advice(found, listings, locale=locale))) for locale in ("en", "zh_CN")}
+
+    en, zh = advice["en"], advice["zh_CN"]
+    assert len(en) == len(found) == 8
+    assert "5 unit(s) left W1 without a posted shipment" in en[("count_vs_ledger", "A", "-")]
+    assert "import-count" in en[("count_vs_ledger", "A", "-")] and "出库未入账" in zh[("count_vs_ledger", "A", "-")]
+    assert "4 unit(s) arrived in W1 without a posted receipt" in en[("count_vs_ledger", "B", "-")]
+    assert "入库未入账" in zh[("count_vs_ledger", "B", "-")]
+    # oversell: the listing sells stock we cannot ship; lower it — never the count's advice, and
+    # never "the next push corrects it" (pushing is off unless someone switches it on)
+    oversell = {k: v for k, v in en.items() if k[0] == "oversell_risk"}
+    assert len(oversell) == 3
+    for key, text in oversell.items():
+        assert "more than" in text and "cannot ship" in text, text
+        assert "unposted" not in text and "import-count" not in text and "next push" not in text, text
+        assert "超卖" in zh[key] and "未入账" not in zh[key], zh[key]
+    assert "Lower it to 30" in en[("oversell_risk", "A", "jd")] and "still shows our last push of 40" in en[
+        ("oversell_risk", "A", "jd")]
+    assert "after our push of 60" in en[("oversell_risk", "A", "tmall")]
+    assert "--overwrite-edited" in en[("oversell_risk", "A", "tmall")]
+    assert "never pushed" in en[("oversell_risk", "C", "jd")] and "Lower it to 0" in en[("oversell_risk", "C", "jd")]
+    # undersell: sales are lost; raise it
+    undersell = {k: v for k, v in en.items() if k[0] == "undersell"}
+    assert len(undersell) == 3
+    for key, text in undersell.items():
+        assert "fewer than" in text and "cannot ship" not in text and "import-count" not in text, text
+        assert "少卖" in zh[key] and "超卖" not in zh[key], zh[key]
+    assert "Raise it to 30" in en[("undersell", "B", "tmall")]
+    assert "lowered it on the marketplace after our push of 50" in en[("undersell", "D", "tmall")]
+    assert "never pushed" in en[("undersell", "E", "jd")] and "Raise it to 20" in en[("undersell", "E", "jd")]
+    assert not any("{" in text for texts in advice.values() for text in texts.values())
+
+
+def test_the_reconcile_headline_says_what_was_found():
+    from tasks.stock import reconcile_headline
+
+    found = {"count_vs_ledger": 2, "oversell_risk": 901, "undersell": 0, "shops_failed": 0}
+    assert reconcile_headline(found, counted=True, locale="en") == (
+        "Stock reconciliation: 2 count-vs-ledger differences, 901 listing oversell risks, 0 undersold listings")
+    zh = reconcile_headline(found, counted=True, locale="zh_CN")
+    assert "账实相符" not in zh and "2" in zh and "901" in zh and "超卖风险" in zh
+    clean = dict.fromkeys(found, 0)
+    assert "账实相符" in reconcile_headline(clean, counted=True, locale="zh_CN")
+    assert "books match" in reconcile_headline(clean, counted=True, locale="en")
+    # without a count nothing says the books match the warehouse: only the listings were judged
+    assert "账实相符" not in reconcile_headline(clean, counted=False, locale="zh_CN")
+    assert reconcile_headline(clean, counted=False, locale="en") == (
+        "Stock reconciliation: the listings agree with the ledger (no warehouse count compared)")
+    assert "1 shop(s)" in reconcile_headline(clean | {"shops_failed": 1}, counted=False, locale="en")
