@@ -242,6 +242,43 @@ def stock_sync(live: bool = typer.Option(False, "--live", help="Really push (nee
                                    return_state=True), "reconcile-stock")
 
 
+@stock_app.command("discrepancies")
+def stock_discrepancies(limit: int = typer.Option(50, help="At most this many rows.")) -> None:
+    """Open stock discrepancies (oldest first): id, kind, SKU, warehouse, shop, the numbers and the advice."""
+    from warehouse import repository
+    from warehouse.db import make_engine
+
+    engine = make_engine(get_settings().warehouse_url)
+    try:
+        frame = repository.read_discrepancies(engine)
+    finally:
+        engine.dispose()
+    for row in frame.head(limit).itertuples(index=False):
+        typer.echo(f"#{row.id:<6} {t('stk_kind_' + row.kind):<10} {row.sku:<14} {row.warehouse:<6} {row.shop_id or '-':<16} "
+                   f"{t('stk_difference')} {row.difference:>6}  {row.suggested_cause or ''}")
+    typer.echo(t("stk_open_count", n=len(frame)))
+
+
+@stock_app.command("resolve")
+def stock_resolve(ids: Optional[list[int]] = typer.Argument(None, help="Discrepancy ids (`shopops stock discrepancies`)."),
+                  sku: Optional[list[str]] = typer.Option(None, "--sku", help="Every open discrepancy of this SKU (repeatable)."),
+                  by: str = typer.Option(..., "--by", help="Who resolved it (recorded)."),
+                  note: str = typer.Option(..., "--note", help="What was done or found (recorded).")) -> None:
+    """Close open discrepancies a person dealt with (the record stays, with who, when and why)."""
+    from warehouse import repository
+    from warehouse.db import make_engine
+
+    engine = make_engine(get_settings().warehouse_url)
+    try:
+        done = repository.resolve_discrepancies(engine, by=by, note=note, ids=ids, skus=sku)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    typer.echo(t("stk_resolved", n=done))
+
+
 @stock_app.command("restock")
 def stock_restock() -> None:
     """Run restock-alerts now (the same flow as the daily deployment)."""

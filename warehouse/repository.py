@@ -1062,6 +1062,29 @@ def read_discrepancies(conn_or_engine: ConnOrEngine, status: str | None = "open"
         return _times(pd.read_sql(query, conn), "created_at", "last_seen_at", "resolved_at")
 
 
+def resolve_discrepancies(conn_or_engine: ConnOrEngine, *, by: str, note: str, ids: list[int] | None = None,
+                          skus: list[str] | None = None, now: datetime | None = None) -> int:
+    """A person resolves open discrepancies (by id, or every open one of ``skus``): the record
+    stays for the audit, closed with when, who and why (``note`` = "who: why"). Returns how
+    many were closed; a later run that finds the difference again files a new record."""
+    from warehouse.models import StockDiscrepancy
+
+    if not by.strip() or not note.strip():
+        raise ValueError("resolving a discrepancy needs who resolved it and why")
+    if not ids and not skus:
+        raise ValueError("name the discrepancies to resolve: their ids or their SKUs")
+    table = StockDiscrepancy.__table__
+    query = sa.update(table).where(table.c.status == "open")
+    if ids:
+        query = query.where(table.c.id.in_([int(i) for i in ids]))
+    if skus:
+        query = query.where(table.c.sku.in_(list(skus)))
+    with _connection(conn_or_engine) as conn:
+        done = conn.execute(query.values(status="resolved", resolved_at=now or _utc_now(),
+                                         note=f"{by.strip()}: {note.strip()}"))
+    return int(done.rowcount or 0)
+
+
 def record_stock_pushes(conn_or_engine: ConnOrEngine, pushes: pd.DataFrame, *, flow_run_id: str | None = None,
                         now: datetime | None = None) -> int:
     """Log pushes, dry runs too: shop_id, marketplace_item_id, marketplace_sku_id, sku,

@@ -104,7 +104,8 @@ class Event:
 
 
 RANK = {"pull": 0, "campaign-pull": 1, "check-warehouse": 2, "reconcile": 3, "restock": 4, "plant-refunds": 5,
-        "shipping": 6, "followup": 7, "lifecycle": 8, "settlement": 9, "campaign": 10}
+        "shipping": 6, "followup": 7, "lifecycle": 8, "settlement": 9, "campaign-prep": 10,
+        "campaign": 11}
 
 
 def day_events(first: datetime, day: int, scale: Scale) -> list[Event]:
@@ -122,7 +123,8 @@ def day_events(first: datetime, day: int, scale: Scale) -> list[Event]:
     if day == 4:   # mid-week: last month's statement, approved by the manager
         events.append(Event(at(first, day, 10), RANK["settlement"], "settlement"))
     window_start, window_end, _ = campaign_window(first)
-    if day == 3:
+    if day == 3:   # the operator pushes the promoted SKUs' stock and closes their records, then prepares
+        events.append(Event(at(first, day, 10), RANK["campaign-prep"], "campaign-prep"))
         events.append(Event(at(first, day, 10), RANK["campaign"], "campaign", {"phase": "prepare"}))
     if day == 5:
         events.append(Event(window_start - timedelta(hours=1), RANK["campaign"], "campaign", {"phase": "start"}))
@@ -481,11 +483,9 @@ class WeekRunner:
         deadline = time.monotonic() + 300
         with get_client(sync_client=True) as client:
             while time.monotonic() < deadline and run_id is None and "state" not in outcome:
-                for run in client.read_flow_runs(limit=20):
-                    if run.flow_name is None and run.state and run.state.is_paused():
-                        run_id = run.id
-                    elif run.state and run.state.is_paused():
-                        run_id = run.id
+                # the settlement is the one flow that pauses
+                paused = [run for run in client.read_flow_runs(limit=50) if run.state and run.state.is_paused()]
+                run_id = paused[0].id if paused else None
                 time.sleep(0.5)
         self.checks.check("settlement asks for approval", run_id is not None, f"no paused run: {outcome}")
         resume_flow_run(run_id, run_input={"decision": "approve", "note": "", "reviewer": "王芳"})
@@ -499,6 +499,20 @@ class WeekRunner:
                       m=month)
         self.checks.check("the approved settlement is final, reviewer recorded",
                           bool(final) and tuple(final[0]) == ("final", "王芳"), f"{final[:2]}")
+
+    def campaign_prep(self, when: datetime) -> None:
+        """§6 before a campaign: the operator pushes stock to every listing (`shopops stock sync
+        --live --overwrite-edited`), then closes the promoted SKUs' open discrepancy records the
+        push dealt with (`shopops stock resolve --sku …`)."""
+        from flows.stock import reconcile_stock
+        from warehouse import repository
+
+        counts, state = self._run("reconcile-stock live sync", reconcile_stock, when, sync="live", overwrite_edited=True)
+        self.checks.check("a live push is read back as planned", counts["pushed_mismatch"] == 0 and counts["push_failed"] == 0,
+                          f"{counts}")
+        promo = next(p for p in self.config.promotions if p.name == CAMPAIGN)
+        repository.resolve_discrepancies(self.engine, by="运营 李雷", note="活动前已实盘并推送库存（回读一致）",
+                                         skus=[item.sku for item in promo.skus], now=when)
 
     def campaign(self, when: datetime, phase: str) -> None:
         from flows.promotion import promotion_campaign
@@ -545,6 +559,8 @@ class WeekRunner:
                 self.lifecycle(event.when)
             elif event.kind == "settlement":
                 self.settlement(event.when)
+            elif event.kind == "campaign-prep":
+                self.campaign_prep(event.when)
             elif event.kind == "campaign":
                 self.campaign(event.when, event.args["phase"])
             check_warehouse(self.engine, self.checks, f"day {day} {event.kind} {event.when:%H:%M} UTC",
@@ -602,6 +618,11 @@ def setup(stack, first: datetime) -> str:
     scenario = stack.scenario_path
     world = generate(scenario)
     write_campaign(stack.demo_config_dir, world, first)
+    # the team has switched stock pushes on (dry runs on the hourly schedule, live when asked)
+    rules = stack.demo_config_dir / "rules.yaml"
+    text = rules.read_text(encoding="utf-8")
+    assert "push_enabled: false" in text, "rules.yaml stock.push_enabled moved: update the week's setup"
+    rules.write_text(text.replace("push_enabled: false", "push_enabled: true", 1), encoding="utf-8")
     stack.stock_as_of = first   # the demo's stock seed, dated the morning of day 1
     stack._register_secrets_and_catalogue(scenario)
     from shopops.demo import _bin, work_pools
