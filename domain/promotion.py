@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from domain.batching import hours_left
 from domain.followup import WAITING_TO_SHIP, FollowupRules, shipping_deadline
 from domain.restock import round_to_order
 
@@ -272,12 +273,16 @@ def live_figures(lines: pd.DataFrame, available: pd.Series, skus: pd.DataFrame, 
 
 
 def near_deadline(orders: pd.DataFrame, now: datetime, rules: FollowupRules) -> pd.DataFrame:
-    """Orders waiting to ship whose deadline is within ``rules.near_deadline_hours`` of ``now``
-    or already past (hours_left <= 0), most urgent first. ``orders``: canonical order columns."""
-    waiting = orders[orders["status"].isin(WAITING_TO_SHIP)].copy()
+    """The promoted orders to ship first, most urgent first: the same rule as the shipping run's
+    and customer service's list (``domain.batching.ship_first``): waiting to ship, within
+    ``rules.near_deadline_hours`` of ``shipping_deadline`` or past it, never one under refund
+    (``has_refund``) or a deposit-only presale (no deadline). ``orders``: the campaign's orders
+    (``warehouse.promotions.orders_of``: status, times, presale flags, ``has_refund``)."""
+    waiting = orders[orders["status"].isin(WAITING_TO_SHIP) & ~orders["has_refund"].astype(bool)].copy()
     waiting["deadline"] = shipping_deadline(waiting, rules)
-    waiting["hours_left"] = ((waiting["deadline"] - pd.Timestamp(now)).dt.total_seconds() / 3600).round(1)
-    return waiting[waiting["hours_left"] <= rules.near_deadline_hours].sort_values("hours_left", ignore_index=True)
+    waiting["hours_left"] = hours_left(waiting["deadline"], now)
+    urgent = waiting[(waiting["hours_left"] <= rules.near_deadline_hours).fillna(False)]
+    return urgent.assign(hours_left=urgent["hours_left"].round(1)).sort_values("hours_left", ignore_index=True)
 
 
 # --- after-action report -------------------------------------------------------------------

@@ -31,8 +31,8 @@ SOLD_EXCLUDED_STATUSES: tuple[str, ...] = ("pending_payment", "cancelled")
 #: a refund that was not rejected or withdrawn
 REFUND_COUNTING_STATUSES: tuple[str, ...] = ("requested", "refunding", "refunded")
 PROMOTED_LINE_COLUMNS: tuple[str, ...] = (
-    *ORDER_KEY, "status", "currency", "total_minor", "paid_at", "shipped_at", "ship_by_at", "has_refund",
-    "sku", "quantity", "line_total_minor")
+    *ORDER_KEY, "status", "currency", "total_minor", "paid_at", "shipped_at", "ship_by_at", "modified_at",
+    "is_presale", "presale_balance_paid", "has_refund", "sku", "quantity", "line_total_minor")
 
 
 # --- campaign state ----------------------------------------------------------------------
@@ -163,7 +163,7 @@ def promoted_lines(conn_or_engine: ConnOrEngine, shops: Iterable[str], skus: Ite
                 | orders_t.c.status.in_(("refunding", "refunded"))).label("has_refund")
     query = (sa.select(*[orders_t.c[k] for k in ORDER_KEY], orders_t.c.status, orders_t.c.currency,
                        orders_t.c.total_minor, orders_t.c.paid_at, orders_t.c.shipped_at, orders_t.c.ship_by_at,
-                       refunded, lines_t.c.sku, lines_t.c.quantity, lines_t.c.line_total_minor)
+                       orders_t.c.modified_at, orders_t.c.is_presale, orders_t.c.presale_balance_paid, refunded, lines_t.c.sku, lines_t.c.quantity, lines_t.c.line_total_minor)
              .join(orders_t, sa.and_(*[orders_t.c[k] == lines_t.c[k] for k in ORDER_KEY]))
              .where(orders_t.c.shop_id.in_(list(shops)), lines_t.c.sku.in_(list(skus)),
                     orders_t.c.paid_at >= start, orders_t.c.paid_at < end,
@@ -174,10 +174,12 @@ def promoted_lines(conn_or_engine: ConnOrEngine, shops: Iterable[str], skus: Ite
     frame["has_refund"] = frame["has_refund"].astype(bool)
     for column in ("quantity", "line_total_minor", "total_minor"):
         frame[column] = frame[column].astype("int64")
-    return _times(frame, "paid_at", "shipped_at", "ship_by_at")[list(PROMOTED_LINE_COLUMNS)]
+    return _times(frame, "paid_at", "shipped_at", "ship_by_at", "modified_at")[list(PROMOTED_LINE_COLUMNS)]
 
 
 def orders_of(lines: pd.DataFrame) -> pd.DataFrame:
     """The distinct orders of ``promoted_lines`` rows (one row per order key)."""
-    columns = [*ORDER_KEY, "status", "currency", "total_minor", "paid_at", "shipped_at", "ship_by_at", "has_refund"]
+    # what the deadline rule needs too (domain.batching.shipping_deadline: presale, last change)
+    columns = [*ORDER_KEY, "status", "currency", "total_minor", "paid_at", "shipped_at", "ship_by_at", "modified_at",
+               "is_presale", "presale_balance_paid", "has_refund"]
     return lines[columns].drop_duplicates(subset=list(ORDER_KEY), ignore_index=True)

@@ -158,3 +158,25 @@ def test_the_price_history_is_the_campaign_shops(double12):
     # DJ-BLK-L at 289.00: below tmall's 30-day low 599.00 and at most 50 % of 599.00 → no rule broken;
     # amazon-us's 200.00 would have made it "not below the 30-day low" and "another discount before"
     assert found[found["sku"] == "DJ-BLK-L"].empty, found
+
+
+def test_the_live_report_ships_first_by_the_same_rule_as_shipping_and_customer_service(double12):
+    """Issue 17 #3 through the campaign's live report (found by the simulated week: it failed
+    with KeyError 'is_presale' once the deadline rule became the shared one): its "near the
+    deadline" list is ``domain.batching.ship_first`` — no refunding order, no deposit-only
+    presale — computed on the warehouse's campaign orders."""
+    config, url, engine = double12
+    promo = campaign.find_campaign(config, "double12-2026")
+    window_paid = promo.window_start + pd.Timedelta(hours=1)
+    frames = orders(
+        ("o-live-due", "tmall-flagship", "paid", window_paid, "CNY", [("DJ-BLK-M", 1)]),
+        ("o-live-refunding", "tmall-flagship", "refunding", window_paid, "CNY", [("DJ-BLK-M", 1)]),
+        ("o-live-deposit", "tmall-flagship", "presale_deposit_paid", window_paid, "CNY", [("DJ-BLK-M", 1)]),
+    )
+    frames.orders.loc[frames.orders["order_id"] == "o-live-deposit", "is_presale"] = True
+    repository.upsert_orders(engine, frames)
+    # 47 h after payment: 1 h left of the 48 h Tmall deadline → near
+    live = campaign.live_report(config, url, promo, promo.window_start + pd.Timedelta(hours=48))
+    assert live.near_deadline["order_id"].tolist() == ["o-live-due"]
+    assert live.near_deadline["hours_left"].tolist() == [1.0]
+    assert live.totals["near_deadline"] == 1
