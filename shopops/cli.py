@@ -104,6 +104,46 @@ def db_current() -> None:
         raise typer.Exit(1) from None
 
 
+@db_app.command("backup")
+def db_backup(file: Optional[Path] = typer.Argument(None, help="Backup file (default: <data>/backups/"
+                                                             "warehouse-<UTC time>.sqlite or .dump).")) -> None:
+    """Back the warehouse up while it runs (SQLite online backup; PostgreSQL pg_dump)."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy.engine import make_url
+
+    from warehouse.backup import BackupError, backup
+
+    settings = get_settings()
+    url = settings.warehouse_url
+    if file is None:
+        suffix = "sqlite" if make_url(url).get_backend_name() == "sqlite" else "dump"
+        file = settings.data_dir / "backups" / f"warehouse-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.{suffix}"
+    try:
+        written = backup(url, file)
+    except BackupError as exc:
+        typer.echo(t("db_backup_failed", url=_safe_url(url), error=str(exc)), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(t("db_backed_up", url=_safe_url(url), file=written, size=f"{written.stat().st_size / 1e6:.1f}"))
+
+
+@db_app.command("restore")
+def db_restore(file: Path = typer.Argument(..., help="A file written by `shopops db backup`."),
+               yes: bool = typer.Option(False, "--yes", help="Replace the warehouse without asking.")) -> None:
+    """Replace the warehouse with a backup (stop the demo or the workers first)."""
+    from warehouse.backup import BackupError, restore
+
+    url = get_settings().warehouse_url
+    if not yes and not typer.confirm(t("db_restore_confirm", url=_safe_url(url), file=file)):
+        raise typer.Exit(1)
+    try:
+        restore(url, file)
+    except BackupError as exc:
+        typer.echo(t("db_restore_failed", url=_safe_url(url), error=str(exc)), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(t("db_restored", url=_safe_url(url), file=file))
+
+
 @app.command()
 def demo(stop: bool = typer.Option(False, "--stop", help="Stop a demo running from another terminal.")) -> None:
     """Start the local stack: warehouse, Prefect server + UI, deployments, worker, first runs."""
