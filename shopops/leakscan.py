@@ -28,8 +28,10 @@ A finding names its place (file and line / sheet and cell / table, column and ro
 Prefect log id with its flow run) and shows the match itself masked, so the scan's own
 report does not leak what it found.
 
+    shopops leak-scan                    # data/logs, data/reports, PREFECT_API_URL, the warehouse
     shopops leak-scan data/ --prefect-api-url http://127.0.0.1:4200/api \\
-        --database-url sqlite:///data/warehouse.sqlite --secrets-file data/sandbox/credentials.json
+        --database-url sqlite:///data/warehouse.sqlite --secrets-file data/sandbox/credentials.json \\
+        --buyers-file buyers.txt          # exit 1 when anything is found
 """
 from __future__ import annotations
 
@@ -148,11 +150,12 @@ class _Scan:
             self.report.findings.append(Finding(kind, place, excerpt))
 
     # --- files ------------------------------------------------------------------------------
-    def files(self, paths: Iterable[str | Path]) -> None:
+    def files(self, paths: Iterable[str | Path], skip: Iterable[str | Path] = ()) -> None:
+        skipped = {Path(p).resolve() for p in skip}
         for root in paths:
             root = Path(root)
             for path in sorted(root.rglob("*")) if root.is_dir() else [root]:
-                if path.is_file():
+                if path.is_file() and path.resolve() not in skipped:
                     self.file(path)
 
     def file(self, path: Path) -> None:
@@ -269,8 +272,9 @@ def _paged(http: requests.Session, url: str, body: dict) -> Iterator[dict]:
 
 def scan(paths: Iterable[str | Path] = (), *, prefect_api_url: str | None = None, database_url: str | None = None,
          secrets: Mapping[str, str] | Iterable[str] = (), buyers: Iterable[str] = (),
-         webhook_url: str | None = None) -> LeakReport:
-    """Scan files, Prefect's stored logs/artifacts/runs and a warehouse; see the module doc."""
+         webhook_url: str | None = None, skip: Iterable[str | Path] = ()) -> LeakReport:
+    """Scan files, Prefect's stored logs/artifacts/runs and a warehouse; see the module doc.
+    ``skip``: files not to read (the credentials file the secrets come from)."""
     if webhook_url:
         from shopops.notifications import webhook_secrets
 
@@ -278,7 +282,7 @@ def scan(paths: Iterable[str | Path] = (), *, prefect_api_url: str | None = None
                                                                           for i, v in enumerate(secrets)}),
                    **webhook_secrets(webhook_url)}
     run = _Scan(secrets, buyers)
-    run.files(paths)
+    run.files(paths, skip)
     if prefect_api_url:
         run.prefect(prefect_api_url)
     if database_url:
