@@ -193,12 +193,20 @@ PAYLOAD_PHONE_KEYS = frozenset({"phone", "mobile", "telephone", "tel", "receiver
                                 "post_tel", "buyer_phone"})
 PAYLOAD_ADDRESS_KEYS = frozenset({"address", "address1", "address2", "address3", "addressline1", "addressline2",
                                   "addressline3", "street", "receiver_address", "fulladdress", "detail_address"})
-_PAYLOAD_FIELD = re.compile(rb'"(' + "|".join(sorted(PAYLOAD_PHONE_KEYS | PAYLOAD_ADDRESS_KEYS)).encode()
+#: JSON keys whose string value is a buyer's or seller's free-text remark (TOP buyer_message /
+#: seller_memo, PDD buyer_memo / remark, Douyin buyer_words / seller_words, JD orderRemark /
+#: venderRemark, Shopify note): masked with ``mask_text`` as the normalisers store them
+PAYLOAD_REMARK_KEYS = frozenset({"buyer_message", "seller_memo", "buyer_memo", "remark", "buyer_words",
+                                 "seller_words", "orderremark", "venderremark", "note", "buyer_remark",
+                                 "seller_remark"})
+_PAYLOAD_FIELD = re.compile(rb'"(' + "|".join(sorted(PAYLOAD_PHONE_KEYS | PAYLOAD_ADDRESS_KEYS
+                                                     | PAYLOAD_REMARK_KEYS)).encode()
                             + rb')"\s*:\s*"((?:[^"\\]|\\.)*)"', re.IGNORECASE)
 
 
 def mask_payload(raw: bytes) -> bytes:
-    """A marketplace's JSON body with every clear phone and street address masked in place.
+    """A marketplace's JSON body with every clear phone and street address masked in place,
+    and the contact data typed into remarks (``mask_text``).
 
     Raw pages are archived for audit (domain-rules §1), but §7 keeps buyer data out of the
     database in clear: Shopify and Amazon deliver phones and street addresses unmasked. Only
@@ -214,6 +222,10 @@ def mask_payload(raw: bytes) -> bytes:
             value = json.loads(b'"' + match.group(2) + b'"')
         except ValueError:
             return match.group(0)
+        if key in PAYLOAD_REMARK_KEYS:   # free text: contact data inside it, the rest as written
+            safe = mask_text(value) if value.strip() else value
+            return match.group(0) if safe == value else \
+                b'"' + match.group(1) + b'":' + json.dumps(safe, ensure_ascii=False).encode()
         if not value.strip() or "*" in value or looks_like_ciphertext(value):
             return match.group(0)
         safe = mask_phone(value) if is_phone else mask_address(value)

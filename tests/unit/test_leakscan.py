@@ -149,3 +149,15 @@ def test_the_scan_also_finds_buyer_names_e_mails_and_the_webhook_token(tmp_path)
     for clear in (token, "Bob Norman", "bob.norman@", "张三丰"):
         assert clear not in summary                 # the scan's report does not repeat what it found
     assert "webhook access_token" in summary
+
+
+def test_contact_data_typed_into_a_remark_is_masked_in_the_archived_page_too():
+    """Issue 19 #12: remarks are masked wherever they are stored: also in the raw-page archive
+    and a quarantined record (``mask_payload``), not only in the orders table."""
+    from domain.pii import mask_payload
+
+    page = json.dumps({"trades": [{"tid": 1, "buyer_message": "改发 文三路100号 13812345678 bob.norman@example.com",
+                                   "seller_memo": "急", "remark": "", "note": "call +1 415-555-0123"}]}, ensure_ascii=False).encode()
+    archived = json.loads(mask_payload(page))["trades"][0]
+    assert archived["buyer_message"] == "改发 文三路**** 138****5678 b****@example.com"
+    assert archived["seller_memo"] == "急" and archived["remark"] == "" and "555-0123" not in archived["note"]
