@@ -412,11 +412,18 @@ class ConfigError(Exception):
     def __init__(self, problems: list[ConfigProblem]):
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(
-            f"The configuration has {len(problems)} problem(s):\n{lines}\n"
-            "Fix the named keys (see the comments at the top of each file) and run "
-            "`shopops config check` again."
-        )
+        super().__init__(f"{_say('config_bad', n=len(problems))}\n{lines}\n{_say('config_fix')}")
+
+
+def _say(key: str, **values: Any) -> str:
+    """A message in SHOPOPS_LOCALE (shopops.i18n), English when the settings cannot be read:
+    ``config check`` and every other command show a configuration problem the same way."""
+    from shopops.i18n import t
+
+    try:
+        return t(key, **values)
+    except Exception:  # noqa: BLE001 - a bad SHOPOPS_* setting must not hide the config problems
+        return t(key, locale="en", **values)
 
 
 def _key_path(loc: tuple[Any, ...]) -> str:

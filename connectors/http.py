@@ -30,6 +30,7 @@ import requests
 
 from connectors.base import (AuthError, ConnectorError, ConnectorSettings, PlatformError, ThrottledError,
                              TransientError, redact)
+from domain.pii import mask_contacts
 from domain.timeutil import UTC
 
 #: body classifier of a platform: (HTTP status, parsed body) → raise or return
@@ -165,7 +166,8 @@ class HttpClient:
         self.session.close()
 
     def _error(self, cls: type[ConnectorError], message: str, **kwargs) -> ConnectorError:
-        return cls(redact(message, self.secrets), platform=self.platform, shop_id=self.shop_id, **kwargs)
+        return cls(mask_contacts(redact(message, self.secrets)), platform=self.platform, shop_id=self.shop_id,
+                   **kwargs)
 
     def call(self, method: str, url: str, *, check: BodyCheck, params: Mapping | None = None,
              data: Mapping | None = None, json_body: Any = None, headers: Mapping[str, str] | None = None,
@@ -254,6 +256,46 @@ def _extra(exc: ConnectorError) -> dict:
     return {}
 
 
+#: the fields of an answer's envelope that say what went wrong (TOP/JD/PDD ``error_response``
+#: code/msg/sub_code/sub_msg, Douyin err_no/message, Shopify errors, Amazon errors[].code/message,
+#: DingTalk/WeCom errcode/errmsg): the only part of a failed answer a message may repeat
+ERROR_FIELDS = frozenset({"code", "msg", "message", "sub_code", "sub_msg", "error_code", "error_msg", "err_no",
+                          "err_msg", "errcode", "errmsg", "error", "errors", "error_description", "zh_desc",
+                          "en_desc", "resultcode", "englisherr", "chineseerr"})
+
+
+def error_summary(body: Any, limit: int = 300) -> str:
+    """What a parsed answer says went wrong, from its envelope's error code and message fields
+    only ("code=27 msg=Invalid session"), masked: the rest of a body (orders, buyer e-mails,
+    addresses an error page may echo) never reaches a message, log, run record or report.
+    An empty string when the body has no such field."""
+    found: list[str] = []
+
+    def walk(value: Any, depth: int) -> None:
+        if depth > 4 or len(found) >= 8:
+            return
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if str(key).lower() in ERROR_FIELDS and isinstance(item, (str, int, float, bool)):
+                    found.append(f"{key}={str(item)[:120]}")
+                elif str(key).lower() in ERROR_FIELDS and isinstance(item, list) \
+                        and all(isinstance(i, (str, int)) for i in item):
+                    found.append(f"{key}={'; '.join(str(i)[:120] for i in item[:5])}")
+                else:
+                    walk(item, depth + 1)
+        elif isinstance(value, list):
+            for item in value[:5]:
+                walk(item, depth + 1)
+
+    walk(body, 0)
+    return mask_contacts(" ".join(found))[:limit]
+
+
 def _excerpt(raw: bytes, limit: int = 300) -> str:
-    text = raw[:limit].decode("utf-8", "replace")
-    return text + ("…" if len(raw) > limit else "")
+    """A failed answer in a message: its envelope's error fields (``error_summary``), never
+    the raw body, of which only the size is said."""
+    try:
+        summary = error_summary(json.loads(raw), limit) if raw.strip() else ""
+    except ValueError:
+        summary = ""
+    return summary or f"({len(raw)} bytes, body not shown)"

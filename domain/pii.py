@@ -3,8 +3,9 @@
 Phones, names and street addresses are stored only masked; repeat buyers and same-address
 orders are recognised through ``stable_hash``, a keyed one-way hash whose key belongs to the
 deployment (passed in by the caller, never a constant here), so a leaked table cannot be
-reversed by hashing a phone book. ``mask_text`` finds phone numbers inside free text (buyer
-remarks such as "改发 13812345678") before the text is stored.
+reversed by hashing a phone book. ``mask_text`` finds phone numbers, e-mail addresses and
+street addresses inside free text (buyer remarks such as "改发 13812345678 文三路100号")
+before the text is stored or shown.
 """
 from __future__ import annotations
 
@@ -25,6 +26,22 @@ _PHONE_IN_TEXT = re.compile(
     r"(?<![A-Za-z0-9+])(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d){8}(?!\d)"
     r"|(?<![A-Za-z0-9+])\+?\(?\d[\d ().-]{5,}\d(?:\s*(?:ext\.?|x)\s*\d+)?(?!\d)"
 )
+#: an e-mail address: the local part is hidden, the domain stays ("b****@example.com")
+_EMAIL_IN_TEXT = re.compile(r"(?<![\w.+-])([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*"
+                            r"@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})(?![\w-])")
+#: phones as a log line or an error message shows them, matched strictly so that order ids and
+#: amounts stay readable: a CN mobile, an international "+" number, a CN landline with its code
+_STRICT_PHONE = re.compile(
+    r"(?<![\d*])(?:\+?86[ -]?)?1[3-9]\d{9}(?!\d)"
+    r"|\+\d{1,3}[\s-]?\(?\d{1,4}\)?(?:[\s-]?\d{2,4}){2,4}(?!\d)"
+    r"|(?<![\d*])0\d{2,3}-\d{7,8}(?!\d)"
+)
+#: a street with its house number: Chinese "文三路100号(3幢201室)" (the street name stays, the
+#: number and what follows it are hidden) or English "1200 Main St" (the number is hidden)
+_CN_STREET_IN_TEXT = re.compile(r"([\u4e00-\u9fff]{1,12}(?:路|街|道|巷|弄|胡同|大道))\s*\d{1,5}\s*(?:号|號)"
+                                r"(?:\s*[\dA-Za-z-]{1,6}\s*(?:幢|栋|棟|座|单元|單元|室|楼|樓|层|層|号|號))*")
+_EN_STREET_IN_TEXT = re.compile(r"(?<![\w*])\d{1,5}(?:-\d{1,5})?( (?:[A-Z][a-z]+ ){1,3}"
+                                r"(?:St|Ave|Dr|Ln|Rd|Blvd|Ct|Pl|Way|Street|Avenue|Drive|Lane|Road|Boulevard)\b\.?)")
 _DATE_LIKE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b")
 _CN_REGION = re.compile(r"^(.+?(?:省|自治区|市|特别行政区))?(.+?(?:市|自治州|地区|盟))?(.+?(?:区|县|旗|市))?")
 
@@ -123,11 +140,25 @@ def _mask_match(match: re.Match) -> str:
     return mask_phone(candidate) if least <= digit_count <= 20 else candidate
 
 
+def _mask_emails_and_streets(text: str) -> str:
+    text = _EMAIL_IN_TEXT.sub(lambda m: f"{m.group(1)}{MASK}@{m.group(2)}", text)
+    text = _CN_STREET_IN_TEXT.sub(lambda m: m.group(1) + MASK, text)
+    return _EN_STREET_IN_TEXT.sub(lambda m: MASK + m.group(1), text)
+
+
+def mask_contacts(text: str) -> str:
+    """A log line or error message with e-mails, street addresses and phones (matched
+    strictly: ids and amounts stay readable) masked."""
+    text = _mask_emails_and_streets(text)
+    return _STRICT_PHONE.sub(lambda m: mask_phone(m.group(0)) or MASK, text)
+
+
 def mask_text(text: str | None) -> str | None:
-    """Free text (remarks) with every phone-like number masked; the rest is kept as written."""
+    """Free text (remarks) with every phone-like number (mobile, landline, international),
+    e-mail address and street address with its number masked; the rest is kept as written."""
     if not text:
         return None
-    return _PHONE_IN_TEXT.sub(_mask_match, text)
+    return _PHONE_IN_TEXT.sub(_mask_match, _mask_emails_and_streets(text))
 
 
 def looks_like_ciphertext(value: str | None) -> bool:
@@ -162,12 +193,20 @@ PAYLOAD_PHONE_KEYS = frozenset({"phone", "mobile", "telephone", "tel", "receiver
                                 "post_tel", "buyer_phone"})
 PAYLOAD_ADDRESS_KEYS = frozenset({"address", "address1", "address2", "address3", "addressline1", "addressline2",
                                   "addressline3", "street", "receiver_address", "fulladdress", "detail_address"})
-_PAYLOAD_FIELD = re.compile(rb'"(' + "|".join(sorted(PAYLOAD_PHONE_KEYS | PAYLOAD_ADDRESS_KEYS)).encode()
+#: JSON keys whose string value is a buyer's or seller's free-text remark (TOP buyer_message /
+#: seller_memo, PDD buyer_memo / remark, Douyin buyer_words / seller_words, JD orderRemark /
+#: venderRemark, Shopify note): masked with ``mask_text`` as the normalisers store them
+PAYLOAD_REMARK_KEYS = frozenset({"buyer_message", "seller_memo", "buyer_memo", "remark", "buyer_words",
+                                 "seller_words", "orderremark", "venderremark", "note", "buyer_remark",
+                                 "seller_remark"})
+_PAYLOAD_FIELD = re.compile(rb'"(' + "|".join(sorted(PAYLOAD_PHONE_KEYS | PAYLOAD_ADDRESS_KEYS
+                                                     | PAYLOAD_REMARK_KEYS)).encode()
                             + rb')"\s*:\s*"((?:[^"\\]|\\.)*)"', re.IGNORECASE)
 
 
 def mask_payload(raw: bytes) -> bytes:
-    """A marketplace's JSON body with every clear phone and street address masked in place.
+    """A marketplace's JSON body with every clear phone and street address masked in place,
+    and the contact data typed into remarks (``mask_text``).
 
     Raw pages are archived for audit (domain-rules §1), but §7 keeps buyer data out of the
     database in clear: Shopify and Amazon deliver phones and street addresses unmasked. Only
@@ -183,6 +222,10 @@ def mask_payload(raw: bytes) -> bytes:
             value = json.loads(b'"' + match.group(2) + b'"')
         except ValueError:
             return match.group(0)
+        if key in PAYLOAD_REMARK_KEYS:   # free text: contact data inside it, the rest as written
+            safe = mask_text(value) if value.strip() else value
+            return match.group(0) if safe == value else \
+                b'"' + match.group(1) + b'":' + json.dumps(safe, ensure_ascii=False).encode()
         if not value.strip() or "*" in value or looks_like_ciphertext(value):
             return match.group(0)
         safe = mask_phone(value) if is_phone else mask_address(value)

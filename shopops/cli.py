@@ -52,10 +52,7 @@ def config_check(config_dir: Optional[Path] = typer.Option(None, help="Folder to
     try:
         config = load_config(config_dir)
     except ConfigError as exc:
-        typer.echo(t("config_bad", n=len(exc.problems)), err=True)
-        for problem in exc.problems:
-            typer.echo(f"  - {problem}", err=True)
-        typer.echo(t("config_fix"), err=True)
+        typer.echo(str(exc), err=True)   # the same words as every other command (SHOPOPS_LOCALE)
         raise typer.Exit(2) from None
     typer.echo(t("config_ok", shops=len(config.shops), suppliers=len(config.suppliers),
                  promotions=len(config.promotions)))
@@ -343,6 +340,77 @@ def _report_counts(state, flow_name: str) -> None:
         raise typer.Exit(1)
 
 
+@app.command("leak-scan")
+def leak_scan(paths: Optional[list[Path]] = typer.Argument(None, help="Files or folders to scan (default: the data "
+                                                           "folder's logs/ and reports/)."),
+              prefect_api_url: Optional[str] = typer.Option(None, "--prefect-api-url", help="Prefect API whose logs, "
+                                                            "artifacts and runs are scanned (default: PREFECT_API_URL)."),
+              no_prefect: bool = typer.Option(False, "--no-prefect", help="Do not scan Prefect."),
+              database_url: Optional[str] = typer.Option(None, "--database-url",
+                                                         help="Warehouse to scan (default: SHOPOPS_DATABASE_URL / "
+                                                              "the SQLite file)."),
+              secrets_file: Optional[Path] = typer.Option(None, "--secrets-file", help="Credentials JSON whose app "
+                                                          "secrets and tokens are looked for (default: "
+                                                          "data/sandbox/credentials.json when it exists)."),
+              buyers_file: Optional[Path] = typer.Option(None, "--buyers-file", help="Buyer names and e-mail "
+                                                         "addresses to look for, one a line.")) -> None:
+    """Look for app secrets, the PII hash key, the webhook token, buyer names and e-mails, clear
+    phones and street addresses in the data folder, Prefect's stored logs/artifacts/runs and
+    the warehouse (shopops/leakscan.py); exit 1 when anything is found."""
+    from shopops.leakscan import read_buyers_file, read_secrets_file, scan
+
+    settings = get_settings()
+    secrets: dict[str, str] = {}
+    secrets_file = secrets_file or (settings.data_dir / "sandbox" / "credentials.json")
+    if secrets_file.exists():
+        secrets.update(read_secrets_file(secrets_file))
+    buyers = read_buyers_file(buyers_file) if buyers_file else []
+    if not paths:
+        paths = [p for p in (settings.data_dir / "logs", settings.report_folder) if p.exists()]
+    api = None
+    if not no_prefect:
+        from prefect.settings import PREFECT_API_URL
+
+        api = prefect_api_url or PREFECT_API_URL.value()
+        if not api:
+            typer.echo(t("leak_prefect_skipped", why="PREFECT_API_URL is not set; pass --prefect-api-url"), err=True)
+    secrets.update(_known_secrets(with_prefect_blocks=bool(api)))
+    places = [str(p) for p in paths] + ([api] if api else []) + [_safe_url(database_url or settings.warehouse_url)]
+    typer.echo(t("leak_scanning", places=", ".join(places), secrets=len(secrets), buyers=len(buyers)))
+    report = scan(paths, prefect_api_url=api, database_url=database_url or settings.warehouse_url,
+                  secrets=secrets, buyers=buyers, webhook_url=settings.webhook_url, skip=[secrets_file])
+    typer.echo(report.summary())
+    if not report.clean:
+        typer.echo(t("leak_found_exit"), err=True)
+        raise typer.Exit(1)
+
+
+def _known_secrets(with_prefect_blocks: bool) -> dict[str, str]:
+    """The secrets this deployment can read: each shop's credentials and the PII hash key
+    (environment, and Prefect Secret blocks when a Prefect API is scanned too); what is not
+    set is simply not looked for."""
+    import os
+
+    from tasks.secrets import _env_name, pii_hash_key, shop_credentials
+
+    found: dict[str, str] = {}
+    for shop in load_config().shops:
+        if not with_prefect_blocks and _env_name(shop.id) not in os.environ:
+            continue
+        try:
+            credentials = shop_credentials(shop)
+        except Exception:  # noqa: BLE001 - no credentials for this shop here: nothing to look for
+            continue
+        for number, value in enumerate(credentials.secrets(), start=1):
+            found[f"{shop.id} secret {number}"] = value
+    if with_prefect_blocks or os.environ.get("SHOPOPS_PII_HASH_KEY"):
+        try:
+            found["PII hash key"] = pii_hash_key()
+        except Exception:  # noqa: BLE001
+            pass
+    return found
+
+
 @app.command()
 def version() -> None:
     """Print the shopops version."""
@@ -385,7 +453,13 @@ def _month(value: Optional[str]) -> Optional[str]:
 
 
 def _preset(preset: Optional[str]) -> str:
-    return preset or load_config().rules.settlement.default_preset
+    """The preset asked for (default: default_preset); an unknown one is refused with the known
+    ones (it is not "no settlement yet")."""
+    settlement = load_config().rules.settlement
+    if preset is not None and preset not in settlement.presets:
+        typer.echo(t("st_unknown_preset", preset=preset, known=", ".join(sorted(settlement.presets))), err=True)
+        raise typer.Exit(2)
+    return preset or settlement.default_preset
 
 
 @settle_app.command("run")
@@ -407,6 +481,8 @@ def settle_run(month: Optional[str] = typer.Argument(None, callback=_month,
     from flows.settlement import monthly_settlement
     from warehouse.repository import SettlementStateError
 
+    if preset is not None:
+        _preset(preset)
     state = monthly_settlement(month=month, preset=preset, dry_run=dry_run, correct_final=correct_final,
                                inputs_dir=str(inputs_dir) if inputs_dir else None, return_state=True)
     try:

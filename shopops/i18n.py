@@ -10,8 +10,20 @@ MESSAGES: dict[str, dict[str, str]] = {
                   "zh_CN": "配置检查通过：{shops} 个店铺，{suppliers} 个供应商，{promotions} 个促销活动。"},
     "config_bad": {"en": "The configuration has {n} problem(s):",
                    "zh_CN": "配置有 {n} 处问题："},
-    "config_fix": {"en": "Fix the named keys and run `shopops config check` again.",
-                   "zh_CN": "请修改上面列出的配置项，然后重新运行 `shopops config check`。"},
+    "config_fix": {"en": "Fix the named keys (see the comments at the top of each file) and run "
+                         "`shopops config check` again.",
+                   "zh_CN": "请修改上面列出的配置项（见各文件开头的注释），然后重新运行 `shopops config check`。"},
+    "st_unknown_preset": {"en": "There is no settlement preset '{preset}'; known presets (config/rules.yaml "
+                                "settlement.presets): {known}.",
+                          "zh_CN": "没有名为 '{preset}' 的结算方案；已有方案（config/rules.yaml settlement.presets）：{known}。"},
+    "stk_count_no_rows": {"en": "{file}: the count file has a header but no rows; nothing was imported. Export the "
+                                "count again with one row per SKU and warehouse.",
+                          "zh_CN": "{file}：盘点文件只有表头，没有数据行；未导入任何内容。请重新导出盘点，每个 SKU 和仓库一行。"},
+    "leak_scanning": {"en": "Leak scan of {places}: {secrets} secret value(s), {buyers} buyer name(s)/e-mail(s).",
+                      "zh_CN": "泄露扫描 {places}：{secrets} 个密钥值，{buyers} 个买家姓名/邮箱。"},
+    "leak_prefect_skipped": {"en": "Prefect not scanned: {why}.", "zh_CN": "未扫描 Prefect：{why}。"},
+    "leak_found_exit": {"en": "Leaks found: mask or remove them at the places named above, then scan again.",
+                        "zh_CN": "发现泄露：请在上面列出的位置遮蔽或删除，然后重新扫描。"},
     "db_upgraded": {"en": "Warehouse {url} is at revision {rev}.",
                     "zh_CN": "数据仓库 {url} 已升级到版本 {rev}。"},
     "db_downgraded": {"en": "Warehouse {url} downgraded to revision {rev}.",

@@ -14,8 +14,10 @@ fact, in every kind of place the pipeline leaves text:
   column (gzip payloads such as the raw-page archive are decompressed first: gzip is an
   encoding, not protection).
 
-It looks for the ``secrets`` given (exact substrings) and for buyer data that should have
-been masked: mainland mobiles (``1[3-9]`` + 9 digits, optionally ``+86``), North-American
+It looks for the ``secrets`` given (exact substrings: app secrets, tokens, the PII hash key,
+and the team webhook's token — ``webhook_url`` is split into its credentials), for the
+``buyers`` given (exact buyer names and e-mail addresses, from the sandbox's ground truth or a
+list of real ones: kind ``buyer``) and for buyer data that should have been masked: mainland mobiles (``1[3-9]`` + 9 digits, optionally ``+86``), North-American
 numbers in the shapes the sandbox and Shopify use (``+1 415-555-0123``, ``(415) 555-0123``,
 ``+14155550123``) and full street addresses (a Chinese street with its house number,
 ``文三路100号``; a US house number, street name and suffix, ``1200 Main St``). Masked values
@@ -26,8 +28,10 @@ A finding names its place (file and line / sheet and cell / table, column and ro
 Prefect log id with its flow run) and shows the match itself masked, so the scan's own
 report does not leak what it found.
 
+    shopops leak-scan                    # data/logs, data/reports, PREFECT_API_URL, the warehouse
     shopops leak-scan data/ --prefect-api-url http://127.0.0.1:4200/api \\
-        --database-url sqlite:///data/warehouse.sqlite --secrets-file data/sandbox/credentials.json
+        --database-url sqlite:///data/warehouse.sqlite --secrets-file data/sandbox/credentials.json \\
+        --buyers-file buyers.txt          # exit 1 when anything is found
 """
 from __future__ import annotations
 
@@ -43,7 +47,7 @@ from pathlib import Path
 import requests
 import sqlalchemy as sa
 
-from domain.pii import MASK, mask_phone
+from domain.pii import MASK, mask_name, mask_phone
 
 #: (kind, pattern). Look-arounds refuse a neighbouring digit, letter or "*": an 11-digit run
 #: inside a longer id is not a phone, and "138****5678" is masked.
@@ -102,24 +106,36 @@ def _masked(kind: str, text: str) -> str:
     return re.sub(r"\d", "#", text)  # an address: the street stays readable, the number does not
 
 
+def _long_enough_buyer(value: str) -> bool:
+    """A Chinese name has two or three characters; a Latin name or e-mail needs four, or it
+    would match by chance inside other words."""
+    value = value.strip()
+    return len(value) >= (2 if any("\u4e00" <= ch <= "\u9fff" for ch in value) else 4)
+
+
 class _Matcher:
-    def __init__(self, secrets: Mapping[str, str] | Iterable[str]):
+    def __init__(self, secrets: Mapping[str, str] | Iterable[str], buyers: Iterable[str] = ()):
         items = secrets.items() if isinstance(secrets, Mapping) else ((None, s) for s in secrets)
         # short strings would match by chance (an app key "12345" inside an order id)
         self.secrets = {value: name for name, value in items if value and len(value) >= 8}
+        self.buyers = sorted({b.strip() for b in buyers if b and _long_enough_buyer(b)}, key=len, reverse=True)
 
     def find(self, text: str) -> Iterator[tuple[str, str]]:
         for secret, name in self.secrets.items():
             if secret in text:
                 yield "secret", (f"{name}: " if name else "") + _masked("secret", secret)
+        folded = text.casefold() if self.buyers else ""
+        for buyer in self.buyers:
+            if buyer.casefold() in folded:
+                yield "buyer", (mask_name(buyer) if "@" not in buyer else buyer[:1] + MASK + buyer[buyer.index("@"):])
         for kind, pattern in PATTERNS:
             for match in pattern.finditer(text):
                 yield kind, _masked(kind, match.group(0))
 
 
 class _Scan:
-    def __init__(self, secrets):
-        self.matcher = _Matcher(secrets)
+    def __init__(self, secrets, buyers=()):
+        self.matcher = _Matcher(secrets, buyers)
         self.report = LeakReport()
 
     def check(self, text, place: str, what: str) -> None:
@@ -134,11 +150,12 @@ class _Scan:
             self.report.findings.append(Finding(kind, place, excerpt))
 
     # --- files ------------------------------------------------------------------------------
-    def files(self, paths: Iterable[str | Path]) -> None:
+    def files(self, paths: Iterable[str | Path], skip: Iterable[str | Path] = ()) -> None:
+        skipped = {Path(p).resolve() for p in skip}
         for root in paths:
             root = Path(root)
             for path in sorted(root.rglob("*")) if root.is_dir() else [root]:
-                if path.is_file():
+                if path.is_file() and path.resolve() not in skipped:
                     self.file(path)
 
     def file(self, path: Path) -> None:
@@ -254,10 +271,18 @@ def _paged(http: requests.Session, url: str, body: dict) -> Iterator[dict]:
 
 
 def scan(paths: Iterable[str | Path] = (), *, prefect_api_url: str | None = None, database_url: str | None = None,
-         secrets: Mapping[str, str] | Iterable[str] = ()) -> LeakReport:
-    """Scan files, Prefect's stored logs/artifacts/runs and a warehouse; see the module doc."""
-    run = _Scan(secrets)
-    run.files(paths)
+         secrets: Mapping[str, str] | Iterable[str] = (), buyers: Iterable[str] = (),
+         webhook_url: str | None = None, skip: Iterable[str | Path] = ()) -> LeakReport:
+    """Scan files, Prefect's stored logs/artifacts/runs and a warehouse; see the module doc.
+    ``skip``: files not to read (the credentials file the secrets come from)."""
+    if webhook_url:
+        from shopops.notifications import webhook_secrets
+
+        secrets = {**(dict(secrets) if isinstance(secrets, Mapping) else {f"secret {i + 1}": v
+                                                                          for i, v in enumerate(secrets)}),
+                   **webhook_secrets(webhook_url)}
+    run = _Scan(secrets, buyers)
+    run.files(paths, skip)
     if prefect_api_url:
         run.prefect(prefect_api_url)
     if database_url:
@@ -275,6 +300,12 @@ def secrets_of_credentials(credentials: Mapping[str, Mapping[str, str] | object]
             if get(name):
                 found[f"{shop} {name}"] = get(name)
     return found
+
+
+def read_buyers_file(path: str | Path) -> list[str]:
+    """Buyer names and e-mail addresses to look for, one a line (``#`` starts a comment)."""
+    return [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
 
 
 def read_secrets_file(path: str | Path) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""A logging filter that masks registered secrets and phone numbers in every log line.
+"""A logging filter that masks registered secrets, phone numbers, e-mail addresses and
+street addresses in every log line.
 
 Prefect shows secret *blocks* as ******** but does not redact values our own code logs, and
 flow-run logs are stored on the server and shown in the UI: so every handler (console and
@@ -11,7 +12,7 @@ import logging
 import re
 import threading
 
-from domain.pii import mask_phone
+from domain.pii import mask_contacts, mask_phone
 
 _PHONES = re.compile(
     r"(?<![\d*])1[3-9]\d{9}(?!\d)"          # CN mobile 13812345678
@@ -36,7 +37,7 @@ def mask_line(text: str) -> str:
     for secret in known:
         if secret in text:
             text = text.replace(secret, "***")
-    return _PHONES.sub(lambda m: mask_phone(m.group(0)) or "***", text)
+    return _PHONES.sub(lambda m: mask_phone(m.group(0)) or "***", mask_contacts(text))
 
 
 class MaskingFilter(logging.Filter):

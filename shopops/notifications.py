@@ -9,10 +9,19 @@ Python left to send anything) is reported too. Three of them, kept as code here:
 The webhook receives generic JSON ``{"source": "shopops", "title": …, "text": …}`` or, with
 ``SHOPOPS_WEBHOOK_FORMAT`` dingtalk / wecom, a group robot's markdown message (``webhook_body``);
 event payloads and messages carry counts and ids only, never buyer data.
+
+The webhook URL carries the robot's token (DingTalk ``access_token=…``, WeCom ``key=…``): the
+block keeps it only in its secret field (``secrets``, shown as ``********`` by the API and
+the UI), its ``url`` is the placeholder ``{{webhook_url}}`` filled in when a message is sent;
+an error sending a message never repeats the URL.
 """
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlsplit
+
 import requests
+
+from connectors.base import redact
 
 WEBHOOK_BLOCK = "shopops-webhook"
 AUTOMATION_PREFIX = "shopops: "
@@ -34,7 +43,7 @@ def configure_notifications(webhook_url: str, message_format: str = "generic") -
     from prefect.blocks.notifications import CustomWebhookNotificationBlock
 
     block = CustomWebhookNotificationBlock(
-        name="shopops", url=webhook_url, method="POST", timeout=10,
+        name="shopops", url="{{webhook_url}}", secrets={"webhook_url": webhook_url}, method="POST", timeout=10,
         json_data=webhook_body(message_format, "{{subject}}", "{{body}}"),
         allow_private_urls=True,  # the team's receiver is often on the internal network
     )
@@ -101,11 +110,34 @@ def webhook_body(message_format: str, title: str, text: str) -> dict:
     raise ValueError(f"webhook format '{message_format}' is not one of {', '.join(WEBHOOK_FORMATS)}")
 
 
+def webhook_secrets(url: str | None) -> dict[str, str]:
+    """The parts of a webhook URL that are its credentials, named: the URL itself, each query
+    value (DingTalk ``access_token``, WeCom ``key``, a signature) and a long path segment
+    (Slack-style ``/services/T…/B…/token``). What logs and reports must never show, and what
+    the leak scan looks for."""
+    if not url:
+        return {}
+    parts = urlsplit(url)
+    found = {"webhook url": url}
+    for name, value in parse_qsl(parts.query):
+        if len(value) >= 8:
+            found[f"webhook {name}"] = value
+    for segment in parts.path.split("/"):
+        if len(segment) >= 16:
+            found[f"webhook path {segment[:4]}…"] = segment
+    return found
+
+
 def post_webhook(url: str, message_format: str, title: str, text: str, timeout_s: float = 10) -> None:
     """Send one message; raises ``requests.RequestException`` when the webhook does not take it
-    (a robot answers HTTP 200 with ``errcode`` ≠ 0 for a refused message)."""
-    response = requests.post(url, json=webhook_body(message_format, title, text), timeout=timeout_s)
-    response.raise_for_status()
+    (a robot answers HTTP 200 with ``errcode`` ≠ 0 for a refused message). The exception's
+    text never holds the URL's token (requests puts the URL into its messages)."""
+    try:
+        response = requests.post(url, json=webhook_body(message_format, title, text), timeout=timeout_s)
+        response.raise_for_status()
+    except requests.RequestException as exc:
+        raise requests.RequestException(redact(f"{type(exc).__name__}: {exc}",
+                                               list(webhook_secrets(url).values()))) from None
     body = response.json() if response.content and "json" in response.headers.get("Content-Type", "") else {}
     if isinstance(body, dict) and body.get("errcode", 0) != 0:
         raise requests.RequestException(f"the webhook refused the message: errcode {body.get('errcode')} "

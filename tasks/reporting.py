@@ -17,6 +17,9 @@ from config.settings import get_settings
 from shopops.i18n import t
 
 ARTIFACT_TABLE_MAX_ROWS = 200
+#: a cell text starting with one of these is taken for a formula by a spreadsheet (OWASP
+#: "CSV injection"): a buyer remark "=HYPERLINK(…)" must stay the text the buyer typed
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,35 @@ def write_xlsx(tables: dict[str, pd.DataFrame], family: str, stamp: str | None =
                 if isinstance(out[column].dtype, pd.DatetimeTZDtype):
                     out[column] = out[column].dt.tz_convert("UTC").dt.tz_localize(None)
             out.to_excel(writer, sheet_name=sheet[:31], index=False)
+            _cells_as_text(writer.sheets[sheet[:31]])
     return path
+
+
+def _cells_as_text(worksheet) -> None:
+    """Every text cell stays text: openpyxl stores a string starting with "=" as a formula,
+    and Excel evaluates it when the file is opened. Such cells become strings again, and
+    every text starting with a formula trigger gets Excel's quote prefix (shown as typed,
+    never evaluated, even after the cell is edited). We write no formulas of our own."""
+    for row in worksheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
+            if cell.data_type == "s" and isinstance(cell.value, str) and cell.value.startswith(FORMULA_TRIGGERS):
+                cell.quotePrefix = True
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` for a .csv a person opens in a spreadsheet: every text value starting with a
+    formula trigger (= + - @ tab CR) gets a leading single quote (OWASP CSV-injection advice),
+    so "=HYPERLINK(…)" is shown as text and not run. Numbers stay numbers."""
+    def escaped(value):
+        return "'" + value if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS) else value
+
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_object_dtype(out[column]) or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(escaped)
+    return out.rename(columns=lambda c: escaped(c) if isinstance(c, str) else c)
 
 
 @task(name="publish-report")

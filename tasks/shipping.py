@@ -23,6 +23,7 @@ from prefect.cache_policies import NO_CACHE
 
 from config.schema import AppConfig
 from connectors import ConnectorError, redact
+from connectors.http import error_summary
 from domain.batching import (AWAITING_SHIPMENT, BATCH_STEPS, HELD_COLUMNS, Allocation, Batch, BatchError,
                              BatchingRules, HoldReason, IllegalTransition, PromotionGift, allocate, assemble_batches,
                              audit, manifest, merge, packing_slips, pick_list, refunded_lines, ship_first,
@@ -30,7 +31,7 @@ from domain.batching import (AWAITING_SHIPMENT, BATCH_STEPS, HELD_COLUMNS, Alloc
 from domain.canonical import ORDER_KEY, PLATFORMS, OrderStatus
 from domain.stock import ALL_WAREHOUSES, RESERVING_STATUSES, positions
 from shopops.i18n import t
-from tasks.reporting import write_xlsx
+from tasks.reporting import csv_safe, write_xlsx
 from tasks.stock import shop_connector
 from warehouse import repository
 from warehouse import shipping as store
@@ -355,16 +356,21 @@ def _aware(value) -> datetime | None:
 
 # --- papers --------------------------------------------------------------------------------------
 
+def _variant(item: dict) -> str:
+    """" (颜色:黑色)", or nothing for an item without a variant (None, or NaN as a line read
+    back from the warehouse holds it: never "(nan)" on a slip)."""
+    variant = item.get("variant")
+    return f" ({variant})" if isinstance(variant, str) and variant.strip() else ""
+
+
 def _items_text(items: list[dict]) -> str:
     """Slip contents on one line: "DJ-BLK-L ×2 (颜色:黑色;尺码:L)"."""
-    return "; ".join(f"{i['sku']} ×{i['quantity']}" + (f" ({i['variant']})" if i.get("variant") else "")
-                     for i in items)
+    return "; ".join(f"{i['sku']} ×{i['quantity']}{_variant(i)}" for i in items)
 
 
 def _missing_text(gifts: list[dict]) -> str:
     """Gifts the parcel leaves without, said so on the slip: "缺赠品 STICKER" / "gift missing: STICKER"."""
-    return t("ship_gift_missing", gifts=", ".join(g["sku"] + (f" ({g['variant']})" if g.get("variant") else "")
-                                                  for g in gifts)) if gifts else ""
+    return t("ship_gift_missing", gifts=", ".join(g["sku"] + _variant(g) for g in gifts)) if gifts else ""
 
 
 def batch_documents(batch: Batch, orders: pd.DataFrame, catalogue: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -401,7 +407,7 @@ def write_batch_documents(database_url: str, batch_ids: list[str]) -> pd.DataFra
         for name, frame in batch_documents(batch, mine, catalogue).items():
             xlsx = write_xlsx({name: frame}, "shipping-batches", stamp=f"{batch_id}-{name}")
             csv = xlsx.with_suffix(".csv")
-            frame.to_csv(csv, index=False, encoding="utf-8-sig")   # the BOM lets Excel read the Chinese
+            csv_safe(frame).to_csv(csv, index=False, encoding="utf-8-sig")   # the BOM lets Excel read the Chinese
             rows.append({"batch_id": batch_id, "document": name, "xlsx": xlsx, "csv": csv})
     return pd.DataFrame(rows, columns=["batch_id", "document", "xlsx", "csv"])
 
@@ -504,7 +510,7 @@ def _write_back(config: AppConfig, engine, batch: Batch, result: MoveResult) -> 
                     confirmed.append((order.platform, shop_id, order.order_id))
                 else:
                     result.write_back_errors.append(f"{shop_id}/{order.order_id}: the marketplace answered "
-                                                    f"{str(reply.reply)[:200]}")
+                                                    f"{error_summary(reply.reply) or 'no success'}")
         except Exception as exc:  # noqa: BLE001 - no credentials, unknown shop …: every order of the shop waits
             secrets = connector.credentials.secrets() if connector is not None else ()
             result.write_back_errors += [f"{shop_id}/{o}: " + redact(f"{type(exc).__name__}: {exc}", secrets)[:300]

@@ -65,6 +65,8 @@ def read_count_file(path: Path | str) -> WarehouseCount:
     if missing:
         raise CountFileError(f"{path}: missing column(s) {', '.join(missing)}; the header row must name "
                              f"{', '.join(COUNT_COLUMNS)} (and optionally counted_at)")
+    if frame.dropna(how="all").empty:
+        raise CountFileError(t("stk_count_no_rows", file=path))
     problems = []
     for column in ("sku", "warehouse"):
         frame[column] = frame[column].astype("string").str.strip()

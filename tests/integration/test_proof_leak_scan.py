@@ -72,3 +72,24 @@ def test_the_scan_finds_a_leak_planted_in_each_prefect_place_and_names_it(prefec
     assert any(f.kind == "secret" and f.place.endswith("state message") for f in report.findings)
     assert found("phone", str(tmp_path / "logs" / "leaky.log"))  # the local log file
     assert all(secret not in str(f) and "13812345678" not in str(f) for f in report.findings)  # report masks
+
+    # issue 19 #13: buyer names and e-mails and the webhook token are looked for too, and
+    # `shopops leak-scan` (the command) finds them in the same places and exits 1
+    from tests.helpers.leaky_flow import BUYERS, WEBHOOK_TOKEN, WEBHOOK_URL
+
+    more = scan([], prefect_api_url=prefect_env["PREFECT_API_URL"], buyers=BUYERS, webhook_url=WEBHOOK_URL)
+    assert sum(f.kind == "buyer" and f.place.startswith("prefect artifact leaky-report") for f in more.findings) == 2
+    assert any(f.kind == "secret" and "webhook access_token" in f.excerpt and f.place.startswith("prefect log ")
+               for f in more.findings)
+    buyers = tmp_path / "buyers.txt"
+    buyers.write_text("\n".join(BUYERS), encoding="utf-8")
+    env = {**prefect_env, "SHOPOPS_DATA_DIR": str(tmp_path / "data"), "SHOPOPS_WEBHOOK_URL": WEBHOOK_URL,
+           "SHOPOPS_LOCALE": "en"}
+    command = subprocess.run([_bin("shopops"), "leak-scan", str(tmp_path / "logs"), "--buyers-file", str(buyers),
+                              "--database-url", f"sqlite:///{tmp_path / 'empty.sqlite'}"],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert command.returncode == 1, command.stdout + command.stderr
+    for place in ("buyer in prefect artifact leaky-report", "secret in prefect log ", "phone in prefect log ",
+                  "address in prefect artifact leaky-report", "leaky.log"):
+        assert place in command.stdout, (place, command.stdout)
+    assert WEBHOOK_TOKEN not in command.stdout and "Bob Norman" not in command.stdout

@@ -397,6 +397,33 @@ def test_secrets_never_reach_exception_text_or_logs(api, caplog):
     assert any("/douyin/order/searchList" in r.getMessage() for r in caplog.records)  # urllib3 did log the line
 
 
+BUYER_ECHO = {"errors": [{"code": "InvalidInput", "message": "ship-to for bob.norman@example.com / 13812345678 "
+                                                          "is not valid"}],
+              "payload": {"BuyerEmail": "alice.kim@example.com", "AddressLine1": "1200 Main St",
+                          "BuyerName": "Alice Kim"}}
+
+
+@pytest.mark.parametrize("answer", [Answer(BUYER_ECHO, status=400), Answer(BUYER_ECHO, status=503),
+                                    Answer(b"<html>order of alice.kim@example.com, 1200 Main St</html>", status=502)])
+def test_a_failed_answer_reaches_messages_and_logs_only_as_its_masked_error_fields(api, caplog, answer):
+    """Issue 19 #12: an error carried 300 bytes of the body (buyer e-mails, addresses) into the
+    exception text, and from there into logs, Prefect records, the capture log and the report."""
+    caplog.set_level(logging.DEBUG)
+    server = api(lambda seen: answer)
+    with connector("amazon", server.root + "/amazon", max_retries=1) as amazon, \
+            pytest.raises((PlatformError, TransientError)) as info:
+        list(amazon.pull_orders(NOW - timedelta(hours=1), NOW))
+    texts = [str(info.value), caplog.text]
+    for text in texts:
+        for clear in ("alice.kim@", "bob.norman@", "Alice Kim", "1200 Main", "13812345678"):
+            assert clear not in text, (clear, text)
+    if isinstance(answer.body, dict):   # the envelope's code and message stay, masked
+        assert "InvalidInput" in str(info.value) and "b****@example.com" in str(info.value)
+        assert "138****5678" in str(info.value)
+    else:
+        assert "body not shown" in str(info.value)
+
+
 def test_redact_hides_plain_and_url_encoded_forms():
     text = f"GET /x?access_token=tok%2Fen%2Bwith%3Dchars-123&k={SECRET} body {TOKEN}"
     assert redact(text, CREDS.secrets()) == "GET /x?access_token=***&k=*** body ***"

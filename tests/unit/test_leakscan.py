@@ -127,3 +127,37 @@ def test_a_shopify_page_is_archived_without_clear_phones_or_street_addresses(tmp
     assert order["fullAddress"] == "浙江省杭州市西湖区****" and order["phone"] == "+1 41****0123"
     assert order["receiver_mobile"] == "138****5678" and order["receiver_address"] == "~AgAAAAencrypted+/=~"
     assert mask_payload(b'{"phone": "138123') == b'{"phone": "138123'  # a truncated body: nothing to match
+
+
+def test_the_scan_also_finds_buyer_names_e_mails_and_the_webhook_token(tmp_path):
+    """Issue 19 #13 / "Done when": buyer names and e-mails (exact, from the ground truth) and the
+    team webhook's token are looked for too; their masked forms are not leaks."""
+    token = "0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a"
+    webhook = f"https://oapi.dingtalk.com/robot/send?access_token={token}"
+    (tmp_path / "run.log").write_text(
+        "ok line\n"
+        f"POST https://oapi.dingtalk.com/robot/send?access_token={token} failed\n"
+        "packed for Bob Norman today\n"
+        "mail to BOB.NORMAN@example.com\n"
+        "收件人 张三丰 已签收\n"
+        "masked: B** N***** / b****@example.com / 张** / access_token=***\n", encoding="utf-8")
+    report = scan([tmp_path], buyers=["Bob Norman", "bob.norman@example.com", "张三丰", "Li"], webhook_url=webhook)
+    found = sorted((f.kind, f.place.rsplit(":", 1)[1]) for f in report.findings)
+    assert found == [("buyer", "3"), ("buyer", "4"), ("buyer", "5"), ("secret", "2"), ("secret", "2")], \
+        report.summary()
+    summary = report.summary()
+    for clear in (token, "Bob Norman", "bob.norman@", "张三丰"):
+        assert clear not in summary                 # the scan's report does not repeat what it found
+    assert "webhook access_token" in summary
+
+
+def test_contact_data_typed_into_a_remark_is_masked_in_the_archived_page_too():
+    """Issue 19 #12: remarks are masked wherever they are stored: also in the raw-page archive
+    and a quarantined record (``mask_payload``), not only in the orders table."""
+    from domain.pii import mask_payload
+
+    page = json.dumps({"trades": [{"tid": 1, "buyer_message": "改发 文三路100号 13812345678 bob.norman@example.com",
+                                   "seller_memo": "急", "remark": "", "note": "call +1 415-555-0123"}]}, ensure_ascii=False).encode()
+    archived = json.loads(mask_payload(page))["trades"][0]
+    assert archived["buyer_message"] == "改发 文三路**** 138****5678 b****@example.com"
+    assert archived["seller_memo"] == "急" and archived["remark"] == "" and "555-0123" not in archived["note"]

@@ -77,6 +77,19 @@ def test_mask_text_finds_phones_in_remarks_and_leaves_the_rest():
     assert mask_text("电话13812345678谢谢") == "电话138****5678谢谢"  # no space after Chinese text
 
 
+def test_mask_text_hides_landlines_e_mails_and_street_addresses_typed_in_a_remark():
+    """Issue 19 #12: a buyer types contact data into the remark; stored and printed masked."""
+    text = ("请改发 浙江省杭州市西湖区文三路100号3幢201室 王先生 0571-88881234, 或 021 6234 5678; "
+            "mail bob.norman@example.com / ship to 1200 Main St, Springfield, tel +44 20 7946 0958")
+    masked = mask_text(text)
+    for clear in ("100号", "201室", "88881234", "6234 5678", "bob.norman@", "1200 Main", "7946 0958"):
+        assert clear not in masked, (clear, masked)
+    assert "文三路****" in masked and "b****@example.com" in masked and "**** Main St" in masked
+    assert masked.startswith("请改发 浙江省杭州市西湖区") and "Springfield" in masked
+    # what is not contact data stays readable
+    assert mask_text("急! 2026-11-11 前发货, 送 2 件, 颜色 黑") == "急! 2026-11-11 前发货, 送 2 件, 颜色 黑"
+
+
 def test_stable_hash_is_keyed_normalised_and_one_way():
     a = stable_hash(" Bob@Example.com ", b"key-1")
     assert a == stable_hash("bob@example.com", b"key-1") != stable_hash("bob@example.com", b"key-2")
