@@ -462,6 +462,8 @@ class WeekRunner:
         import calendar
 
         from prefect.client.orchestration import get_client
+        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+        from prefect.client.schemas.objects import StateType
         from prefect.flow_runs import resume_flow_run
 
         from flows.settlement import monthly_settlement, previous_month
@@ -480,11 +482,12 @@ class WeekRunner:
         thread = threading.Thread(target=target, daemon=True)
         thread.start()
         run_id = None
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 600
+        paused_only = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])))
         with get_client(sync_client=True) as client:
             while time.monotonic() < deadline and run_id is None and "state" not in outcome:
                 # the settlement is the one flow that pauses
-                paused = [run for run in client.read_flow_runs(limit=50) if run.state and run.state.is_paused()]
+                paused = client.read_flow_runs(flow_run_filter=paused_only, limit=5)
                 run_id = paused[0].id if paused else None
                 time.sleep(0.5)
         self.checks.check("settlement asks for approval", run_id is not None, f"no paused run: {outcome}")
