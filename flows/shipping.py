@@ -29,8 +29,8 @@ from domain.canonical import ORDER_KEY
 from shopops.i18n import t
 from shopops.logmask import install_log_masking
 from tasks.reporting import publish_report
-from tasks.shipping import (MoveResult, PullOutResult, batching_rules, load_shipping, move_batch_task,
-                            plan_batches_task, pull_out_task, store_plan_task, write_documents_task)
+from tasks.shipping import (MoveResult, PullOutResult, batching_rules, load_shipping, missing_papers_task,
+                            move_batch_task, plan_batches_task, pull_out_task, store_plan_task, write_documents_task)
 
 #: batches whose papers are linked one by one in the summary (the rest: in the batches table)
 LINKED_BATCHES = 30
@@ -85,7 +85,9 @@ def shipping_batches(now: datetime | None = None, max_orders_per_batch: int | No
     plan = plan_batches_task(inputs, rules, config, now)
     stored = store_plan_task(url, plan, flow_run.id, now)
     new_ids = [b.batch_id for b in plan.batches]
-    documents = write_documents_task(url, sorted(set(new_ids) | set(pulled.batch_ids)))
+    # and the papers of any live batch a crashed run stored but never wrote (issue 19 #3)
+    unwritten = missing_papers_task(url)
+    documents = write_documents_task(url, sorted(set(new_ids) | set(pulled.batch_ids) | set(unwritten)))
 
     held = plan.held
     by_reason = held.explode("reasons")["reasons"].map(str).value_counts()

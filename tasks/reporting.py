@@ -48,7 +48,9 @@ def write_xlsx(tables: dict[str, pd.DataFrame], family: str, stamp: str | None =
     folder.mkdir(parents=True, exist_ok=True)
     stamp = stamp or datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     path = folder / f"{family}-{stamp}.xlsx"
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+    # written aside, then renamed: a file under its name is whole (a crash leaves no half report)
+    partial = folder / f".{family}-{stamp}.partial.xlsx"
+    with pd.ExcelWriter(partial, engine="openpyxl") as writer:
         for sheet, frame in tables.items():
             out = frame.copy()
             for column in out.columns:  # Excel cannot store time-zone-aware datetimes
@@ -56,6 +58,7 @@ def write_xlsx(tables: dict[str, pd.DataFrame], family: str, stamp: str | None =
                     out[column] = out[column].dt.tz_convert("UTC").dt.tz_localize(None)
             out.to_excel(writer, sheet_name=sheet[:31], index=False)
             _cells_as_text(writer.sheets[sheet[:31]])
+    partial.replace(path)
     return path
 
 

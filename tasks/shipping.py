@@ -16,12 +16,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from config.schema import AppConfig
+from config.settings import get_settings
 from connectors import ConnectorError, redact
 from connectors.http import error_summary
 from domain.batching import (AWAITING_SHIPMENT, BATCH_STEPS, HELD_COLUMNS, Allocation, Batch, BatchError,
@@ -385,6 +387,24 @@ def batch_documents(batch: Batch, orders: pd.DataFrame, catalogue: pd.DataFrame)
     return {name: frame.rename(columns={c: t(f"ship_{c}") for c in frame.columns}) for name, frame in papers.items()}
 
 
+def document_path(batch_id: str, name: str) -> Path:
+    """Where a batch's paper ``name`` (one of ``DOCUMENTS``) is written, as .xlsx (.csv beside it)."""
+    return get_settings().report_folder / "shipping-batches" / f"shipping-batches-{batch_id}-{name}.xlsx"
+
+
+def batches_missing_papers(database_url: str) -> list[str]:
+    """Live batches (created, picked, packed) with a paper missing: a run that stored its
+    batches and then crashed before their papers were written; the next run writes them."""
+    engine = make_engine(database_url)
+    try:
+        live = store.read_batches(engine, store.LIVE_BATCH_STATUSES)["batch_id"].tolist()
+    finally:
+        engine.dispose()
+    return [batch_id for batch_id in live
+            if not all(document_path(batch_id, name).exists() and document_path(batch_id, name).with_suffix(".csv").exists()
+                       for name in DOCUMENTS)]
+
+
 def write_batch_documents(database_url: str, batch_ids: list[str]) -> pd.DataFrame:
     """Each batch's papers as .xlsx and .csv in the reports folder (``shipping-batches/``),
     written from what is stored (a pulled-out order disappears from them on the next write).
@@ -405,9 +425,14 @@ def write_batch_documents(database_url: str, batch_ids: list[str]) -> pd.DataFra
         tracking = members.loc[members["batch_id"] == batch_id, [*ORDER_KEY, "tracking_no"]]
         mine = orders.drop(columns="tracking_no").merge(tracking, on=list(ORDER_KEY))
         for name, frame in batch_documents(batch, mine, catalogue).items():
+            # the .csv first, the .xlsx last (each written aside and renamed): a batch whose
+            # papers are all there under their names has them whole (see batches_missing_papers)
+            csv = document_path(batch_id, name).with_suffix(".csv")
+            csv.parent.mkdir(parents=True, exist_ok=True)
+            partial = csv.with_name(f".{csv.name}.partial")
+            csv_safe(frame).to_csv(partial, index=False, encoding="utf-8-sig")   # the BOM lets Excel read the Chinese
+            partial.replace(csv)
             xlsx = write_xlsx({name: frame}, "shipping-batches", stamp=f"{batch_id}-{name}")
-            csv = xlsx.with_suffix(".csv")
-            csv_safe(frame).to_csv(csv, index=False, encoding="utf-8-sig")   # the BOM lets Excel read the Chinese
             rows.append({"batch_id": batch_id, "document": name, "xlsx": xlsx, "csv": csv})
     return pd.DataFrame(rows, columns=["batch_id", "document", "xlsx", "csv"])
 
@@ -546,6 +571,12 @@ def plan_batches_task(inputs: ShippingInputs, rules: BatchingRules, config: AppC
 def store_plan_task(database_url: str, plan: BatchPlan, flow_run_id: str | None, now: datetime) -> dict[str, int]:
     """New batches, their orders and lines, and the holds, in one transaction."""
     return store_plan(database_url, plan, flow_run_id, now)
+
+
+@task(name="find-missing-papers", cache_policy=NO_CACHE)
+def missing_papers_task(database_url: str) -> list[str]:
+    """Live batches whose papers a crashed run never wrote."""
+    return batches_missing_papers(database_url)
 
 
 @task(name="write-batch-documents", cache_policy=NO_CACHE)

@@ -137,3 +137,31 @@ def test_the_report_asks_a_person_about_missing_gifts_and_says_who_waits_for_a_c
         assert "gift out of stock, not in the parcel: CAP" in slips.read_text(encoding="utf-8-sig")
     finally:
         engine.dispose()
+
+
+def test_a_run_that_crashed_after_storing_its_batches_gets_its_papers_from_the_next_run(day_warehouse):
+    """Issue 19 #3: batches stored, then the process died before their papers were written (here:
+    the plan stored by the same task the flow uses, and no papers). The next run writes every
+    missing paper of a live batch, and only those: a batch whose papers exist keeps its files."""
+    from tasks.shipping import (DOCUMENTS, batching_rules, document_path, load_shipping_inputs, plan_batches,
+                                store_plan)
+    from config.schema import load_config
+
+    settings, engine = day_warehouse
+    url = settings.warehouse_url
+    config = load_config()
+    rules = batching_rules(config, NOW, 10)
+    plan = plan_batches(load_shipping_inputs(url), rules, config, NOW)
+    store_plan(url, plan, "crashed-run", NOW)                     # … and the process died here
+    stored = [b.batch_id for b in plan.batches]
+    assert stored and not any(document_path(b, name).exists() for b in stored for name in DOCUMENTS)
+
+    counts = shipping_batches(now=NOW + timedelta(minutes=1), max_orders_per_batch=10)
+    assert counts["batches"] == 0                                 # nothing new to batch …
+    for batch_id in stored:                                       # … but every paper is there now
+        for name in DOCUMENTS:
+            assert document_path(batch_id, name).exists(), (batch_id, name)
+            assert document_path(batch_id, name).with_suffix(".csv").exists(), (batch_id, name)
+    written = {p: p.stat().st_mtime_ns for p in (settings.report_folder / "shipping-batches").glob("*-manifest.xlsx")}
+    shipping_batches(now=NOW + timedelta(minutes=2), max_orders_per_batch=10)
+    assert {p: p.stat().st_mtime_ns for p in written} == written   # nothing missing: nothing rewritten
