@@ -59,8 +59,10 @@ def check_amazon_body(status: int, body: Any) -> None:
 
 class AmazonConnector(Connector):
     platform = "amazon"
+    #: window_deadline_s: at getOrders' 1 call a minute and getOrderItems' 0.5 a second, a busy
+    #: day takes hours by quota alone
     DEFAULTS = dict(page_size=100, max_window=timedelta(days=1), safety_lag=timedelta(minutes=2),
-                    throttle_rate_per_s=0.0167, throttle_burst=20)
+                    throttle_rate_per_s=0.0167, throttle_burst=20, window_deadline_s=8 * 3600.0)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -69,7 +69,7 @@ class ConnectorSettings:
     connect_timeout_s: float = 10.0
     call_deadline_s: float = 120.0
     max_body_bytes: int = 20 * 1024 * 1024
-    window_deadline_s: float = 3600.0
+    window_deadline_s: float = 7200.0
     page_overrun: int = 2
     max_pages: int = 5000
     options: Mapping[str, Any] = field(default_factory=dict)

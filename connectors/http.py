@@ -227,8 +227,11 @@ class HttpClient:
         except ValueError:  # JSONDecodeError and UnicodeDecodeError
             if status >= 400:
                 raise self._error(PlatformError, f"{what}: HTTP {status} {_excerpt(raw)}", code=str(status)) from None
+            # described, not quoted: a cut page of orders is buyer data, a proxy's page says nothing
+            kind = (response.headers.get("Content-Type") or "no content type").split(";")[0][:60]
             raise self._error(TransientError,
-                              f"{what}: truncated or invalid JSON body ({len(raw)} bytes: {_excerpt(raw)})") from None
+                              f"{what}: the answer is not JSON ({len(raw)} bytes of {kind}): truncated, or not "
+                              "the platform's API answering") from None
         try:
             check(status, body)
         except ConnectorError as exc:  # re-raised with shop context and redaction

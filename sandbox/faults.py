@@ -22,9 +22,10 @@ FAULT_KINDS: tuple[str, ...] = ("server_error", "throttle", "truncated_body", "s
 #: that lies low (the rows on this page) or high (×1000); the next-page cursor (Shopify
 #: ``page_info``, Amazon ``NextToken``) repeating the one the request sent; a body dripped a
 #: few bytes at a time for ``drip_seconds``; a body padded to ``oversized_body_bytes``; a 307
-#: to ``redirect_url`` (another host) with the request's path and query
+#: to ``redirect_url`` (another host) with the request's path and query; a 200 HTML page (a
+#: proxy's or a login page, with an e-mail address in it)
 FORCED_KINDS: tuple[str, ...] = ("empty_body", "empty_object", "lying_total", "inflated_total", "repeat_cursor",
-                                 "slow_drip", "oversized_body", "cross_host_redirect")
+                                 "slow_drip", "oversized_body", "cross_host_redirect", "html_body")
 
 
 class FaultInjector:

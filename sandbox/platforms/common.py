@@ -304,6 +304,8 @@ class PlatformAPI:
                 return Response(b"", status_code=200, media_type="application/json")
             if fault == "empty_object":
                 return json_response({})
+            if fault == "html_body":
+                return Response(HTML_PAGE, status_code=200, media_type="text/html")
             response = await handler(request, fault == "duplicate_rows")
             if fault == "truncated_body":
                 body = response.body[: max(1, len(response.body) // 2)]
@@ -317,6 +319,10 @@ class PlatformAPI:
 
 
 # --- hostile answers (forced faults, sandbox.faults.FORCED_KINDS) -------------------------------
+
+#: a page that is not the API's (a proxy's login page), with an address that must not reach a message
+HTML_PAGE = (b"<html><head><title>Sign in</title></head><body><p>Session of buyer zhang.san@example.com "
+             b"expired, please sign in again.</p></body></html>")
 
 #: the page-count field of each offset-paged order list
 _TOTAL_KEYS = ("total_results", "orderTotal", "total_count", "total")

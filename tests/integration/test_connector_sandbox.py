@@ -368,3 +368,15 @@ def test_a_window_that_takes_too_long_is_an_error(world, hostile):
     hostile.faults.force("slow", "pdd")
     error = pull_error(world, hostile, "pdd-main", window_deadline_s=0.1)   # one answer alone takes 0.3 s
     assert isinstance(error, TransientError) and "window_deadline_s" in str(error)
+
+
+@pytest.mark.parametrize("shop_id", ["tmall-flagship", "shopify-global"])
+def test_an_html_page_is_an_error_that_describes_it_without_quoting_it(world, hostile, shop_id):
+    from connectors import TransientError
+
+    platform = world.shop(shop_id).platform
+    hostile.faults.force("html_body", platform, count=100)
+    error = pull_error(world, hostile, shop_id, max_retries=1)
+    assert isinstance(error, TransientError) and f"[{platform} {shop_id}]" in str(error)
+    assert "not JSON" in str(error) and "text/html" in str(error)
+    assert "example.com" not in str(error) and "zhang" not in str(error)   # described, never quoted
