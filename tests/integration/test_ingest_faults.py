@@ -147,6 +147,8 @@ HOSTILE = [  # (shop, forced answer, connector options of the pull)
     ("amazon-us", "repeat_cursor", {"page_size": 2}),
     ("pdd-main", "oversized_body", {"max_body_bytes": 256 * 1024}),
     ("tmall-flagship", "cross_host_redirect", {}),
+    ("taobao-cstore", "html_body", {"max_retries": 1}),
+    ("douyin-main", "slow_drip", {"call_deadline_s": 2.0, "max_retries": 1}),   # the drip lasts 30 s
 ]
 
 
