@@ -243,7 +243,6 @@ class HttpClient:
             raise self._error(PlatformError, f"{what}: HTTP {status} {_excerpt(raw)}", code=str(status))
         return Reply(status, raw, body, response.headers)
 
-
     def _fetch(self, method, url, params, data, json_body, headers, what) -> tuple[requests.Response, bytes]:
         """Send the request and read its answer within the bounds of the settings.
 
@@ -294,7 +293,8 @@ class HttpClient:
                     raise self._error(TransientError, f"{what}: the answer did not finish within "
                                                       f"{self.settings.call_deadline_s} s (call_deadline_s; "
                                                       f"{size} bytes had come)")
-                part = response.raw.read1(_CHUNK, decode_content=True)   # whatever has arrived, without waiting for a full chunk
+                # whatever has arrived, without waiting for a full chunk (a drip would hold it)
+                part = response.raw.read1(_CHUNK, decode_content=True)
                 if not part:
                     break
                 size += len(part)
@@ -310,7 +310,8 @@ class HttpClient:
                 raise self._error(TransientError, f"{what}: no answer within {self.settings.timeout_s} s") from None
             raise self._error(TransientError, f"{what}: {type(exc).__name__}: {exc}") from None
         raw = b"".join(parts)
-        if declared and declared.isdigit() and len(raw) < int(declared):
+        encoded = response.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
+        if declared and declared.isdigit() and not encoded and len(raw) < int(declared):
             raise self._error(TransientError, f"{what}: truncated body ({len(raw)} of {declared} bytes)")
         return raw
 
