@@ -10,7 +10,8 @@ from typing import Any
 
 from connectors.amazon import AmazonConnector
 from connectors.base import (AuthError, Connector, ConnectorError, ConnectorSettings, Credentials, Page,
-                             PlatformError, PushResult, ShipmentResult, ThrottledError, TransientError, redact)
+                             PlatformError, PushResult, ShipmentResult, ThrottledError, TransientError,
+                             UnexpectedReplyError, redact)
 from connectors.douyin import DouyinConnector
 from connectors.file_import import FileImportConnector, FileImportError
 from connectors.jd import JdConnector
@@ -46,6 +47,7 @@ def build_connector(platform: str, shop_id: str, settings: ConnectorSettings, cr
 
 __all__ = [
     "AuthError", "Connector", "ConnectorError", "ConnectorSettings", "Credentials", "FileImportError", "Page",
-    "PlatformError", "PushResult", "ShipmentResult", "ThrottledError", "TransientError", "CONNECTORS",
+    "PlatformError", "PushResult", "ShipmentResult", "ThrottledError", "TransientError", "UnexpectedReplyError",
+    "CONNECTORS",
     "build_connector", "default_settings", "redact",
 ]

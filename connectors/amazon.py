@@ -59,8 +59,10 @@ def check_amazon_body(status: int, body: Any) -> None:
 
 class AmazonConnector(Connector):
     platform = "amazon"
+    #: window_deadline_s: at getOrders' 1 call a minute and getOrderItems' 0.5 a second, a busy
+    #: day takes hours by quota alone
     DEFAULTS = dict(page_size=100, max_window=timedelta(days=1), safety_lag=timedelta(minutes=2),
-                    throttle_rate_per_s=0.0167, throttle_burst=20)
+                    throttle_rate_per_s=0.0167, throttle_burst=20, window_deadline_s=8 * 3600.0)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -87,11 +89,13 @@ class AmazonConnector(Connector):
     def _pages(self, window: Window) -> Iterator[Page]:
         params = {"MarketplaceIds": self._marketplaces(), "LastUpdatedAfter": format_iso_utc(window.start),
                   "LastUpdatedBefore": format_iso_utc(window.end), "MaxResultsPerPage": self.settings.page_size}
-        page_no = 1
+        page_no, tokens = 1, set()
         while True:
             reply = self._get("/orders/v0/orders", params, what="getOrders")
-            payload = (reply.body or {}).get("payload") or {}
-            orders = payload.get("Orders") or []
+            payload = reply.body.get("payload") if isinstance(reply.body, dict) else None
+            if not isinstance(payload, dict) or not isinstance(payload.get("Orders"), list):
+                raise self._unexpected("getOrders", '{"payload": {"Orders": […]}}', reply.body, reply.raw)
+            orders = payload["Orders"]
             related = []
             for order in orders:
                 order["OrderItems"], bodies = self._order_items(str(order["AmazonOrderId"]))
@@ -100,19 +104,23 @@ class AmazonConnector(Connector):
             token = payload.get("NextToken")
             if not token:
                 return
+            self._check_cursor("getOrders", token, tokens, page_no)
             params = {"MarketplaceIds": self._marketplaces(), "NextToken": token}
             page_no += 1
 
     def _order_items(self, order_id: str) -> tuple[list[dict], list[bytes]]:
-        items, bodies, params = [], [], {}
+        items, bodies, params, tokens = [], [], {}, set()
         while True:
-            reply = self._get(f"/orders/v0/orders/{order_id}/orderItems", params, what=f"getOrderItems {order_id}",
-                              bucket=self.items_bucket)
-            payload = (reply.body or {}).get("payload") or {}
-            items.extend(payload.get("OrderItems") or [])
+            what = f"getOrderItems {order_id}"
+            reply = self._get(f"/orders/v0/orders/{order_id}/orderItems", params, what=what, bucket=self.items_bucket)
+            payload = reply.body.get("payload") if isinstance(reply.body, dict) else None
+            if not isinstance(payload, dict) or not isinstance(payload.get("OrderItems"), list):
+                raise self._unexpected(what, '{"payload": {"OrderItems": […]}}', reply.body, reply.raw)
+            items.extend(payload["OrderItems"])
             bodies.append(reply.raw)
             if not payload.get("NextToken"):
                 return items, bodies
+            self._check_cursor(what, payload["NextToken"], tokens, len(bodies))
             params = {"NextToken": payload["NextToken"]}
 
     # -- writes (Listings Items API / confirmShipment) ----------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 import abc
 import logging
 import math
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
@@ -41,6 +42,16 @@ class ConnectorSettings:
     ``throttle_burst`` form a client-side token bucket so we stay under the platform's quota
     instead of discovering it through bans. ``options`` holds platform specifics (sign
     method, API version, marketplace ids …), documented on each connector class.
+
+    Bounds against a marketplace (or something posing as one) that never stops answering:
+    ``connect_timeout_s`` to open a connection and ``timeout_s`` between two bytes of an
+    answer; ``call_deadline_s`` for one whole answer read in chunks (a body dripped a few
+    bytes at a time never trips ``timeout_s``); ``max_body_bytes`` for one answer (the
+    largest real page of orders is a few MB: a bigger body is refused, not archived);
+    ``window_deadline_s`` for all the pages of one window; ``page_overrun`` pages read past
+    the count a platform reported before the mismatch is an error (the page cap is
+    ``ceil(total / page_size) + page_overrun``), and ``max_pages`` for a cursor-paged window,
+    where no count is reported.
     """
 
     base_url: str
@@ -55,6 +66,12 @@ class ConnectorSettings:
     throttle_burst: int = 5
     max_throttle_waits: int = 10
     max_throttle_wait_s: float = 300.0
+    connect_timeout_s: float = 10.0
+    call_deadline_s: float = 120.0
+    max_body_bytes: int = 20 * 1024 * 1024
+    window_deadline_s: float = 7200.0
+    page_overrun: int = 2
+    max_pages: int = 5000
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def option(self, name: str, default: Any = None) -> Any:
@@ -137,6 +154,25 @@ class PlatformError(ConnectorError):
 #: what to do when a platform refuses a signed request's timestamp (clock skew)
 CLOCK_SKEW_ADVICE = ("the platform compares the request's timestamp with its own clock and this host's clock is "
                      "too far off: synchronise it (NTP) and run the pull again")
+
+
+def describe_body(body: Any, raw: bytes = b"") -> str:
+    """What an answer was, by its shape only (never a value: an order list carries buyer data)."""
+    if body is None:
+        return "an empty body" if not raw.strip() else f"{len(raw)} bytes that are not JSON"
+    if isinstance(body, dict):
+        if not body:
+            return "an empty JSON object {}"
+        keys = [str(k)[:40] for k in list(body)[:8]]
+        return "a JSON object with the keys " + ", ".join(keys) + (" …" if len(body) > 8 else "")
+    if isinstance(body, list):
+        return f"a JSON list of {len(body)} items"
+    return f"a JSON {type(body).__name__}"
+
+
+class UnexpectedReplyError(ConnectorError):
+    """A 200 whose body is not the platform's success envelope (empty, ``{}``, another API's
+    answer, a proxy's page): never read as "no orders". Not retried."""
 
 
 # --- results ----------------------------------------------------------------------------
@@ -236,7 +272,14 @@ class Connector(abc.ABC):
         """
         newest: dict[str, object] = {}
         for window in self.windows(start, end):
+            deadline = time.monotonic() + self.settings.window_deadline_s
             for page in self._pages(window):
+                if time.monotonic() > deadline:
+                    raise TransientError(
+                        f"window {window.start.isoformat()} – {window.end.isoformat()} still not read after "
+                        f"{self.settings.window_deadline_s:.0f} s (window_deadline_s), at page {page.page_no}: the "
+                        "marketplace answers too slowly or its pages do not end; nothing past the last complete "
+                        "window was stored — run the pull again later", platform=self.platform, shop_id=self.shop_id)
                 fresh = []
                 for record in page.records:
                     try:
@@ -266,16 +309,58 @@ class Connector(abc.ABC):
         twice are removed by ``pull_orders``. The first request only learns the count (a
         single page is used as it is). ``fetch(page_no)`` returns (raw body, records, total);
         ``finish(records)`` may complete records with extra calls (→ records, their bodies).
+
+        Counts are not trusted blindly. One that lies low would end the scan early: while the
+        page it calls the last is full, the next page is read too, up to the page cap
+        ``ceil(total / page_size) + page_overrun`` (beyond it the mismatch is an error). One
+        that lies high would have thousands of empty pages read: the last two pages by the
+        count both empty is an error.
         """
+        size = self.settings.page_size
         raw, records, total = fetch(first_page)
-        last_page = first_page + max(1, math.ceil(total / self.settings.page_size)) - 1
+        expected = max(1, math.ceil(total / size))
+        last_page = first_page + expected - 1
+        tail = {first_page: (raw, records)}   # the page read last is reused; the others are read again
+        while True:
+            if last_page not in tail:
+                tail = {last_page: fetch(last_page)[:2]}
+            if len(tail[last_page][1]) < size:
+                break
+            if last_page - first_page + 1 >= expected + self.settings.page_overrun:
+                raise PlatformError(
+                    f"the platform reported {total} orders ({expected} pages of {size}) but page {last_page} is "
+                    f"still full: its count is wrong and the scan would end early; nothing of this window was "
+                    "stored — run the pull again later or report it to the platform", code="total_too_low",
+                    platform=self.platform, shop_id=self.shop_id)
+            last_page += 1
+        empty_tail = 0
         for page_no in range(last_page, first_page - 1, -1):
-            if last_page != first_page:
+            if page_no in tail:
+                raw, records = tail[page_no]
+            else:
                 raw, records, _ = fetch(page_no)
+            if empty_tail >= 0 and not records and page_no > first_page:
+                empty_tail += 1
+                if empty_tail >= 2:
+                    raise PlatformError(
+                        f"the platform reported {total} orders ({last_page - first_page + 1} pages of {size}) "
+                        f"but pages {page_no} and {page_no + 1} are empty: its count is inflated; stopped instead "
+                        "of reading empty pages", code="total_too_high", platform=self.platform,
+                        shop_id=self.shop_id)
+            else:
+                empty_tail = -1   # rows found: emptier pages behind them were rows leaving the window
             related: list[bytes] = []
             if finish is not None:
                 records, related = finish(records)
             yield self._page(window, page_no, raw, records, related)
+
+    def _unexpected(self, what: str, expected: str, body: Any, raw: bytes = b"") -> UnexpectedReplyError:
+        """The error for an answer that is not ``expected`` (the success envelope's shape)."""
+        return UnexpectedReplyError(
+            f"{what}: the answer is not a {self.platform} success reply (expected {expected}; got "
+            f"{describe_body(body, raw)}) — nothing of it was read as orders and the watermark stays; "
+            "if it repeats, check the shop's base_url and whatever sits between us and the marketplace",
+            platform=self.platform, shop_id=self.shop_id)
 
     def _page(self, window: Window, page_no: int, raw: bytes, records: list[dict],
               related_raw: list[bytes] | None = None) -> Page:
@@ -289,6 +374,19 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     def _pages(self, window: Window) -> Iterator[Page]:
         """The pages of one window (no longer than ``max_window``)."""
+
+    def _check_cursor(self, what: str, cursor: str, seen: set[str], page_no: int) -> None:
+        """A cursor-paged scan (no count to check against) must not loop or run on: the same
+        next-page cursor twice, or more than ``max_pages`` pages in one window, is an error."""
+        if cursor in seen:
+            raise PlatformError(f"{what}: the next-page cursor after page {page_no} was already given before: the "
+                                "platform would send the same pages forever; stopped, nothing of this window was "
+                                "stored", code="cursor_repeats", platform=self.platform, shop_id=self.shop_id)
+        if page_no >= self.settings.max_pages:
+            raise PlatformError(f"{what}: still more pages after {page_no} (max_pages): stopped; raise max_pages "
+                                "for this shop if the window really holds that many orders", code="page_cap",
+                                platform=self.platform, shop_id=self.shop_id)
+        seen.add(cursor)
 
     @staticmethod
     @abc.abstractmethod

@@ -71,6 +71,7 @@ class DouyinConnector(Connector):
         reply = self.http.call("POST", f"{self.settings.base_url}{path}", params=query,
                                data=param_json.encode(), headers={"Content-Type": "application/json"},
                                check=check_douyin_body, what=method)
+        self._last_body = (reply.body, reply.raw)
         return reply.raw, (reply.body or {}).get("data") or {}
 
     def _search_page(self, window: Window, page_no: int) -> tuple[bytes, list[dict], int]:
@@ -78,6 +79,10 @@ class DouyinConnector(Connector):
             "update_time_start": unix_seconds(window.start), "update_time_end": unix_seconds(window.end),
             "page": page_no, "size": self.settings.page_size, "order_by": "update_time", "order_asc": True,
         })
+        body = self._last_body[0]
+        if not (isinstance(body, dict) and "err_no" in body and isinstance(body.get("data"), dict) and "total" in data):
+            raise self._unexpected(SEARCH_METHOD, '{"err_no": 0, "data": {"total": …, "shop_order_list": […]}}',
+                                   *self._last_body)
         return raw, data.get("shop_order_list") or [], int(data.get("total") or 0)
 
     def _pages(self, window: Window) -> Iterator[Page]:

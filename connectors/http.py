@@ -25,8 +25,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
 from connectors.base import (AuthError, ConnectorError, ConnectorSettings, PlatformError, ThrottledError,
                              TransientError, redact)
@@ -215,14 +217,7 @@ class HttpClient:
         return ceiling * (0.5 + 0.5 * self.jitter())
 
     def _once(self, method, url, check, params, data, json_body, headers, what) -> Reply:
-        try:
-            response = self.session.request(method, url, params=params, data=data, json=json_body,
-                                            headers=headers, timeout=self.settings.timeout_s)
-            raw = response.content  # a body shorter than Content-Length raises here
-        except requests.Timeout:
-            raise self._error(TransientError, f"{what}: no answer within {self.settings.timeout_s} s") from None
-        except requests.RequestException as exc:
-            raise self._error(TransientError, f"{what}: {type(exc).__name__}: {exc}") from None
+        response, raw = self._fetch(method, url, params, data, json_body, headers, what)
         status = response.status_code
         if status == 429:
             raise self._error(ThrottledError, f"{what}: HTTP 429 Too Many Requests",
@@ -234,8 +229,11 @@ class HttpClient:
         except ValueError:  # JSONDecodeError and UnicodeDecodeError
             if status >= 400:
                 raise self._error(PlatformError, f"{what}: HTTP {status} {_excerpt(raw)}", code=str(status)) from None
+            # described, not quoted: a cut page of orders is buyer data, a proxy's page says nothing
+            kind = (response.headers.get("Content-Type") or "no content type").split(";")[0][:60]
             raise self._error(TransientError,
-                              f"{what}: truncated or invalid JSON body ({len(raw)} bytes: {_excerpt(raw)})") from None
+                              f"{what}: the answer is not JSON ({len(raw)} bytes of {kind}): truncated, or not "
+                              "the platform's API answering") from None
         try:
             check(status, body)
         except ConnectorError as exc:  # re-raised with shop context and redaction
@@ -246,6 +244,99 @@ class HttpClient:
         if status >= 400:
             raise self._error(PlatformError, f"{what}: HTTP {status} {_excerpt(raw)}", code=str(status))
         return Reply(status, raw, body, response.headers)
+
+    def _fetch(self, method, url, params, data, json_body, headers, what) -> tuple[requests.Response, bytes]:
+        """Send the request and read its answer within the bounds of the settings.
+
+        Redirects are not left to requests: it would follow one to another host with the
+        shop's credentials (a token header, a session in a POST body). A redirect within the
+        configured host (scheme, host and port of ``base_url``) is followed; any other is
+        refused before anything is sent there. The body is read in chunks, stopped at
+        ``max_body_bytes`` and at ``call_deadline_s`` after the request was sent.
+        """
+        settings = self.settings
+        deadline = time.monotonic() + settings.call_deadline_s
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                response = self.session.request(method, url, params=params, data=data, json=json_body,
+                                                headers=headers, allow_redirects=False, stream=True,
+                                                timeout=(settings.connect_timeout_s, settings.timeout_s))
+            except requests.Timeout:
+                raise self._error(TransientError, f"{what}: no answer within {settings.timeout_s} s") from None
+            except requests.RequestException as exc:
+                raise self._error(TransientError, f"{what}: {type(exc).__name__}: {exc}") from None
+            try:
+                if response.is_redirect:
+                    target = urljoin(response.url, response.headers.get("Location", ""))
+                    if _origin(target) != _origin(settings.base_url):
+                        raise self._error(PlatformError,
+                                          f"{what}: HTTP {response.status_code} redirect to another host "
+                                          f"({_origin_text(target)}, not {_origin_text(settings.base_url)}); "
+                                          "refused without sending the shop's credentials there — check the "
+                                          "shop's base_url, and whether something between us and the "
+                                          "marketplace redirects its answers", code="cross_host_redirect")
+                    url, params = target, None   # the query travels in the Location
+                    continue
+                return response, self._read_body(response, deadline, what)
+            finally:
+                response.close()
+        raise self._error(PlatformError, f"{what}: more than {MAX_REDIRECTS} redirects — check the shop's base_url",
+                          code="too_many_redirects")
+
+    def _read_body(self, response: requests.Response, deadline: float, what: str) -> bytes:
+        limit, parts, size = self.settings.max_body_bytes, [], 0
+        declared = response.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise self._error(PlatformError, f"{what}: the answer is {int(declared)} bytes, over the cap of {limit} "
+                                             "(max_body_bytes); it was not read", code="body_too_large")
+        try:
+            while True:
+                if time.monotonic() > deadline:
+                    raise self._error(TransientError, f"{what}: the answer did not finish within "
+                                                      f"{self.settings.call_deadline_s} s (call_deadline_s; "
+                                                      f"{size} bytes had come)")
+                # whatever has arrived, without waiting for a full chunk (a drip would hold it)
+                part = response.raw.read1(_CHUNK, decode_content=True)
+                if not part:
+                    break
+                size += len(part)
+                if size > limit:
+                    raise self._error(PlatformError, f"{what}: the answer is over the cap of {limit} bytes "
+                                                     "(max_body_bytes); reading stopped", code="body_too_large")
+                parts.append(part)
+        except requests.Timeout:
+            raise self._error(TransientError, f"{what}: no answer within {self.settings.timeout_s} s") from None
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            # a body shorter than Content-Length, a dropped connection, a stalled read
+            if isinstance(exc, (urllib3.exceptions.ReadTimeoutError, TimeoutError)):
+                raise self._error(TransientError, f"{what}: no answer within {self.settings.timeout_s} s") from None
+            raise self._error(TransientError, f"{what}: {type(exc).__name__}: {exc}") from None
+        raw = b"".join(parts)
+        encoded = response.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
+        if declared and declared.isdigit() and not encoded and len(raw) < int(declared):
+            raise self._error(TransientError, f"{what}: truncated body ({len(raw)} of {declared} bytes)")
+        return raw
+
+
+#: same-host redirects followed at most; a body is read this much at a time
+MAX_REDIRECTS = 5
+_CHUNK = 256 * 1024
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of ``url``, the port made explicit."""
+    parts = urlsplit(url)
+    scheme = (parts.scheme or "").lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def _origin_text(url: str) -> str:
+    scheme, host, port = _origin(url)
+    return f"{scheme}://{host}:{port}"
 
 
 def _extra(exc: ConnectorError) -> dict:

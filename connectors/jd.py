@@ -88,6 +88,7 @@ class JdConnector(Connector):
         params["sign"] = jd_sign(params, self.credentials.app_secret)
         reply = self.http.call("POST", f"{self.settings.base_url}/routerjson", data=params,
                                check=check_jd_body, what=method)
+        self._last_body = (reply.body, reply.raw)
         return reply.raw, _payload(reply.body)
 
     def _search_page(self, window: Window, page_no: int) -> tuple[bytes, list[dict], int]:
@@ -97,7 +98,10 @@ class JdConnector(Connector):
             "dateType": self.settings.option("date_type", "0"),
             "page": str(page_no), "page_size": str(self.settings.page_size),
         })
-        result = payload.get("searchorderinfo_result") or {}
+        result = payload.get("searchorderinfo_result")
+        if not isinstance(result, dict) or "orderTotal" not in result:
+            raise self._unexpected(SEARCH_METHOD, '{"jingdong_pop_order_search_responce": {"searchorderinfo_result": '
+                                                  '{"orderTotal": …}}}', *self._last_body)
         return raw, result.get("orderInfoList") or [], int(result.get("orderTotal") or 0)
 
     def _pages(self, window: Window) -> Iterator[Page]:

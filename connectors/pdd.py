@@ -72,6 +72,7 @@ class PddConnector(Connector):
         params["sign"] = pdd_sign(params, self.credentials.app_secret)
         reply = self.http.call("POST", f"{self.settings.base_url}/api/router", data=params,
                                check=check_pdd_body, what=api_type)
+        self._last_body = (reply.body, reply.raw)
         return reply.raw, _payload(reply.body)
 
     def _increment_page(self, window: Window, page_no: int) -> tuple[bytes, list[dict], int]:
@@ -81,6 +82,9 @@ class PddConnector(Connector):
             refund_status=self.settings.option("refund_status", 5),
             start_updated_at=unix_seconds(window.start), end_updated_at=unix_seconds(window.end),
             page=page_no, page_size=self.settings.page_size, use_has_next="false")
+        if "total_count" not in payload:
+            raise self._unexpected(INCREMENT_TYPE, '{"order_number_list_increment_get_response": {"total_count": …}}',
+                                   *self._last_body)
         return raw, payload.get("order_sn_list") or [], int(payload.get("total_count") or 0)
 
     def _pages(self, window: Window) -> Iterator[Page]:

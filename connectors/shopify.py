@@ -76,15 +76,18 @@ class ShopifyConnector(Connector):
             "status": "any", "updated_at_min": window.start.isoformat(),
             "updated_at_max": window.end.isoformat(), "limit": self.settings.page_size, "order": "updated_at asc",
         }
-        page_no = 1
+        page_no, cursors = 1, set()
         while True:
             if fields:
                 params["fields"] = fields
             reply = self._get("orders.json", params, what="orders.json")
-            yield self._page(window, page_no, reply.raw, (reply.body or {}).get("orders") or [])
+            if not isinstance(reply.body, dict) or not isinstance(reply.body.get("orders"), list):
+                raise self._unexpected("orders.json", '{"orders": […]}', reply.body, reply.raw)
+            yield self._page(window, page_no, reply.raw, reply.body["orders"])
             cursor = next_page_info(reply.headers.get("Link"))
             if not cursor:
                 return
+            self._check_cursor("orders.json", cursor, cursors, page_no)
             params = {"page_info": cursor, "limit": self.settings.page_size}
             page_no += 1
 

@@ -71,7 +71,7 @@ class TaobaoConnector(Connector):
     def order_modified(record: dict) -> object:
         return record.get("modified")  # "yyyy-MM-dd HH:mm:ss": sorts as text
 
-    def _call(self, method: str, **business: Any):
+    def _call(self, method: str, *, envelope: str | None = None, **business: Any):
         params = {
             "method": method, "app_key": self.credentials.app_key, "session": self.credentials.access_token,
             "timestamp": format_beijing(utc_now()), "format": "json", "v": "2.0",  # timestamp: wall clock
@@ -81,11 +81,16 @@ class TaobaoConnector(Connector):
         params["sign"] = top_sign(params, self.credentials.app_secret, params["sign_method"])
         reply = self.http.call("POST", f"{self.settings.base_url}/router/rest", data=params,
                                check=check_top_body, what=method)
+        if envelope is not None:   # a read whose answer must be there: an empty one is not "nothing"
+            inner = reply.body.get(response_key(method)) if isinstance(reply.body, dict) else None
+            if not isinstance(inner, dict) or envelope not in inner:
+                raise self._unexpected(method, f'{{"{response_key(method)}": {{"{envelope}": …}}}}', reply.body,
+                                       reply.raw)
         return reply.raw, (reply.body or {}).get(response_key(method)) or {}
 
     def _increment_page(self, window: Window, page_no: int) -> tuple[bytes, list[dict], int]:
         raw, body = self._call(
-            INCREMENT_METHOD, fields=self.settings.option("fields", DEFAULT_FIELDS),
+            INCREMENT_METHOD, envelope="total_results", fields=self.settings.option("fields", DEFAULT_FIELDS),
             start_modified=format_beijing(window.start), end_modified=format_beijing(window.end),
             page_no=page_no, page_size=self.settings.page_size, use_has_next="false")
         trades = body.get("trades") or []

@@ -17,6 +17,15 @@ from sandbox.scenario import FaultShares
 
 #: fault kinds drawn per request, in the order their shares are stacked
 FAULT_KINDS: tuple[str, ...] = ("server_error", "throttle", "truncated_body", "slow", "duplicate_rows")
+#: hostile answers a test forces (never drawn by share): a 200 with an empty body or ``{}``; a
+#: page count (TOP ``total_results``, JD ``orderTotal``, PDD ``total_count``, Douyin ``total``)
+#: that lies low (the rows on this page) or high (×1000); the next-page cursor (Shopify
+#: ``page_info``, Amazon ``NextToken``) repeating the one the request sent; a body dripped a
+#: few bytes at a time for ``drip_seconds``; a body padded to ``oversized_body_bytes``; a 307
+#: to ``redirect_url`` (another host) with the request's path and query; a 200 HTML page (a
+#: proxy's or a login page, with an e-mail address in it)
+FORCED_KINDS: tuple[str, ...] = ("empty_body", "empty_object", "lying_total", "inflated_total", "repeat_cursor",
+                                 "slow_drip", "oversized_body", "cross_host_redirect", "html_body")
 
 
 class FaultInjector:
@@ -45,8 +54,8 @@ class FaultInjector:
 
     def force(self, kind: str, platform: str | None = None, count: int = 1) -> None:
         """The next ``count`` requests (to ``platform``, or to any platform) get ``kind``."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind '{kind}'; known: {', '.join(FAULT_KINDS)}")
+        if kind not in FAULT_KINDS + FORCED_KINDS:
+            raise ValueError(f"unknown fault kind '{kind}'; known: {', '.join(FAULT_KINDS + FORCED_KINDS)}")
         with self._lock:
             self._forced.setdefault(platform, deque()).extend([kind] * count)
 

@@ -100,17 +100,36 @@ class _Connection(asyncio.Protocol):
                 return {"type": "http.request", "body": body, "more_body": False}
             await asyncio.Event().wait()   # the sandbox never streams; a client disconnect ends the task
 
+        streaming = False
+
         async def send(message):
-            nonlocal status, response_headers
+            nonlocal status, response_headers, streaming
             if message["type"] == "http.response.start":
                 status, response_headers = message["status"], list(message.get("headers", []))
             elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
+                if message.get("more_body") or streaming:
+                    # a streamed body (the sandbox's slow-drip fault): the head with the app's own
+                    # Content-Length at once, then each part as it comes; the connection closes after
+                    if not streaming:
+                        streaming = True
+                        self._write_head(status, response_headers, keep_alive=False)
+                    if self.transport is not None and message.get("body"):
+                        self.transport.write(message["body"])
+                    if not message.get("more_body") and self.transport is not None:
+                        self.transport.close()
+                else:
+                    chunks.append(message.get("body", b""))
 
         try:
             await self.app(scope, receive, send)
         except Exception:  # noqa: BLE001 - any app crash becomes a 500, the connection survives
+            if streaming:
+                if self.transport is not None:
+                    self.transport.close()
+                return
             status, response_headers, chunks = 500, [(b"content-type", b"text/plain")], [b"Internal Server Error"]
+        if streaming:
+            return
         self._write(status, response_headers, b"".join(chunks), keep_alive, head_only=method == "HEAD")
         self.busy = False
         if keep_alive and self.transport is not None and self.buffer:
@@ -128,6 +147,17 @@ class _Connection(asyncio.Protocol):
         self.transport.write(b"\r\n".join(lines) + b"\r\n\r\n" + (b"" if head_only else body))
         if not keep_alive:
             self.transport.close()
+
+    def _write_head(self, status: int, headers, keep_alive: bool) -> None:
+        """Status line and headers only, the app's Content-Length kept (a streamed body)."""
+        if self.transport is None:
+            return
+        lines = [b"HTTP/1.1 %d %s" % (status, _reason(status)),
+                 b"date: " + formatdate(usegmt=True).encode(), b"server: shopops-sandbox"]
+        lines += [name + b": " + value for name, value in headers]
+        if not keep_alive:
+            lines.append(b"connection: close")
+        self.transport.write(b"\r\n".join(lines) + b"\r\n\r\n")
 
     def _reply_and_close(self, status: int) -> None:
         self._write(status, [(b"content-type", b"text/plain")], _reason(status), keep_alive=False)

@@ -96,6 +96,10 @@ class FaultShares(_Strict):
     slow_seconds: float = Field(default=5.0, ge=0)
     throttle_retry_after_seconds: int = Field(default=1, ge=0)
     clock_skew_seconds: float = 0.0
+    #: parameters of the forced hostile answers (``sandbox.faults.FORCED_KINDS``)
+    redirect_url: str = ""
+    drip_seconds: float = Field(default=30.0, ge=0)
+    oversized_body_bytes: int = Field(default=25 * 1024 * 1024, ge=0)
 
     @model_validator(mode="after")
     def _total(self) -> "FaultShares":

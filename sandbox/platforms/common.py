@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from sandbox import wire
 from sandbox.generator import NEVER, OrderColumns, order_columns
@@ -295,14 +295,130 @@ class PlatformAPI:
                 return self.throttled(state.faults.shares.throttle_retry_after_seconds)
             if fault == "slow":
                 await asyncio.sleep(state.faults.shares.slow_seconds)
+            if fault == "cross_host_redirect":   # before the handler: a gateway that sends the client away
+                target = state.faults.shares.redirect_url.rstrip("/") + request.url.path
+                if request.url.query:
+                    target += "?" + request.url.query
+                return Response(b"", status_code=307, headers={"Location": target})
+            if fault == "empty_body":
+                return Response(b"", status_code=200, media_type="application/json")
+            if fault == "empty_object":
+                return json_response({})
+            if fault == "html_body":
+                return Response(HTML_PAGE, status_code=200, media_type="text/html")
             response = await handler(request, fault == "duplicate_rows")
             if fault == "truncated_body":
                 body = response.body[: max(1, len(response.body) // 2)]
                 headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
                 response = Response(body, status_code=response.status_code, headers=headers)
+            elif fault in HOSTILE_REWRITES:
+                response = HOSTILE_REWRITES[fault](request, response, state)
             return response
 
         return wrapped
+
+
+# --- hostile answers (forced faults, sandbox.faults.FORCED_KINDS) -------------------------------
+
+#: a page that is not the API's (a proxy's login page), with an address that must not reach a message
+HTML_PAGE = (b"<html><head><title>Sign in</title></head><body><p>Session of buyer zhang.san@example.com "
+             b"expired, please sign in again.</p></body></html>")
+
+#: the page-count field of each offset-paged order list
+_TOTAL_KEYS = ("total_results", "orderTotal", "total_count", "total")
+
+
+def _with_body(response: Response, body: bytes, headers: dict[str, str] | None = None) -> Response:
+    kept = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return Response(body, status_code=response.status_code, headers={**kept, **(headers or {})})
+
+
+def _count_holder(node: object) -> dict | None:
+    """The dict holding a page count (``_TOTAL_KEYS``), searched depth first."""
+    if isinstance(node, dict):
+        if any(isinstance(node.get(k), int) for k in _TOTAL_KEYS):
+            return node
+        for value in node.values():
+            found = _count_holder(value)
+            if found is not None:
+                return found
+    return None
+
+
+def _rows_beside(holder: dict) -> int:
+    """How many rows the page next to the count carries (a list, or a list inside a dict)."""
+    for value in holder.values():
+        if isinstance(value, list):
+            return len(value)
+        if isinstance(value, dict):
+            for inner in value.values():
+                if isinstance(inner, list):
+                    return len(inner)
+    return 0
+
+
+def _lie_about_total(low: bool) -> Callable[[Request, Response, SandboxState], Response]:
+    def rewrite(request: Request, response: Response, state: SandboxState) -> Response:
+        try:
+            body = orjson.loads(response.body)
+        except orjson.JSONDecodeError:
+            return response
+        holder = _count_holder(body)
+        if holder is None:
+            return response
+        key = next(k for k in _TOTAL_KEYS if isinstance(holder.get(k), int))
+        # low: "this page is all there is"; high: a thousand times the truth
+        holder[key] = _rows_beside(holder) if low else holder[key] * 1000 + 1000
+        return _with_body(response, orjson.dumps(body))
+    return rewrite
+
+
+def _repeat_cursor(request: Request, response: Response, state: SandboxState) -> Response:
+    """The next-page cursor is the one the request sent: a client that trusts it loops."""
+    params = request.query_params
+    if "page_info" in params:   # Shopify: the Link header's rel="next"
+        base = f"{request.url.scheme}://{request.url.netloc}{request.url.path}?limit={params.get('limit', '50')}"
+        return _with_body(response, response.body, {"Link": f'<{base}&page_info={params["page_info"]}>; rel="next"'})
+    if "NextToken" in params:   # Amazon: payload.NextToken
+        try:
+            body = orjson.loads(response.body)
+        except orjson.JSONDecodeError:
+            return response
+        if isinstance(body.get("payload"), dict):
+            body["payload"]["NextToken"] = params["NextToken"]
+            return _with_body(response, orjson.dumps(body))
+    return response
+
+
+def _slow_drip(request: Request, response: Response, state: SandboxState) -> Response:
+    """The real body, a few bytes every 0.1 s for ``drip_seconds`` (then the connection closes
+    short of the promised length): it never times out between bytes and never finishes."""
+    body, seconds = response.body, state.faults.shares.drip_seconds
+
+    async def drip():
+        waited = 0.0
+        for start in range(0, len(body), 8):
+            if waited >= seconds:
+                return
+            yield body[start:start + 8]
+            await asyncio.sleep(0.1)
+            waited += 0.1
+
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return StreamingResponse(drip(), status_code=response.status_code,
+                             headers={**headers, "content-length": str(len(body) * 10)})
+
+
+def _oversized(request: Request, response: Response, state: SandboxState) -> Response:
+    """The real body padded with whitespace (still valid JSON) to ``oversized_body_bytes``."""
+    size = state.faults.shares.oversized_body_bytes
+    return _with_body(response, response.body + b" " * max(0, size - len(response.body)))
+
+
+HOSTILE_REWRITES: dict[str, Callable[[Request, Response, SandboxState], Response]] = {
+    "lying_total": _lie_about_total(low=True), "inflated_total": _lie_about_total(low=False),
+    "repeat_cursor": _repeat_cursor, "slow_drip": _slow_drip, "oversized_body": _oversized,
+}
 
 
 @dataclass(frozen=True)

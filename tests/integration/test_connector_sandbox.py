@@ -229,3 +229,154 @@ def test_refunds_match_where_the_order_api_carries_them(world, server, shop_id):
 
     with_id = world.shop(shop_id).platform in ("taobao", "shopify")
     assert rows(pulled, with_id) == rows(truth, with_id)
+
+
+# --- hostile answers (issue 19: 4, 5, 6, 8) -----------------------------------------------------
+# Each forces one of the sandbox's hostile answers (sandbox.faults.FORCED_KINDS) and checks the
+# connector stops with a clear ConnectorError instead of reading it as "no more orders" (or
+# following it forever, or sending credentials elsewhere).
+
+OFFSET_PAGED = ["tmall-flagship", "jd-pop", "pdd-main", "douyin-main"]
+
+
+@pytest.fixture
+def hostile(server):
+    """The module's server with every forced fault and fault setting cleared afterwards."""
+    server.faults.clear()
+    yield server
+    server.faults.clear()
+
+
+def requests_to(server, platform: str) -> int:
+    return server.state.stats_json().get(platform, {}).get("requests", 0)
+
+
+def pull_error(world, server, shop_id: str, **overrides):
+    """The ConnectorError a pull of the scenario's day ends with (fails if it ends without one)."""
+    from connectors import ConnectorError
+
+    with pytest.raises(ConnectorError) as info:
+        pull(world, server, shop_id, **overrides)
+    return info.value
+
+
+@pytest.mark.parametrize("kind, described", [("empty_body", "an empty body"),
+                                             ("empty_object", "an empty JSON object {}")])
+@pytest.mark.parametrize("shop_id", SHOPS)
+def test_an_empty_answer_is_an_error_naming_the_platform_never_no_orders(world, hostile, shop_id, kind, described):
+    from connectors.base import UnexpectedReplyError
+
+    platform = world.shop(shop_id).platform
+    hostile.faults.force(kind, platform)
+    error = pull_error(world, hostile, shop_id)
+    assert isinstance(error, UnexpectedReplyError)
+    assert error.platform == platform and f"[{platform} {shop_id}]" in str(error)
+    assert described in str(error) and "watermark stays" in str(error)
+
+
+@pytest.mark.parametrize("shop_id", OFFSET_PAGED)
+def test_a_count_that_lies_low_is_paged_past_until_a_short_page(world, hostile, shop_id):
+    """Every answer says "this page is all there is" while it is full: the connector reads on
+    to the short page (allowed here to overrun the count by up to 100 pages) and loses nothing."""
+    hostile.faults.force("lying_total", world.shop(shop_id).platform, count=100_000)
+    truth = world.ground_truth(shop_id, world.end)
+    orders, _ = newest_versions(pull(world, hostile, shop_id, page_size=3, page_overrun=100))
+    assert sorted(orders.index) == sorted(truth.orders["order_id"])
+
+
+@pytest.mark.parametrize("shop_id", ["tmall-flagship", "jd-pop", "douyin-main"])
+def test_a_count_that_lies_low_beyond_the_page_cap_is_an_error(world, hostile, shop_id):
+    hostile.faults.force("lying_total", world.shop(shop_id).platform, count=100_000)
+    error = pull_error(world, hostile, shop_id, page_size=3)   # page cap = ceil(3 / 3) + 2 = 3 pages
+    assert error.code == "total_too_low" and "still full" in str(error)
+
+
+@pytest.mark.parametrize("shop_id", OFFSET_PAGED)
+def test_an_inflated_count_stops_after_two_empty_pages_not_thousands(world, hostile, shop_id):
+    platform = world.shop(shop_id).platform
+    hostile.faults.force("inflated_total", platform, count=100_000)
+    before = requests_to(hostile, platform)
+    error = pull_error(world, hostile, shop_id)
+    assert error.code == "total_too_high" and "inflated" in str(error)
+    assert requests_to(hostile, platform) - before <= 3   # the count, then the two last pages by it
+
+
+@pytest.mark.parametrize("shop_id", ["shopify-global", "amazon-us"])
+def test_a_repeating_cursor_is_an_error_not_an_endless_pull(world, hostile, shop_id):
+    platform = world.shop(shop_id).platform
+    hostile.faults.force("repeat_cursor", platform, count=100_000)
+    before = requests_to(hostile, platform)
+    error = pull_error(world, hostile, shop_id, page_size=5)
+    assert error.code == "cursor_repeats" and "already given" in str(error)
+    assert requests_to(hostile, platform) - before < 100   # a few windows, Amazon with each order's items call
+
+
+def test_a_cursor_paged_window_stops_at_max_pages(world, hostile):
+    error = pull_error(world, hostile, "shopify-global", page_size=2, max_pages=3)
+    assert error.code == "page_cap" and "max_pages" in str(error)
+
+
+@pytest.fixture
+def recorder():
+    from helpers.recorder import Recorder
+
+    running = Recorder()
+    yield running
+    running.close()
+
+
+@pytest.mark.parametrize("shop_id", ["tmall-flagship", "jd-pop", "shopify-global", "amazon-us"])
+def test_a_redirect_to_another_host_is_refused_and_no_credential_goes_there(world, hostile, recorder, shop_id):
+    platform = world.shop(shop_id).platform
+    hostile.faults.configure(redirect_url=recorder.url)
+    hostile.faults.force("cross_host_redirect", platform)
+    error = pull_error(world, hostile, shop_id)
+    assert error.code == "cross_host_redirect" and recorder.url.split("//")[1] in str(error)
+    assert recorder.seen == []   # no request at all: no token header, no session in a body
+    secret = world.credentials[shop_id]
+    assert secret.access_token not in str(error) and secret.app_secret not in str(error)
+
+
+def test_a_redirect_within_the_same_host_is_followed(world, hostile):
+    hostile.faults.configure(redirect_url=hostile.url)   # same scheme, host and port
+    hostile.faults.force("cross_host_redirect", "taobao")
+    truth = world.ground_truth("tmall-flagship", world.end)
+    orders, _ = newest_versions(pull(world, hostile, "tmall-flagship"))
+    assert sorted(orders.index) == sorted(truth.orders["order_id"])
+
+
+def test_a_slow_drip_answer_is_cut_at_the_call_deadline(world, hostile):
+    from connectors import TransientError
+
+    hostile.faults.configure(drip_seconds=5.0)      # far longer than the deadline: it cannot finish in time
+    hostile.faults.force("slow_drip", "jd", count=2)
+    error = pull_error(world, hostile, "jd-pop", call_deadline_s=0.3, max_retries=1)
+    assert isinstance(error, TransientError) and "call_deadline_s" in str(error)
+
+
+def test_an_oversized_answer_is_refused_at_the_size_cap(world, hostile):
+    hostile.faults.configure(oversized_body_bytes=3 * 1024 * 1024)
+    hostile.faults.force("oversized_body", "douyin")
+    error = pull_error(world, hostile, "douyin-main", max_body_bytes=1024 * 1024)
+    assert error.code == "body_too_large" and "max_body_bytes" in str(error)
+
+
+def test_a_window_that_takes_too_long_is_an_error(world, hostile):
+    from connectors import TransientError
+
+    hostile.faults.configure(slow_seconds=0.3)
+    hostile.faults.force("slow", "pdd")
+    error = pull_error(world, hostile, "pdd-main", window_deadline_s=0.1)   # one answer alone takes 0.3 s
+    assert isinstance(error, TransientError) and "window_deadline_s" in str(error)
+
+
+@pytest.mark.parametrize("shop_id", ["tmall-flagship", "shopify-global"])
+def test_an_html_page_is_an_error_that_describes_it_without_quoting_it(world, hostile, shop_id):
+    from connectors import TransientError
+
+    platform = world.shop(shop_id).platform
+    hostile.faults.force("html_body", platform, count=100)
+    error = pull_error(world, hostile, shop_id, max_retries=1)
+    assert isinstance(error, TransientError) and f"[{platform} {shop_id}]" in str(error)
+    assert "not JSON" in str(error) and "text/html" in str(error)
+    assert "example.com" not in str(error) and "zhang" not in str(error)   # described, never quoted

@@ -27,7 +27,7 @@ import pytest
 import sqlalchemy as sa
 
 from config.schema import load_config
-from helpers.ingest_support import HASH_KEY, SHOPS, assert_equals_truth, credential_env, write_config
+from helpers.ingest_support import HASH_KEY, SHOPS, assert_equals_truth, credential_env, stored_orders, write_config
 from sandbox import generate
 from sandbox.server import SandboxServer
 from tasks.catalogue import store_catalogue
@@ -134,4 +134,60 @@ def test_fault_mix_and_a_restart_pull_equals_ground_truth_with_bounded_counted_r
         logged = conn.execute(sa.text("select sum(retries), sum(throttle_waits), count(*) from capture_log "
                                       "where status = 'ok'")).one()
     assert (int(logged[0]), int(logged[1]), int(logged[2])) == (retries, waits, len(SHOPS))
+    engine.dispose()
+
+
+# --- hostile answers through the whole pull (issue 19: 4, 5, 6, 8) ------------------------------
+
+HOSTILE = [  # (shop, forced answer, connector options of the pull)
+    ("shopify-global", "empty_body", {}),
+    ("taobao-cstore", "empty_object", {}),
+    ("jd-pop", "lying_total", {"page_size": 2}),
+    ("douyin-main", "inflated_total", {}),
+    ("amazon-us", "repeat_cursor", {"page_size": 2}),
+    ("pdd-main", "oversized_body", {"max_body_bytes": 256 * 1024}),
+    ("tmall-flagship", "cross_host_redirect", {}),
+    ("taobao-cstore", "html_body", {"max_retries": 1}),
+    ("douyin-main", "slow_drip", {"call_deadline_s": 2.0, "max_retries": 1}),   # the drip lasts 30 s
+]
+
+
+@pytest.mark.parametrize("shop_id, kind, options", HOSTILE, ids=[f"{s}-{k}" for s, k, _ in HOSTILE])
+def test_a_hostile_answer_fails_the_shop_and_leaves_the_watermark_before_unread_data(
+        world, database_url, tmp_path, monkeypatch, shop_id, kind, options):
+    """A first pull to the middle of the day; the second meets the hostile answer: it fails
+    naming the platform, stores nothing more and leaves the watermark where it was; once the
+    marketplace behaves, a rerun brings the warehouse to the ground truth (nothing was skipped)."""
+    from helpers.recorder import Recorder
+    from warehouse import repository
+
+    middle = world.scenario.start + (world.end - world.scenario.start) / 2
+    recorder = Recorder()
+    with SandboxServer(world) as server:
+        config = load_config(write_config(tmp_path / "config", server.url,
+                                          connector_options={"backoff_base_s": 0.01, **options}))
+        for name, value in {**credential_env(world.credentials), "SHOPOPS_PII_HASH_KEY": HASH_KEY}.items():
+            monkeypatch.setenv(name, value)
+        migrate.upgrade(database_url)
+        engine = make_engine(database_url)
+        store_catalogue(engine, world.catalogue)
+        first = pull_shop(config, shop_id, database_url=database_url, clock=lambda: middle,
+                          since=world.scenario.start - timedelta(hours=1))
+        assert first.status == "ok", first.error
+        watermark, stored = repository.get_watermark(engine, shop_id), len(stored_orders(engine, [shop_id]))
+
+        platform = world.shop(shop_id).platform
+        server.faults.configure(redirect_url=recorder.url, oversized_body_bytes=1024 * 1024)
+        server.faults.force(kind, platform, count=100_000)
+        hostile = pull_shop(config, shop_id, database_url=database_url, clock=lambda: world.end)
+        assert hostile.status == "failed" and f"[{platform} {shop_id}]" in hostile.error, hostile
+        assert repository.get_watermark(engine, shop_id) == watermark
+        assert len(stored_orders(engine, [shop_id])) == stored
+        assert recorder.seen == []
+
+        server.faults.clear()
+        again = pull_shop(config, shop_id, database_url=database_url, clock=lambda: world.end)
+    recorder.close()
+    assert again.status == "ok", again.error
+    assert_equals_truth(engine, world, world.end, shops=[shop_id])
     engine.dispose()

@@ -527,3 +527,20 @@ def test_records_without_an_id_pass_the_in_scan_dedup_untouched():
     connector = OnePage("s", ConnectorSettings(base_url="http://127.0.0.1:9"), Credentials(), clock=lambda: end)
     (page,) = list(connector.pull_orders(start, end))
     assert page.records == [{"tid": 1, "modified": "a"}, None, "garbage", {"no_id": True}]
+
+
+def test_a_compressed_answer_is_read_decoded_and_its_decoded_size_counts_against_the_cap(api):
+    """Real marketplaces answer gzip: the body is streamed decoded, and the cap (issue 19 #8)
+    applies to what it decodes to — a small compressed body of a huge page is refused too."""
+    import gzip
+
+    orders = [{"id": i, "updated_at": "2026-11-11T01:00:00-05:00", "note": "x" * 100} for i in range(500)]
+    packed = gzip.compress(json.dumps({"orders": orders}).encode())
+    server = api(lambda seen: Answer(packed, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"}))
+    with connector("shopify", server.root + "/shopify/shop-1") as shop:
+        (page,) = list(shop.pull_orders(NOW - timedelta(hours=3), NOW))
+    assert len(page.records) == 500 and len(packed) < 10_000
+    with connector("shopify", server.root + "/shopify/shop-1", max_body_bytes=20_000) as shop, \
+            pytest.raises(PlatformError, match=r"over the cap of 20000 bytes \(max_body_bytes\)") as info:
+        list(shop.pull_orders(NOW - timedelta(hours=3), NOW))
+    assert info.value.code == "body_too_large"
