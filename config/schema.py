@@ -297,6 +297,15 @@ class PrivacyRules(Strict):
     phone_visible_suffix: int = Field(ge=0, le=4)
 
 
+class WatchdogRulesConfig(Strict):
+    pull_cadence_minutes: int = Field(default=10, gt=0)
+    stale_pull_cadences: int = Field(default=3, gt=0)
+    batch_cutoff_hours: float = Field(default=24, gt=0)
+    push_failure_window_hours: float = Field(default=2, gt=0)
+    approval_warning_days: float = Field(default=2, ge=0)
+    run_stuck_minutes: float = Field(default=120, gt=0)
+
+
 class Rules(Strict):
     orders: OrderRules
     stock: StockRules
@@ -305,6 +314,7 @@ class Rules(Strict):
     settlement: SettlementRules
     promotions: PromotionRules
     privacy: PrivacyRules
+    watchdog: WatchdogRulesConfig = WatchdogRulesConfig()
 
 
 # --- promotions/*.yaml ------------------------------------------------------------------

@@ -28,6 +28,7 @@ AUTOMATION_PREFIX = "shopops: "
 
 EVENT_QUARANTINE_SPIKE = "shopops.orders.quarantine-spike"
 EVENT_RESTOCK_CRITICAL = "shopops.restock.critical"
+EVENT_WATCHDOG = "shopops.watchdog"
 
 _RUN_FAILED_BODY = ("Flow {{ flow.name }}, run {{ flow_run.name }}: {{ flow_run.state.name }}.\n"
                     "{{ flow_run.state.message }}\nOpen the run in the Prefect UI for its report and logs.")
@@ -74,6 +75,14 @@ def configure_notifications(webhook_url: str, message_format: str = "generic") -
             trigger=EventTrigger(expect={EVENT_RESTOCK_CRITICAL}, match={"prefect.resource.id": "shopops.sku.*"},
                                  posture="Reactive", threshold=1),
             actions=[notify("shopops: critical restock {{ event.resource.id }}", _EVENT_BODY)],
+        ),
+        Automation(
+            name=AUTOMATION_PREFIX + "watchdog",
+            description="Something went quiet that should not have: a shop not pulled, a batch past its cut-off, "
+                        "pushes failing, an approval near its deadline, a run Running with no progress.",
+            trigger=EventTrigger(expect={EVENT_WATCHDOG}, match={"prefect.resource.id": "shopops.watchdog.*"},
+                                 posture="Reactive", threshold=1),
+            actions=[notify("shopops: watchdog {{ event.resource.id }}", _EVENT_BODY)],
         ),
     ]
     for automation in wanted:
