@@ -118,3 +118,31 @@ def test_unknown_sku_is_quarantined_then_released_by_a_recheck(config, world, se
     assert (outcome.released, outcome.still_open) == (affected, 0)
     assert len(stored_orders(engine)) == len(truth.orders)
     assert repository.open_quarantine(engine, "douyin-main") == []
+
+
+def test_a_backfill_starting_after_the_watermark_leaves_it_where_it_was(config, world, server, warehouse):
+    """issue 19 #7: pulled up to the morning, then a backfill of the evening only: the watermark
+    must stay at the morning, so the next pull still reads the afternoon (the sandbox case:
+    29 of 41 JD orders never pulled)."""
+    url, engine = warehouse
+    lag = timedelta(minutes=config.rules.orders.safety_lag_minutes)
+    morning = world.scenario.start + timedelta(hours=8)
+    server.set_clock(morning)
+    try:
+        first = pull_shop(config, "jd-pop", database_url=url, clock=lambda: morning,
+                          since=world.scenario.start - timedelta(hours=1))
+    finally:
+        server.set_clock(world.end)
+    assert first.status == "ok" and first.orders_new > 0, first.error
+    assert repository.get_watermark(engine, "jd-pop") == morning - lag
+
+    evening = world.end - timedelta(hours=4)
+    backfill = pull_shop(config, "jd-pop", database_url=url, clock=lambda: world.end, since=evening,
+                         until=world.end - lag)
+    assert backfill.status == "ok" and backfill.orders_new > 0, backfill.error
+    assert repository.get_watermark(engine, "jd-pop") == morning - lag  # the afternoon was not read
+
+    tick = pull_shop(config, "jd-pop", database_url=url, clock=lambda: world.end)  # incremental
+    assert tick.status == "ok", tick.error
+    assert_equals_truth(engine, world, world.end, ["jd-pop"])
+    assert repository.get_watermark(engine, "jd-pop") == world.end - lag

@@ -35,3 +35,23 @@ def test_split_covers_the_window_exactly_within_the_limit():
 def test_naive_times_are_refused():
     with pytest.raises(ValueError, match="timezone-aware"):
         Window(datetime(2026, 1, 1), NOW)
+
+
+def test_only_a_window_that_reaches_back_to_the_watermark_may_advance_it():
+    """issue 19 #7: a backfill starting after watermark − lookback leaves a gap it did not read."""
+    from domain.windows import watermark_limit
+
+    kwargs = dict(lookback=10 * M, safety_lag=M, first_pull_since=NOW - 1440 * M)
+    incremental = pull_window(NOW - 60 * M, NOW, **kwargs)
+    assert watermark_limit(incremental, NOW - 60 * M, NOW, **kwargs) == NOW - M
+    reaching_back = pull_window(NOW - 60 * M, NOW, since=NOW - 600 * M, **kwargs)
+    assert watermark_limit(reaching_back, NOW - 60 * M, NOW, **kwargs) == NOW - M
+    # starts later than watermark − lookback: the minutes between are unread
+    later = pull_window(NOW - 60 * M, NOW, since=NOW - 65 * M, **kwargs)
+    assert watermark_limit(later, NOW - 60 * M, NOW, **kwargs) is None
+    # never pulled: only a backfill from at least as far back as a first pull would read sets it
+    assert watermark_limit(pull_window(None, NOW, since=NOW - 2000 * M, **kwargs), None, NOW, **kwargs) == NOW - M
+    assert watermark_limit(pull_window(None, NOW, since=NOW - 100 * M, **kwargs), None, NOW, **kwargs) is None
+    # an `until` in the future: the watermark stops at now − safety lag (later data does not exist yet)
+    future = pull_window(NOW - 60 * M, NOW, since=NOW - 600 * M, until=NOW + 600 * M, **kwargs)
+    assert watermark_limit(future, NOW - 60 * M, NOW, **kwargs) == NOW - M
