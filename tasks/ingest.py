@@ -31,7 +31,7 @@ from connectors import Connector, ConnectorError, Credentials, Page, build_conne
 from domain.canonical import CanonicalFrames
 from domain.normalise import normalise
 from domain.validation import ValidationOutcome, ValidationRules, prepare_suite, validate_orders
-from domain.windows import Window, pull_window
+from domain.windows import Window, pull_window, watermark_limit
 from warehouse import repository
 from warehouse.db import make_engine
 from tasks.secrets import pii_hash_key, shop_credentials
@@ -307,14 +307,19 @@ class ShopPull:
         for unreadable in unreadable_by_page:
             self.reasons.update(_reason_family(reasons[0]) for _, _, reasons in unreadable)
 
-    def run(self, window: Window) -> ShopPullResult:
+    def run(self, window: Window, watermark_up_to: datetime | None) -> ShopPullResult:
         """Read the window; commit whenever a chunk is full and at the end.
 
         Chunks span sub-windows (PDD's are 30 minutes: one commit per sub-window would pay
         the validation suite's fixed cost hundreds of times on a backfill). The watermark in
         each commit is the end of the last sub-window read completely, so it never passes
-        data that is not in the same transaction or an earlier one.
+        data that is not in the same transaction or an earlier one; nor ``watermark_up_to``
+        (``domain.windows.watermark_limit``): None for a backfill that starts after the
+        watermark, which leaves it where it is (it did not read the minutes in between).
         """
+        def mark(until: datetime | None) -> datetime | None:
+            return None if until is None or watermark_up_to is None else min(until, watermark_up_to)
+
         started, started_at = time.monotonic(), datetime.now(timezone.utc)
         sub_windows = self.connector.windows(window.start, window.end)
         self.result.window_start, self.result.window_end = window.start, window.end
@@ -334,11 +339,11 @@ class ShopPull:
                         self.progress(100.0 * (number_of.get(page.window_start, 1) - 1) / len(sub_windows))
                 chunk.pages.append(page)
                 if chunk.records >= chunk_orders:
-                    self.commit(chunk, watermark=completed_until)
+                    self.commit(chunk, watermark=mark(completed_until))
                     chunk = _Chunk()
             completed_until = sub_windows[-1].end if sub_windows else None
-            if chunk.pages or completed_until is not None:
-                self.commit(chunk, watermark=completed_until)
+            if chunk.pages or mark(completed_until) is not None:
+                self.commit(chunk, watermark=mark(completed_until))
             if self.progress:
                 self.progress(100.0)
         except Exception as exc:
@@ -395,15 +400,14 @@ def pull_shop(config: AppConfig, shop_id: str, *, database_url: str, since: date
                                                 mapping=shop.column_mapping)
                 else:
                     connector = build_connector(shop.platform, shop.id, settings, shop_credentials(shop), clock=clock)
-            now = clock()
-            window = pull_window(
-                repository.get_watermark(engine, shop.id), now,
-                lookback=timedelta(minutes=rules.lookback_minutes),
-                safety_lag=timedelta(minutes=rules.safety_lag_minutes),
-                first_pull_since=now - timedelta(hours=rules.first_pull_hours), since=since, until=until)
+            now, watermark = clock(), repository.get_watermark(engine, shop.id)
+            limits = dict(lookback=timedelta(minutes=rules.lookback_minutes),
+                          safety_lag=timedelta(minutes=rules.safety_lag_minutes))
+            window = pull_window(watermark, now, first_pull_since=now - timedelta(hours=rules.first_pull_hours),
+                                 since=since, until=until, **limits)
             pull = ShopPull(config, shop, engine, connector, owner=owner, hash_key=pii_hash_key(), clock=clock,
                             progress=progress)
-            return pull.run(window)
+            return pull.run(window, watermark_up_to=watermark_limit(window, watermark, now, **limits))
         except Exception as exc:  # noqa: BLE001 - reported per shop; the flow decides the run's state
             secrets = connector.credentials.secrets() if connector is not None else ()
             result.status = "failed"

@@ -3,7 +3,7 @@ sandbox, with its report artifact and .xlsx, and a clear failure for a shop with
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import openpyxl
 import pytest
@@ -66,3 +66,17 @@ def test_backfill_two_shops_reports_and_a_shop_without_credentials_fails_clearly
     book = openpyxl.load_workbook(next((settings.report_folder / "pull-orders").glob("*.xlsx")))
     rows = list(book["shops"].values)
     assert rows[0][0] == "shop" and {r[0] for r in rows[1:]} == {"jd-pop", "shopify-global", "pdd-main"}
+
+
+def test_a_backfill_from_the_future_or_after_its_end_is_refused_not_reported_as_success(world, sandbox_env):
+    """issue 19 #7: the flow (as a deployment or the CLI starts it) refuses the window."""
+    from flows.orders import pull_orders
+
+    settings, engine = sandbox_env
+    tomorrow = datetime.now(timezone.utc) + timedelta(days=1)
+    state = pull_orders(shops=["jd-pop"], since=tomorrow, return_state=True)
+    assert state.is_failed() and "is in the future" in state.message, state.message
+    state = pull_orders(shops=["jd-pop"], since=world.end, until=world.end - timedelta(hours=1), return_state=True)
+    assert state.is_failed() and "is not before --until" in state.message, state.message
+    assert repository.table_counts(engine)["orders"] == 0
+    assert repository.get_watermark(engine, "jd-pop") is None
