@@ -8,7 +8,7 @@ is committed; then report what happened and what needs a person.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pandas as pd
 from prefect import flow, get_run_logger, task
@@ -69,6 +69,20 @@ def run_report(results: list[ShopPullResult], locale: str | None = None) -> tupl
     return table, summary
 
 
+def backfill_refusal(since: datetime | None, until: datetime | None, now: datetime | None = None,
+                     locale: str | None = None) -> str | None:
+    """Why a backfill window cannot be pulled (a ``since`` in the future or not before
+    ``until``), in the person's language; None when it can."""
+    now = now or datetime.now(timezone.utc)
+    if since is None:
+        return None
+    if since > now:
+        return t("backfill_since_future", locale, since=since.isoformat(), now=f"{now:%Y-%m-%d %H:%M:%S}")
+    if until is not None and since >= until:
+        return t("backfill_since_after_until", locale, since=since.isoformat(), until=until.isoformat())
+    return None
+
+
 @flow(name="pull-orders", task_runner=ThreadPoolTaskRunner(max_workers=_shop_concurrency()))
 def pull_orders(shops: list[str] | None = None, since: datetime | None = None,
                 until: datetime | None = None) -> list[dict]:
@@ -87,6 +101,10 @@ def pull_orders(shops: list[str] | None = None, since: datetime | None = None,
     unknown = sorted(set(shops or []) - known)
     if unknown:
         raise ValueError(f"unknown shop(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    refusal = backfill_refusal(since, until)
+    if refusal:
+        logger.error(refusal)
+        return Failed(message=refusal)
     targets = [s.id for s in config.shops if s.enabled and (not shops or s.id in shops)]
     sync_shops(config, url)
     owner = flow_run.id or f"local-{uuid.uuid4()}"
