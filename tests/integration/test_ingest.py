@@ -146,3 +146,43 @@ def test_a_backfill_starting_after_the_watermark_leaves_it_where_it_was(config, 
     assert tick.status == "ok", tick.error
     assert_equals_truth(engine, world, world.end, ["jd-pop"])
     assert repository.get_watermark(engine, "jd-pop") == world.end - lag
+
+
+def test_re_reading_still_invalid_orders_keeps_one_row_per_version_until_a_valid_version_closes_it(
+        config, world, server, warehouse):
+    """issue 19 #10: every re-read of a still-invalid order added a quarantine row (118 rows for
+    59 orders); now one row per order version, refreshed by each re-read, and closed once a
+    valid version of the order is stored."""
+    url, engine = warehouse
+    truth = world.ground_truth("douyin-main", world.end)
+    missing_sku = truth.lines["sku"].value_counts().index[0]
+    with engine.begin() as conn:
+        conn.execute(sa.text("delete from skus where sku = :s"), {"s": missing_sku})
+    since = world.scenario.start - timedelta(hours=1)
+    for clock in (world.end - timedelta(hours=3), world.end, world.end):  # the last two read the same versions
+        server.set_clock(clock)
+        try:
+            result = pull_shop(config, "douyin-main", database_url=url, clock=lambda c=clock: c, since=since)
+        finally:
+            server.set_clock(world.end)
+        assert result.status == "ok" and result.quarantined > 0, result.error
+
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("select order_id, record_modified_at, first_seen_at, last_checked_at "
+                                    "from quarantine where status = 'open'")).all()
+    versions = {(r.order_id, r.record_modified_at) for r in rows}
+    assert len(rows) == len(versions), f"{len(rows)} open rows for {len(versions)} order versions"
+    affected = set(truth.lines.loc[truth.lines["sku"] == missing_sku, "order_id"])
+    assert {r.order_id for r in rows} == affected
+    newest = {}
+    for r in rows:
+        newest[r.order_id] = max(newest.get(r.order_id, r), r, key=lambda x: x.record_modified_at)
+    assert all(r.last_checked_at > r.first_seen_at for r in newest.values())  # re-read, refreshed
+
+    store_catalogue(engine, world.catalogue[world.catalogue["sku"] == missing_sku])  # the cause is fixed
+    result = pull_shop(config, "douyin-main", database_url=url, clock=lambda: world.end, since=since)
+    assert result.status == "ok" and result.quarantined == 0 and result.orders_new == len(affected)
+    assert repository.open_quarantine(engine, "douyin-main") == []
+    with engine.connect() as conn:
+        assert set(conn.scalars(sa.text("select distinct status from quarantine"))) == {"superseded"}
+    assert_equals_truth(engine, world, world.end, ["douyin-main"])

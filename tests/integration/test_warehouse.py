@@ -277,6 +277,37 @@ def test_quarantining_the_same_record_twice_keeps_one_row(engine):
     assert row.record_modified_at == T0
 
 
+def test_one_open_quarantine_row_per_order_version_closed_when_a_newer_valid_version_is_stored(engine):
+    """issue 19 #10: a re-read of the same invalid version from another page (another
+    ``raw_page_id``, so another record hash) refreshes its row instead of adding one; a newer
+    version is a row of its own; storing a valid version closes the open rows up to it."""
+    reasons = ["line 1: SKU 'SKU-UNKNOWN' is not in the catalogue"]
+
+    def quarantine(modified: datetime, page_id: int, now: datetime):
+        frames = batch(order("71", modified, lines=(("SKU-UNKNOWN", 1),)))
+        frames.orders["raw_page_id"] = page_id
+        rejected = pd.DataFrame([{"platform": "taobao", "shop_id": SHOP, "order_id": "71", "reasons": reasons}])
+        return repository.quarantine_records(engine, rejected, frames, now=now)
+
+    assert quarantine(T0, page_id=1, now=T0).new == 1
+    again = quarantine(T0, page_id=2, now=T0 + timedelta(hours=1))
+    assert (again.new, again.seen_again) == (0, 1)
+    assert quarantine(T0 + timedelta(minutes=5), page_id=3, now=T0 + timedelta(hours=1)).new == 1
+    with session_scope(engine) as session:
+        rows = session.scalars(sa.select(QuarantinedRecord).order_by(QuarantinedRecord.id)).all()
+        assert [(r.record_modified_at, r.status) for r in rows] == [(T0, "open"), (T0 + timedelta(minutes=5), "open")]
+        assert (rows[0].first_seen_at, rows[0].last_checked_at) == (T0, T0 + timedelta(hours=1))
+
+    # a newer version, valid, is stored: both open rows of the order are closed
+    assert repository.upsert_orders(engine, batch(order("71", T0 + timedelta(minutes=9)))).new == 1
+    assert repository.open_quarantine(engine) == []
+    with session_scope(engine) as session:
+        assert {r.status for r in session.scalars(sa.select(QuarantinedRecord))} == {"superseded"}
+    # the superseded version read again (a backfill): no new open row
+    assert quarantine(T0, page_id=4, now=T0 + timedelta(hours=2)).new == 0
+    assert repository.open_quarantine(engine) == []
+
+
 # --- watermark, run guard, capture log --------------------------------------------------
 
 def test_watermark_only_moves_forward(engine):
