@@ -97,6 +97,19 @@ class ShopPullResult:
         return row
 
 
+class ShopPullError(RuntimeError):
+    """A shop's pull failed unexpectedly (not a marketplace or secret error): raised so the
+    task shows Failed with its traceback, carrying the shop's report row (``result``, with the
+    error redacted) so the flow still reports it with the other shops (issue 19 #9)."""
+
+    def __init__(self, result: ShopPullResult):
+        super().__init__(result.error)
+        self.result = result
+
+    def __reduce__(self):  # pickled with its result (Prefect may persist a task's exception)
+        return type(self), (self.result,)
+
+
 @dataclass
 class _Chunk:
     pages: list[Page] = field(default_factory=list)
@@ -376,7 +389,8 @@ def pull_shop(config: AppConfig, shop_id: str, *, database_url: str, since: date
               clock: Callable[[], datetime] | None = None,
               progress: Callable[[float], None] | None = None) -> ShopPullResult:
     """Pull one shop's window into the warehouse; never raises for the shop's own failures
-    (they come back as ``status="failed"`` with the reason), so other shops go on."""
+    (they come back as ``status="failed"`` with the reason), so other shops go on. An
+    unexpected error raises ``ShopPullError`` holding that failed result."""
     shop = config.shop(shop_id)
     clock = clock or (lambda: datetime.now(timezone.utc))
     owner = owner or f"manual-{uuid.uuid4()}"
@@ -415,7 +429,7 @@ def pull_shop(config: AppConfig, shop_id: str, *, database_url: str, since: date
             if isinstance(exc, ConnectorError) or "MissingSecretError" in type(exc).__name__:
                 return result
             result.error += " (unexpected; the run's log has the traceback)"
-            raise
+            raise ShopPullError(result) from exc
         finally:
             _crash_point("release")
             repository.release_lease(engine, shop.id, owner)
