@@ -7,12 +7,14 @@ recheck once their cause is fixed.
 """
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from config.schema import load_config
+from sandbox.platforms import common as sandbox_common
 from tasks.catalogue import store_catalogue
 from tasks.ingest import pull_shop
 from tasks.quarantine import recheck_quarantine
@@ -186,3 +188,46 @@ def test_re_reading_still_invalid_orders_keeps_one_row_per_version_until_a_valid
     with engine.connect() as conn:
         assert set(conn.scalars(sa.text("select distinct status from quarantine"))) == {"superseded"}
     assert_equals_truth(engine, world, world.end, ["douyin-main"])
+
+
+class _OneUndecodableOrder:
+    """Wraps the sandbox's page assembly (``common.json_array``), constructed so that the first
+    JD order it serves carries one byte that is not UTF-8 (0xFF) inside its ``pin`` field, as a
+    marketplace answer with one corrupt record would: the rest of the page stays good."""
+
+    def __init__(self, real):
+        self.real, self.corrupted, self.order = real, None, None
+
+    def __call__(self, parts: list[bytes]):
+        parts = list(parts)
+        for n, part in enumerate(parts):
+            found = re.search(rb'"orderId":"?(\d+)', part)
+            if found and b'"pin":"' in part and self.order in (None, found.group(1)):
+                self.order = found.group(1)  # the same order, every time it is served
+                parts[n] = self.corrupted = part.replace(b'"pin":"', b'"pin":"\xff', 1)
+        return self.real(parts)
+
+
+def test_an_undecodable_byte_quarantines_its_order_and_keeps_the_rest_of_the_page(config, world, server, warehouse,
+                                                                                  monkeypatch):
+    """issue 19 #8: one byte that is not UTF-8 in one order's field made the whole page
+    unreadable (retried, then the shop failed and its good orders were dropped). Now that
+    order is quarantined with a reason naming the field, the rest land (constructed case)."""
+    url, engine = warehouse
+    server.set_clock(world.end)
+    construction = _OneUndecodableOrder(sandbox_common.json_array)
+    monkeypatch.setattr(sandbox_common, "json_array", construction)
+    result = pull_shop(config, "jd-pop", database_url=url, clock=lambda: world.end,
+                       since=world.scenario.start - timedelta(hours=1))
+    assert construction.corrupted is not None, "the construction did not reach a JD order"
+    bad_id = construction.order.decode()
+    assert result.status == "ok", result.error
+    assert result.quarantined == 1
+    held = repository.open_quarantine(engine, "jd-pop")
+    assert [row["order_id"] for row in held] == [bad_id]
+    assert any("pin" in reason and "UTF-8" in reason for reason in held[0]["reasons"]), held[0]["reasons"]
+    truth = world.ground_truth("jd-pop", world.end)
+    assert set(stored_orders(engine)["order_id"]) == set(truth.orders["order_id"]) - {bad_id}
+    # the bytes are gone: a recheck cannot make the order readable, it stays for a person
+    outcome = recheck_quarantine(config, url, HASH_KEY, "jd-pop", now=world.end)
+    assert (outcome.released, outcome.still_open) == (0, 1)
