@@ -30,7 +30,8 @@ from config.schema import AppConfig, ShopConfig
 from connectors import Connector, ConnectorError, Credentials, Page, build_connector, default_settings, redact
 from domain.canonical import CanonicalFrames
 from domain.normalise import normalise
-from domain.validation import ValidationOutcome, ValidationRules, prepare_suite, validate_orders
+from domain.validation import (ValidationOutcome, ValidationRules, prepare_suite, undecodable_bytes_as_text,
+                               undecodable_fields, validate_orders)
 from domain.windows import Window, pull_window, watermark_limit
 from warehouse import repository
 from warehouse.db import make_engine
@@ -151,6 +152,49 @@ def _normalise_page(page: Page, hash_key: str) -> tuple[CanonicalFrames, list[tu
         return normalise(page.platform, good, page.shop_id, hash_key=hash_key), unreadable
 
 
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _take_undecodable(page: Page, hash_key: str) -> list[tuple[str | None, dict, list[str], list[str], datetime | None]]:
+    """Take the records holding bytes that were not UTF-8 text out of the page (issue 19 #8):
+    ``(order id, the record with those bytes as \\xNN text, reasons naming the fields, the
+    fields, modified time)``, for the quarantine. The rest of the page goes on. Only a page
+    whose bodies are not all UTF-8 is searched (the bytes are lost on decoding, so that is
+    the only way in)."""
+    if all(_is_utf8(body) for body in (page.raw, *page.related_raw)):
+        return []
+    kept, taken = [], []
+    for record in page.records:
+        fields = undecodable_fields(record)
+        if not fields:
+            kept.append(record)
+            continue
+        readable = undecodable_bytes_as_text(record)
+        order_id, modified = _version_of(page, readable, hash_key)
+        reasons = [f"could not be read: field '{name}' holds bytes that are not UTF-8 text (shown as \\xNN); "
+                   "the marketplace sent this order corrupted: check it in the back-office" for name in fields]
+        taken.append((order_id, readable, reasons, fields, modified))
+    page.records = kept
+    return taken
+
+
+def _version_of(page: Page, record: dict, hash_key: str) -> tuple[str | None, datetime | None]:
+    """Order id and modified time (UTC) of a record, if it can be normalised at all."""
+    try:
+        orders = normalise(page.platform, [record], page.shop_id, hash_key=hash_key).orders
+        modified = pd.Timestamp(orders["modified_at"].iloc[0])
+        return str(orders["order_id"].iloc[0]), (None if pd.isna(modified) else modified.to_pydatetime())
+    except Exception:  # noqa: BLE001 - kept by its id alone
+        order_id = next((str(record[k]) for k in ("tid", "orderId", "order_sn", "order_id", "id", "AmazonOrderId")
+                         if isinstance(record, dict) and record.get(k) is not None), None)
+        return order_id, None
+
+
 def _normalise_chunk(pages: list[Page], hash_key: str) -> tuple[CanonicalFrames, list[list]]:
     """Canonical frames of a chunk's pages, each order's ``raw_page_id`` its page's position
     in ``pages``; the records that cannot be read, per page.
@@ -250,6 +294,7 @@ class ShopPull:
     def commit(self, chunk: _Chunk, *, watermark: datetime | None) -> repository.UpsertResult:
         """Normalise, validate, archive, quarantine, upsert (and move the watermark) atomically."""
         _keep_newest_versions(chunk.pages, self.connector)
+        undecodable_by_page = [_take_undecodable(page, self.hash_key) for page in chunk.pages]
         # raw_page_id: the page's position in the chunk, replaced by the archived page's id below
         frames, unreadable_by_page = _normalise_chunk(chunk.pages, self.hash_key)
         outcome = (validate_orders(frames, self.known_skus, self.clock(), self.rules) if len(frames.orders)
@@ -275,6 +320,11 @@ class ShopPull:
                     quarantined += len(unreadable)
                     repository.quarantine_raw_records(conn, self.shop.platform, self.shop.id, unreadable,
                                                       raw_page_id=page_id)
+            for page_id, undecodable in zip(page_ids, undecodable_by_page):
+                if undecodable:
+                    quarantined += len(undecodable)
+                    repository.quarantine_undecodable_records(conn, self.shop.platform, self.shop.id, undecodable,
+                                                              raw_page_id=page_id)
             _crash_point("quarantine")
             upserted = repository.upsert_orders(conn, valid)
             _crash_point("upsert")
@@ -282,7 +332,8 @@ class ShopPull:
                 repository.set_watermark(conn, self.shop.id, watermark)
                 _crash_point("watermark")
         _crash_point("committed")
-        self._count(chunk, outcome, upserted, quarantined, unreadable_by_page)
+        self._count(chunk, outcome, upserted, quarantined,
+                    [u + [item[:3] for item in d] for u, d in zip(unreadable_by_page, undecodable_by_page)])
         return upserted
 
     @staticmethod

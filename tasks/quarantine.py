@@ -50,6 +50,11 @@ def recheck_quarantine(config: AppConfig, database_url: str, hash_key: str, shop
         rows = repository.open_quarantine(engine, shop_id)
         skus = repository.known_skus(engine)
         for row in rows:
+            if (row["record"] or {}).get("undecodable"):  # its bytes are lost: only a person can decide
+                with engine.begin() as conn:
+                    repository.mark_quarantine(conn, [row["id"]], "open", now=now)
+                still += 1
+                continue
             try:
                 frames = _frames_of(row["record"], row["platform"], row["shop_id"], hash_key)
             except Exception as exc:  # noqa: BLE001 - still unreadable: keep it, say why

@@ -495,6 +495,25 @@ def quarantine_raw_records(conn_or_engine: ConnOrEngine, platform: str, shop_id:
         return _store_quarantine(conn, rows, now)
 
 
+def quarantine_undecodable_records(conn_or_engine: ConnOrEngine, platform: str, shop_id: str,
+                                   items: Iterable[tuple[str | None, dict[str, Any], list[str], list[str],
+                                                         datetime | None]], *,
+                                   raw_page_id: int | None = None, now: datetime | None = None) -> QuarantineResult:
+    """Keep records that held bytes that were not UTF-8 text (issue 19 #8):
+    ``{"raw": record, "undecodable": [fields]}``, the bytes written as ``\\xNN`` text.
+
+    ``items`` are ``(order id or None, record, reasons, fields, modified time or None)``.
+    The bytes themselves are lost, so a recheck cannot read them again: a person decides, or
+    a valid later version of the order supersedes the row.
+    """
+    now = now or _utc_now()
+    rows = [((platform, shop_id, order_id), {"raw": _masked_record(record), "undecodable": list(fields)},
+             list(reasons), modified, raw_page_id)
+            for order_id, record, reasons, fields, modified in items]
+    with _connection(conn_or_engine) as conn:
+        return _store_quarantine(conn, rows, now)
+
+
 def _masked_record(record: Any) -> Any:
     """A platform record with clear buyer phones and street addresses masked (§7), as archived pages are."""
     return json.loads(mask_payload(json.dumps(record, ensure_ascii=False, default=str).encode()))
