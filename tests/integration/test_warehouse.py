@@ -24,7 +24,7 @@ from alembic.migration import MigrationContext
 from domain.canonical import LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS, CanonicalFrames
 from warehouse import migrate, repository
 from warehouse.db import make_engine, session_scope
-from warehouse.models import Base, Order, OrderLine, QuarantinedRecord, RawPage, Refund, Shop, Sku
+from warehouse.models import Base, Order, OrderLine, QuarantinedRecord, RawPage, Refund, Shop, Sku, UTCDateTime
 from warehouse.repository import CaptureLogEntry, UpsertResult
 
 T0 = datetime(2026, 11, 11, 0, 0, tzinfo=timezone.utc)
@@ -101,6 +101,33 @@ def test_migrations_create_everything_drop_everything_and_recreate(database_url)
     migrate.upgrade(database_url)
     assert migrate.current(database_url) == migrate.head()
     assert tables() == set(Base.metadata.tables) | {"alembic_version"}
+
+
+def test_0007_collapses_open_quarantine_duplicates_of_a_version(database_url):
+    """issue 19 #10: the rows a re-read added before become one open row per order version."""
+    migrate.upgrade(database_url, "0006_open_discrepancy_key")
+    engine = make_engine(database_url)
+    insert = sa.text("INSERT INTO quarantine (platform, shop_id, order_id, record, record_sha256, reasons, status, "
+                     "record_modified_at, first_seen_at, last_checked_at) VALUES ('jd', 'jd-pop', :o, '{}', :h, "
+                     ":r, :s, :m, :f, :f)").bindparams(sa.bindparam("m", type_=UTCDateTime()),
+                                                       sa.bindparam("f", type_=UTCDateTime()))
+    rows = [("1", "a", '["old"]', "open", T0, T0), ("1", "b", '["new"]', "open", T0, T0 + timedelta(hours=1)),
+            ("1", "c", '["v2"]', "open", T0 + timedelta(minutes=5), T0), ("1", "d", '["x"]', "released", T0, T0),
+            ("2", "e", '["no time"]', "open", None, T0), ("2", "f", '["no time"]', "open", None, T0)]
+    with engine.begin() as conn:
+        for order_id, sha, reasons, status, modified, first in rows:
+            conn.execute(insert, dict(o=order_id, h=sha, r=reasons, s=status, m=modified, f=first))
+    try:
+        migrate.upgrade(database_url)
+        with session_scope(engine) as session:
+            kept = [(r.record_sha256, r.status, r.reasons, r.first_seen_at) for r in
+                    session.scalars(sa.select(QuarantinedRecord).order_by(QuarantinedRecord.record_sha256))]
+        assert kept == [("b", "open", ["new"], T0), ("c", "open", ["v2"], T0), ("d", "released", ["x"], T0),
+                        ("e", "open", ["no time"], T0), ("f", "open", ["no time"], T0)]
+        migrate.downgrade(database_url, "0006_open_discrepancy_key")
+        migrate.upgrade(database_url)
+    finally:
+        engine.dispose()
 
 
 def test_models_and_migration_agree(engine):
