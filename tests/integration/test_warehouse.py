@@ -335,6 +335,31 @@ def test_one_open_quarantine_row_per_order_version_closed_when_a_newer_valid_ver
     assert repository.open_quarantine(engine) == []
 
 
+def test_a_recheck_never_reopens_a_version_a_newer_valid_one_superseded(engine, database_url):
+    """issue 19 #10: two held versions of an order, the newer one held first (a lower id); once
+    its SKU is known the recheck stores it, which supersedes the older version; re-validating
+    that older version (still invalid) must not open it again."""
+    from config.schema import load_config
+    from tasks.quarantine import recheck_quarantine
+
+    def hold(version: dict, reason: str) -> None:
+        frames = batch(version)
+        rejected = pd.DataFrame([{"platform": "taobao", "shop_id": SHOP, "order_id": "72", "reasons": [reason]}])
+        repository.quarantine_records(engine, rejected, frames, now=T0)
+
+    hold(order("72", T0 + timedelta(minutes=5), lines=(("SKU-NEW", 1),)), "SKU 'SKU-NEW' is not in the catalogue")
+    hold(order("72", T0, lines=(("SKU-GONE", 1),)), "SKU 'SKU-GONE' is not in the catalogue")
+    repository.upsert_skus(engine, pd.DataFrame([{"sku": "SKU-NEW", "name": "new"}]))
+
+    outcome = recheck_quarantine(load_config(), database_url, "hash-key", SHOP, now=T0 + timedelta(hours=1))
+    assert outcome.released == 1
+    assert stored_orders(engine)["72"][0] == T0 + timedelta(minutes=5)
+    assert repository.open_quarantine(engine) == []
+    with session_scope(engine) as session:
+        statuses = {r.record_modified_at: r.status for r in session.scalars(sa.select(QuarantinedRecord))}
+    assert statuses == {T0 + timedelta(minutes=5): "released", T0: "superseded"}
+
+
 # --- watermark, run guard, capture log --------------------------------------------------
 
 def test_watermark_only_moves_forward(engine):
