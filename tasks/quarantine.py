@@ -47,7 +47,10 @@ def recheck_quarantine(config: AppConfig, database_url: str, hash_key: str, shop
     engine = make_engine(database_url)
     released = still = 0
     try:
-        rows = repository.open_quarantine(engine, shop_id)
+        # older versions first: storing a newer valid version supersedes them, so a still-invalid
+        # older version read after it would be opened again
+        rows = sorted(repository.open_quarantine(engine, shop_id),
+                      key=lambda r: (r["record_modified_at"] is not None, r["record_modified_at"] or now))
         skus = repository.known_skus(engine)
         for row in rows:
             if (row["record"] or {}).get("undecodable"):  # its bytes are lost: only a person can decide
