@@ -160,7 +160,7 @@ def _is_utf8(body: bytes) -> bool:
     return True
 
 
-def _take_undecodable(page: Page, hash_key: str) -> list[tuple[str | None, dict, list[str], list[str], datetime | None]]:
+def _take_undecodable(page: Page, hash_key: str) -> list[tuple]:
     """Take the records holding bytes that were not UTF-8 text out of the page (issue 19 #8):
     ``(order id, the record with those bytes as \\xNN text, reasons naming the fields, the
     fields, modified time)``, for the quarantine. The rest of the page goes on. Only a page
