@@ -225,7 +225,7 @@ class HttpClient:
         if status >= 500:
             raise self._error(TransientError, f"{what}: HTTP {status} {_excerpt(raw)}")
         try:
-            body = json.loads(raw) if raw.strip() else None
+            body = _json_body(raw) if raw.strip() else None
         except ValueError:  # JSONDecodeError and UnicodeDecodeError
             if status >= 400:
                 raise self._error(PlatformError, f"{what}: HTTP {status} {_excerpt(raw)}", code=str(status)) from None
@@ -337,6 +337,16 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 def _origin_text(url: str) -> str:
     scheme, host, port = _origin(url)
     return f"{scheme}://{host}:{port}"
+
+
+def _json_body(raw: bytes) -> Any:
+    """A JSON body; a byte that is not UTF-8 inside a string (one corrupt field of one order)
+    does not make the whole page unreadable: it is kept as a lone surrogate (``surrogateescape``)
+    for ingestion to quarantine that order, naming the field (issue 19 #8)."""
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        return json.loads(raw.decode("utf-8", "surrogateescape"))
 
 
 def _extra(exc: ConnectorError) -> dict:

@@ -10,6 +10,7 @@ line quarantines its whole order (an order is stored whole or not at all).
 """
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +25,45 @@ SUITE_VERSION = "orders-2026.11.2"
 
 #: platforms whose canonical ``line_id`` is the SKU id (no line id on the wire): not unique per line
 _LINE_ID_IS_SKU_ID = ("jd", "pdd")
+
+
+# --- bytes that are not UTF-8 --------------------------------------------------------------
+
+#: how a byte that is not UTF-8 text reaches a record: ``connectors.http`` decodes a body with
+#: ``surrogateescape``, so such a byte 0xNN becomes the lone surrogate U+DCNN (never valid text)
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+def undecodable_fields(record: object, path: str = "") -> list[str]:
+    """Paths (``itemInfoList[0].skuName``) of the keys and string values of a platform record
+    that hold bytes that were not UTF-8 text; empty for a readable record."""
+    if isinstance(record, str):
+        return [path or "(value)"] if _UNDECODABLE.search(record) else []
+    found: list[str] = []
+    if isinstance(record, dict):
+        for key, value in record.items():
+            name = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and _UNDECODABLE.search(key):
+                found.append(name)
+            found += undecodable_fields(value, name)
+    elif isinstance(record, list):
+        for index, value in enumerate(record):
+            found += undecodable_fields(value, f"{path}[{index}]")
+    return found
+
+
+def undecodable_bytes_as_text(record: object) -> object:
+    """The record with each byte that was not UTF-8 written out as ``\\xNN`` text, so it can be
+    stored (JSON, PostgreSQL) and shown to a person."""
+    if isinstance(record, str):
+        if not _UNDECODABLE.search(record):
+            return record
+        return record.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if isinstance(record, dict):
+        return {undecodable_bytes_as_text(k): undecodable_bytes_as_text(v) for k, v in record.items()}
+    if isinstance(record, list):
+        return [undecodable_bytes_as_text(v) for v in record]
+    return record
 
 
 @dataclass(frozen=True)

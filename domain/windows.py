@@ -42,6 +42,23 @@ def pull_window(watermark: datetime | None, now: datetime, lookback: timedelta, 
     return Window(start=start, end=max(end, start))
 
 
+def watermark_limit(window: Window, watermark: datetime | None, now: datetime, lookback: timedelta,
+                    safety_lag: timedelta) -> datetime | None:
+    """How far reading ``window`` may move the watermark; None: it must leave it alone.
+
+    The watermark says "everything modified before this has been read". Only a window that
+    starts at or before ``watermark − lookback`` (where the next incremental pull would start)
+    continues it; a backfill starting later leaves unread minutes between the two, and moving
+    the watermark over them would lose their orders for good. A shop never pulled has no
+    watermark and so no gap: its first pull sets it (from ``first_pull_since`` or from the
+    ``--since`` a person chose). The watermark never passes ``now − safety_lag`` either (an
+    ``until`` in the future: what will be modified until then does not exist yet).
+    """
+    if watermark is not None and window.start > watermark - lookback:
+        return None
+    return min(window.end, now - safety_lag)
+
+
 def split(window: Window, max_length: timedelta) -> list[Window]:
     """Consecutive windows no longer than ``max_length`` covering ``window`` exactly."""
     if max_length <= timedelta(0):

@@ -8,7 +8,7 @@ is committed; then report what happened and what needs a person.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pandas as pd
 from prefect import flow, get_run_logger, task
@@ -20,9 +20,9 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from config.schema import AppConfig, ConfigError, load_config
 from config.settings import get_settings
 from shopops.i18n import t
-from shopops.logmask import install_log_masking
+from shopops.logmask import install_log_masking, mask_line
 from shopops.notifications import EVENT_QUARANTINE_SPIKE, emit
-from tasks.ingest import ShopPullResult, ingest_shop
+from tasks.ingest import ShopPullError, ShopPullResult, ingest_shop
 from tasks.reporting import publish_report
 from warehouse import repository
 from warehouse.db import make_engine
@@ -69,6 +69,33 @@ def run_report(results: list[ShopPullResult], locale: str | None = None) -> tupl
     return table, summary
 
 
+def backfill_refusal(since: datetime | None, until: datetime | None, now: datetime | None = None,
+                     locale: str | None = None) -> str | None:
+    """Why a backfill window cannot be pulled (a ``since`` in the future or not before
+    ``until``), in the person's language; None when it can."""
+    now = now or datetime.now(timezone.utc)
+    if since is None:
+        return None
+    if since > now:
+        return t("backfill_since_future", locale, since=since.isoformat(), now=f"{now:%Y-%m-%d %H:%M:%S}")
+    if until is not None and since >= until:
+        return t("backfill_since_after_until", locale, since=since.isoformat(), until=until.isoformat())
+    return None
+
+
+def _shop_result(future, shop) -> ShopPullResult:
+    """The shop's row of the report, also when its task failed (``ShopPullError`` carries the
+    row with its error redacted; anything else is reported by type and masked message)."""
+    try:
+        return future.result()
+    except ShopPullError as exc:
+        return exc.result
+    except Exception as exc:  # noqa: BLE001 - reported as this shop's failure
+        return ShopPullResult(shop_id=shop.id, platform=shop.platform, status="failed",
+                              error=mask_line(f"{type(exc).__name__}: {exc}")[:2000]
+                              + " (unexpected; the run's log has the traceback)")
+
+
 @flow(name="pull-orders", task_runner=ThreadPoolTaskRunner(max_workers=_shop_concurrency()))
 def pull_orders(shops: list[str] | None = None, since: datetime | None = None,
                 until: datetime | None = None) -> list[dict]:
@@ -87,11 +114,17 @@ def pull_orders(shops: list[str] | None = None, since: datetime | None = None,
     unknown = sorted(set(shops or []) - known)
     if unknown:
         raise ValueError(f"unknown shop(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    refusal = backfill_refusal(since, until)
+    if refusal:
+        logger.error(refusal)
+        return Failed(message=refusal)
     targets = [s.id for s in config.shops if s.enabled and (not shops or s.id in shops)]
     sync_shops(config, url)
     owner = flow_run.id or f"local-{uuid.uuid4()}"
     futures = [ingest_shop.submit(config, shop_id, url, since, until, owner) for shop_id in targets]
-    results: list[ShopPullResult] = [future.result() for future in futures]
+    # one shop's unexpected error fails that shop (its task shows Failed), never the others' report
+    results: list[ShopPullResult] = [_shop_result(future, config.shop(shop_id))
+                                     for future, shop_id in zip(futures, targets)]
 
     table, summary = run_report(results)
     publish_report(family="pull-orders", title=t("pull_report_title"), tables={"shops": table}, summary_md=summary)

@@ -169,10 +169,14 @@ def ingest(shop: list[str] = typer.Option([], "--shop", help="Shop id (repeatabl
            since: Optional[str] = typer.Option(None, help="Backfill from this time (ISO 8601; UTC if no offset)."),
            until: Optional[str] = typer.Option(None, help="Backfill up to this time.")) -> None:
     """Pull orders now: the same flow as the scheduled pull-orders deployment."""
-    from flows.orders import pull_orders
+    from flows.orders import backfill_refusal, pull_orders
 
-    state = pull_orders(shops=shop or None, since=_parse_time(since, "--since"), until=_parse_time(until, "--until"),
-                        return_state=True)
+    since_at, until_at = _parse_time(since, "--since"), _parse_time(until, "--until")
+    refusal = backfill_refusal(since_at, until_at)
+    if refusal:
+        typer.echo(refusal, err=True)
+        raise typer.Exit(2)
+    state = pull_orders(shops=shop or None, since=since_at, until=until_at, return_state=True)
     rows = state.result(raise_on_failure=False)
     if isinstance(rows, list):
         for row in rows:

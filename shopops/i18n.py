@@ -95,6 +95,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     "todo_quarantined": {"en": "{shop}: {n} orders quarantined ({reasons}). See `shopops quarantine list --shop {shop}`.",
                          "zh_CN": "{shop}：{n} 个订单被隔离（{reasons}）。查看 `shopops quarantine list --shop {shop}`。"},
     "pull_failed": {"en": "pull failed for: {shops}", "zh_CN": "以下店铺抓取失败：{shops}"},
+    "backfill_since_future": {
+        "en": "The backfill start --since {since} is in the future (now {now} UTC): nothing has been modified then "
+              "yet. Give a past time, or leave --since out to pull from the watermark.",
+        "zh_CN": "补抓起点 --since {since} 晚于当前时间（现在 {now} UTC）：那时还没有任何订单变更。"
+                 "请给出过去的时间，或不填 --since 从水位线开始抓取。"},
+    "backfill_since_after_until": {
+        "en": "The backfill start --since {since} is not before --until {until}: the window is empty. "
+              "Give a --since earlier than --until.",
+        "zh_CN": "补抓起点 --since {since} 不早于 --until {until}：窗口为空。请给出早于 --until 的 --since。"},
     "col_shop_id": {"en": "shop", "zh_CN": "店铺"},
     "col_platform": {"en": "platform", "zh_CN": "平台"},
     "col_status": {"en": "status", "zh_CN": "状态"},

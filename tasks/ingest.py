@@ -30,8 +30,9 @@ from config.schema import AppConfig, ShopConfig
 from connectors import Connector, ConnectorError, Credentials, Page, build_connector, default_settings, redact
 from domain.canonical import CanonicalFrames
 from domain.normalise import normalise
-from domain.validation import ValidationOutcome, ValidationRules, prepare_suite, validate_orders
-from domain.windows import Window, pull_window
+from domain.validation import (ValidationOutcome, ValidationRules, prepare_suite, undecodable_bytes_as_text,
+                               undecodable_fields, validate_orders)
+from domain.windows import Window, pull_window, watermark_limit
 from warehouse import repository
 from warehouse.db import make_engine
 from tasks.secrets import pii_hash_key, shop_credentials
@@ -97,6 +98,19 @@ class ShopPullResult:
         return row
 
 
+class ShopPullError(RuntimeError):
+    """A shop's pull failed unexpectedly (not a marketplace or secret error): raised so the
+    task shows Failed with its traceback, carrying the shop's report row (``result``, with the
+    error redacted) so the flow still reports it with the other shops (issue 19 #9)."""
+
+    def __init__(self, result: ShopPullResult):
+        super().__init__(result.error)
+        self.result = result
+
+    def __reduce__(self):  # pickled with its result (Prefect may persist a task's exception)
+        return type(self), (self.result,)
+
+
 @dataclass
 class _Chunk:
     pages: list[Page] = field(default_factory=list)
@@ -136,6 +150,49 @@ def _normalise_page(page: Page, hash_key: str) -> tuple[CanonicalFrames, list[tu
                 what = f"field {exc} is missing" if isinstance(exc, KeyError) else str(exc)
                 unreadable.append((order_id, record, [f"could not be read: {type(exc).__name__}: {what}"]))
         return normalise(page.platform, good, page.shop_id, hash_key=hash_key), unreadable
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _take_undecodable(page: Page, hash_key: str) -> list[tuple]:
+    """Take the records holding bytes that were not UTF-8 text out of the page (issue 19 #8):
+    ``(order id, the record with those bytes as \\xNN text, reasons naming the fields, the
+    fields, modified time)``, for the quarantine. The rest of the page goes on. Only a page
+    whose bodies are not all UTF-8 is searched (the bytes are lost on decoding, so that is
+    the only way in)."""
+    if all(_is_utf8(body) for body in (page.raw, *page.related_raw)):
+        return []
+    kept, taken = [], []
+    for record in page.records:
+        fields = undecodable_fields(record)
+        if not fields:
+            kept.append(record)
+            continue
+        readable = undecodable_bytes_as_text(record)
+        order_id, modified = _version_of(page, readable, hash_key)
+        reasons = [f"could not be read: field '{name}' holds bytes that are not UTF-8 text (shown as \\xNN); "
+                   "the marketplace sent this order corrupted: check it in the back-office" for name in fields]
+        taken.append((order_id, readable, reasons, fields, modified))
+    page.records = kept
+    return taken
+
+
+def _version_of(page: Page, record: dict, hash_key: str) -> tuple[str | None, datetime | None]:
+    """Order id and modified time (UTC) of a record, if it can be normalised at all."""
+    try:
+        orders = normalise(page.platform, [record], page.shop_id, hash_key=hash_key).orders
+        modified = pd.Timestamp(orders["modified_at"].iloc[0])
+        return str(orders["order_id"].iloc[0]), (None if pd.isna(modified) else modified.to_pydatetime())
+    except Exception:  # noqa: BLE001 - kept by its id alone
+        order_id = next((str(record[k]) for k in ("tid", "orderId", "order_sn", "order_id", "id", "AmazonOrderId")
+                         if isinstance(record, dict) and record.get(k) is not None), None)
+        return order_id, None
 
 
 def _normalise_chunk(pages: list[Page], hash_key: str) -> tuple[CanonicalFrames, list[list]]:
@@ -237,6 +294,7 @@ class ShopPull:
     def commit(self, chunk: _Chunk, *, watermark: datetime | None) -> repository.UpsertResult:
         """Normalise, validate, archive, quarantine, upsert (and move the watermark) atomically."""
         _keep_newest_versions(chunk.pages, self.connector)
+        undecodable_by_page = [_take_undecodable(page, self.hash_key) for page in chunk.pages]
         # raw_page_id: the page's position in the chunk, replaced by the archived page's id below
         frames, unreadable_by_page = _normalise_chunk(chunk.pages, self.hash_key)
         outcome = (validate_orders(frames, self.known_skus, self.clock(), self.rules) if len(frames.orders)
@@ -262,6 +320,11 @@ class ShopPull:
                     quarantined += len(unreadable)
                     repository.quarantine_raw_records(conn, self.shop.platform, self.shop.id, unreadable,
                                                       raw_page_id=page_id)
+            for page_id, undecodable in zip(page_ids, undecodable_by_page):
+                if undecodable:
+                    quarantined += len(undecodable)
+                    repository.quarantine_undecodable_records(conn, self.shop.platform, self.shop.id, undecodable,
+                                                              raw_page_id=page_id)
             _crash_point("quarantine")
             upserted = repository.upsert_orders(conn, valid)
             _crash_point("upsert")
@@ -269,7 +332,8 @@ class ShopPull:
                 repository.set_watermark(conn, self.shop.id, watermark)
                 _crash_point("watermark")
         _crash_point("committed")
-        self._count(chunk, outcome, upserted, quarantined, unreadable_by_page)
+        self._count(chunk, outcome, upserted, quarantined,
+                    [u + [item[:3] for item in d] for u, d in zip(unreadable_by_page, undecodable_by_page)])
         return upserted
 
     @staticmethod
@@ -307,14 +371,19 @@ class ShopPull:
         for unreadable in unreadable_by_page:
             self.reasons.update(_reason_family(reasons[0]) for _, _, reasons in unreadable)
 
-    def run(self, window: Window) -> ShopPullResult:
+    def run(self, window: Window, watermark_up_to: datetime | None) -> ShopPullResult:
         """Read the window; commit whenever a chunk is full and at the end.
 
         Chunks span sub-windows (PDD's are 30 minutes: one commit per sub-window would pay
         the validation suite's fixed cost hundreds of times on a backfill). The watermark in
         each commit is the end of the last sub-window read completely, so it never passes
-        data that is not in the same transaction or an earlier one.
+        data that is not in the same transaction or an earlier one; nor ``watermark_up_to``
+        (``domain.windows.watermark_limit``): None for a backfill that starts after the
+        watermark, which leaves it where it is (it did not read the minutes in between).
         """
+        def mark(until: datetime | None) -> datetime | None:
+            return None if until is None or watermark_up_to is None else min(until, watermark_up_to)
+
         started, started_at = time.monotonic(), datetime.now(timezone.utc)
         sub_windows = self.connector.windows(window.start, window.end)
         self.result.window_start, self.result.window_end = window.start, window.end
@@ -334,11 +403,11 @@ class ShopPull:
                         self.progress(100.0 * (number_of.get(page.window_start, 1) - 1) / len(sub_windows))
                 chunk.pages.append(page)
                 if chunk.records >= chunk_orders:
-                    self.commit(chunk, watermark=completed_until)
+                    self.commit(chunk, watermark=mark(completed_until))
                     chunk = _Chunk()
             completed_until = sub_windows[-1].end if sub_windows else None
-            if chunk.pages or completed_until is not None:
-                self.commit(chunk, watermark=completed_until)
+            if chunk.pages or mark(completed_until) is not None:
+                self.commit(chunk, watermark=mark(completed_until))
             if self.progress:
                 self.progress(100.0)
         except Exception as exc:
@@ -371,7 +440,8 @@ def pull_shop(config: AppConfig, shop_id: str, *, database_url: str, since: date
               clock: Callable[[], datetime] | None = None,
               progress: Callable[[float], None] | None = None) -> ShopPullResult:
     """Pull one shop's window into the warehouse; never raises for the shop's own failures
-    (they come back as ``status="failed"`` with the reason), so other shops go on."""
+    (they come back as ``status="failed"`` with the reason), so other shops go on. An
+    unexpected error raises ``ShopPullError`` holding that failed result."""
     shop = config.shop(shop_id)
     clock = clock or (lambda: datetime.now(timezone.utc))
     owner = owner or f"manual-{uuid.uuid4()}"
@@ -395,15 +465,14 @@ def pull_shop(config: AppConfig, shop_id: str, *, database_url: str, since: date
                                                 mapping=shop.column_mapping)
                 else:
                     connector = build_connector(shop.platform, shop.id, settings, shop_credentials(shop), clock=clock)
-            now = clock()
-            window = pull_window(
-                repository.get_watermark(engine, shop.id), now,
-                lookback=timedelta(minutes=rules.lookback_minutes),
-                safety_lag=timedelta(minutes=rules.safety_lag_minutes),
-                first_pull_since=now - timedelta(hours=rules.first_pull_hours), since=since, until=until)
+            now, watermark = clock(), repository.get_watermark(engine, shop.id)
+            limits = dict(lookback=timedelta(minutes=rules.lookback_minutes),
+                          safety_lag=timedelta(minutes=rules.safety_lag_minutes))
+            window = pull_window(watermark, now, first_pull_since=now - timedelta(hours=rules.first_pull_hours),
+                                 since=since, until=until, **limits)
             pull = ShopPull(config, shop, engine, connector, owner=owner, hash_key=pii_hash_key(), clock=clock,
                             progress=progress)
-            return pull.run(window)
+            return pull.run(window, watermark_up_to=watermark_limit(window, watermark, now, **limits))
         except Exception as exc:  # noqa: BLE001 - reported per shop; the flow decides the run's state
             secrets = connector.credentials.secrets() if connector is not None else ()
             result.status = "failed"
@@ -411,7 +480,7 @@ def pull_shop(config: AppConfig, shop_id: str, *, database_url: str, since: date
             if isinstance(exc, ConnectorError) or "MissingSecretError" in type(exc).__name__:
                 return result
             result.error += " (unexpected; the run's log has the traceback)"
-            raise
+            raise ShopPullError(result) from exc
         finally:
             _crash_point("release")
             repository.release_lease(engine, shop.id, owner)

@@ -47,9 +47,17 @@ def recheck_quarantine(config: AppConfig, database_url: str, hash_key: str, shop
     engine = make_engine(database_url)
     released = still = 0
     try:
-        rows = repository.open_quarantine(engine, shop_id)
+        # older versions first: storing a newer valid version supersedes them, so a still-invalid
+        # older version read after it would be opened again
+        rows = sorted(repository.open_quarantine(engine, shop_id),
+                      key=lambda r: (r["record_modified_at"] is not None, r["record_modified_at"] or now))
         skus = repository.known_skus(engine)
         for row in rows:
+            if (row["record"] or {}).get("undecodable"):  # its bytes are lost: only a person can decide
+                with engine.begin() as conn:
+                    repository.mark_quarantine(conn, [row["id"]], "open", now=now)
+                still += 1
+                continue
             try:
                 frames = _frames_of(row["record"], row["platform"], row["shop_id"], hash_key)
             except Exception as exc:  # noqa: BLE001 - still unreadable: keep it, say why

@@ -290,8 +290,17 @@ class Refund(Base):
     modified_at: Mapped[datetime | None]
 
 
+#: one open quarantine row per order version (issue 19 #10); records without an order id or
+#: modified time are told apart by their hash alone
+_OPEN_VERSION = sa.text("status = 'open'")
+
+
 class QuarantinedRecord(Base):
-    """An order that failed validation, kept whole with every reason until a person decides."""
+    """An order that failed validation, kept whole with every reason until a person decides.
+
+    One open row per order version (platform, shop, order id, modified time): a re-read
+    refreshes its reasons and ``last_checked_at``. ``superseded``: a valid version of the
+    order at least as new was stored since, so there is nothing left to decide."""
 
     __tablename__ = "quarantine"
     __table_args__ = (
@@ -301,7 +310,9 @@ class QuarantinedRecord(Base):
         sa.UniqueConstraint("platform", "shop_id", "record_sha256"),
         sa.Index(None, "platform", "shop_id", "order_id"),
         sa.Index(None, "status"),
-        one_of("status", ("open", "released", "discarded")),
+        sa.Index("uq_quarantine_open_version", "platform", "shop_id", "order_id", "record_modified_at", unique=True,
+                 sqlite_where=_OPEN_VERSION, postgresql_where=_OPEN_VERSION),
+        one_of("status", ("open", "released", "discarded", "superseded")),
     )
 
     id: Mapped[int] = mapped_column(SurrogateId, primary_key=True)

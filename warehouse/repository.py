@@ -304,6 +304,17 @@ def _replace_lines_and_refunds(conn: sa.Connection, winners: str, staged_lines: 
                          f"WHERE refunds.modified_at IS NULL OR excluded.modified_at > refunds.modified_at")
 
 
+def _close_superseded_quarantine(conn: sa.Connection, winners: str) -> None:
+    """Open quarantine rows of each order just stored whose version is not newer than the
+    stored one become ``superseded``: a valid version replaced them (issue 19 #10)."""
+    conn.execute(sa.text(
+        f"UPDATE quarantine SET status = 'superseded', last_checked_at = :now "
+        f"WHERE status = 'open' AND record_modified_at IS NOT NULL AND EXISTS (SELECT 1 FROM {winners} w "
+        f"JOIN orders o ON {_key_match('o', 'w')} WHERE {_key_match('w', 'quarantine')} "
+        f"AND quarantine.record_modified_at <= o.modified_at)").bindparams(
+        sa.bindparam("now", type_=UTCDateTime())), {"now": _utc_now()})
+
+
 def upsert_orders(conn_or_engine: ConnOrEngine, frames: CanonicalFrames) -> UpsertResult:
     """Store a batch of validated canonical orders; the newest ``modified_at`` of each order wins.
 
@@ -340,6 +351,7 @@ def upsert_orders(conn_or_engine: ConnOrEngine, frames: CanonicalFrames) -> Upse
             f"(SELECT count(*) FROM {staged_orders} s JOIN orders o ON {_key_match('o', 's')} "
             f"WHERE o.modified_at = s.modified_at)").one()
         _replace_lines_and_refunds(conn, winners, staged_lines, staged_refunds)
+        _close_superseded_quarantine(conn, winners)
         for table in (staged_orders, staged_lines, staged_refunds, winners):
             conn.exec_driver_sql(f"DROP TABLE {table}")
 
@@ -483,22 +495,65 @@ def quarantine_raw_records(conn_or_engine: ConnOrEngine, platform: str, shop_id:
         return _store_quarantine(conn, rows, now)
 
 
+def quarantine_undecodable_records(conn_or_engine: ConnOrEngine, platform: str, shop_id: str,
+                                   items: Iterable[tuple[str | None, dict[str, Any], list[str], list[str],
+                                                         datetime | None]], *,
+                                   raw_page_id: int | None = None, now: datetime | None = None) -> QuarantineResult:
+    """Keep records that held bytes that were not UTF-8 text (issue 19 #8):
+    ``{"raw": record, "undecodable": [fields]}``, the bytes written as ``\\xNN`` text.
+
+    ``items`` are ``(order id or None, record, reasons, fields, modified time or None)``.
+    The bytes themselves are lost, so a recheck cannot read them again: a person decides, or
+    a valid later version of the order supersedes the row.
+    """
+    now = now or _utc_now()
+    rows = [((platform, shop_id, order_id), {"raw": _masked_record(record), "undecodable": list(fields)},
+             list(reasons), modified, raw_page_id)
+            for order_id, record, reasons, fields, modified in items]
+    with _connection(conn_or_engine) as conn:
+        return _store_quarantine(conn, rows, now)
+
+
 def _masked_record(record: Any) -> Any:
     """A platform record with clear buyer phones and street addresses masked (§7), as archived pages are."""
     return json.loads(mask_payload(json.dumps(record, ensure_ascii=False, default=str).encode()))
 
 
+def _quarantined_version(conn: sa.Connection, key: tuple, modified: datetime) -> tuple[int, str] | None:
+    """The row already kept for this order version (id, status): the open one, else the last
+    decided one (released, discarded, superseded)."""
+    table = QuarantinedRecord.__table__
+    return conn.execute(
+        sa.select(table.c.id, table.c.status)
+        .where(table.c.platform == key[0], table.c.shop_id == key[1], table.c.order_id == key[2],
+               table.c.record_modified_at == modified)
+        .order_by((table.c.status == "open").desc(), table.c.id.desc()).limit(1)).first()
+
+
 def _store_quarantine(conn: sa.Connection, rows: list[tuple], now: datetime) -> QuarantineResult:
-    """Insert (key, record, reasons, modified_at, raw_page_id) rows; one row per distinct record."""
+    """Insert (key, record, reasons, modified_at, raw_page_id) rows; one row per order version.
+
+    An order version (platform, shop, order id, modified time) already kept is not kept again,
+    whatever page it came from this time: an open row gets the new reasons, any row the new
+    ``last_checked_at``; a decision taken on it stays. Records without an order id or modified
+    time are told apart by their hash."""
     table = QuarantinedRecord.__table__
     new = 0
     for key, record, reasons, modified, page_id in rows:
+        modified_at = pd.Timestamp(modified).to_pydatetime() if modified else None
+        if key[2] is not None and modified_at is not None:
+            kept = _quarantined_version(conn, key, modified_at)
+            if kept is not None:
+                values: dict[str, Any] = {"last_checked_at": now}
+                if kept.status == "open":
+                    values["reasons"] = reasons
+                conn.execute(sa.update(table).where(table.c.id == kept.id).values(**values))
+                continue
         canonical_text = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
         insert = _insert(conn, table).values(
             platform=key[0], shop_id=key[1], order_id=key[2], record=json.loads(canonical_text),
             record_sha256=hashlib.sha256(canonical_text.encode()).hexdigest(),
-            reasons=reasons, status="open",
-            record_modified_at=pd.Timestamp(modified).to_pydatetime() if modified else None,
+            reasons=reasons, status="open", record_modified_at=modified_at,
             raw_page_id=page_id, first_seen_at=now, last_checked_at=now,
         )
         insert = insert.on_conflict_do_update(

@@ -3,7 +3,7 @@ sandbox, with its report artifact and .xlsx, and a clear failure for a shop with
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import openpyxl
 import pytest
@@ -66,3 +66,40 @@ def test_backfill_two_shops_reports_and_a_shop_without_credentials_fails_clearly
     book = openpyxl.load_workbook(next((settings.report_folder / "pull-orders").glob("*.xlsx")))
     rows = list(book["shops"].values)
     assert rows[0][0] == "shop" and {r[0] for r in rows[1:]} == {"jd-pop", "shopify-global", "pdd-main"}
+
+
+def test_a_backfill_from_the_future_or_after_its_end_is_refused_not_reported_as_success(world, sandbox_env):
+    """issue 19 #7: the flow (as a deployment or the CLI starts it) refuses the window."""
+    from flows.orders import pull_orders
+
+    settings, engine = sandbox_env
+    tomorrow = datetime.now(timezone.utc) + timedelta(days=1)
+    state = pull_orders(shops=["jd-pop"], since=tomorrow, return_state=True)
+    assert state.is_failed() and "is in the future" in state.message, state.message
+    state = pull_orders(shops=["jd-pop"], since=world.end, until=world.end - timedelta(hours=1), return_state=True)
+    assert state.is_failed() and "is not before --until" in state.message, state.message
+    assert repository.table_counts(engine)["orders"] == 0
+    assert repository.get_watermark(engine, "jd-pop") is None
+
+
+def test_one_shops_unexpected_error_still_publishes_the_report_with_the_other_shops(world, sandbox_env, monkeypatch):
+    """issue 19 #9: an unexpected error in one shop (here: its credentials are not JSON) failed
+    the whole run before its report; the report is always published, naming the failed shop
+    and its error, the other shops' orders are kept, and the run still ends Failed."""
+    from flows.orders import pull_orders
+
+    settings, engine = sandbox_env
+    monkeypatch.setenv("SHOPOPS_CRED_SHOPIFY_GLOBAL", '{"app_key": "k", "access_token": "tok-SECRET-1234"')
+    since, until = world.scenario.start - timedelta(hours=1), world.end - timedelta(minutes=1)
+    state = pull_orders(shops=["jd-pop", "shopify-global"], since=since, until=until, return_state=True)
+
+    assert state.is_failed() and "shopify-global" in state.message, state.message
+    assert repository.table_counts(engine)["orders"] == len(world.ground_truth("jd-pop", until).orders) > 0
+    summaries = sorted(asyncio.run(_artifact("pull-orders")), key=lambda a: a.created)
+    summary = summaries[-1].data
+    assert "shopify-global" in summary and "JSONDecodeError" in summary, summary
+    assert "tok-SECRET-1234" not in summary
+    book = openpyxl.load_workbook(next((settings.report_folder / "pull-orders").glob("*.xlsx")))
+    rows = {r[0]: r for r in list(book["shops"].values)[1:]}
+    assert set(rows) == {"jd-pop", "shopify-global"}
+    assert rows["jd-pop"][2] == "ok" and rows["shopify-global"][2] == "failed"

@@ -24,7 +24,7 @@ from alembic.migration import MigrationContext
 from domain.canonical import LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS, CanonicalFrames
 from warehouse import migrate, repository
 from warehouse.db import make_engine, session_scope
-from warehouse.models import Base, Order, OrderLine, QuarantinedRecord, RawPage, Refund, Shop, Sku
+from warehouse.models import Base, Order, OrderLine, QuarantinedRecord, RawPage, Refund, Shop, Sku, UTCDateTime
 from warehouse.repository import CaptureLogEntry, UpsertResult
 
 T0 = datetime(2026, 11, 11, 0, 0, tzinfo=timezone.utc)
@@ -101,6 +101,33 @@ def test_migrations_create_everything_drop_everything_and_recreate(database_url)
     migrate.upgrade(database_url)
     assert migrate.current(database_url) == migrate.head()
     assert tables() == set(Base.metadata.tables) | {"alembic_version"}
+
+
+def test_0007_collapses_open_quarantine_duplicates_of_a_version(database_url):
+    """issue 19 #10: the rows a re-read added before become one open row per order version."""
+    migrate.upgrade(database_url, "0006_open_discrepancy_key")
+    engine = make_engine(database_url)
+    insert = sa.text("INSERT INTO quarantine (platform, shop_id, order_id, record, record_sha256, reasons, status, "
+                     "record_modified_at, first_seen_at, last_checked_at) VALUES ('jd', 'jd-pop', :o, '{}', :h, "
+                     ":r, :s, :m, :f, :f)").bindparams(sa.bindparam("m", type_=UTCDateTime()),
+                                                       sa.bindparam("f", type_=UTCDateTime()))
+    rows = [("1", "a", '["old"]', "open", T0, T0), ("1", "b", '["new"]', "open", T0, T0 + timedelta(hours=1)),
+            ("1", "c", '["v2"]', "open", T0 + timedelta(minutes=5), T0), ("1", "d", '["x"]', "released", T0, T0),
+            ("2", "e", '["no time"]', "open", None, T0), ("2", "f", '["no time"]', "open", None, T0)]
+    with engine.begin() as conn:
+        for order_id, sha, reasons, status, modified, first in rows:
+            conn.execute(insert, dict(o=order_id, h=sha, r=reasons, s=status, m=modified, f=first))
+    try:
+        migrate.upgrade(database_url)
+        with session_scope(engine) as session:
+            kept = [(r.record_sha256, r.status, r.reasons, r.first_seen_at) for r in
+                    session.scalars(sa.select(QuarantinedRecord).order_by(QuarantinedRecord.record_sha256))]
+        assert kept == [("b", "open", ["new"], T0), ("c", "open", ["v2"], T0), ("d", "released", ["x"], T0),
+                        ("e", "open", ["no time"], T0), ("f", "open", ["no time"], T0)]
+        migrate.downgrade(database_url, "0006_open_discrepancy_key")
+        migrate.upgrade(database_url)
+    finally:
+        engine.dispose()
 
 
 def test_models_and_migration_agree(engine):
@@ -275,6 +302,62 @@ def test_quarantining_the_same_record_twice_keeps_one_row(engine):
     assert row.reasons == ["line 1: SKU 'SKU-UNKNOWN' is not in the catalogue", "status changed"]
     assert row.record["order"]["total_minor"] == 1000 and row.record["lines"][0]["sku"] == "SKU-UNKNOWN"
     assert row.record_modified_at == T0
+
+
+def test_one_open_quarantine_row_per_order_version_closed_when_a_newer_valid_version_is_stored(engine):
+    """issue 19 #10: a re-read of the same invalid version from another page (another
+    ``raw_page_id``, so another record hash) refreshes its row instead of adding one; a newer
+    version is a row of its own; storing a valid version closes the open rows up to it."""
+    reasons = ["line 1: SKU 'SKU-UNKNOWN' is not in the catalogue"]
+
+    def quarantine(modified: datetime, page_id: int, now: datetime):
+        frames = batch(order("71", modified, lines=(("SKU-UNKNOWN", 1),)))
+        frames.orders["raw_page_id"] = page_id
+        rejected = pd.DataFrame([{"platform": "taobao", "shop_id": SHOP, "order_id": "71", "reasons": reasons}])
+        return repository.quarantine_records(engine, rejected, frames, now=now)
+
+    assert quarantine(T0, page_id=1, now=T0).new == 1
+    again = quarantine(T0, page_id=2, now=T0 + timedelta(hours=1))
+    assert (again.new, again.seen_again) == (0, 1)
+    assert quarantine(T0 + timedelta(minutes=5), page_id=3, now=T0 + timedelta(hours=1)).new == 1
+    with session_scope(engine) as session:
+        rows = session.scalars(sa.select(QuarantinedRecord).order_by(QuarantinedRecord.id)).all()
+        assert [(r.record_modified_at, r.status) for r in rows] == [(T0, "open"), (T0 + timedelta(minutes=5), "open")]
+        assert (rows[0].first_seen_at, rows[0].last_checked_at) == (T0, T0 + timedelta(hours=1))
+
+    # a newer version, valid, is stored: both open rows of the order are closed
+    assert repository.upsert_orders(engine, batch(order("71", T0 + timedelta(minutes=9)))).new == 1
+    assert repository.open_quarantine(engine) == []
+    with session_scope(engine) as session:
+        assert {r.status for r in session.scalars(sa.select(QuarantinedRecord))} == {"superseded"}
+    # the superseded version read again (a backfill): no new open row
+    assert quarantine(T0, page_id=4, now=T0 + timedelta(hours=2)).new == 0
+    assert repository.open_quarantine(engine) == []
+
+
+def test_a_recheck_never_reopens_a_version_a_newer_valid_one_superseded(engine, database_url):
+    """issue 19 #10: two held versions of an order, the newer one held first (a lower id); once
+    its SKU is known the recheck stores it, which supersedes the older version; re-validating
+    that older version (still invalid) must not open it again."""
+    from config.schema import load_config
+    from tasks.quarantine import recheck_quarantine
+
+    def hold(version: dict, reason: str) -> None:
+        frames = batch(version)
+        rejected = pd.DataFrame([{"platform": "taobao", "shop_id": SHOP, "order_id": "72", "reasons": [reason]}])
+        repository.quarantine_records(engine, rejected, frames, now=T0)
+
+    hold(order("72", T0 + timedelta(minutes=5), lines=(("SKU-NEW", 1),)), "SKU 'SKU-NEW' is not in the catalogue")
+    hold(order("72", T0, lines=(("SKU-GONE", 1),)), "SKU 'SKU-GONE' is not in the catalogue")
+    repository.upsert_skus(engine, pd.DataFrame([{"sku": "SKU-NEW", "name": "new"}]))
+
+    outcome = recheck_quarantine(load_config(), database_url, "hash-key", SHOP, now=T0 + timedelta(hours=1))
+    assert outcome.released == 1
+    assert stored_orders(engine)["72"][0] == T0 + timedelta(minutes=5)
+    assert repository.open_quarantine(engine) == []
+    with session_scope(engine) as session:
+        statuses = {r.record_modified_at: r.status for r in session.scalars(sa.select(QuarantinedRecord))}
+    assert statuses == {T0 + timedelta(minutes=5): "released", T0: "superseded"}
 
 
 # --- watermark, run guard, capture log --------------------------------------------------

@@ -87,3 +87,19 @@ def test_an_order_without_lines_is_rejected():
 def test_order_level_tax_reconciles_the_lines_with_the_total():
     outcome = validate_orders(frames([make_order(total_minor=31900, tax_minor=1000)], [make_line()]), CATALOGUE, NOW, RULES)
     assert outcome.rejected.empty
+
+
+def test_fields_holding_bytes_that_are_not_utf8_are_named_and_made_storable():
+    """issue 19 #8: a body decoded with surrogateescape keeps a bad byte as U+DCNN; the record's
+    fields holding one are named (the quarantine reason) and written out as \\xNN text."""
+    import json
+
+    from domain.validation import undecodable_bytes_as_text, undecodable_fields
+
+    body = b'{"orderId": "1", "pin": "a\xffb", "items": [{"skuName": "\xe4\xb8\xad\xfe"}], "ok": "\xe4\xb8\xad"}'
+    record = json.loads(body.decode("utf-8", "surrogateescape"))
+    assert undecodable_fields(record) == ["pin", "items[0].skuName"]
+    assert undecodable_fields(json.loads(b'{"pin": "\xe4\xb8\xad"}')) == []
+    readable = undecodable_bytes_as_text(record)
+    assert readable == {"orderId": "1", "pin": "a\\xffb", "items": [{"skuName": "中\\xfe"}], "ok": "中"}
+    json.dumps(readable, ensure_ascii=False).encode()  # storable: no lone surrogate left

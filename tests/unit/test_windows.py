@@ -35,3 +35,26 @@ def test_split_covers_the_window_exactly_within_the_limit():
 def test_naive_times_are_refused():
     with pytest.raises(ValueError, match="timezone-aware"):
         Window(datetime(2026, 1, 1), NOW)
+
+
+def test_only_a_window_that_reaches_back_to_the_watermark_may_advance_it():
+    """issue 19 #7: a backfill starting after watermark − lookback leaves a gap it did not read."""
+    from domain.windows import watermark_limit
+
+    kwargs = dict(lookback=10 * M, safety_lag=M)
+    first = NOW - 1440 * M
+    incremental = pull_window(NOW - 60 * M, NOW, first_pull_since=first, **kwargs)
+    assert watermark_limit(incremental, NOW - 60 * M, NOW, **kwargs) == NOW - M
+    reaching_back = pull_window(NOW - 60 * M, NOW, first_pull_since=first, since=NOW - 600 * M, **kwargs)
+    assert watermark_limit(reaching_back, NOW - 60 * M, NOW, **kwargs) == NOW - M
+    # starts later than watermark − lookback: the minutes between are unread
+    later = pull_window(NOW - 60 * M, NOW, first_pull_since=first, since=NOW - 65 * M, **kwargs)
+    assert watermark_limit(later, NOW - 60 * M, NOW, **kwargs) is None
+    # never pulled: no watermark, no gap; the first pull (or backfill) sets it
+    for since in (None, NOW - 100 * M):
+        never_pulled = pull_window(None, NOW, first_pull_since=first, since=since, **kwargs)
+        assert watermark_limit(never_pulled, None, NOW, **kwargs) == NOW - M
+    # an `until` in the future: the watermark stops at now − safety lag (later data does not exist yet)
+    future = pull_window(NOW - 60 * M, NOW, first_pull_since=first, since=NOW - 600 * M, until=NOW + 600 * M,
+                         **kwargs)
+    assert watermark_limit(future, NOW - 60 * M, NOW, **kwargs) == NOW - M
