@@ -311,12 +311,11 @@ class WeekRunner:
         return result, state
 
     # --- events ---------------------------------------------------------------------------------
-    def pull(self, when: datetime, shops: list[str] | None = None, first_of_week: bool = False) -> None:
+    def pull(self, when: datetime, shops: list[str] | None = None) -> None:
         from flows.orders import pull_orders
 
         before = self._capture_total()
-        rows, state = self._run("pull-orders", pull_orders, when, shops=shops, until=when - self.lag,
-                                since=self.first if first_of_week else None)
+        rows, state = self._run("pull-orders", pull_orders, when, shops=shops, until=when - self.lag)
         new = sum(int(r["orders_new"]) for r in rows)
         quarantined = sum(int(r["quarantined"]) for r in rows)
         after = self._capture_total()
@@ -535,14 +534,12 @@ class WeekRunner:
     def run_day(self, day: int, count_file: str | None) -> None:
         from flows.promotion import promotion_campaign  # noqa: F401 - imported before the clock moves
 
-        first_pull = day == 1
         first_reconcile = day == 1
         promo_shops = campaign_shops(self.config)
         for event in day_events(self.first, day, self.scale):
             self.clock(event.when)
             if event.kind == "pull":
-                self.pull(event.when, first_of_week=first_pull)
-                first_pull = False
+                self.pull(event.when)
             elif event.kind == "campaign-pull":
                 self.pull(event.when, shops=promo_shops)
             elif event.kind == "reconcile":
@@ -568,7 +565,11 @@ class WeekRunner:
                 self.campaign(event.when, event.args["phase"])
             check_warehouse(self.engine, self.checks, f"day {day} {event.kind} {event.when:%H:%M} UTC",
                             event.when, self.lag)
-        print(f"day {day} done: {len(self.runs)} runs so far this life", flush=True)
+        start, end = day_start(self.first, day), day_start(self.first, day + 1)
+        arrived = sum(1 for (created,) in _rows(self.engine, "SELECT created_at FROM orders") if created is not None
+                      and start <= _utc(created) < end)
+        self.checks.check("every day's orders reach the warehouse", arrived > 0, f"day {day}: {arrived} orders")
+        print(f"day {day} done: {arrived} orders of the day stored, {len(self.runs)} runs so far this life", flush=True)
 
     def nothing_lost(self, until: datetime) -> None:
         """Every order the marketplace had by the last pull's window end is in the warehouse or
@@ -628,6 +629,20 @@ def setup(stack, first: datetime) -> str:
     rules.write_text(text.replace("push_enabled: false", "push_enabled: true", 1), encoding="utf-8")
     stack.stock_as_of = first   # the demo's stock seed, dated the morning of day 1
     stack._register_secrets_and_catalogue(scenario)
+    # the go-live import ends at day 1 00:00: every shop's stream is proven complete up to there
+    from config.schema import load_config
+    from config.settings import get_settings
+    from warehouse import repository
+    from warehouse.db import make_engine
+
+    engine = make_engine(get_settings().warehouse_url)
+    try:
+        with engine.begin() as conn:
+            for shop in load_config().shops:
+                if shop.enabled:
+                    repository.set_watermark(conn, shop.id, first)
+    finally:
+        engine.dispose()
     from shopops.demo import _bin, work_pools
 
     for pool in work_pools():
