@@ -171,7 +171,10 @@ def main(argv: list[str] | None = None) -> int:
         orders = assert_equals_truth(warehouse, world, world.end, [s.id for s in world.shops], until=until)
         summary = {"ok": states == ["COMPLETED"] and all(per_worker.values()) and len(runs) == 12,
                    "flow_runs": len(runs), "states": states, "runs_per_worker": per_worker,
-                   "orders_equal_to_ground_truth": orders}
+                   "orders_equal_to_ground_truth": orders,
+                   # what a run that did not complete said (its state message names the shop and why)
+                   "not_completed": [f"{r['name']}: {r['state_type']} {(r.get('state') or {}).get('message')}"
+                                     for r in runs if r["state_type"] != "COMPLETED"]}
         warehouse.dispose()
     except AssertionError as exc:
         summary["error"] = f"warehouse differs from the ground truth: {exc}"

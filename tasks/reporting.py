@@ -4,7 +4,9 @@ server database); the full data is in the file, which the artifact links to.
 """
 from __future__ import annotations
 
+import os
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,10 +48,14 @@ def write_xlsx(tables: dict[str, pd.DataFrame], family: str, stamp: str | None =
     """Write one sheet per table to ``<reports>/<family>/<family>-<stamp>.xlsx``."""
     folder = get_settings().report_folder / family
     folder.mkdir(parents=True, exist_ok=True)
+    given = stamp is not None
     stamp = stamp or datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     path = folder / f"{family}-{stamp}.xlsx"
-    # written aside, then renamed: a file under its name is whole (a crash leaves no half report)
-    partial = folder / f".{family}-{stamp}.partial.xlsx"
+    if not given and path.exists():   # another run's report of the same second: never overwrite it
+        path = folder / f"{family}-{stamp}-{uuid.uuid4().hex[:6]}.xlsx"
+    # written aside under a name of its own, then renamed: a file under its name is whole (a
+    # crash leaves no half report), and two runs writing at once never share the aside file
+    partial = folder / f".{path.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial.xlsx"
     with pd.ExcelWriter(partial, engine="openpyxl") as writer:
         for sheet, frame in tables.items():
             out = frame.copy()

@@ -14,6 +14,8 @@ units are free for the next run; a handed-over batch has posted its outbound to 
 from __future__ import annotations
 
 import hashlib
+import os
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -429,7 +431,7 @@ def write_batch_documents(database_url: str, batch_ids: list[str]) -> pd.DataFra
             # papers are all there under their names has them whole (see batches_missing_papers)
             csv = document_path(batch_id, name).with_suffix(".csv")
             csv.parent.mkdir(parents=True, exist_ok=True)
-            partial = csv.with_name(f".{csv.name}.partial")
+            partial = csv.with_name(f".{csv.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial")
             csv_safe(frame).to_csv(partial, index=False, encoding="utf-8-sig")   # the BOM lets Excel read the Chinese
             partial.replace(csv)
             xlsx = write_xlsx({name: frame}, "shipping-batches", stamp=f"{batch_id}-{name}")
