@@ -621,3 +621,21 @@ MESSAGES.update({
     "ship_city": {"en": "city", "zh_CN": "市"},
     "ship_district": {"en": "district", "zh_CN": "区"},
 })
+
+# --- the CLI's one error handler (shopops/cli_errors.py), config and input checks (issue 19) --
+MESSAGES.update({
+    "cli_bad_settings": {"en": "A SHOPOPS_ setting (environment variable or .env file) is not valid:\n{problems}\n"
+                               "Fix or unset it, then run the command again.",
+                         "zh_CN": "SHOPOPS_ 设置（环境变量或 .env 文件）无效：\n{problems}\n请修正或删除该设置后重新运行命令。"},
+    "cli_not_migrated": {"en": "The warehouse at {url} has no tables or an older schema. Run `shopops db upgrade`, "
+                               "then run the command again.",
+                         "zh_CN": "数据仓库 {url} 尚未建表或结构版本过旧。请先运行 `shopops db upgrade`，再重新运行命令。"},
+    "cli_not_utf8": {"en": "A file could not be read as text ({error}). Save it as UTF-8 and try again.",
+                     "zh_CN": "文件无法按文本读取（{error}）。请另存为 UTF-8 编码后重试。"},
+    "cli_os_error": {"en": "{error}. Check the path and its permissions.",
+                     "zh_CN": "{error}。请检查路径及其权限。"},
+    "cli_unexpected": {"en": "The command stopped on an unexpected error: {kind}: {error}. If it happens again, "
+                             "run the same command with SHOPOPS_DEBUG=1 and report its output.",
+                       "zh_CN": "命令因意外错误停止：{kind}：{error}。如再次出现，请用 SHOPOPS_DEBUG=1 "
+                                "重新运行同一命令并把输出报告给开发人员。"},
+})
