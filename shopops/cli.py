@@ -359,7 +359,10 @@ def settle_run(month: Optional[str] = typer.Argument(None, callback=_month,
                inputs_dir: Optional[Path] = typer.Option(None, "--inputs-dir", help="Folder with the input files "
                                                          "(default: data/settlement/<month>/)."),
                correct_final: bool = typer.Option(False, "--correct-final", help="Make a new version of a month "
-                                                  "whose settlement is already final (it needs its own approval).")
+                                                  "whose settlement is already final (it needs its own approval)."),
+               allow_no_orders: bool = typer.Option(False, "--allow-no-orders", help="Settle a month in which the "
+                                                    "warehouse has no order (refused otherwise: usually the pull "
+                                                    "did not run).")
                ) -> None:
     """Settle a month (the monthly-settlement flow); `shopops settle MONTH` is the same. Without
     --dry-run the run then waits for the decision in the Prefect UI (PREFECT_API_URL must point
@@ -367,8 +370,11 @@ def settle_run(month: Optional[str] = typer.Argument(None, callback=_month,
     from flows.settlement import monthly_settlement
 
     state = monthly_settlement(month=month, preset=preset, dry_run=dry_run, correct_final=correct_final,
-                               inputs_dir=str(inputs_dir) if inputs_dir else None, return_state=True)
+                               inputs_dir=str(inputs_dir) if inputs_dir else None, allow_no_orders=allow_no_orders,
+                               return_state=True)
     result = state.result(raise_on_failure=True)  # an error is explained once by ShopopsGroup
+    for warning in result.get("unattributed") or []:
+        typer.echo(f"{t('needs_person')}: {warning}", err=True)
     typer.echo(t("st_cli_result", month=result["month"], preset=result["preset"], version=result["version"],
                  status=t(f"st_status_{result['status']}")))
     if result.get("waiting_in"):

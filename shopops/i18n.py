@@ -638,4 +638,19 @@ MESSAGES.update({
                              "run the same command with SHOPOPS_DEBUG=1 and report its output.",
                        "zh_CN": "命令因意外错误停止：{kind}：{error}。如再次出现，请用 SHOPOPS_DEBUG=1 "
                                 "重新运行同一命令并把输出报告给开发人员。"},
+    # settlement entry checks (flows/settlement.py, tasks/settlement.py)
+    "st_month_not_ended": {"en": "Month {month} has not ended yet (it ends {end}): its orders and refunds are still "
+                                 "coming in. Settle it after the month ends (§5: settlement after month end).",
+                           "zh_CN": "{month} 尚未结束（结束于 {end}）：订单和退款仍在产生。请在月末之后再结算（§5：月结在月末之后进行）。"},
+    "st_no_orders": {"en": "The warehouse has no orders placed in {month}: usually the order pull did not run for that "
+                           "month. Run `shopops ingest --since …` for it and settle again; if the month really had no "
+                           "sales, run the settlement with --allow-no-orders.",
+                     "zh_CN": "数据仓库中没有 {month} 下单的订单：通常是该月的订单抓取没有运行。请用 `shopops ingest --since …` "
+                              "补抓后重新结算；如该月确实没有销售，请加 --allow-no-orders 运行结算。"},
+    "st_unattributed": {"en": "{shop}: {amount} yuan of revenue in {month} is attributed to nobody on the roster (no "
+                              "operations person ran the shop this month), so it is in no one's commission but the "
+                              "manager's. Add the shop to the roster (column shops) and settle again, or confirm it is "
+                              "meant so.",
+                        "zh_CN": "{shop}：{month} 的 {amount} 元营业额未归属名单中的任何人（本月没有运营人员负责该店铺），"
+                                 "除经理外不计入任何人的提成。请在人员名单（负责店铺列）中补上该店铺后重新结算，或确认本应如此。"},
 })
