@@ -104,6 +104,8 @@ def explain(exc: BaseException) -> tuple[str, int]:
             return t("db_unreachable", locale, url=_warehouse_url(), error=_first_line(exc.orig or exc)), EXIT_FAILED
     if type(exc).__name__ in ("MissingSecretError", "CountFileError"):
         return str(exc), EXIT_BAD_INPUT
+    if isinstance(exc, KeyError) and exc.args and isinstance(exc.args[0], str) and " " in exc.args[0]:
+        return exc.args[0], EXIT_BAD_INPUT                             # e.g. "unknown shop 'x'; known: …"
     if isinstance(exc, UnicodeDecodeError):
         return t("cli_not_utf8", locale, error=_first_line(exc)), EXIT_BAD_INPUT
     if isinstance(exc, OSError):
@@ -116,26 +118,29 @@ def explain(exc: BaseException) -> tuple[str, int]:
     return t("cli_unexpected", locale, kind=type(exc).__name__, error=_first_line(exc)), EXIT_FAILED
 
 
-class _NoTracebacks(logging.Filter):
-    """Keeps a console log line, drops its traceback (the Prefect UI's log keeps it)."""
+class _WithoutTraceback(logging.Formatter):
+    """Formats a console log line as the wrapped formatter does, without its traceback (the
+    record itself is left alone: the Prefect UI's log and other handlers keep the traceback)."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.exc_info, record.exc_text, record.stack_info = None, None, None
-        return True
+    def __init__(self, inner: logging.Formatter | None):
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        bare = logging.makeLogRecord(record.__dict__)
+        bare.exc_info, bare.exc_text, bare.stack_info = None, None, None
+        return self.inner.format(bare)
 
 
 def quiet_console_tracebacks() -> None:
-    """Prefect's console handlers print log lines without tracebacks in this process.
-
-    The API handler sits on the run loggers and has formatted the record (traceback included)
-    before the record propagates to the console handler on the root logger."""
+    """Prefect's console handler prints log lines without tracebacks in this process."""
     from prefect.logging.configuration import ensure_logging_setup
+    from prefect.logging.handlers import PrefectConsoleHandler
 
     ensure_logging_setup()
-
-    for handler in logging.getLogger().handlers + logging.getLogger("prefect").handlers:
-        if isinstance(handler, logging.StreamHandler) and not any(isinstance(f, _NoTracebacks) for f in handler.filters):
-            handler.addFilter(_NoTracebacks())
+    for handler in {*logging.getLogger().handlers, *logging.getLogger("prefect").handlers}:
+        if isinstance(handler, PrefectConsoleHandler) and not isinstance(handler.formatter, _WithoutTraceback):
+            handler.setFormatter(_WithoutTraceback(handler.formatter))
 
 
 class ShopopsGroup(typer.core.TyperGroup):
