@@ -37,3 +37,16 @@ def test_a_failing_flow_command_prints_its_message_and_no_traceback(prefect_harn
     assert f"{bad}: row 2, column counted_qty: '-4' must be a whole number >= 0" in done.stderr
     # the CLI's message is the last thing said
     assert done.stderr.strip().splitlines()[-1].endswith("must be a whole number >= 0")
+
+
+def test_a_flow_command_on_an_unmigrated_warehouse_says_run_db_upgrade(prefect_harness, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHOPOPS_", "PREFECT_"))} | dict(
+        SHOPOPS_DATA_DIR=str(tmp_path / "data"), SHOPOPS_LOCALE="en",
+        PREFECT_API_URL=str(PREFECT_API_URL.value()), PREFECT_HOME=str(tmp_path / "prefect"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false")
+
+    done = subprocess.run([str(SHOPOPS), "stock", "restock"], capture_output=True, text=True, env=env, timeout=180)
+
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "Run `shopops db upgrade`" in done.stderr.strip().splitlines()[-1]
