@@ -536,13 +536,12 @@ def read_text(path: Path) -> str:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    bad = UnicodeDecodeError("utf-8", raw, 0, 1, "")
     try:
         raw.decode("utf-8")
+        at = 0  # not reached: utf-8-sig decodes whatever utf-8 does
     except UnicodeDecodeError as exc:
-        bad = exc
-    raise UnicodeError(f"not text in UTF-8 or GBK (byte 0x{raw[bad.start]:02x} at position {bad.start}); "
-                       "save the file as UTF-8")
+        at = exc.start
+    raise UnicodeError(f"not text in UTF-8 or GBK (byte 0x{raw[at]:02x} at position {at}); save the file as UTF-8")
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
