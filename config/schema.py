@@ -80,7 +80,8 @@ class ShopConfig(Strict):
     @field_validator("credentials_block")
     @classmethod
     def _block_name(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
+        # runs only when the key is written: ``credentials_block:`` with nothing after it is a name left out
+        if value is None or not value.strip():
             raise ValueError("empty; name the Prefect Secret block that holds the shop's credentials, or remove "
                              "the key and set SHOPOPS_CRED_<SHOP_ID>")
         return value

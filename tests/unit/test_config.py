@@ -158,7 +158,10 @@ def test_a_file_url_on_an_api_shop_is_refused(config_copy: Path):
 
 def test_an_empty_credentials_block_name_is_refused(config_copy: Path):
     _edit(config_copy / "shops.yaml", lambda d: d["shops"][0].update(credentials_block="  "))
-    assert "config/shops.yaml: shops[0] (id tmall-flagship).credentials_block: empty" in _problems(config_copy)
+    _edit(config_copy / "shops.yaml", lambda d: d["shops"][1].update(credentials_block=None))   # `credentials_block:`
+    text = _problems(config_copy)
+    assert "config/shops.yaml: shops[0] (id tmall-flagship).credentials_block: empty" in text
+    assert "config/shops.yaml: shops[1] (id taobao-cstore).credentials_block: empty" in text
 
 
 def test_connector_options_are_checked_per_platform(config_copy: Path):
