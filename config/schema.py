@@ -12,7 +12,8 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, create_model, field_validator,
+                      model_validator)
 
 from domain.canonical import PLATFORMS
 
@@ -67,9 +68,22 @@ class ShopConfig(Strict):
 
     @field_validator("base_url")
     @classmethod
-    def _url(cls, value: str | None) -> str | None:
+    def _url(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and not value.startswith(("http://", "https://", "file://")):
             raise ValueError(f"'{value}' is not an http(s) URL (or file:///folder for a file-import shop)")
+        platform = info.data.get("platform")
+        if value is not None and value.startswith("file://") and platform not in (None, "file"):
+            raise ValueError(f"'{value}' is a folder; a {platform} shop needs its API's http(s) URL "
+                             "(a folder of exports is platform: file)")
+        return value
+
+    @field_validator("credentials_block")
+    @classmethod
+    def _block_name(cls, value: str | None) -> str | None:
+        # runs only when the key is written: ``credentials_block:`` with nothing after it is a name left out
+        if value is None or not value.strip():
+            raise ValueError("empty; name the Prefect Secret block that holds the shop's credentials, or remove "
+                             "the key and set SHOPOPS_CRED_<SHOP_ID>")
         return value
 
     @model_validator(mode="after")
@@ -77,6 +91,62 @@ class ShopConfig(Strict):
         if self.platform == "file" and (not self.column_mapping or not (self.base_url or "").startswith("file://")):
             raise ValueError(f"file-import shop '{self.id}' needs base_url: file:///<export folder> and a column_mapping")
         return self
+
+
+#: ``connector_options`` every platform takes (connectors/base.py ConnectorSettings; max_window and
+#: safety_lag are set by max_window_minutes and the platform), with their types
+COMMON_CONNECTOR_OPTIONS: dict[str, Any] = dict(
+    page_size=(int, Field(default=None, gt=0)),
+    timeout_s=(float, Field(default=None, gt=0)),
+    max_retries=(int, Field(default=None, ge=0)),
+    backoff_base_s=(float, Field(default=None, ge=0)),
+    backoff_cap_s=(float, Field(default=None, ge=0)),
+    throttle_rate_per_s=(float, Field(default=None, gt=0)),
+    throttle_burst=(int, Field(default=None, ge=1)),
+    max_throttle_waits=(int, Field(default=None, ge=0)),
+    max_throttle_wait_s=(float, Field(default=None, ge=0)),
+    # Amazon's listings-items bucket; harmless elsewhere (config/overlay.py sets it on every shop)
+    items_rate_per_s=(float, Field(default=None, gt=0)),
+)
+#: the options each platform's connector reads beyond those (see each connector's docstring)
+PLATFORM_CONNECTOR_OPTIONS: dict[str, dict[str, Any]] = dict(
+    taobao=dict(sign_method=(Literal["md5", "hmac", "hmac-sha256"], None), fields=(str, None),
+                full_info=(Literal["partial", "always", "never"], None), full_info_fields=(list[str], None)),
+    jd=dict(order_states=(str, None), date_type=(str, None)),
+    pdd=dict(is_lucky_flag=(int, None), order_status=(int, None), refund_status=(int, None)),
+    douyin=dict(sign_method=(Literal["md5", "hmac-sha256"], None)),
+    shopify=dict(api_version=(str, None), fields=(str, None), location_id=(int | str, None)),
+    amazon=dict(marketplace_ids=(list[str], None), seller_id=(str, None), product_type=(str, None)),
+    file={},
+)
+_CONNECTOR_OPTION_MODELS = {
+    platform: create_model(f"{platform.title()}ConnectorOptions", __config__=ConfigDict(extra="forbid", strict=False),
+                           **COMMON_CONNECTOR_OPTIONS, **extra)
+    for platform, extra in PLATFORM_CONNECTOR_OPTIONS.items()}
+
+
+def _check_connector_options(data: Any, display: str, problems: list[ConfigProblem]) -> None:
+    """Each shop's ``connector_options`` against its platform's keys and types (read from the
+    raw file, so every shop is checked even when another entry has a different mistake)."""
+    shops = data.get("shops") if isinstance(data, dict) else None
+    for i, shop in enumerate(shops if isinstance(shops, list) else []):
+        if not isinstance(shop, dict) or not isinstance(shop.get("connector_options"), dict):
+            continue  # not a mapping: the shop's own validation names it
+        model = _CONNECTOR_OPTION_MODELS.get(shop.get("platform"))
+        if model is None:
+            continue
+        try:
+            model.model_validate(shop["connector_options"])
+        except ValidationError as exc:
+            for err in exc.errors():
+                msg = err["msg"].removeprefix("Value error, ")
+                if err["type"] == "extra_forbidden":
+                    known = ", ".join(sorted({*COMMON_CONNECTOR_OPTIONS, *PLATFORM_CONNECTOR_OPTIONS[shop['platform']]}))
+                    msg = f"unknown key for a {shop['platform']} shop (a typo?); known: {known}"
+                elif "input" in err and not isinstance(err["input"], (dict, list)):
+                    msg = f"{msg} (got {err['input']!r})"
+                key = _name_shop_entries(("shops", i, "connector_options", *err["loc"]), data)
+                problems.append(ConfigProblem(file=display, key=key, message=msg))
 
 
 class ShopsFile(Strict):
@@ -111,6 +181,16 @@ class SupplierConfig(Strict):
 class SuppliersFile(Strict):
     suppliers: list[SupplierConfig]
 
+    @field_validator("suppliers")
+    @classmethod
+    def _unique(cls, suppliers: list[SupplierConfig]) -> list[SupplierConfig]:
+        ids = [s.id for s in suppliers]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"supplier id '{repeated[0]}' appears twice; ids must be unique (a SKU names its "
+                             "supplier by id, so only one of them would count)")
+        return suppliers
+
 
 # --- rules.yaml -------------------------------------------------------------------------
 
@@ -137,6 +217,7 @@ class StockRules(Strict):
     default_buffer_units: int = Units
     push_enabled: bool
     push_dry_run: bool
+    count_future_tolerance_minutes: float = Field(ge=0)  # §2: a count cannot be true at a later moment
 
 
 class RestockRules(Strict):
@@ -459,17 +540,70 @@ def _name_shop_entries(loc: tuple[Any, ...], data: Any) -> str:
     return key
 
 
+#: encodings a config or input file may be written in, tried in this order: UTF-8 (with or
+#: without the BOM Windows Notepad writes), then GBK (Notepad's "ANSI" on a Chinese Windows)
+TEXT_ENCODINGS = ("utf-8-sig", "gbk")
+
+
+def read_text(path: Path) -> str:
+    """A text file's content in the first of ``TEXT_ENCODINGS`` that decodes it; ``UnicodeError``
+    (naming the encodings tried) when none does."""
+    raw = path.read_bytes()
+    for encoding in TEXT_ENCODINGS:
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    try:
+        raw.decode("utf-8")
+        at = 0  # not reached: utf-8-sig decodes whatever utf-8 does
+    except UnicodeDecodeError as exc:
+        at = exc.start
+    raise UnicodeError(f"not text in UTF-8 or GBK (byte 0x{raw[at]:02x} at position {at}); save the file as UTF-8")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (YAML would silently
+    keep the later value, so the earlier one, which a person reads first, would not count)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark.line + 1)
+                except TypeError:  # an unhashable key: the constructor below reports it
+                    continue
+                if first != key_node.start_mark.line + 1:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key '{key}' appears twice (first on line {first}); keep one, YAML would "
+                        "silently use the last", key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read_yaml(path: Path, display: str, problems: list[ConfigProblem]) -> Any:
     if not path.exists():
         problems.append(ConfigProblem(file=display, key="(file)", message="file is missing"))
         return None
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(read_text(path), Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
+    except UnicodeError as exc:
+        problems.append(ConfigProblem(file=display, key="(file)", message=str(exc)))
+        return None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
-        problems.append(ConfigProblem(file=display, key=where, message=f"not valid YAML: {getattr(exc, 'problem', exc)}"))
+        problem = getattr(exc, "problem", exc)
+        message = problem if "appears twice" in str(problem) else f"not valid YAML: {problem}"
+        problems.append(ConfigProblem(file=display, key=where, message=message))
         return None
+    if data is None:
+        problems.append(ConfigProblem(file=display, key="(file)",
+                                      message="the file is empty; write its settings (see the shipped file)"))
+    return data
 
 
 def _validate(model: type[BaseModel], data: Any, display: str, problems: list[ConfigProblem]) -> Any:
@@ -505,16 +639,24 @@ def load_config(config_dir: Path | None = None) -> AppConfig:
         except ValueError:
             return str(path)
 
-    shops = _validate(ShopsFile, _read_yaml(config_dir / "shops.yaml", show(config_dir / "shops.yaml"), problems),
-                      show(config_dir / "shops.yaml"), problems)
+    shops_data = _read_yaml(config_dir / "shops.yaml", show(config_dir / "shops.yaml"), problems)
+    shops = _validate(ShopsFile, shops_data, show(config_dir / "shops.yaml"), problems)
+    _check_connector_options(shops_data, show(config_dir / "shops.yaml"), problems)
     suppliers = _validate(SuppliersFile, _read_yaml(config_dir / "suppliers.yaml", show(config_dir / "suppliers.yaml"), problems),
                           show(config_dir / "suppliers.yaml"), problems)
     rules = _validate(Rules, _read_yaml(config_dir / "rules.yaml", show(config_dir / "rules.yaml"), problems),
                       show(config_dir / "rules.yaml"), problems)
     promotions: list[PromotionConfig] = []
-    for path in sorted((config_dir / "promotions").glob("*.yaml")):
+    named: dict[str, str] = {}
+    folder = config_dir / "promotions"
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
         promo = _validate(PromotionConfig, _read_yaml(path, show(path), problems), show(path), problems)
         if promo is None:
+            continue
+        if named.setdefault(promo.name, show(path)) != show(path):
+            problems.append(ConfigProblem(file=show(path), key="name", message=(
+                f"campaign '{promo.name}' is also the name in {named[promo.name]}; each campaign needs its own "
+                "name (`shopops promo … NAME` picks the campaign by it)")))
             continue
         if shops is not None:
             known = {s.id for s in shops.shops}

@@ -66,9 +66,10 @@ from domain.settlement import (SettlementRules, closes_fiscal_year, customer_ser
 from shopops.i18n import t
 from shopops.logmask import install_log_masking
 from tasks.reporting import publish_report
-from tasks.settlement import (kpi_document, load_earlier_coefficients, load_month_sales, load_settlement_inputs,
-                              mark_awaiting_approval, record_decision_task, run_still_asking, statement_notes,
-                              statement_tables, store_settlement_version, yuan)
+from tasks.settlement import (check_month_ended, check_month_has_orders, kpi_document, load_earlier_coefficients,
+                              load_month_sales, load_settlement_inputs, mark_awaiting_approval, record_decision_task,
+                              run_still_asking, statement_notes, statement_tables, store_settlement_version,
+                              unattributed_shops, yuan)
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 #: how often the paused run asks the API whether it was resumed (Prefect's default)
@@ -113,7 +114,7 @@ def approval_timeout(month: str, zone: str, now: datetime, confirmation_day: int
 
 @flow(name="monthly-settlement")
 def monthly_settlement(month: str | None = None, preset: str | None = None, dry_run: bool = False,
-                       inputs_dir: str | None = None, correct_final: bool = False) -> dict:
+                       inputs_dir: str | None = None, correct_final: bool = False, allow_no_orders: bool = False) -> dict:
     """Settle a month's KPI coefficients and commissions, publish the statement, and (unless
     ``dry_run``) wait for a person to approve it or request a correction in the UI.
 
@@ -125,6 +126,8 @@ def monthly_settlement(month: str | None = None, preset: str | None = None, dry_
             empty means <data_dir>/settlement/<month>/.
         correct_final: allow a new version of a month whose settlement is already final (a
             correction of approved figures); without it such a run is refused.
+        allow_no_orders: settle a month in which the warehouse has no order placed (refused
+            otherwise: usually the pull did not run).
     """
     install_log_masking()  # before anything is logged
     logger = get_run_logger()
@@ -134,6 +137,7 @@ def monthly_settlement(month: str | None = None, preset: str | None = None, dry_
     month = month or previous_month(now, zone)
     if not MONTH.match(month):
         raise ValueError(f"month {month!r} is not written YYYY-MM (e.g. 2026-10)")
+    check_month_ended(month, zone, now)
     rules_config = config.rules.settlement
     preset = preset or rules_config.default_preset
     if preset not in rules_config.presets:
@@ -148,6 +152,10 @@ def monthly_settlement(month: str | None = None, preset: str | None = None, dry_
     months = (fiscal_year_months(month, rules.fiscal_year_start_month)
               if closes_fiscal_year(month, rules.fiscal_year_start_month) else (month,))
     sales = load_month_sales(url, month, months, zone)
+    check_month_has_orders(month, sales, allow_no_orders)
+    nobodys = unattributed_shops(month, inputs, sales.sales)
+    for shop, amount in nobodys:
+        logger.warning(t("st_unattributed", shop=shop, amount=amount, month=month))
     earlier = load_earlier_coefficients(url, preset, tuple(shift_month(month, -i)
                                                            for i in range(1, COEFFICIENT_HISTORY_MONTHS + 1)))
     settlement = settle_month(month, inputs, sales.sales, rules, plan, earlier)
@@ -182,6 +190,9 @@ def monthly_settlement(month: str | None = None, preset: str | None = None, dry_
         summary.append(t("st_new_version"))
     if previous_note:
         summary.append(t("st_previous_note", note=previous_note))
+    if nobodys:
+        summary.append(f"### {t('needs_person')}\n" + "\n".join(
+            f"- {t('st_unattributed', shop=shop, amount=amount, month=month)}" for shop, amount in nobodys))
     flagged = [f"{line.person_id} {line.name}: {f.detail}" for line in settlement.lines for f in line.flags]
     if flagged:
         summary.append(f"### {t('st_for_review')}\n" + "\n".join(f"- {x}" for x in flagged))
@@ -209,7 +220,8 @@ def monthly_settlement(month: str | None = None, preset: str | None = None, dry_
     result = dict(month=month, preset=preset, version=version.version, settlement_id=version.id,
                   inputs_sha256=settlement.inputs_sha256, created=stored.created, status=version.status,
                   commission_total_minor=sum(line.commission_minor for line in settlement.lines),
-                  xlsx=str(report.xlsx_path), artifact_key=report.artifact_key, waiting_in=asked_in)
+                  xlsx=str(report.xlsx_path), artifact_key=report.artifact_key, waiting_in=asked_in,
+                  unattributed=[t("st_unattributed", shop=shop, amount=amount, month=month) for shop, amount in nobodys])
     logger.info("settlement %s %s: version %d %s (%s)", month, preset, version.version, version.status,
                 "new" if stored.created else "same inputs, no new version")
     if dry_run or version.status == "final" or asked_in:

@@ -14,10 +14,12 @@ import typer
 from config.schema import ConfigError, load_config
 from config.settings import get_settings
 from shopops.cli_batch import batch_app
+from shopops.cli_errors import ShopopsGroup
 from shopops.cli_promo import promo_app
 from shopops.i18n import t
 
-app = typer.Typer(help="shopops — the online-operations pipeline (订单、库存、补货、发货、结算、促销).",
+#: ``ShopopsGroup`` turns any error that leaves a command into one message and an exit code
+app = typer.Typer(cls=ShopopsGroup, help="shopops — the online-operations pipeline (订单、库存、补货、发货、结算、促销).",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Warehouse schema migrations.", no_args_is_help=True)
 config_app = typer.Typer(help="Configuration in config/.", no_args_is_help=True)
@@ -39,11 +41,7 @@ def _safe_url(url: str) -> str:
 def _start(ctx: typer.Context) -> None:
     if ctx.invoked_subcommand == "config":
         return  # `config check` reports problems itself
-    try:
-        load_config()
-    except ConfigError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
+    load_config()  # a ConfigError (or a bad SHOPOPS_* setting) is explained by ShopopsGroup
 
 
 @config_app.command("check")
@@ -178,6 +176,8 @@ def ingest(shop: list[str] = typer.Option([], "--shop", help="Shop id (repeatabl
         raise typer.Exit(2)
     state = pull_orders(shops=shop or None, since=since_at, until=until_at, return_state=True)
     rows = state.result(raise_on_failure=False)
+    if isinstance(rows, Exception):
+        raise rows  # explained once by ShopopsGroup
     if isinstance(rows, list):
         for row in rows:
             typer.echo(f"{row['shop_id']:<16} {row['status']:<8} new {row['orders_new']:>7}  updated "
@@ -334,6 +334,8 @@ app.command("restock", hidden=True, help="Alias of `shopops stock restock`.")(st
 def _report_counts(state, flow_name: str) -> None:
     """Print a flow run's counts; exit 1 with its message when it did not complete."""
     counts = state.result(raise_on_failure=False)
+    if isinstance(counts, Exception):
+        raise counts  # the flow's error, explained once by ShopopsGroup
     if isinstance(counts, dict):
         typer.echo("  ".join(f"{k} {v}" for k, v in counts.items()))
     if not state.is_completed():
@@ -475,28 +477,24 @@ def settle_run(month: Optional[str] = typer.Argument(None, callback=_month,
                inputs_dir: Optional[Path] = typer.Option(None, "--inputs-dir", help="Folder with the input files "
                                                          "(default: data/settlement/<month>/)."),
                correct_final: bool = typer.Option(False, "--correct-final", help="Make a new version of a month "
-                                                  "whose settlement is already final (it needs its own approval).")
+                                                  "whose settlement is already final (it needs its own approval)."),
+               allow_no_orders: bool = typer.Option(False, "--allow-no-orders", help="Settle a month in which the "
+                                                    "warehouse has no order (refused otherwise: usually the pull "
+                                                    "did not run).")
                ) -> None:
     """Settle a month (the monthly-settlement flow); `shopops settle MONTH` is the same. Without
     --dry-run the run then waits for the decision in the Prefect UI (PREFECT_API_URL must point
     at the running server)."""
-    from domain.settlement import SettlementError
-    from domain.settlement_inputs import SettlementInputError
     from flows.settlement import monthly_settlement
-    from warehouse.repository import SettlementStateError
 
     if preset is not None:
         _preset(preset)
     state = monthly_settlement(month=month, preset=preset, dry_run=dry_run, correct_final=correct_final,
-                               inputs_dir=str(inputs_dir) if inputs_dir else None, return_state=True)
-    try:
-        result = state.result(raise_on_failure=True)
-    except (SettlementInputError, SettlementError, SettlementStateError, ValueError) as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
-    except Exception:  # noqa: BLE001 - the run's own message says what happened and what to do
-        typer.echo(state.message or "the settlement failed; see the run in the Prefect UI", err=True)
-        raise typer.Exit(1) from None
+                               inputs_dir=str(inputs_dir) if inputs_dir else None, allow_no_orders=allow_no_orders,
+                               return_state=True)
+    result = state.result(raise_on_failure=True)  # an error is explained once by ShopopsGroup
+    for warning in result.get("unattributed") or []:
+        typer.echo(f"{t('needs_person')}: {warning}", err=True)
     typer.echo(t("st_cli_result", month=result["month"], preset=result["preset"], version=result["version"],
                  status=t(f"st_status_{result['status']}")))
     if result.get("waiting_in"):

@@ -28,6 +28,8 @@ def batch_run(max_orders: Optional[int] = typer.Option(None, "--max-orders", min
 
     state = shipping_batches(max_orders_per_batch=max_orders, return_state=True)
     counts = state.result(raise_on_failure=False)
+    if isinstance(counts, Exception):
+        raise counts  # the flow's error, explained once by shopops.cli_errors.ShopopsGroup
     if isinstance(counts, dict):
         typer.echo("  ".join(f"{k} {v}" for k, v in counts.items()))
     if not state.is_completed():

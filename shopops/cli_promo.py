@@ -18,14 +18,8 @@ def _run(phase: str, name: str, dry_run: bool) -> None:
     from flows.promotion import promotion_campaign
 
     state = promotion_campaign(phase=phase, name=name, dry_run=dry_run, return_state=True)
-    try:
-        result = state.result(raise_on_failure=True)
-    except ValueError as exc:   # CampaignError and wrong order of phases: the message says what to do
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
-    except Exception:  # noqa: BLE001 - the run's log in the UI has the details
-        typer.echo(state.message or f"promotion-campaign {phase} failed; see the run in the Prefect UI", err=True)
-        raise typer.Exit(1) from None
+    # CampaignError, a wrong order of phases or anything else: explained once by shopops.cli_errors
+    result = state.result(raise_on_failure=True)
     shown = {k: v for k, v in result.items() if isinstance(v, (int, float, str, bool)) and k not in ("name", "phase")}
     typer.echo("  ".join(f"{k} {v}" for k, v in shown.items()))
     for change in result.get("schedule_changes", []):

@@ -670,3 +670,36 @@ MESSAGES.update({
     "ship_city": {"en": "city", "zh_CN": "市"},
     "ship_district": {"en": "district", "zh_CN": "区"},
 })
+
+# --- the CLI's one error handler (shopops/cli_errors.py), config and input checks (issue 19) --
+MESSAGES.update({
+    "cli_bad_settings": {"en": "A SHOPOPS_ setting (environment variable or .env file) is not valid:\n{problems}\n"
+                               "Fix or unset it, then run the command again.",
+                         "zh_CN": "SHOPOPS_ 设置（环境变量或 .env 文件）无效：\n{problems}\n请修正或删除该设置后重新运行命令。"},
+    "cli_not_migrated": {"en": "The warehouse at {url} has no tables or an older schema. Run `shopops db upgrade`, "
+                               "then run the command again.",
+                         "zh_CN": "数据仓库 {url} 尚未建表或结构版本过旧。请先运行 `shopops db upgrade`，再重新运行命令。"},
+    "cli_not_utf8": {"en": "A file could not be read as text ({error}). Save it as UTF-8 and try again.",
+                     "zh_CN": "文件无法按文本读取（{error}）。请另存为 UTF-8 编码后重试。"},
+    "cli_os_error": {"en": "{error}. Check the path and its permissions.",
+                     "zh_CN": "{error}。请检查路径及其权限。"},
+    "cli_unexpected": {"en": "The command stopped on an unexpected error: {kind}: {error}. If it happens again, "
+                             "run the same command with SHOPOPS_DEBUG=1 and report its output.",
+                       "zh_CN": "命令因意外错误停止：{kind}：{error}。如再次出现，请用 SHOPOPS_DEBUG=1 "
+                                "重新运行同一命令并把输出报告给开发人员。"},
+    # settlement entry checks (flows/settlement.py, tasks/settlement.py)
+    "st_month_not_ended": {"en": "Month {month} has not ended yet (it ends {end}): its orders and refunds are still "
+                                 "coming in. Settle it after the month ends (§5: settlement after month end).",
+                           "zh_CN": "{month} 尚未结束（结束于 {end}）：订单和退款仍在产生。请在月末之后再结算（§5：月结在月末之后进行）。"},
+    "st_no_orders": {"en": "The warehouse has no orders placed in {month}: usually the order pull did not run for that "
+                           "month. Run `shopops ingest --since …` for it and settle again; if the month really had no "
+                           "sales, run the settlement with --allow-no-orders.",
+                     "zh_CN": "数据仓库中没有 {month} 下单的订单：通常是该月的订单抓取没有运行。请用 `shopops ingest --since …` "
+                              "补抓后重新结算；如该月确实没有销售，请加 --allow-no-orders 运行结算。"},
+    "st_unattributed": {"en": "{shop}: {amount} yuan of revenue in {month} is attributed to nobody on the roster (no "
+                              "operations person ran the shop this month), so it is in no one's commission but the "
+                              "manager's. Add the shop to the roster (column shops) and settle again, or confirm it is "
+                              "meant so.",
+                        "zh_CN": "{shop}：{month} 的 {amount} 元营业额未归属名单中的任何人（本月没有运营人员负责该店铺），"
+                                 "除经理外不计入任何人的提成。请在人员名单（负责店铺列）中补上该店铺后重新结算，或确认本应如此。"},
+})

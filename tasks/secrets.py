@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 
 from config.schema import ShopConfig
 from connectors import Credentials
@@ -49,7 +50,20 @@ def shop_credentials(shop: ShopConfig) -> Credentials:
             raise MissingSecretError(
                 f"shop {shop.id}: the Prefect Secret block '{shop.credentials_block}' does not exist; create it "
                 "(docs/RUNBOOK.md, 'adding a shop') or set " + _env_name(shop.id)) from None
-    data = json.loads(raw) if isinstance(raw, str) else dict(raw)
+    where = (_env_name(shop.id) if _env_name(shop.id) in os.environ
+             else f"the Prefect Secret block '{shop.credentials_block}'")
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError as exc:  # the message names line and column only, never the secret's text
+        raise MissingSecretError(f"shop {shop.id}: {where} is not valid JSON ({exc.msg} at line {exc.lineno}, "
+                                 f"column {exc.colno}); write "
+                                 '{"app_key": "...", "app_secret": "...", "access_token": "..."}') from None
+    if isinstance(data, Mapping):
+        data = dict(data)
+    else:
+        raise MissingSecretError(f"shop {shop.id}: {where} must be a JSON object "
+                                 '{"app_key": "...", "app_secret": "...", "access_token": "..."}, '
+                                 f"not a {type(data).__name__}")
     for value in (data.get("app_secret"), data.get("access_token"), *(data.get("extras") or {}).values()):
         register_secret(str(value) if value else None)
     return Credentials(app_key=data.get("app_key", ""), app_secret=data.get("app_secret", ""),

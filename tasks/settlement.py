@@ -8,15 +8,17 @@ these is split further. Nothing here decides a figure: :mod:`domain.settlement` 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from domain.settlement import (Change, Component, Settlement, SettlementLine, SettlementRules, diff_versions,
-                               frame_records, line_figures, shown, to_fen)
+from domain.settlement import (Change, Component, Settlement, SettlementError, SettlementLine, SettlementRules,
+                               diff_versions, frame_records, line_figures, shown, to_fen)
 from domain.settlement_inputs import InputProblem, SettlementInputError, SettlementInputs, load_inputs
 from shopops.i18n import t
 from warehouse import repository
@@ -83,6 +85,52 @@ def load_month_sales(database_url: str, month: str, months: tuple[str, ...], zon
                       kpi_orders=orders[orders["currency"] == SETTLEMENT_CURRENCY].reset_index(drop=True),
                       other_currencies=sales.loc[~mine, ["month", "shop_id", "currency", "placed_minor"]],
                       units_without_cost=int(sales.loc[mine & (sales["month"] == month), "units_without_cost"].sum()))
+
+
+# --- entry checks: what is refused or flagged before a month is settled (issue 19 #17) ---------
+
+class SettlementRefused(SettlementError):
+    """A month that must not be settled now; the message says why and what to do."""
+
+    def __init__(self, message: str):
+        self.problems = [message]
+        ValueError.__init__(self, message)
+
+
+def month_end(month: str, zone: str) -> datetime:
+    """The first moment after ``month`` in ``zone`` (aware)."""
+    year, number = int(month[:4]), int(month[5:])
+    return datetime(year + number // 12, number % 12 + 1, 1, tzinfo=ZoneInfo(zone))
+
+
+def check_month_ended(month: str, zone: str, now: datetime) -> None:
+    """§5: a month is settled after it ends; before, its revenue and refunds are still coming in."""
+    end = month_end(month, zone)
+    if now < end:
+        raise SettlementRefused(t("st_month_not_ended", month=month, end=f"{end:%Y-%m-%d %H:%M} ({zone})"))
+
+
+def check_month_has_orders(month: str, sales: MonthSales, allow_no_orders: bool) -> None:
+    """A month without a single order placed is almost always a pull that did not run: settling
+    it would pay everyone on zero revenue. Refused unless the person says it is real."""
+    other = sales.other_currencies
+    placed_elsewhere = bool(len(other) and ((other["month"] == month) & (other["placed_minor"] > 0)).any())
+    if len(sales.kpi_orders) == 0 and not placed_elsewhere and not allow_no_orders:
+        raise SettlementRefused(t("st_no_orders", month=month))
+
+
+def unattributed_shops(month: str, inputs: SettlementInputs, sales: pd.DataFrame) -> list[tuple[str, Decimal]]:
+    """(shop, net revenue in yuan) of each shop that sold in ``month`` while no operations person
+    on the roster ran it during the month: its revenue is in no one's figures but the manager's."""
+    start, end = pd.Timestamp(f"{month}-01").date(), (pd.Timestamp(f"{month}-01") + pd.offsets.MonthEnd(0)).date()
+    staff = inputs.staff
+    present = staff[(staff["role"] == "operations") & (staff["joined_on"] <= end)
+                    & (staff["left_on"].isna() | staff["left_on"].map(lambda d: d is None or d >= start))]
+    run = set(inputs.assignments.loc[inputs.assignments["person_id"].isin(present["person_id"]), "shop_id"])
+    month_sales = sales[sales["month"] == month]
+    net = (month_sales.groupby("shop_id")["placed_minor"].sum()
+           - month_sales.groupby("shop_id")["refunded_minor"].sum())
+    return [(shop, yuan(int(minor))) for shop, minor in sorted(net.items()) if minor and shop not in run]
 
 
 @task(name="load-earlier-coefficients", cache_policy=NO_CACHE)

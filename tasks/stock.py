@@ -6,16 +6,19 @@ the flows run. A task is a load, a shop's listing reads, or a store — never on
 """
 from __future__ import annotations
 
+import csv
+import io
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
+import sqlalchemy as sa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from config.schema import AppConfig, ShopConfig
+from config.schema import AppConfig, ShopConfig, load_config, read_text
 from connectors import ConnectorError, build_connector, default_settings, redact
 from domain.restock import RestockRules, apply_cooldown, suggest_restock
 from domain.stock import ALL_WAREHOUSES, LISTING_KEY, RESERVING_STATUSES, positions, push_plan, reconcile
@@ -43,23 +46,59 @@ class WarehouseCount:
     source: str                   # the file name
 
 
-def read_count_file(path: Path | str) -> WarehouseCount:
+def _read_count_table(path: Path) -> pd.DataFrame:
+    """The count file's one table, every cell as text; ``CountFileError`` for a file that is
+    empty, not text in UTF-8 or GBK, ragged, not a workbook, or a workbook with data on more
+    than one sheet (only one would be read)."""
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        try:
+            sheets = pd.read_excel(path, sheet_name=None, dtype=str)
+        except Exception as exc:  # noqa: BLE001 - zip, XML or openpyxl errors: the file is not a workbook
+            raise CountFileError(f"{path}: not a readable Excel workbook ({type(exc).__name__}: "
+                                 f"{str(exc).splitlines()[0] if str(exc) else ''}); open it in Excel and save it "
+                                 "again as .xlsx, or export it as .csv") from None
+        filled = {name: frame for name, frame in sheets.items() if not frame.dropna(how="all").empty
+                  or not all(str(c).startswith("Unnamed:") for c in frame.columns)}
+        if len(filled) > 1:
+            raise CountFileError(f"{path}: the workbook has {len(filled)} sheets with data ({', '.join(filled)}); "
+                                 "a count file is read from one sheet: put every counted row on one sheet, or "
+                                 "save each sheet as its own file and import each")
+        if not filled:
+            raise CountFileError(f"{path}: the file is empty; the header row must name {', '.join(COUNT_COLUMNS)}")
+        return next(iter(filled.values()))
+    if suffix != ".csv":
+        raise CountFileError(f"{path}: unsupported file type '{path.suffix}'; use .csv or .xlsx")
+    try:
+        text = read_text(path)
+    except UnicodeError as exc:
+        raise CountFileError(f"{path}: {exc}") from None
+    if not text.strip():
+        raise CountFileError(f"{path}: the file is empty; the header row must name {', '.join(COUNT_COLUMNS)}")
+    rows = list(csv.reader(io.StringIO(text), skipinitialspace=True))
+    width = len(rows[0])
+    ragged = [f"{path}: row {n}: {len(row)} fields, the header has {width}; check the commas of that row"
+              for n, row in enumerate(rows, start=1) if row and len(row) != width]
+    if ragged:
+        raise CountFileError("\n".join(ragged))
+    return pd.read_csv(io.StringIO(text), dtype=str, skipinitialspace=True, keep_default_na=False,
+                       na_values=[""])
+
+
+def read_count_file(path: Path | str, *, now: datetime | None = None,
+                    future_tolerance: timedelta | None = None) -> WarehouseCount:
     """Read and check a count file (.csv or .xlsx; columns sku, warehouse, counted_qty and an
     optional counted_at, ISO 8601 with an offset, the same on every row).
 
     The count is true at ``counted_at`` when given, else at the file's modification time (a
-    WMS export is written when it is taken). Every bad row is listed with its row and column.
+    WMS export is written when it is taken); a count cannot be true later than ``now`` plus
+    ``future_tolerance`` (rules.yaml stock.count_future_tolerance_minutes). A .csv may be
+    UTF-8 or GBK. Every bad row is listed with its row and column.
     """
     path = Path(path)
     if not path.exists():
         raise CountFileError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        frame = pd.read_excel(path, dtype={"sku": str, "warehouse": str})
-    elif suffix == ".csv":
-        frame = pd.read_csv(path, dtype={"sku": str, "warehouse": str}, skipinitialspace=True)
-    else:
-        raise CountFileError(f"{path}: unsupported file type '{path.suffix}'; use .csv or .xlsx")
+    frame = _read_count_table(path)
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in COUNT_COLUMNS if c not in frame.columns]
     if missing:
@@ -94,6 +133,15 @@ def read_count_file(path: Path | str) -> WarehouseCount:
             problems.append(f"{path}: column counted_at: every row must carry the same time (one count, one moment)")
         elif len(good):
             counted_at = pd.Timestamp(good.iloc[0]).tz_convert("UTC").to_pydatetime()
+            if future_tolerance is None:
+                future_tolerance = timedelta(minutes=load_config().rules.stock.count_future_tolerance_minutes)
+            latest = (now or datetime.now(timezone.utc)) + future_tolerance
+            if counted_at > latest:
+                first = good.index[0]
+                problems.append(f"{path}: row {first + 2}, column counted_at: '{frame.at[first, 'counted_at']}' "
+                                "is in the future; a count is true at the moment it was taken: fix the time (and its "
+                                "offset) or the clock of the system that wrote the file")
+                counted_at = None
     if problems:
         raise CountFileError("\n".join(problems))
     if counted_at is None:
@@ -103,10 +151,42 @@ def read_count_file(path: Path | str) -> WarehouseCount:
     return WarehouseCount(counts=counts.reset_index(drop=True), counted_at=counted_at, source=path.name)
 
 
+def known_warehouses(engine) -> frozenset[str]:
+    """Every warehouse the warehouse database has heard of: the warehouses table, the SKUs'
+    default warehouses, the ledger, purchase orders and earlier stocktakes."""
+    from warehouse.models import PurchaseOrder, Sku, StockLedgerEntry, Stocktake, Warehouse
+
+    columns = (Warehouse.__table__.c.code, Sku.__table__.c.default_warehouse, StockLedgerEntry.__table__.c.warehouse,
+               PurchaseOrder.__table__.c.warehouse, Stocktake.__table__.c.warehouse)
+    with engine.connect() as conn:
+        return frozenset(code for column in columns for code in conn.scalars(sa.select(column).distinct())
+                         if code)
+
+
+def check_count_against_catalogue(engine, count: WarehouseCount) -> None:
+    """``CountFileError`` naming every row whose SKU is not in the catalogue or whose warehouse
+    is unknown: stock counted there would be phantom stock nobody can ship or sell."""
+    skus, warehouses = repository.known_skus(engine), known_warehouses(engine)
+    problems = []
+    for index, row in count.counts.iterrows():
+        if row["sku"] not in skus:
+            problems.append(f"{count.source}: row {index + 2}, column sku: '{row['sku']}' is not in the catalogue; "
+                            "check the SKU (typo, old code), or add it to the catalogue first")
+        if row["warehouse"] not in warehouses:
+            known = ", ".join(sorted(warehouses)) or "none yet"
+            problems.append(f"{count.source}: row {index + 2}, column warehouse: '{row['warehouse']}' is not a known "
+                            f"warehouse (known: {known}); check the code, or set it as a SKU's default_warehouse "
+                            "in the catalogue first")
+    if problems:
+        raise CountFileError("\n".join(problems) + "\nNothing was imported.")
+
+
 def import_count(database_url: str, count: WarehouseCount) -> repository.StocktakeImport:
-    """The count into the ledger (a stocktake per warehouse); a repeated import posts nothing."""
+    """The count into the ledger (a stocktake per warehouse); a repeated import posts nothing.
+    A count naming an unknown SKU or warehouse is refused whole (nothing is written)."""
     engine = make_engine(database_url)
     try:
+        check_count_against_catalogue(engine, count)
         return repository.import_stocktake(engine, count.counts, counted_at=count.counted_at, source=count.source)
     finally:
         engine.dispose()

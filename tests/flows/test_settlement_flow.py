@@ -402,3 +402,57 @@ def test_approval_waits_until_the_15th_of_the_following_month_and_at_least_three
     assert seconds == 3 * 24 * 3600 and until == late + timedelta(days=3)
     assert approval_timeout("2026-12", "Asia/Shanghai", datetime(2027, 1, 2, 2, tzinfo=shanghai), **week)[1] == \
         datetime(2027, 1, 16, tzinfo=shanghai)
+
+
+# --- what is refused or flagged before anything is settled (issue 19 #17) -----------------------
+
+def test_a_month_that_has_not_ended_is_refused(settlement_env):
+    from typer.testing import CliRunner
+    from zoneinfo import ZoneInfo
+
+    from domain.settlement import SettlementError
+    from flows.settlement import monthly_settlement
+    from shopops.cli import app
+
+    local = datetime.now(timezone.utc).astimezone(ZoneInfo("Asia/Shanghai"))
+    current = f"{local.year:04d}-{local.month:02d}"
+    with pytest.raises(SettlementError) as refused:
+        monthly_settlement(month=current, dry_run=True, inputs_dir=str(DATA))
+    assert f"{current} has not ended yet" in str(refused.value)
+    result = CliRunner().invoke(app, ["settle", "2099-01", "--dry-run", "--inputs-dir", str(DATA)])
+    assert result.exit_code == 1 and "2099-01 has not ended yet" in result.output
+    assert "Traceback" not in result.output
+    assert versions(settlement_env.warehouse_url) == []
+
+
+def test_a_month_without_orders_is_refused_unless_the_user_says_so(settlement_env):
+    from typer.testing import CliRunner
+
+    from domain.settlement import SettlementError
+    from flows.settlement import monthly_settlement
+    from shopops.cli import app
+
+    empty = "2026-11"                                           # the warehouse holds October only
+    with pytest.raises(SettlementError) as refused:
+        monthly_settlement(month=empty, dry_run=True, inputs_dir=str(DATA))
+    assert f"no orders placed in {empty}" in str(refused.value) and "--allow-no-orders" in str(refused.value)
+    cli = CliRunner().invoke(app, ["settle", empty, "--dry-run", "--inputs-dir", str(DATA)])
+    assert cli.exit_code == 1 and f"no orders placed in {empty}" in cli.output
+
+    allowed = CliRunner().invoke(app, ["settle", empty, "--dry-run", "--allow-no-orders", "--inputs-dir", str(DATA)])
+    assert allowed.exit_code == 0, allowed.output
+    assert f"{empty} (seed_commission): version 1, draft." in allowed.output
+
+
+def test_revenue_of_a_shop_nobody_runs_is_flagged_in_the_statement_and_the_cli(settlement_env):
+    from typer.testing import CliRunner
+
+    from shopops.cli import app
+
+    # the roster gives tmall and taobao-c to O1/O2; dist-1 sold 40,000 yuan net in October and nobody runs it
+    result = CliRunner().invoke(app, ["settle", MONTH, "--dry-run", "--inputs-dir", str(DATA)])
+    assert result.exit_code == 0, result.output
+    warning = "dist-1: 40000.00 yuan of revenue in 2026-10 is attributed to nobody on the roster"
+    assert warning in result.output
+    summary = max(asyncio.run(_artifacts(f"settlement-{MONTH}")), key=lambda a: a.created)   # this run's statement
+    assert "Dry run" in summary.data and "Needs a person" in summary.data and warning in summary.data
