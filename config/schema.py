@@ -105,6 +105,13 @@ COMMON_CONNECTOR_OPTIONS: dict[str, Any] = dict(
     throttle_burst=(int, Field(default=None, ge=1)),
     max_throttle_waits=(int, Field(default=None, ge=0)),
     max_throttle_wait_s=(float, Field(default=None, ge=0)),
+    # the bounds of a pull (issue 19 #6, #8): connection, one answer, its size, one window, pages
+    connect_timeout_s=(float, Field(default=None, gt=0)),
+    call_deadline_s=(float, Field(default=None, gt=0)),
+    max_body_bytes=(int, Field(default=None, gt=0)),
+    window_deadline_s=(float, Field(default=None, gt=0)),
+    page_overrun=(int, Field(default=None, ge=0)),
+    max_pages=(int, Field(default=None, gt=0)),
     # Amazon's listings-items bucket; harmless elsewhere (config/overlay.py sets it on every shop)
     items_rate_per_s=(float, Field(default=None, gt=0)),
 )
