@@ -58,7 +58,7 @@ def run_report(results: list[ShopPullResult], locale: str | None = None) -> tupl
         if r.status == "failed":
             todo.append(t("todo_failed", locale, shop=r.shop_id, error=r.error))
         elif r.status == "skipped":
-            todo.append(t("todo_skipped", locale, shop=r.shop_id))
+            todo.append(t("todo_skipped_why", locale, shop=r.shop_id, why=r.error or ""))
         if r.quarantined:
             reasons = "; ".join(f"{k} ×{v}" for k, v in r.top_reasons.items())
             todo.append(t("todo_quarantined", locale, shop=r.shop_id, n=r.quarantined, reasons=reasons))

@@ -182,6 +182,8 @@ def ingest(shop: list[str] = typer.Option([], "--shop", help="Shop id (repeatabl
         for row in rows:
             typer.echo(f"{row['shop_id']:<16} {row['status']:<8} new {row['orders_new']:>7}  updated "
                        f"{row['orders_updated']:>7}  quarantined {row['quarantined']:>5}")
+            if row["status"] == "skipped":   # a skipped shop always says why (who holds it, until when)
+                typer.echo(f"  {t('todo_skipped_why', shop=row['shop_id'], why=row['error'])}")
     if not state.is_completed():
         typer.echo(state.message or "the pull failed; see the run's report", err=True)
         raise typer.Exit(1)

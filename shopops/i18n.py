@@ -90,6 +90,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "nothing_to_do": {"en": "Nothing needs a person.", "zh_CN": "没有需要人工处理的事项。"},
     "todo_failed": {"en": "{shop}: the pull failed — {error}. Fix the cause, then rerun pull-orders for this shop.",
                     "zh_CN": "{shop}：抓取失败 — {error}。请排除原因后对该店铺重新运行 pull-orders。"},
+    "todo_skipped_why": {"en": "{shop}: skipped — {why}",
+                         "zh_CN": "{shop}：已跳过（另一个运行正在抓取该店铺，运行锁未释放）— {why}"},
     "todo_skipped": {"en": "{shop}: skipped, another run was pulling it.",
                      "zh_CN": "{shop}：已跳过，另一个运行正在抓取该店铺。"},
     "todo_quarantined": {"en": "{shop}: {n} orders quarantined ({reasons}). See `shopops quarantine list --shop {shop}`.",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import re
 import threading
 import time
@@ -276,9 +277,12 @@ class ShopPull:
     """One shop's pull: the state a run accumulates while it commits chunk after chunk."""
 
     def __init__(self, config: AppConfig, shop: ShopConfig, engine, connector: Connector, *, owner: str,
+                 lease_holder: str | None = None,
                  hash_key: str, clock: Callable[[], datetime], progress: Callable[[float], None] | None = None):
         self.config, self.shop, self.engine, self.connector = config, shop, engine, connector
         self.owner, self.hash_key, self.clock, self.progress = owner, hash_key, clock, progress
+        #: who holds the shop's run guard (the run and its process: ``lease_holder_id``)
+        self.lease_holder = lease_holder or owner
         rules = config.rules.orders
         self.rules = ValidationRules(known_currencies=frozenset(rules.known_currencies),
                                      line_total_tolerance_minor_per_line=rules.line_total_tolerance_minor_per_line,
@@ -301,7 +305,7 @@ class ShopPull:
                    else ValidationOutcome(valid=frames))
         _crash_point("validate")
         with self.engine.begin() as conn:
-            if not repository.acquire_lease(conn, self.shop.id, self.owner, self.lease_ttl):
+            if not repository.acquire_lease(conn, self.shop.id, self.lease_holder, self.lease_ttl):
                 raise RuntimeError(f"shop {self.shop.id}: the run guard was taken over by another run "
                                    "(this run stalled longer than run_lease_minutes); stopping without writing")
             page_ids = self._archive(conn, chunk.pages)
@@ -435,6 +439,90 @@ class ShopPull:
             throttle_wait_s=r.throttle_wait_s))
 
 
+#: this machine, as a lease holder names it (short: the holder fits the 64-character column)
+_HOST = socket.gethostname()[:12]
+
+
+def lease_holder_id(owner: str) -> str:
+    """The run guard's holder: the run (flow run id or a manual id) and its process on this
+    machine, so a later run can tell at once whether the holder is still alive."""
+    return f"{owner[:40]}|{_HOST}|{os.getpid()}"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:   # a zombie (exited, not yet reaped) is gone too
+        return open(f"/proc/{pid}/stat", encoding="ascii").read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _flow_run_finished(run_id: str) -> bool:
+    """The Prefect server says the flow run ``run_id`` has ended (or never existed)."""
+    try:
+        uuid.UUID(run_id)
+    except ValueError:
+        return False
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():   # no team server to ask (a throwaway one would know nothing)
+        return False
+    try:
+        from prefect.client.orchestration import get_client
+        from prefect.exceptions import ObjectNotFound
+
+        with get_client(sync_client=True) as client:
+            try:
+                state = client.read_flow_run(run_id).state
+            except ObjectNotFound:
+                return True
+        return state is not None and state.is_final()
+    except Exception:  # noqa: BLE001 - an unreachable server proves nothing: the lease decides
+        return False
+
+
+def holder_is_gone(holder: str) -> bool:
+    """Whether the run guard's holder is certainly dead: its process on this machine has exited,
+    or the Prefect server says its flow run ended. Unknown counts as alive (the lease decides)."""
+    parts = holder.split("|")
+    if len(parts) == 3 and parts[1] == _HOST and parts[2].isdigit() and not _process_alive(int(parts[2])):
+        return True
+    return _flow_run_finished(parts[0])
+
+
+def describe_holder(holder: str | None) -> str:
+    parts = (holder or "").split("|")
+    return f"run {parts[0]} (process {parts[2]} on {parts[1]})" if len(parts) == 3 else f"run {holder}"
+
+
+def take_run_guard(engine, shop_id: str, holder: str, ttl: timedelta) -> str | None:
+    """Take the shop's run guard; a holder that is gone (killed, crashed) is replaced at once
+    instead of after its lease. None when taken, else why this run leaves the shop alone."""
+    if repository.acquire_lease(engine, shop_id, holder, ttl):
+        return None
+    current, until = repository.read_lease(engine, shop_id)
+    if current is None and repository.acquire_lease(engine, shop_id, holder, ttl):   # released meanwhile
+        return None
+    if current is not None and holder_is_gone(current) and repository.take_over_lease(engine, shop_id, current, holder, ttl):
+        import logging
+
+        logging.getLogger(__name__).warning("%s: took over the run guard of %s, which is gone", shop_id,
+                                            describe_holder(current))
+        return None
+    until_text = "?"
+    if until is not None:
+        stamp = pd.Timestamp(until)
+        until_text = f"{stamp.tz_localize('UTC') if stamp.tzinfo is None else stamp.tz_convert('UTC'):%Y-%m-%d %H:%M} UTC"
+    return (f"another run is pulling this shop right now ({describe_holder(current)}, its guard lasts until "
+            f"{until_text}); this run left it alone. If that run is stuck, cancel it in the UI: the next run then "
+            "takes over at once")
+
+
 def pull_shop(config: AppConfig, shop_id: str, *, database_url: str, since: datetime | None = None,
               until: datetime | None = None, owner: str | None = None, connector: Connector | None = None,
               clock: Callable[[], datetime] | None = None,
@@ -449,9 +537,11 @@ def pull_shop(config: AppConfig, shop_id: str, *, database_url: str, since: date
     engine = make_engine(database_url)
     result = ShopPullResult(shop_id=shop.id, platform=shop.platform)
     try:
-        if not repository.acquire_lease(engine, shop.id, owner, timedelta(minutes=rules.run_lease_minutes)):
+        holder = lease_holder_id(owner)
+        refusal = take_run_guard(engine, shop.id, holder, timedelta(minutes=rules.run_lease_minutes))
+        if refusal is not None:
             result.status = "skipped"
-            result.error = "another run is pulling this shop right now; this run left it alone"
+            result.error = refusal
             return result
         _crash_point("lease")
         try:
@@ -470,7 +560,7 @@ def pull_shop(config: AppConfig, shop_id: str, *, database_url: str, since: date
                           safety_lag=timedelta(minutes=rules.safety_lag_minutes))
             window = pull_window(watermark, now, first_pull_since=now - timedelta(hours=rules.first_pull_hours),
                                  since=since, until=until, **limits)
-            pull = ShopPull(config, shop, engine, connector, owner=owner, hash_key=pii_hash_key(), clock=clock,
+            pull = ShopPull(config, shop, engine, connector, owner=owner, lease_holder=holder, hash_key=pii_hash_key(), clock=clock,
                             progress=progress)
             return pull.run(window, watermark_up_to=watermark_limit(window, watermark, now, **limits))
         except Exception as exc:  # noqa: BLE001 - reported per shop; the flow decides the run's state
@@ -483,7 +573,7 @@ def pull_shop(config: AppConfig, shop_id: str, *, database_url: str, since: date
             raise ShopPullError(result) from exc
         finally:
             _crash_point("release")
-            repository.release_lease(engine, shop.id, owner)
+            repository.release_lease(engine, shop.id, holder)
     finally:
         engine.dispose()
 

@@ -647,6 +647,28 @@ def acquire_lease(conn_or_engine: ConnOrEngine, shop_id: str, owner: str, ttl: t
         return conn.execute(taken).first() is not None
 
 
+def read_lease(conn_or_engine: ConnOrEngine, shop_id: str, stream: str = "orders") -> tuple[str | None, datetime | None]:
+    """Who holds the run guard of ``stream`` of ``shop_id`` and until when (None, None: free)."""
+    table = IngestWatermark.__table__
+    with _connection(conn_or_engine) as conn:
+        row = conn.execute(sa.select(table.c.lease_owner, table.c.lease_expires_at)
+                           .where(table.c.shop_id == shop_id, table.c.stream == stream)).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def take_over_lease(conn_or_engine: ConnOrEngine, shop_id: str, gone_owner: str, owner: str, ttl: timedelta,
+                    stream: str = "orders", now: datetime | None = None) -> bool:
+    """Take the run guard from ``gone_owner`` (a run known to be dead) in one statement: only if
+    it still holds it, so two runs that both found it dead cannot both take it."""
+    now = now or _utc_now()
+    table = IngestWatermark.__table__
+    with _connection(conn_or_engine) as conn:
+        taken = conn.execute(table.update()
+                             .where(table.c.shop_id == shop_id, table.c.stream == stream, table.c.lease_owner == gone_owner)
+                             .values(lease_owner=owner, lease_expires_at=now + ttl))
+        return taken.rowcount == 1
+
+
 def release_lease(conn_or_engine: ConnOrEngine, shop_id: str, owner: str, stream: str = "orders") -> bool:
     """Give the run guard back; False if ``owner`` no longer held it (it expired and was taken)."""
     table = IngestWatermark.__table__

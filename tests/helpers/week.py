@@ -117,8 +117,9 @@ def day_events(first: datetime, day: int, scale: Scale) -> list[Event]:
                Event(at(first, day, 8), RANK["restock"], "restock"),
                Event(at(first, day, 9), RANK["followup"], "followup")]
     for hh, mm in ((9, 0), (14, 0), (17, 30)):
-        events.append(Event(at(first, day, hh, mm), RANK["plant-refunds"], "plant-refunds"))
         events.append(Event(at(first, day, hh, mm), RANK["shipping"], "shipping"))
+        # half an hour later buyers ask for refunds of orders just batched: the next run pulls them out
+        events.append(Event(at(first, day, hh, mm + 30), RANK["plant-refunds"], "plant-refunds"))
         events.append(Event(at(first, day, hh + 2, mm), RANK["lifecycle"], "lifecycle"))
     if day == 4:   # mid-week: last month's statement, approved by the manager
         events.append(Event(at(first, day, 10), RANK["settlement"], "settlement"))
@@ -442,14 +443,19 @@ class WeekRunner:
         from flows.shipping import batch_lifecycle
         from tasks.shipping import move_batch
 
+        # the batches of the runs before the latest one (the latest run's wait for the next wave)
+        latest = self.last_shipping["run_id"] if self.last_shipping else ""
         waiting = [r[0] for r in _rows(self.engine, "SELECT batch_id FROM shipping_batches WHERE status = 'created' "
-                                                    "ORDER BY created_at, batch_id")]
+                                                    "AND COALESCE(flow_run_id, '') != :latest ORDER BY created_at, batch_id",
+                                       latest=latest)]
         for n, batch_id in enumerate(waiting):
             for action in ("picked", "packed", "handover"):
                 if n < self.scale.flow_moves_per_wave:
                     self._run("batch-lifecycle", batch_lifecycle, when, batch_id=batch_id, action=action, now=when)
                 else:
                     result = move_batch(self.config, self.settings.warehouse_url, batch_id, action, when)
+                    if result.pulled is not None:
+                        self.most_pulled_out = max(self.most_pulled_out, len(result.pulled.pulled))
                     self.checks.check("batch handover write-backs accepted", not result.write_back_errors,
                                       f"{batch_id}: {result.write_back_errors[:3]}")
             status = _rows(self.engine, "SELECT status FROM shipping_batches WHERE batch_id = :b", b=batch_id)[0][0]

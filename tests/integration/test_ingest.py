@@ -231,3 +231,31 @@ def test_an_undecodable_byte_quarantines_its_order_and_keeps_the_rest_of_the_pag
     # the bytes are gone: a recheck cannot make the order readable, it stays for a person
     outcome = recheck_quarantine(config, url, HASH_KEY, "jd-pop", now=world.end)
     assert (outcome.released, outcome.still_open) == (0, 1)
+
+
+def test_a_run_guard_whose_process_is_gone_is_taken_over_at_once(config, world, server, warehouse):
+    """Issue 19 #2: after kill -9 the crashed run's lease would keep the shop skipped for up to
+    30 minutes. A holder whose process has exited (or whose flow run the server says ended) is
+    replaced at once; a live holder still makes the run leave the shop alone, and says who."""
+    import subprocess
+    import sys
+
+    from tasks.ingest import lease_holder_id
+
+    url, engine = warehouse
+    server.set_clock(world.end)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(gone.stdout)                     # that process has exited: its pid names no live process
+    dead_holder = lease_holder_id("killed-run")[: -len(str(__import__("os").getpid()))] + str(dead_pid)
+    assert repository.acquire_lease(engine, "jd-pop", dead_holder, timedelta(minutes=30))
+    result = pull_shop(config, "jd-pop", database_url=url, clock=lambda: world.end, since=world.scenario.start)
+    assert result.status == "ok", result.error
+    assert not stored_orders(engine).empty
+    assert repository.read_lease(engine, "jd-pop") == (None, None)      # released after the pull
+
+    # a holder alive in this very process (another run of ours): skipped, and the holder named
+    live_holder = lease_holder_id("scheduled-run")
+    assert repository.acquire_lease(engine, "jd-pop", live_holder, timedelta(minutes=30))
+    again = pull_shop(config, "jd-pop", database_url=url, clock=lambda: world.end, since=world.scenario.start)
+    assert again.status == "skipped"
+    assert "scheduled-run" in again.error and "left it alone" in again.error and "UTC" in again.error
