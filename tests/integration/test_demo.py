@@ -129,24 +129,41 @@ def scan_for_leaks(api: str, data: Path) -> None:
     assert report.clean, report.summary()
 
 
+class DemoProcess:
+    """`shopops demo` started in the background, its output read line by line as it comes."""
+
+    def __init__(self, env: dict):
+        self.proc = subprocess.Popen([SHOPOPS, "demo"], cwd=PROJECT, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        self.ready, self.day_done = threading.Event(), threading.Event()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            if "Prefect UI:" in line:
+                self.ready.set()
+            if "Operating day done" in line:
+                self.day_done.set()
+
+    def stop(self) -> None:
+        """Ctrl-C, as a person stops it (SIGKILL only if it ignores that for a minute)."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=60)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+        self.reader.join(5)
+
+
 def test_demo_reaches_the_ui_runs_a_flow_and_stops_cleanly(demo_env):
     env, port, data = demo_env
     started = time.monotonic()
-    proc = subprocess.Popen([SHOPOPS, "demo"], cwd=PROJECT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
-    ready, day_done = threading.Event(), threading.Event()
-
-    def _read():
-        for line in proc.stdout:
-            lines.append(line)
-            if "Prefect UI:" in line:
-                ready.set()
-            if "Operating day done" in line:
-                day_done.set()
-
-    reader = threading.Thread(target=_read, daemon=True)
-    reader.start()
+    demo = DemoProcess(env)
+    proc, lines, ready, day_done = demo.proc, demo.lines, demo.ready, demo.day_done
     try:
         assert ready.wait(120), "no UI address within 2 minutes:\n" + "".join(lines)
         elapsed = time.monotonic() - started
@@ -200,13 +217,7 @@ def test_demo_reaches_the_ui_runs_a_flow_and_stops_cleanly(demo_env):
 
         children = json.loads((data / "demo.json").read_text())["children"]
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-    reader.join(5)
+        demo.stop()
     assert proc.returncode == 0, "".join(lines)
     assert "Demo stopped." in "".join(lines)
     assert not any(_alive(pid) for pid in children.values()), children
@@ -223,19 +234,8 @@ def second_operating_day_after_a_restart(env: dict, data: Path) -> None:
     on the warehouse, the Prefect history and the reports of the first, and every flow of it
     completes (the settlement pauses for its approval again or says it already waits)."""
     restarted = time.time()
-    proc = subprocess.Popen([SHOPOPS, "demo"], cwd=PROJECT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
-    day_done = threading.Event()
-
-    def _read():
-        for line in proc.stdout:
-            lines.append(line)
-            if "Operating day done" in line:
-                day_done.set()
-
-    reader = threading.Thread(target=_read, daemon=True)
-    reader.start()
+    demo = DemoProcess(env)
+    proc, lines, day_done = demo.proc, demo.lines, demo.day_done
     try:
         assert day_done.wait(420), "the second operating day did not finish within 7 minutes:\n" + "".join(lines)
         ui = re.search(r"Prefect UI: (http://\S+)", "".join(lines)).group(1)
@@ -252,12 +252,6 @@ def second_operating_day_after_a_restart(env: dict, data: Path) -> None:
         failed = [line for line in lines if "FAILED" in line or "CRASHED" in line]
         assert not failed, "".join(lines)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-    reader.join(5)
+        demo.stop()
     assert proc.returncode == 0, "".join(lines)
     print("second day:\n" + "".join(lines))
