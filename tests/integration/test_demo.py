@@ -93,9 +93,15 @@ def check_in_browser(ui: str, api: str) -> None:
             page.get_by_text("pull-orders").first.wait_for()
             listed = page.inner_text("main") if page.locator("main").count() else page.inner_text("body")
             declared = [d["name"] for d in yaml.safe_load((PROJECT / "prefect.yaml").read_text())["deployments"]]
-            for name in declared:
-                assert name in listed, f"deployment {name} not listed on the Deployments page"
             page.screenshot(path=str(SCREENSHOTS / "deployments.png"), full_page=True)
+            # the page shows 10 a page: the others are found with its search box, as a person would
+            search = page.get_by_placeholder("Search deployments...")
+            for name in declared:
+                if name not in listed:
+                    search.fill(name)
+                    page.locator("main").get_by_text(name, exact=True).first.wait_for(timeout=20_000)
+                    found = page.inner_text("main")
+                    assert name in found, f"deployment {name} not listed on the Deployments page"
 
             page.goto(f"{ui}/runs/flow-run/{latest_pull['id']}", wait_until="networkidle")
             page.get_by_text("Artifacts", exact=True).first.click()
