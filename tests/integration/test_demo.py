@@ -99,9 +99,11 @@ def check_in_browser(ui: str, api: str) -> None:
             for name in declared:
                 if name not in listed:
                     search.fill(name)
-                    page.locator("main").get_by_text(name, exact=True).first.wait_for(timeout=20_000)
-                    found = page.inner_text("main")
-                    assert name in found, f"deployment {name} not listed on the Deployments page"
+                    for _ in range(60):           # the list filters as the name is typed
+                        if name in page.inner_text("main"):
+                            break
+                        page.wait_for_timeout(500)
+                    assert name in page.inner_text("main"), f"deployment {name} not listed on the Deployments page"
 
             page.goto(f"{ui}/runs/flow-run/{latest_pull['id']}", wait_until="networkidle")
             page.get_by_text("Artifacts", exact=True).first.click()
