@@ -91,7 +91,10 @@ def check_in_browser(ui: str, api: str) -> None:
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
             page.goto(f"{ui}/deployments", wait_until="networkidle")
             page.get_by_text("pull-orders").first.wait_for()
-            listed = page.inner_text("main") if page.locator("main").count() else page.inner_text("body")
+            def shown() -> str:
+                return page.inner_text("main") if page.locator("main").count() else page.inner_text("body")
+
+            listed = shown()
             declared = [d["name"] for d in yaml.safe_load((PROJECT / "prefect.yaml").read_text())["deployments"]]
             page.screenshot(path=str(SCREENSHOTS / "deployments.png"), full_page=True)
             # the page shows 10 a page: the others are found with its search box, as a person would
@@ -100,10 +103,10 @@ def check_in_browser(ui: str, api: str) -> None:
                 if name not in listed:
                     search.fill(name)
                     for _ in range(60):           # the list filters as the name is typed
-                        if name in page.inner_text("main"):
+                        if name in shown():
                             break
                         page.wait_for_timeout(500)
-                    assert name in page.inner_text("main"), f"deployment {name} not listed on the Deployments page"
+                    assert name in shown(), f"deployment {name} not listed on the Deployments page"
 
             page.goto(f"{ui}/runs/flow-run/{latest_pull['id']}", wait_until="networkidle")
             page.get_by_text("Artifacts", exact=True).first.click()
