@@ -163,6 +163,7 @@ class _Suite:
         gx = _gx()
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
+        self._validating = threading.Lock()
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)  # no tqdm in logs
         source = self.context.data_sources.add_pandas("canonical")
@@ -182,8 +183,14 @@ class _Suite:
     def failures(self, frame_name: str, frame: pd.DataFrame) -> Iterable[tuple[Check, list[int]]]:
         if frame.empty:
             return []
-        batch = self.batches[frame_name].get_batch(batch_parameters={"dataframe": frame})
-        result = batch.validate(self.suites[frame_name], result_format="COMPLETE")
+        # one validation at a time per context: GX keys its batch (and its metric cache) by the
+        # asset, not by the dataframe, so two shops' threads validating at once could read each
+        # other's cached answers ("Invalid result values … inconsistent cache values": a shop
+        # failed in the full-scale simulated week). The work is CPU-bound Python under the GIL,
+        # so little parallelism is lost.
+        with self._validating:
+            batch = self.batches[frame_name].get_batch(batch_parameters={"dataframe": frame})
+            result = batch.validate(self.suites[frame_name], result_format="COMPLETE")
         out = []
         for item in result.results:
             if item.success:

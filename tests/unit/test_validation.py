@@ -103,3 +103,24 @@ def test_fields_holding_bytes_that_are_not_utf8_are_named_and_made_storable():
     readable = undecodable_bytes_as_text(record)
     assert readable == {"orderId": "1", "pin": "a\\xffb", "items": [{"skuName": "中\\xfe"}], "ok": "中"}
     json.dumps(readable, ensure_ascii=False).encode()  # storable: no lone surrogate left
+
+
+def test_shops_validating_at_once_in_threads_each_get_their_own_answer():
+    """Found by the full-scale simulated week: seven shops' pulls validate in parallel threads
+    on one GX context, and GX's cached batch answered one thread with another's frame
+    ("Invalid result values … inconsistent cache values"): the shop failed. Each thread must get
+    the answer for its own frame, with its own bad orders named."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def check(n: int) -> tuple[int, list[str], list[str]]:
+        good = [make_order(f"G{n}-{i}") for i in range(20)]
+        bad = [make_order(f"B{n}", total_minor=-n - 1)]
+        lines = [make_line(o["order_id"]) for o in good + bad]
+        outcome = validate_orders(frames(good + bad, lines), CATALOGUE, NOW, RULES)
+        return n, sorted(outcome.rejected["order_id"].astype(str)), list(outcome.valid.orders["order_id"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(check, range(64)))
+    for n, rejected, valid in answers:
+        assert rejected == [f"B{n}"], (n, rejected)
+        assert len(valid) == 20 and all(v.startswith(f"G{n}-") for v in valid), (n, valid[:3])
