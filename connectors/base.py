@@ -91,6 +91,9 @@ class Credentials:
     app_secret: str = ""
     access_token: str = ""
     extras: Mapping[str, str] = field(default_factory=dict)
+    #: when ``access_token`` stops working (TOP, PDD, Douyin and JD give ``expires_in`` at
+    #: authorisation); None when unknown or it does not expire. Not a secret.
+    expires_at: datetime | None = None
 
     def secrets(self) -> tuple[str, ...]:
         """Every value that must never reach a log line or a message."""
@@ -200,6 +203,31 @@ class Page:
     throttle_waits: int = 0
     throttle_wait_s: float = 0.0
     related_raw: list[bytes] = field(default_factory=list)
+    #: the platform's own count of orders in this page's window, as reported with this page
+    #: (TOP ``total_results``, PDD ``total_count``, JD ``orderTotal``, Douyin ``total``, Shopify
+    #: ``orders/count.json``); None where the API gives none (Amazon: NextToken exhausted)
+    total: int | None = None
+
+
+@dataclass(frozen=True)
+class WindowCount:
+    """Whether one window was read completely: the platform's count next to what was captured.
+
+    ``expected`` is the count reported by the last request of the last read (the state at the
+    end of the scan: orders that left the window while it was read are no longer in it, and
+    those were captured before they left); ``captured`` the distinct orders on the pages of
+    that read. ``expected`` None: the platform gives no count (Amazon), and completeness is the
+    cursor running out. ``reads``: 2 when a mismatch made the window be read again.
+    """
+
+    window: Window
+    expected: int | None
+    captured: int
+    reads: int = 1
+
+    @property
+    def complete(self) -> bool:
+        return self.expected is None or self.captured >= self.expected
 
 
 @dataclass(frozen=True)
@@ -243,6 +271,8 @@ class Connector(abc.ABC):
         self.clock = clock
         self.log = logging.getLogger(f"connectors.{self.platform}")
         self.http = HttpClient(self.platform, shop_id, settings, credentials.secrets(), self.log, sleep=sleep)
+        #: per window of the last ``pull_orders``: the platform's count and what was captured
+        self.window_counts: list[WindowCount] = []
 
     @classmethod
     def default_settings(cls, base_url: str, **overrides: Any) -> ConnectorSettings:
@@ -269,34 +299,71 @@ class Connector(abc.ABC):
         Rows move between pages while a modified-time scan runs, so the same order can come
         twice: a record is left out when the scan already yielded that order with a
         ``modified`` at least as new (a newer version is yielded; storage keeps the newest).
+
+        Each window's completeness is checked against the platform's own count (``Page.total``):
+        fewer distinct orders on its pages than the count, and the window is read once more;
+        still fewer, and its ``WindowCount`` in ``window_counts`` (one per window, appended
+        before the next window's first page) says it is incomplete: the caller must not move
+        its watermark past it. Windows without a count (Amazon) are complete when the cursor
+        runs out (``_check_cursor`` stops a cursor that never does).
         """
         newest: dict[str, object] = {}
+        self.window_counts = []
         for window in self.windows(start, end):
-            deadline = time.monotonic() + self.settings.window_deadline_s
-            for page in self._pages(window):
-                if time.monotonic() > deadline:
-                    raise TransientError(
-                        f"window {window.start.isoformat()} – {window.end.isoformat()} still not read after "
-                        f"{self.settings.window_deadline_s:.0f} s (window_deadline_s), at page {page.page_no}: the "
-                        "marketplace answers too slowly or its pages do not end; nothing past the last complete "
-                        "window was stored — run the pull again later", platform=self.platform, shop_id=self.shop_id)
-                fresh = []
-                for record in page.records:
-                    try:
-                        key, modified = self.order_key(record), self.order_modified(record)
-                        seen = newest.get(key)
-                        newer = seen is None or (modified is not None and modified > seen)
-                    except (KeyError, TypeError, AttributeError, ValueError):
-                        # not an order object, or no id: nothing to dedup by; pass it on so
-                        # validation quarantines it with a reason instead of the pull failing
+            for reads in (1, 2):
+                deadline = time.monotonic() + self.settings.window_deadline_s
+                seen: set[str] = set()
+                unkeyed, expected = 0, None
+                for page in self._pages(window):
+                    if time.monotonic() > deadline:
+                        raise TransientError(
+                            f"window {window.start.isoformat()} – {window.end.isoformat()} still not read after "
+                            f"{self.settings.window_deadline_s:.0f} s (window_deadline_s), at page {page.page_no}: "
+                            "the marketplace answers too slowly or its pages do not end; nothing past the last "
+                            "complete window was stored — run the pull again later", platform=self.platform,
+                            shop_id=self.shop_id)
+                    expected = page.total if page.total is not None else expected
+                    fresh = []
+                    for record in page.records:
+                        try:
+                            key, modified = self.order_key(record), self.order_modified(record)
+                            seen.add(key)
+                            known = newest.get(key)
+                            newer = known is None or (modified is not None and modified > known)
+                        except (KeyError, TypeError, AttributeError, ValueError):
+                            # not an order object, or no id: nothing to dedup by; pass it on so
+                            # validation quarantines it with a reason instead of the pull failing
+                            unkeyed += 1
+                            fresh.append(record)
+                            continue
+                        if not newer:
+                            continue
+                        newest[key] = modified
                         fresh.append(record)
-                        continue
-                    if not newer:
-                        continue
-                    newest[key] = modified
-                    fresh.append(record)
-                page.records = fresh
-                yield page
+                    page.records = fresh
+                    yield page
+                count = WindowCount(window, expected, len(seen) + unkeyed, reads)
+                if count.complete:
+                    break
+                self.log.warning("%s %s: window %s – %s: the platform counts %s orders, %d were on its pages%s",
+                                 self.platform, self.shop_id, window.start.isoformat(), window.end.isoformat(),
+                                 expected, count.captured, "; reading it again" if reads == 1 else "")
+            self.window_counts.append(count)
+
+    def count_orders(self, start: datetime, end: datetime) -> int | None:
+        """The platform's own count of orders modified in ``[start, end)`` (summed over the
+        platform's windows), or None where the API gives no count (``shopops ingest audit``)."""
+        total = 0
+        for window in self.windows(start, end):
+            count = self._window_count(window)
+            if count is None:
+                return None
+            total += count
+        return total
+
+    def _window_count(self, window: Window) -> int | None:
+        """The platform's count of one window; the platforms that report one override this."""
+        return None
 
     def _pages_backwards(self, window: Window, fetch: Fetch, first_page: int = 1,
                          finish: Finish | None = None) -> Iterator[Page]:
@@ -320,10 +387,10 @@ class Connector(abc.ABC):
         raw, records, total = fetch(first_page)
         expected = max(1, math.ceil(total / size))
         last_page = first_page + expected - 1
-        tail = {first_page: (raw, records)}   # the page read last is reused; the others are read again
+        tail = {first_page: (raw, records, total)}   # the page read last is reused; the others are read again
         while True:
             if last_page not in tail:
-                tail = {last_page: fetch(last_page)[:2]}
+                tail = {last_page: fetch(last_page)}
             if len(tail[last_page][1]) < size:
                 break
             if last_page - first_page + 1 >= expected + self.settings.page_overrun:
@@ -336,9 +403,9 @@ class Connector(abc.ABC):
         empty_tail = 0
         for page_no in range(last_page, first_page - 1, -1):
             if page_no in tail:
-                raw, records = tail[page_no]
+                raw, records, page_total = tail[page_no]
             else:
-                raw, records, _ = fetch(page_no)
+                raw, records, page_total = fetch(page_no)
             if empty_tail >= 0 and not records and page_no > first_page:
                 empty_tail += 1
                 if empty_tail >= 2:
@@ -352,7 +419,7 @@ class Connector(abc.ABC):
             related: list[bytes] = []
             if finish is not None:
                 records, related = finish(records)
-            yield self._page(window, page_no, raw, records, related)
+            yield self._page(window, page_no, raw, records, related, total=page_total)
 
     def _unexpected(self, what: str, expected: str, body: Any, raw: bytes = b"") -> UnexpectedReplyError:
         """The error for an answer that is not ``expected`` (the success envelope's shape)."""
@@ -363,13 +430,13 @@ class Connector(abc.ABC):
             platform=self.platform, shop_id=self.shop_id)
 
     def _page(self, window: Window, page_no: int, raw: bytes, records: list[dict],
-              related_raw: list[bytes] | None = None) -> Page:
+              related_raw: list[bytes] | None = None, total: int | None = None) -> Page:
         """A Page with the HTTP cost counted since the previous page."""
         stats = self.http.take_stats()
         return Page(shop_id=self.shop_id, platform=self.platform, window_start=window.start,
                     window_end=window.end, page_no=page_no, raw=raw, records=records,
                     fetched_at=self.clock(), retries=stats.retries, throttle_waits=stats.throttle_waits,
-                    throttle_wait_s=stats.throttle_wait_s, related_raw=related_raw or [])
+                    throttle_wait_s=stats.throttle_wait_s, related_raw=related_raw or [], total=total)
 
     @abc.abstractmethod
     def _pages(self, window: Window) -> Iterator[Page]:

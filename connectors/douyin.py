@@ -88,6 +88,9 @@ class DouyinConnector(Connector):
     def _pages(self, window: Window) -> Iterator[Page]:
         return self._pages_backwards(window, lambda page_no: self._search_page(window, page_no), first_page=0)
 
+    def _window_count(self, window: Window) -> int:
+        return self._search_page(window, 0)[2]   # total
+
     # -- writes [P] --------------------------------------------------------------------------
     def push_stock(self, item_id: str, sku_id: str, quantity: int) -> PushResult:
         _, data = self._call("sku.syncStock", {"product_id": item_id, "sku_id": sku_id,

@@ -107,6 +107,9 @@ class JdConnector(Connector):
     def _pages(self, window: Window) -> Iterator[Page]:
         return self._pages_backwards(window, lambda page_no: self._search_page(window, page_no))
 
+    def _window_count(self, window: Window) -> int:
+        return self._search_page(window, 1)[2]   # orderTotal
+
     # -- writes [P]: method names from JD's open-platform docs -------------------------------
     def push_stock(self, item_id: str, sku_id: str, quantity: int) -> PushResult:
         _, payload = self._call("jingdong.stock.write.updateSkuStock", {"skuId": sku_id, "stockNum": int(quantity)})

@@ -90,6 +90,9 @@ class PddConnector(Connector):
     def _pages(self, window: Window) -> Iterator[Page]:
         return self._pages_backwards(window, lambda page_no: self._increment_page(window, page_no))
 
+    def _window_count(self, window: Window) -> int:
+        return self._increment_page(window, 1)[2]   # total_count
+
     # -- writes ------------------------------------------------------------------------------
     def push_stock(self, item_id: str, sku_id: str, quantity: int) -> PushResult:
         _, payload = self._call("pdd.goods.quantity.update", goods_id=item_id, sku_id=sku_id,

@@ -83,13 +83,23 @@ class ShopifyConnector(Connector):
             reply = self._get("orders.json", params, what="orders.json")
             if not isinstance(reply.body, dict) or not isinstance(reply.body.get("orders"), list):
                 raise self._unexpected("orders.json", '{"orders": […]}', reply.body, reply.raw)
-            yield self._page(window, page_no, reply.raw, reply.body["orders"])
             cursor = next_page_info(reply.headers.get("Link"))
-            if not cursor:
+            if not cursor:   # the count at the end of the read, with the same filter (completeness)
+                yield self._page(window, page_no, reply.raw, reply.body["orders"], total=self._window_count(window))
                 return
+            yield self._page(window, page_no, reply.raw, reply.body["orders"])
             self._check_cursor("orders.json", cursor, cursors, page_no)
             params = {"page_info": cursor, "limit": self.settings.page_size}
             page_no += 1
+
+    def _window_count(self, window: Window) -> int:
+        """``GET orders/count.json`` with the list's filter (``status=any``, ``updated_at_min/max``)
+        → ``{"count": N}`` (Shopify REST Admin, Order resource, "Retrieves an order count")."""
+        reply = self._get("orders/count.json", {"status": "any", "updated_at_min": window.start.isoformat(),
+                                                "updated_at_max": window.end.isoformat()}, what="orders/count.json")
+        if not isinstance(reply.body, dict) or not isinstance(reply.body.get("count"), int):
+            raise self._unexpected("orders/count.json", '{"count": N}', reply.body, reply.raw)
+        return reply.body["count"]
 
     # -- writes ------------------------------------------------------------------------------
     def _location_id(self) -> int:

@@ -101,6 +101,9 @@ class TaobaoConnector(Connector):
         return self._pages_backwards(window, lambda page_no: self._increment_page(window, page_no),
                                      finish=self._complete)
 
+    def _window_count(self, window: Window) -> int:
+        return self._increment_page(window, 1)[2]   # total_results
+
     def _complete(self, trades: list[dict]) -> tuple[list[dict], list[bytes]]:
         """Partial trades replaced by their ``trade.fullinfo.get`` version (and its bodies).
 

@@ -21,7 +21,7 @@ from config.schema import AppConfig, ConfigError, load_config
 from config.settings import get_settings
 from shopops.i18n import t
 from shopops.logmask import install_log_masking, mask_line
-from shopops.notifications import EVENT_QUARANTINE_SPIKE, emit
+from shopops.notifications import EVENT_INCOMPLETE_PULL, EVENT_QUARANTINE_SPIKE, emit
 from tasks.ingest import ShopPullError, ShopPullResult, ingest_shop
 from tasks.reporting import publish_report
 from warehouse import repository
@@ -48,15 +48,17 @@ def sync_shops(config: AppConfig, database_url: str) -> None:
 
 def run_report(results: list[ShopPullResult], locale: str | None = None) -> tuple[pd.DataFrame, str]:
     """The per-shop table and the 'needs a person' summary of one run."""
-    columns = ["shop_id", "platform", "status", "window_start", "window_end", "pages", "orders_new",
-               "orders_updated", "orders_unchanged", "quarantined", "late_updates", "retries",
-               "throttle_waits", "duration_s", "error", "top_reasons"]
+    columns = ["shop_id", "platform", "status", "window_start", "window_end", "pages", "orders_expected",
+               "orders_captured", "incomplete_windows", "orders_new", "orders_updated", "orders_unchanged",
+               "quarantined", "late_updates", "retries", "throttle_waits", "duration_s", "error", "top_reasons"]
     table = pd.DataFrame([r.as_row() for r in results], columns=columns)
     table = table.rename(columns={c: t(f"col_{c}", locale) for c in columns})
     todo = []
     for r in results:
         if r.status == "failed":
             todo.append(t("todo_failed", locale, shop=r.shop_id, error=r.error))
+        elif r.status == "incomplete":
+            todo.append(t("todo_incomplete", locale, shop=r.shop_id, error=r.error))
         elif r.status == "skipped":
             todo.append(t("todo_skipped_why", locale, shop=r.shop_id, why=r.error or ""))
         if r.quarantined:
@@ -135,11 +137,19 @@ def pull_orders(shops: list[str] | None = None, since: datetime | None = None,
                  t("todo_quarantined", shop=r.shop_id, n=r.quarantined,
                    reasons="; ".join(f"{k} ×{v}" for k, v in r.top_reasons.items())),
                  shop_id=r.shop_id, quarantined=r.quarantined, orders=r.orders_seen)
+    incomplete = [r for r in results if r.status == "incomplete"]
+    for r in incomplete:   # fewer orders than the platform counts: a person must know, the run fails
+        emit(EVENT_INCOMPLETE_PULL, f"shopops.shop.{r.shop_id}", t("todo_incomplete", shop=r.shop_id, error=r.error),
+             shop_id=r.shop_id, expected=r.orders_expected, captured=r.orders_captured,
+             incomplete_windows=r.incomplete_windows)
     failed = [r for r in results if r.status == "failed"]
-    logger.info("pulled %d shops: %d ok, %d skipped, %d failed", len(results),
-                sum(r.status == "ok" for r in results), sum(r.status == "skipped" for r in results), len(failed))
-    if failed:
-        return Failed(message=t("pull_failed", shops=", ".join(r.shop_id for r in failed)))
+    logger.info("pulled %d shops: %d ok, %d incomplete, %d skipped, %d failed", len(results),
+                sum(r.status == "ok" for r in results), len(incomplete), sum(r.status == "skipped" for r in results),
+                len(failed))
+    if failed or incomplete:
+        return Failed(message="; ".join(
+            ([t("pull_failed", shops=", ".join(r.shop_id for r in failed))] if failed else [])
+            + ([t("pull_incomplete", shops=", ".join(r.shop_id for r in incomplete))] if incomplete else [])))
     return [r.as_row() for r in results]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import deque
+from contextvars import ContextVar
 
 from sandbox.scenario import FaultShares
 
@@ -23,9 +24,18 @@ FAULT_KINDS: tuple[str, ...] = ("server_error", "throttle", "truncated_body", "s
 #: ``page_info``, Amazon ``NextToken``) repeating the one the request sent; a body dripped a
 #: few bytes at a time for ``drip_seconds``; a body padded to ``oversized_body_bytes``; a 307
 #: to ``redirect_url`` (another host) with the request's path and query; a 200 HTML page (a
-#: proxy's or a login page, with an e-mail address in it)
+#: proxy's or a login page, with an e-mail address in it); a page shifted one row on (``page_shift``:
+#: as when an order entered the window ahead of it while the client paged, so the row at the page's
+#: start moved onto a page already read and is on no page read — the count still includes it); the
+#: platform's own refusal of an expired access token, in its error envelope (``error_envelope``)
 FORCED_KINDS: tuple[str, ...] = ("empty_body", "empty_object", "lying_total", "inflated_total", "repeat_cursor",
-                                 "slow_drip", "oversized_body", "cross_host_redirect", "html_body")
+                                 "slow_drip", "oversized_body", "cross_host_redirect", "html_body", "page_shift",
+                                 "error_envelope")
+
+#: set while the sandbox answers a request that got ``page_shift`` (read by ``page_positions``)
+PAGE_SHIFT: ContextVar[bool] = ContextVar("page_shift", default=False)
+#: set while the sandbox answers a request that got ``error_envelope``: its token counts as expired
+TOKEN_EXPIRED: ContextVar[bool] = ContextVar("token_expired", default=False)
 
 
 class FaultInjector:
@@ -35,7 +45,17 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._forced: dict[str | None, deque[str]] = {}
         self._streams: dict[str, random.Random] = {}
+        self._hidden: dict[str, frozenset[str]] = {}
         self.shares = shares or FaultShares()
+
+    def hide(self, shop_id: str, order_id: str) -> None:
+        """Leave ``order_id`` off every order list of ``shop_id`` while the lists' counts still
+        include it (a marketplace whose index and count disagree: an order no page shows)."""
+        with self._lock:
+            self._hidden[shop_id] = self._hidden.get(shop_id, frozenset()) | {str(order_id)}
+
+    def hidden(self, shop_id: str) -> frozenset[str]:
+        return self._hidden.get(shop_id, frozenset())
 
     @property
     def shares(self) -> FaultShares:
@@ -63,6 +83,7 @@ class FaultInjector:
         """No forced faults and all shares zero (clock skew kept at 0 too)."""
         with self._lock:
             self._forced.clear()
+            self._hidden.clear()
         self.shares = FaultShares(seed=self._shares.seed)
 
     @property

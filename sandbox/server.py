@@ -60,7 +60,8 @@ def _control_routes(state: SandboxState) -> list[Route]:
 
     async def faults(request: Request) -> Response:
         """GET: the fault settings. POST {shares…} changes them; {"force": {"kind", "platform",
-        "count"}} forces the next requests' faults; {"clear": true} turns everything off."""
+        "count"}} forces the next requests' faults; {"hide": {"shop_id", "order_id"}} leaves an order
+        off every list while the counts include it; {"clear": true} turns everything off."""
         if request.method == "POST":
             body = await request.json()
             try:
@@ -69,6 +70,9 @@ def _control_routes(state: SandboxState) -> list[Route]:
                 force = body.pop("force", None)
                 if force:
                     state.faults.force(force["kind"], force.get("platform"), int(force.get("count", 1)))
+                hide = body.pop("hide", None)
+                if hide:
+                    state.faults.hide(hide["shop_id"], hide["order_id"])
                 if body:
                     state.faults.configure(**body)
             except (ValueError, KeyError, TypeError) as exc:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
-from sandbox.faults import FaultInjector
+from sandbox.faults import TOKEN_EXPIRED, FaultInjector
 from sandbox.generator import World, modified_between
 from sandbox.scenario import FaultShares, ShopSpec
 
@@ -113,12 +113,16 @@ class SandboxState:
         return self._by_app_key.get((platform, app_key))
 
     def shop_by_token(self, platform: str, token: str | None) -> ShopSpec | None:
+        if TOKEN_EXPIRED.get():   # forced fault error_envelope: every token is refused
+            return None
         return self._by_token.get((platform, token))
 
     def secret(self, shop: ShopSpec) -> str:
         return self.world.credentials[shop.id].app_secret
 
     def token(self, shop: ShopSpec) -> str:
+        if TOKEN_EXPIRED.get():   # forced fault error_envelope: the shop's token has expired
+            return "\x00expired"
         return self.world.credentials[shop.id].access_token
 
     # --- queries ------------------------------------------------------------------------

@@ -162,7 +162,23 @@ def _parse_time(value: Optional[str], option: str) -> Optional["datetime"]:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-@app.command()
+class _IngestGroup(typer.core.TyperGroup):
+    """``ingest`` whose first word is not a subcommand pulls: ``ingest --shop X`` is ``ingest pull
+    --shop X``, while ``ingest audit …`` and ``ingest rewind …`` stay subcommands."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
+            args = ["pull", *args]
+        return super().parse_args(ctx, args)
+
+
+ingest_app = typer.Typer(cls=_IngestGroup, help="Orders into the warehouse (订单抓取): `ingest [--shop S] [--since T] "
+                         "[--until T]` pulls; `ingest audit --shop S --days N` checks the platform's counts per day; "
+                         "`ingest rewind --shop S --to T --by NAME --reason TEXT` moves a watermark back.")
+app.add_typer(ingest_app, name="ingest")
+
+
+@ingest_app.command("pull")
 def ingest(shop: list[str] = typer.Option([], "--shop", help="Shop id (repeatable); default: every enabled shop."),
            since: Optional[str] = typer.Option(None, help="Backfill from this time (ISO 8601; UTC if no offset)."),
            until: Optional[str] = typer.Option(None, help="Backfill up to this time.")) -> None:
@@ -187,6 +203,55 @@ def ingest(shop: list[str] = typer.Option([], "--shop", help="Shop id (repeatabl
     if not state.is_completed():
         typer.echo(state.message or "the pull failed; see the run's report", err=True)
         raise typer.Exit(1)
+
+
+@ingest_app.command("audit")
+def ingest_audit(shop: str = typer.Option(..., "--shop", help="Shop id."),
+                 days: int = typer.Option(7, "--days", min=1, help="Days back, today included (the shop's calendar)."),
+                 until: Optional[str] = typer.Option(None, "--until", help="Audit the days up to this time instead "
+                                                     "of now (ISO 8601; UTC if no offset).")) -> None:
+    """The platform's own order count per day against the warehouse's (orders by last modification)."""
+    from tasks.ingest_audit import audit_shop
+
+    config = load_config()
+    until_at = _parse_time(until, "--until")
+    rows = audit_shop(config, shop, get_settings().warehouse_url, days,
+                      clock=(lambda: until_at) if until_at is not None else None)
+    zone = config.shop(shop).timezone
+    typer.echo(t("au_title", shop=shop))
+    headers = [t("au_col_day", zone=zone), t("au_col_platform"), t("au_col_warehouse"), t("au_col_difference")]
+    typer.echo("  ".join(f"{h:>16}" for h in headers))
+    for row in rows:
+        platform = t("au_no_count") if row.platform is None else str(row.platform)
+        difference = "" if row.difference is None else f"{row.difference:+d}"
+        typer.echo("  ".join(f"{v:>16}" for v in (row.day, platform, str(row.warehouse), difference)))
+    typer.echo(t("au_counts_by_modified"))
+    differing = [r for r in rows if r.difference]
+    if differing:
+        typer.echo(t("au_mismatch", n=len(differing), shop=shop), err=True)
+        raise typer.Exit(1)
+    typer.echo(t("au_all_match"))
+
+
+@ingest_app.command("rewind")
+def ingest_rewind(shop: str = typer.Option(..., "--shop", help="Shop id."),
+                  to: str = typer.Option(..., "--to", help="New watermark (ISO 8601; UTC if no offset)."),
+                  by: str = typer.Option(..., "--by", help="Who moves it (recorded)."),
+                  reason: str = typer.Option(..., "--reason", help="Why (recorded).")) -> None:
+    """Move a shop's watermark back so the next pull reads again from there; who and why are recorded."""
+    from tasks.ingest_audit import rewind_shop
+    from warehouse.repository import RewindRefused
+
+    to_at = _parse_time(to, "--to")
+    config = load_config()
+    config.shop(shop)   # an unknown shop is refused with the known ones
+    try:
+        before = rewind_shop(config, shop, get_settings().warehouse_url, to_at, by=by, reason=reason)
+    except RewindRefused as exc:
+        typer.echo(t("rw_refused", why=str(exc)), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(t("rw_done", shop=shop, before=before.isoformat() if before else "—", to=to_at.isoformat(), by=by,
+                 reason=reason))
 
 
 @quarantine_app.command("list")

@@ -705,3 +705,47 @@ MESSAGES.update({
                         "zh_CN": "{shop}：{month} 的 {amount} 元营业额未归属名单中的任何人（本月没有运营人员负责该店铺），"
                                  "除经理外不计入任何人的提成。请在人员名单（负责店铺列）中补上该店铺后重新结算，或确认本应如此。"},
 })
+
+
+# --- ingestion completeness, audit, rewind, token expiry (issue 18) ----------------------------
+MESSAGES.update({
+    "col_orders_expected": {"en": "platform count", "zh_CN": "平台计数"},
+    "col_orders_captured": {"en": "captured", "zh_CN": "实际抓取"},
+    "col_incomplete_windows": {"en": "incomplete windows", "zh_CN": "不完整窗口"},
+    "todo_incomplete": {"en": "{shop}: incomplete — {error}",
+                        "zh_CN": "{shop}：抓取不完整（订单数少于平台计数，水位线未越过该窗口）— {error}"},
+    "pull_incomplete": {"en": "incomplete pull for: {shops} (fewer orders than the platform counts; the watermark "
+                              "stays before those windows)",
+                        "zh_CN": "以下店铺抓取不完整：{shops}（订单数少于平台计数，水位线停在这些窗口之前）"},
+    "au_title": {"en": "Ingestion audit of {shop}: the platform's count per day against the warehouse",
+                 "zh_CN": "{shop} 抓取核对：平台每日计数与数据仓库对比"},
+    "au_col_day": {"en": "day ({zone})", "zh_CN": "日期（{zone}）"},
+    "au_col_platform": {"en": "platform count", "zh_CN": "平台计数"},
+    "au_col_warehouse": {"en": "warehouse", "zh_CN": "数据仓库"},
+    "au_col_difference": {"en": "difference", "zh_CN": "差额"},
+    "au_no_count": {"en": "(no count)", "zh_CN": "（平台不提供计数）"},
+    "au_all_match": {"en": "Every day matches.", "zh_CN": "每天的订单数都一致。"},
+    "au_mismatch": {"en": "{n} day(s) differ: rewind the watermark before the first of them (`shopops ingest rewind "
+                          "--shop {shop} --to …`) and pull again.",
+                    "zh_CN": "{n} 天不一致：请把水位线回退到其中最早一天之前（`shopops ingest rewind --shop {shop} --to …`）"
+                             "后重新抓取。"},
+    "au_counts_by_modified": {"en": "Orders counted by their last modification time, as the platform's incremental "
+                                    "API counts them.",
+                              "zh_CN": "按订单最后修改时间计数（与平台增量接口一致）。"},
+    "rw_done": {"en": "Watermark of {shop} moved back from {before} to {to} by {by} ({reason}); the next pull "
+                      "reads from there.",
+                "zh_CN": "{shop} 的水位线已由 {by} 从 {before} 回退到 {to}（原因：{reason}）；下次抓取从该时间开始。"},
+    "rw_refused": {"en": "Watermark not moved: {why}", "zh_CN": "水位线未回退：{why}"},
+    "tok_title": {"en": "Access tokens", "zh_CN": "访问令牌"},
+    "tok_col_shop": {"en": "shop", "zh_CN": "店铺"},
+    "tok_col_expires_at": {"en": "expires (UTC)", "zh_CN": "到期时间 (UTC)"},
+    "tok_col_days_left": {"en": "days left", "zh_CN": "剩余天数"},
+    "tok_expiring": {"en": "{shop}: the access token expires on {at} UTC ({days} day(s) left): renew the shop's "
+                           "authorisation in the platform's seller centre and update its credentials",
+                     "zh_CN": "{shop}：访问令牌将于 {at} UTC 到期（剩 {days} 天）：请在平台后台重新授权并更新该店铺的凭证"},
+    "tok_expired": {"en": "{shop}: the access token expired on {at} UTC: pulls fail until the shop is authorised "
+                          "again and its credentials updated",
+                    "zh_CN": "{shop}：访问令牌已于 {at} UTC 过期：重新授权并更新凭证前，抓单会失败"},
+    "tok_unknown": {"en": "{shop}: the credentials carry no expires_at: its token's expiry cannot be watched",
+                    "zh_CN": "{shop}：凭证中没有 expires_at，无法提醒令牌到期"},
+})

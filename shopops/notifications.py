@@ -1,11 +1,12 @@
 """Notifications to the team's webhook (DingTalk/WeCom/Slack style), as Prefect automations.
 
 Automations live on the Prefect server, so a run that *crashes* (its process killed, no
-Python left to send anything) is reported too. Three of them, kept as code here:
+Python left to send anything) is reported too. Automations kept as code here:
 - a flow run failed or crashed;
 - ``shopops.orders.quarantine-spike``: a pull quarantined more than
   ``orders.quarantine_spike_share`` of a shop's orders (emitted by pull-orders);
-- ``shopops.restock.critical``: a SKU will run out before a new order can arrive.
+- ``shopops.restock.critical``: a SKU will run out before a new order can arrive;
+- ``shopops.orders.incomplete``: a pull's window held fewer orders than the platform counts.
 The webhook receives generic JSON ``{"source": "shopops", "title": …, "text": …}`` or, with
 ``SHOPOPS_WEBHOOK_FORMAT`` dingtalk / wecom, a group robot's markdown message (``webhook_body``);
 event payloads and messages carry counts and ids only, never buyer data.
@@ -29,6 +30,8 @@ AUTOMATION_PREFIX = "shopops: "
 EVENT_QUARANTINE_SPIKE = "shopops.orders.quarantine-spike"
 EVENT_RESTOCK_CRITICAL = "shopops.restock.critical"
 EVENT_WATCHDOG = "shopops.watchdog"
+#: a pull found fewer orders in a window than the platform counts (issue 18: the watermark stays)
+EVENT_INCOMPLETE_PULL = "shopops.orders.incomplete"
 
 _RUN_FAILED_BODY = ("Flow {{ flow.name }}, run {{ flow_run.name }}: {{ flow_run.state.name }}.\n"
                     "{{ flow_run.state.message }}\nOpen the run in the Prefect UI for its report and logs.")
@@ -83,6 +86,14 @@ def configure_notifications(webhook_url: str, message_format: str = "generic") -
             trigger=EventTrigger(expect={EVENT_WATCHDOG}, match={"prefect.resource.id": "shopops.watchdog.*"},
                                  posture="Reactive", threshold=1),
             actions=[notify("shopops: watchdog {{ event.resource.id }}", _EVENT_BODY)],
+        ),
+        Automation(
+            name=AUTOMATION_PREFIX + "incomplete pull",
+            description="A pull found fewer orders in a window than the platform counts; the watermark stays "
+                        "before it.",
+            trigger=EventTrigger(expect={EVENT_INCOMPLETE_PULL}, match={"prefect.resource.id": "shopops.shop.*"},
+                                 posture="Reactive", threshold=1),
+            actions=[notify("shopops: incomplete pull {{ event.resource.id }}", _EVENT_BODY)],
         ),
     ]
     for automation in wanted:

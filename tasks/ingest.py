@@ -71,7 +71,7 @@ class ShopPullResult:
 
     shop_id: str
     platform: str
-    status: str = "ok"                     # ok | skipped | failed
+    status: str = "ok"                     # ok | incomplete | skipped | failed
     window_start: datetime | None = None
     window_end: datetime | None = None
     windows: int = 0
@@ -88,6 +88,11 @@ class ShopPullResult:
     duration_s: float = 0.0
     error: str | None = None
     top_reasons: dict[str, int] = field(default_factory=dict)
+    #: the platform's own count over the windows read (None: it gives none, Amazon) and the
+    #: distinct orders on their pages; windows short of their count also when read again
+    orders_expected: int | None = None
+    orders_captured: int = 0
+    incomplete_windows: int = 0
 
     @property
     def orders_seen(self) -> int:
@@ -386,7 +391,11 @@ class ShopPull:
         watermark, which leaves it where it is (it did not read the minutes in between).
         """
         def mark(until: datetime | None) -> datetime | None:
-            return None if until is None or watermark_up_to is None else min(until, watermark_up_to)
+            if until is None or watermark_up_to is None:
+                return None
+            # never past a window whose pages held fewer orders than the platform counts
+            short = [c.window.start for c in self.connector.window_counts if not c.complete]
+            return min(until, watermark_up_to, *short)
 
         started, started_at = time.monotonic(), datetime.now(timezone.utc)
         sub_windows = self.connector.windows(window.start, window.end)
@@ -419,15 +428,30 @@ class ShopPull:
             raise
         self.result.duration_s = round(time.monotonic() - started, 3)
         self.result.top_reasons = dict(self.reasons.most_common(5))
-        self._log_window(window, started_at, "ok")
+        short = [c for c in self.connector.window_counts if not c.complete]
+        if short:
+            self.result.status = "incomplete"
+            self.result.error = "; ".join(
+                f"window {c.window.start:%Y-%m-%d %H:%M} – {c.window.end:%Y-%m-%d %H:%M} UTC: the platform counts "
+                f"{c.expected} orders, its pages held {c.captured} (read {c.reads} times)" for c in short[:5]) + (
+                f"; {len(short) - 5} more" if len(short) > 5 else "") + (
+                " — the watermark stays before the first of them; the next pull reads them again. If it repeats, "
+                "compare with the platform's back-office (`shopops ingest audit`) and report it to the platform")
+        self._log_window(window, started_at, self.result.status, error=self.result.error)
         return self.result
 
     def _safe(self, exc: Exception) -> str:
         return redact(f"{type(exc).__name__}: {exc}", self.connector.credentials.secrets())[:2000]
 
     def _log_window(self, window: Window, started: datetime, status: str, error: str | None = None) -> None:
-        """One capture-log row per shop and pull window, with what it read and wrote."""
+        """One capture-log row per shop and pull window, with what it read and wrote, and one
+        ``capture_windows`` row per window read: the platform's count next to what was captured."""
         r = self.result
+        counts = self.connector.window_counts
+        known = [c.expected for c in counts if c.expected is not None]
+        r.orders_expected = sum(known) if known else None
+        r.orders_captured = sum(c.captured for c in counts)
+        r.incomplete_windows = sum(not c.complete for c in counts)
         finished = datetime.now(timezone.utc)
         _crash_point("capture_log")
         repository.write_capture_log(self.engine, repository.CaptureLogEntry(
@@ -436,7 +460,10 @@ class ShopPull:
             duration_s=(finished - started).total_seconds(), error=error, pages=r.pages, orders_new=r.orders_new,
             orders_updated=r.orders_updated, orders_unchanged=r.orders_unchanged, quarantined=r.quarantined,
             late_updates=r.late_updates, retries=r.retries, throttle_waits=r.throttle_waits,
-            throttle_wait_s=r.throttle_wait_s))
+            throttle_wait_s=r.throttle_wait_s, orders_expected=r.orders_expected, orders_captured=r.orders_captured),
+            windows=[dict(window_start=c.window.start, window_end=c.window.end, expected=c.expected,
+                          captured=c.captured, reads=c.reads, status="complete" if c.complete else "incomplete")
+                     for c in counts])
 
 
 #: this machine, as a lease holder names it (short: the holder fits the 64-character column)
@@ -523,6 +550,17 @@ def take_run_guard(engine, shop_id: str, holder: str, ttl: timedelta) -> str | N
             "takes over at once")
 
 
+def shop_connector(shop: ShopConfig, clock: Callable[[], datetime]) -> Connector:
+    """The connector of ``shop`` with its settings from shops.yaml and its credentials."""
+    overrides = {k: v for k, v in (("page_size", shop.page_size),) if v}
+    if shop.max_window_minutes:
+        overrides["max_window"] = timedelta(minutes=shop.max_window_minutes)
+    settings = default_settings(shop.platform, shop.base_url or "", **{**overrides, **shop.connector_options})
+    if shop.platform == "file":  # an export folder: a column mapping, no credentials
+        return build_connector("file", shop.id, settings, Credentials(), clock=clock, mapping=shop.column_mapping)
+    return build_connector(shop.platform, shop.id, settings, shop_credentials(shop), clock=clock)
+
+
 def pull_shop(config: AppConfig, shop_id: str, *, database_url: str, since: datetime | None = None,
               until: datetime | None = None, owner: str | None = None, connector: Connector | None = None,
               clock: Callable[[], datetime] | None = None,
@@ -546,15 +584,7 @@ def pull_shop(config: AppConfig, shop_id: str, *, database_url: str, since: date
         _crash_point("lease")
         try:
             if connector is None:
-                overrides = {k: v for k, v in (("page_size", shop.page_size),) if v}
-                if shop.max_window_minutes:
-                    overrides["max_window"] = timedelta(minutes=shop.max_window_minutes)
-                settings = default_settings(shop.platform, shop.base_url or "", **{**overrides, **shop.connector_options})
-                if shop.platform == "file":  # an export folder: a column mapping, no credentials
-                    connector = build_connector("file", shop.id, settings, Credentials(), clock=clock,
-                                                mapping=shop.column_mapping)
-                else:
-                    connector = build_connector(shop.platform, shop.id, settings, shop_credentials(shop), clock=clock)
+                connector = shop_connector(shop, clock)
             now, watermark = clock(), repository.get_watermark(engine, shop.id)
             limits = dict(lookback=timedelta(minutes=rules.lookback_minutes),
                           safety_lag=timedelta(minutes=rules.safety_lag_minutes))

@@ -373,6 +373,50 @@ class CaptureLog(Base):
     error: Mapped[str | None] = mapped_column(sa.Text)
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+    #: the platform's own count summed over the windows read (NULL: no window had one, Amazon)
+    orders_expected: Mapped[int | None]
+    #: distinct orders on the windows' pages, to set against ``orders_expected``
+    orders_captured: Mapped[int | None]
+
+
+class CaptureWindow(Base):
+    """One row per window a pull read: the platform's own count next to what was captured.
+
+    ``expected`` NULL: the API gives no count (Amazon: complete = NextToken exhausted).
+    ``incomplete``: fewer orders on the pages than the count, also after reading it again
+    (``reads`` 2); the watermark was not moved past ``window_start``.
+    """
+
+    __tablename__ = "capture_windows"
+    __table_args__ = (sa.Index(None, "shop_id", "window_start"), one_of("status", ("complete", "incomplete")))
+
+    id: Mapped[int] = mapped_column(SurrogateId, primary_key=True)
+    capture_log_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    flow_run_id: Mapped[str | None] = mapped_column(sa.String(64))
+    shop_id: Mapped[str] = mapped_column(sa.String(64))
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    expected: Mapped[int | None]
+    captured: Mapped[int]
+    reads: Mapped[int] = mapped_column(default=1)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    recorded_at: Mapped[datetime] = created_now()
+
+
+class IngestRewind(Base):
+    """A watermark moved back by a person (``shopops ingest rewind``): who, why, from where to where."""
+
+    __tablename__ = "ingest_rewinds"
+    __table_args__ = (sa.Index(None, "shop_id", "rewound_at"),)
+
+    id: Mapped[int] = mapped_column(SurrogateId, primary_key=True)
+    shop_id: Mapped[str] = mapped_column(sa.String(64))
+    stream: Mapped[str] = mapped_column(sa.String(32), default="orders")
+    from_at: Mapped[datetime | None]
+    to_at: Mapped[datetime]
+    rewound_by: Mapped[str] = mapped_column(sa.String(64))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    rewound_at: Mapped[datetime] = created_now()
 
 
 # --- §2 stock -----------------------------------------------------------------------------

@@ -47,6 +47,8 @@ from domain.pii import mask_payload
 from warehouse.models import (
     Base,
     CaptureLog,
+    CaptureWindow,
+    IngestRewind,
     IngestWatermark,
     Order,
     OrderLine,
@@ -705,12 +707,56 @@ class CaptureLogEntry:
     throttle_wait_s: float = 0.0
     duration_s: float | None = None
     error: str | None = None
+    orders_expected: int | None = None
+    orders_captured: int | None = None
 
 
-def write_capture_log(conn_or_engine: ConnOrEngine, entry: CaptureLogEntry) -> int:
-    """Append ``entry`` to the capture log; return its id."""
+def write_capture_log(conn_or_engine: ConnOrEngine, entry: CaptureLogEntry,
+                      windows: Iterable[dict] = ()) -> int:
+    """Append ``entry`` to the capture log, with its windows' counts (``capture_windows`` rows:
+    window_start, window_end, expected, captured, reads, status); return its id."""
     with _connection(conn_or_engine) as conn:
-        return conn.scalar(sa.insert(CaptureLog).values(asdict(entry)).returning(CaptureLog.id))
+        log_id = conn.scalar(sa.insert(CaptureLog).values(asdict(entry)).returning(CaptureLog.id))
+        rows = [{**row, "capture_log_id": log_id, "shop_id": entry.shop_id, "flow_run_id": entry.flow_run_id,
+                 "recorded_at": _utc_now()} for row in windows]
+        if rows:
+            conn.execute(sa.insert(CaptureWindow), rows)
+        return log_id
+
+
+def orders_modified_between(conn_or_engine: ConnOrEngine, shop_id: str, start: datetime, end: datetime) -> int:
+    """How many of the shop's stored orders were last modified in ``[start, end)``."""
+    with _connection(conn_or_engine) as conn:
+        return int(conn.scalar(sa.select(sa.func.count()).select_from(Order).where(
+            Order.shop_id == shop_id, Order.modified_at >= start, Order.modified_at < end)) or 0)
+
+
+class RewindRefused(Exception):
+    """A watermark rewind that cannot be done (a pull holds the shop, or nothing to move back)."""
+
+
+def rewind_watermark(conn_or_engine: ConnOrEngine, shop_id: str, to_at: datetime, *, by: str, reason: str,
+                     holder: str, ttl: timedelta, stream: str = "orders") -> datetime | None:
+    """Move the watermark of ``shop_id`` back to ``to_at`` and record who did it and why, in one
+    transaction holding the shop's run guard (a pull running meanwhile would move it forward
+    again over what the rewind means to re-read). Returns the watermark it had before."""
+    table = IngestWatermark.__table__
+    with _connection(conn_or_engine) as conn:
+        if not acquire_lease(conn, shop_id, holder, ttl, stream):
+            owner, until = read_lease(conn, shop_id, stream)
+            raise RewindRefused(f"a pull holds shop {shop_id} ({owner}, until {until}); rewind it when that run "
+                                "has ended")
+        before = get_watermark(conn, shop_id, stream)
+        if before is not None and to_at >= before:
+            release_lease(conn, shop_id, holder, stream)
+            raise RewindRefused(f"the watermark of {shop_id} is {before.isoformat()}: {to_at.isoformat()} is not "
+                                "before it (a rewind only moves it back)")
+        conn.execute(table.update().where(table.c.shop_id == shop_id, table.c.stream == stream)
+                     .values(watermark_at=to_at, updated_at=_utc_now()))
+        conn.execute(sa.insert(IngestRewind).values(shop_id=shop_id, stream=stream, from_at=before, to_at=to_at,
+                                                    rewound_by=by, reason=reason, rewound_at=_utc_now()))
+        release_lease(conn, shop_id, holder, stream)
+        return before
 
 
 class ShopLike(Protocol):

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from sandbox import wire
+from sandbox.faults import PAGE_SHIFT, TOKEN_EXPIRED
 from sandbox.generator import NEVER, OrderColumns, order_columns
 from sandbox.scenario import ShopSpec
 from sandbox.state import SandboxState
@@ -120,6 +121,8 @@ def page_positions(total: int, start: int, size: int, duplicate: bool) -> np.nda
     """Positions ``start:start+size`` of a result of ``total`` rows; with the duplicate-rows
     fault one row of the neighbouring page is repeated (the row before the page, or on a
     first page the row after it), as when a row moves while the client pages."""
+    if PAGE_SHIFT.get():   # forced fault: the row at the page's start moved onto a page already read
+        start += 1
     positions = np.arange(start, min(start + size, total))
     if duplicate and total:
         if start > 0:
@@ -134,6 +137,10 @@ def page_of_window(state: SandboxState, shop: ShopSpec, window: tuple[np.ndarray
     """The JSON array of one page of a window query, each order rendered by ``render``."""
     idx, modified = window
     positions = page_positions(len(idx), start, size, duplicate)
+    hidden = state.faults.hidden(shop.id)
+    if hidden:   # forced fault: orders on no page, still in the count
+        hidden_idx = [i for i in (order_index(state, shop, oid) for oid in hidden) if i is not None]
+        positions = positions[~np.isin(idx[positions], hidden_idx)]
     state.count(shop.platform, "pages")
     state.count(shop.platform, "orders_served", len(positions))
     page = json_array(rendered_orders(state, shop, idx[positions], modified[positions], render, variant))
@@ -306,6 +313,13 @@ class PlatformAPI:
                 return json_response({})
             if fault == "html_body":
                 return Response(HTML_PAGE, status_code=200, media_type="text/html")
+            if fault in ("page_shift", "error_envelope"):   # the handler itself answers differently
+                flag = PAGE_SHIFT if fault == "page_shift" else TOKEN_EXPIRED
+                reset = flag.set(True)
+                try:
+                    return await handler(request, False)
+                finally:
+                    flag.reset(reset)
             response = await handler(request, fault == "duplicate_rows")
             if fault == "truncated_body":
                 body = response.body[: max(1, len(response.body) // 2)]

@@ -159,6 +159,7 @@ class ShopifyAPI(PlatformAPI):
     def routes(self) -> list[Route]:
         base = "/{shop_id}/admin/api/" + API_VERSION
         return [Route(f"{base}/orders.json", self.endpoint(self.orders)),
+                Route(f"{base}/orders/count.json", self.endpoint(self.count)),
                 Route(f"{base}/inventory_levels/set.json", self.endpoint(self.set_inventory), methods=["POST"]),
                 Route(f"{base}/inventory_levels.json", self.endpoint(self.inventory_levels)),
                 Route(base + "/orders/{order_id}/fulfillments.json", self.endpoint(self.fulfill), methods=["POST"])]
@@ -233,6 +234,22 @@ class ShopifyAPI(PlatformAPI):
             links.append(f'<{base}&page_info={_cursor({"min": low, "max": high, "after": int(idx[end - 1])})}>; rel="next"')
         headers = {"Link": ", ".join(links)} if links else None
         return json_response({"orders": page}, headers=headers)
+
+    async def count(self, request: Request, duplicate: bool) -> Response:
+        """``GET orders/count.json``: ``{"count": N}`` of the orders the same filter lists
+        (``status`` defaults to ``open`` on Shopify: the sandbox requires ``any``, as for the list)."""
+        shop, denied = self._shop(request)
+        if denied:
+            return denied
+        params = request.query_params
+        if params.get("status") != "any":
+            return json_response({"errors": {"status": ["the sandbox requires status=any"]}}, status=400)
+        try:
+            low, high = (_parse_time(params[name], shop.timezone) if name in params else default
+                         for name, default in (("updated_at_min", 0), ("updated_at_max", NEVER - 1)))
+        except ValueError:
+            return json_response({"errors": {"updated_at": ["must be ISO 8601"]}}, status=400)
+        return json_response({"count": int(len(self.state.window(shop.id, low, high)[0]))})
 
     async def set_inventory(self, request: Request, duplicate: bool) -> Response:
         shop, denied = self._shop(request)

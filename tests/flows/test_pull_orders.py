@@ -25,8 +25,15 @@ def world():
 
 
 @pytest.fixture
-def sandbox_env(world, warehouse_env, tmp_path, monkeypatch):
+def sandbox_server(world):
     with SandboxServer(world) as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox_env(world, sandbox_server, warehouse_env, tmp_path, monkeypatch):
+    if True:
+        server = sandbox_server
         target = write_config(tmp_path / "config", server.url)
         monkeypatch.setenv("SHOPOPS_CONFIG_DIR", str(target))
         monkeypatch.setenv("SHOPOPS_PII_HASH_KEY", "flow-test-key")
@@ -113,3 +120,34 @@ def test_one_shops_unexpected_error_still_publishes_the_report_with_the_other_sh
     rows = {r[0]: r for r in list(book["shops"].values)[1:]}
     assert set(rows) == {"jd-pop", "shopify-global"}
     assert rows["jd-pop"][2] == "ok" and rows["shopify-global"][2] == "failed"
+
+
+def test_a_window_short_of_the_platforms_count_fails_the_run_says_so_and_notifies(world, sandbox_env, sandbox_server,
+                                                                                 monkeypatch):
+    """issue 18: an order no page shows while JD's ``orderTotal`` counts it (planted). The shop's
+    pull is incomplete, the run ends Failed saying so, the report shows the platform's count
+    next to what was captured, a notification event is emitted, and the watermark stays
+    before the window."""
+    import flows.orders
+    from shopops.notifications import EVENT_INCOMPLETE_PULL
+
+    settings, engine = sandbox_env
+    events = []
+    monkeypatch.setattr(flows.orders, "emit", lambda event, resource, message, **payload: events.append(
+        (event, resource, payload)))
+    truth = world.ground_truth("jd-pop", world.end).orders
+    hidden = str(truth["order_id"].iloc[len(truth) // 2])
+    sandbox_server.faults.hide("jd-pop", hidden)
+    since, until = world.scenario.start - timedelta(hours=1), world.end - timedelta(minutes=1)
+    state = flows.orders.pull_orders(shops=["jd-pop"], since=since, until=until, return_state=True)
+
+    assert state.is_failed() and "incomplete pull for: jd-pop" in state.message, state.message
+    assert [(e, r, p["expected"] - p["captured"]) for e, r, p in events] == [
+        (EVENT_INCOMPLETE_PULL, "shopops.shop.jd-pop", 1)]
+    summary = sorted(asyncio.run(_artifact("pull-orders")), key=lambda a: a.created)[-1].data
+    assert "jd-pop: incomplete" in summary and "the platform counts" in summary
+    book = openpyxl.load_workbook(next((settings.report_folder / "pull-orders").glob("*.xlsx")))
+    header, row = list(book["shops"].values)[:2]
+    by_name = dict(zip(header, row))
+    assert by_name["status"] == "incomplete" and by_name["platform count"] == by_name["captured"] + 1
+    assert repository.get_watermark(engine, "jd-pop") == since   # the window's start: not past it

@@ -159,8 +159,10 @@ def test_taobao_pages_backwards_and_dedups_keeping_the_newest(api):
     server = api(lambda seen: Answer(top_page(pages_by_no[int(seen.form["page_no"])], 250)))
     with connector("taobao", server.root + "/taobao", full_info="never") as top:
         pages = list(top.pull_orders(NOW - timedelta(hours=2), NOW))
-    assert [int(s.form["page_no"]) for s in server.seen] == [1, 3, 2, 1]  # count, then last → first
-    assert [p.page_no for p in pages] == [3, 2, 1]
+    assert [int(s.form["page_no"]) for s in server.seen][:4] == [1, 3, 2, 1]  # count, then last → first
+    # the count says 250, the pages hold 3 orders: the window is read once more, then reported incomplete
+    assert [p.page_no for p in pages] == [3, 2, 1, 3, 2, 1] and len(server.seen) == 8
+    assert [(c.expected, c.captured, c.reads, c.complete) for c in top.window_counts] == [(250, 3, 2, False)]
     kept = [(r["tid"], r["modified"]) for p in pages for r in p.records]
     assert kept == [(2**60 + 3, "2026-11-11 08:00:00"), (2**60 + 2, "2026-11-11 09:00:00"),  # same version: once
                     (2**60 + 1, "2026-11-11 09:30:00"), (2**60 + 1, "2026-11-11 10:00:00")]  # newer: yielded
@@ -195,15 +197,16 @@ def test_pdd_windows_of_30_minutes_ending_3_minutes_before_now_pages_backwards(a
     start = int((NOW - timedelta(minutes=45)).timestamp())
     assert windows == [(start, start + 1800), (start + 1800, int(NOW.timestamp()) - 180)]
     first_window = [int(s.form["page"]) for s in server.seen if int(s.form["start_updated_at"]) == start]
-    assert first_window == [1, 2, 1]
+    assert first_window == [1, 2, 1] * 2   # the count says 150, the pages hold 2: read again
     assert server.seen[0].path == "/pdd/api/router" and server.seen[0].form["client_id"] == "app-key-1"
     assert [r["order_sn"] for p in pages for r in p.records] == ["sn-2", "sn-1"]
 
 
 def test_douyin_pages_from_zero_with_signed_query(api):
     def handler(seen):  # param_json arrives as the JSON body
+        rows = ["a", "b"] if seen.json["page"] == 0 else ["c"]
         return Answer({"err_no": 0, "data": {"total": 3, "shop_order_list": [
-            {"order_id": f"o{seen.json['page']}", "update_time": 1}]}})
+            {"order_id": f"o{seen.json['page']}{r}", "update_time": 1} for r in rows]}})
 
     server = api(handler)
     with connector("douyin", server.root + "/douyin", page_size=2) as douyin:
@@ -222,22 +225,26 @@ def test_jd_reads_backwards_so_a_row_leaving_the_window_cannot_hide_another(api)
 
     def handler(seen):
         page = int(json.loads(seen.form["360buy_param_json"])["page"])
-        rows = window_rows[(page - 1) * 2:page * 2]
+        rows, total = window_rows[(page - 1) * 2:page * 2], len(window_rows)
         if len(server.seen) == 1:
             window_rows.remove("d")
         return Answer({"jingdong_pop_order_search_responce": {"code": "0", "searchorderinfo_result": {
-            "orderTotal": 5, "orderInfoList": [{"orderId": r, "modified": "2026-11-11 10:00:00"} for r in rows]}}})
+            "orderTotal": total, "orderInfoList": [{"orderId": r, "modified": "2026-11-11 10:00:00"} for r in rows]}}})
 
     server = api(handler)
     with connector("jd", server.root + "/jd", page_size=2) as jd:
         pages = list(jd.pull_orders(NOW - timedelta(hours=1), NOW))
     assert [json.loads(s.form["360buy_param_json"])["page"] for s in server.seen] == ["1", "3", "2", "1"]
     assert {r["orderId"] for p in pages for r in p.records} == {"e", "c", "b", "a"}
+    # the count of the last request (4: "d" has left) is met by what was read: complete, read once
+    assert [(c.expected, c.captured, c.reads) for c in jd.window_counts] == [(4, 4, 1)]
     assert server.seen[0].path == "/jd/routerjson" and server.seen[0].form["access_token"] == TOKEN
 
 
 def test_shopify_cursor_pages_send_only_page_info_limit_and_fields(api):
     def handler(seen):
+        if seen.path.endswith("/orders/count.json"):
+            return Answer({"count": 2})
         if "page_info" not in seen.query:
             link = f'<{api_root}/shopify/shop-1/admin/api/2024-10/orders.json?limit=2&page_info=CURSOR2>; rel="next"'
             return Answer({"orders": [{"id": 1, "updated_at": "2026-11-11T01:00:00-05:00"}]}, headers={"Link": link})
@@ -248,7 +255,11 @@ def test_shopify_cursor_pages_send_only_page_info_limit_and_fields(api):
     api_root = server.root
     with connector("shopify", server.root + "/shopify/shop-1", page_size=2, fields="id,updated_at") as shop:
         pages = list(shop.pull_orders(NOW - timedelta(hours=3), NOW))
-    first, second = server.seen
+    first, second, count = server.seen
+    assert count.path == "/shopify/shop-1/admin/api/2024-10/orders/count.json"   # the same filter as the list
+    assert {k: count.query[k] for k in ("status", "updated_at_min", "updated_at_max")} == {
+        k: first.query[k] for k in ("status", "updated_at_min", "updated_at_max")}
+    assert [(c.expected, c.captured) for c in shop.window_counts] == [(2, 2)]
     assert first.path == "/shopify/shop-1/admin/api/2024-10/orders.json"
     assert first.query["status"] == "any" and first.query["updated_at_min"] == "2026-11-11T09:00:00+00:00"
     assert second.query == {"page_info": "CURSOR2", "limit": "2", "fields": "id,updated_at"}
@@ -296,7 +307,7 @@ def test_top_ban_wait_is_honoured_then_the_call_succeeds(api):
 
 def test_shopify_429_retry_after_is_honoured(api):
     answers = iter([Answer({"errors": "Exceeded 2 calls per second"}, status=429, headers={"Retry-After": "2.0"}),
-                    Answer({"orders": []})])
+                    Answer({"orders": []}), Answer({"count": 0})])
     server = api(lambda seen: next(answers))
     sleeps = Sleeps()
     with connector("shopify", server.root + "/shopify/s", sleeps) as shop:
@@ -536,7 +547,8 @@ def test_a_compressed_answer_is_read_decoded_and_its_decoded_size_counts_against
 
     orders = [{"id": i, "updated_at": "2026-11-11T01:00:00-05:00", "note": "x" * 100} for i in range(500)]
     packed = gzip.compress(json.dumps({"orders": orders}).encode())
-    server = api(lambda seen: Answer(packed, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"}))
+    server = api(lambda seen: Answer({"count": 500}) if seen.path.endswith("/count.json") else
+                 Answer(packed, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"}))
     with connector("shopify", server.root + "/shopify/shop-1") as shop:
         (page,) = list(shop.pull_orders(NOW - timedelta(hours=3), NOW))
     assert len(page.records) == 500 and len(packed) < 10_000
