@@ -213,6 +213,7 @@ class OrderRules(Strict):
     shop_concurrency: int = Field(ge=1)
     chunk_orders: int = Field(ge=1)
     run_lease_minutes: float = Field(gt=0)
+    token_expiry_warning_days: int = Field(default=7, ge=0)
 
     _zone = field_validator("default_timezone")(classmethod(lambda cls, v: _check_zone(v)))
 

@@ -2,8 +2,10 @@
 local runs). Never from a parameter (Prefect stores parameters in clear text), never logged.
 
 Shop credentials: environment ``SHOPOPS_CRED_<SHOP_ID>`` (upper case, dashes as
-underscores) holding JSON ``{"app_key", "app_secret", "access_token", "extras"}``, else the
-Secret block named by ``credentials_block`` in shops.yaml holding the same JSON.
+underscores) holding JSON ``{"app_key", "app_secret", "access_token", "extras", "expires_at"}``, else the
+Secret block named by ``credentials_block`` in shops.yaml holding the same JSON. ``expires_at``
+(ISO 8601, optional): when the access token ends — authorisation time + the ``expires_in`` TOP,
+PDD, Douyin and JD return — watched by the daily warehouse check (``expiring_tokens``).
 The PII hash key (one-way buyer/address hashes): ``SHOPOPS_PII_HASH_KEY`` or the Secret
 block ``shopops-pii-hash-key``.
 """
@@ -12,6 +14,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from config.schema import ShopConfig
 from connectors import Credentials
@@ -67,7 +71,63 @@ def shop_credentials(shop: ShopConfig) -> Credentials:
     for value in (data.get("app_secret"), data.get("access_token"), *(data.get("extras") or {}).values()):
         register_secret(str(value) if value else None)
     return Credentials(app_key=data.get("app_key", ""), app_secret=data.get("app_secret", ""),
-                       access_token=data.get("access_token", ""), extras=data.get("extras") or {})
+                       access_token=data.get("access_token", ""), extras=data.get("extras") or {},
+                       expires_at=_expires_at(data.get("expires_at"), shop.id, where))
+
+
+def _expires_at(value: object, shop_id: str, where: str) -> datetime | None:
+    """``expires_at`` of the credentials (ISO 8601; UTC when no offset is given), or None."""
+    if value in (None, ""):
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise MissingSecretError(f"shop {shop_id}: expires_at in {where} is not a time; write it as ISO 8601, e.g. "
+                                 '"2026-12-31T00:00:00+08:00" (authorisation time + the expires_in the platform '
+                                 "returned)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class TokenExpiry:
+    shop_id: str
+    expires_at: datetime | None
+    days_left: float | None
+    message: str
+
+
+#: platforms whose access tokens expire (TOP session, PDD/Douyin/JD access_token); Shopify's
+#: admin token does not, Amazon's LWA refresh gives an hourly access token by itself
+EXPIRING_PLATFORMS = frozenset({"taobao", "pdd", "douyin", "jd"})
+
+
+def expiring_tokens(shops, warning_days: int, now: datetime | None = None) -> list[TokenExpiry]:
+    """Enabled shops whose token expires within ``warning_days`` (or has expired), and shops of
+    an expiring platform whose credentials do not say when: each with the message to show."""
+    from shopops.i18n import t
+
+    now = now or datetime.now(timezone.utc)
+    found = []
+    for shop in shops:
+        if not shop.enabled or shop.platform == "file":
+            continue
+        try:
+            expires = shop_credentials(shop).expires_at
+        except MissingSecretError as exc:
+            found.append(TokenExpiry(shop.id, None, None, str(exc)))
+            continue
+        if expires is None:
+            if shop.platform in EXPIRING_PLATFORMS:
+                found.append(TokenExpiry(shop.id, None, None, t("tok_unknown", shop=shop.id)))
+            continue
+        left = (expires - now).total_seconds() / 86400
+        at = f"{expires.astimezone(timezone.utc):%Y-%m-%d %H:%M}"
+        if left <= 0:
+            found.append(TokenExpiry(shop.id, expires, round(left, 1), t("tok_expired", shop=shop.id, at=at)))
+        elif left <= warning_days:
+            found.append(TokenExpiry(shop.id, expires, round(left, 1),
+                                     t("tok_expiring", shop=shop.id, at=at, days=int(left))))
+    return found
 
 
 def pii_hash_key() -> str:

@@ -44,3 +44,20 @@ def test_customer_service_followup_publishes_its_lists(warehouse_env):
     assert book.sheetnames == ["unshipped", "out_of_stock", "deadline", "logistics"]
     summary = asyncio.run(_artifacts("customer-service-followup"))[0].data
     assert "paid yesterday, not yet shipped: **0**" in summary and "latest shipping-batches run" in summary
+
+
+def test_check_warehouse_names_a_token_about_to_expire(warehouse_env, monkeypatch):
+    """issue 18: the daily check names a shop whose access token ends within
+    orders.token_expiry_warning_days (7), from its credentials' expires_at (constructed)."""
+    import json
+    from datetime import datetime, timedelta, timezone
+
+    soon = (datetime.now(timezone.utc) + timedelta(days=2, hours=1)).replace(microsecond=0)
+    monkeypatch.setenv("SHOPOPS_CRED_JD_POP", json.dumps({"app_key": "k", "app_secret": "s-secret",
+                                                          "access_token": "t-token", "expires_at": soon.isoformat()}))
+    check_warehouse()
+    summary = max(asyncio.run(_artifacts("warehouse-check")), key=lambda a: a.created).data
+    assert f"jd-pop: the access token expires on {soon:%Y-%m-%d %H:%M} UTC (2 day(s) left)" in summary, summary
+    report = max((warehouse_env.report_folder / "warehouse-check").glob("*.xlsx"), key=lambda p: p.stat().st_mtime)
+    rows = list(openpyxl.load_workbook(report)["tokens"].values)
+    assert rows[0] == ("shop", "expires (UTC)", "days left") and ("jd-pop" in {r[0] for r in rows[1:]})
