@@ -1666,6 +1666,18 @@ def get_settlement(conn_or_engine: ConnOrEngine, settlement_id: int) -> Settleme
     return _settlement_version(row)
 
 
+
+def settlements_asked_in(conn_or_engine: ConnOrEngine, flow_run_id: str) -> list[SettlementVersion]:
+    """The versions whose approval flow run ``flow_run_id`` asked for (newest first)."""
+    from warehouse.models import Settlement
+
+    table = Settlement.__table__
+    with _connection(conn_or_engine) as conn:
+        rows = conn.execute(_settlements_query().where(table.c.flow_run_id == flow_run_id)
+                            .order_by(table.c.id.desc())).all()
+    return [_settlement_version(r) for r in rows]
+
+
 #: the stored coefficient keeps 8 places (settlement_lines.coefficient is NUMERIC(12, 8))
 _COEFFICIENT_PLACES = Decimal("0.00000001")
 
