@@ -46,6 +46,9 @@ NO_REFUND = "NO_REFUND"
 
 STEP_DEPOSIT_PAID = "FRONT_PAID_FINAL_NOPAID"
 STEP_ALL_PAID = "FRONT_PAID_FINAL_PAID"
+#: ``trade.type`` of a presale (分阶段付款) trade
+STEP_TYPE = "step"
+_BALANCE_PAID_STATUSES = {OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED}
 
 
 def trade_lines(trade: dict) -> list[dict]:
@@ -55,12 +58,19 @@ def trade_lines(trade: dict) -> list[dict]:
 
 
 def _status(trade: dict) -> tuple[str, bool, bool | None]:
-    """(canonical status, is presale, presale balance paid)."""
+    """(canonical status, is presale, presale balance paid).
+
+    A presale trade is ``type == "step"`` or has a ``step_trade_status``; TOP's captured step
+    trades (fixture t3, 2013) carry only ``type: "step"``. Without the step state, a trade TOP
+    already counts as paid, shipped or finished has its balance paid; one still waiting for
+    payment is not known to be (None)."""
     platform_status = trade.get("status")
     status = TRADE_STATUS.get(platform_status) or unknown_status(platform_status)
     step = trade.get("step_trade_status")
     if not step:
-        return status, False, None
+        if trade.get("type") != STEP_TYPE:
+            return status, False, None
+        return status, True, (True if status in _BALANCE_PAID_STATUSES else None)
     balance_paid = step == STEP_ALL_PAID
     if step == STEP_DEPOSIT_PAID and status == OrderStatus.PENDING_PAYMENT:
         status = OrderStatus.PRESALE_DEPOSIT_PAID
