@@ -591,6 +591,19 @@ def mark_quarantine(conn_or_engine: ConnOrEngine, ids: Iterable[int], status: st
     return changed
 
 
+def listing_skus(conn_or_engine: ConnOrEngine, shop_id: str | None = None) -> dict[tuple[str, str, str], str]:
+    """(shop id, marketplace item id, marketplace SKU id or "") → our SKU, from the listings
+    table (``domain.validation.resolve_listed_skus``: lines without a merchant code)."""
+    from warehouse.models import Listing
+
+    table = Listing.__table__
+    query = sa.select(table.c.shop_id, table.c.marketplace_item_id, table.c.marketplace_sku_id, table.c.sku)
+    if shop_id is not None:
+        query = query.where(table.c.shop_id == shop_id)
+    with _connection(conn_or_engine) as conn:
+        return {(shop, item, variant or ""): sku for shop, item, variant, sku in conn.execute(query)}
+
+
 def known_skus(conn_or_engine: ConnOrEngine) -> frozenset[str]:
     """Every SKU of the catalogue (validation rejects lines whose SKU is not here)."""
     with _connection(conn_or_engine) as conn:

@@ -142,3 +142,43 @@ def test_pdd_gifts_are_lines_to_pick_constructed():
     assert (bool(gift["is_gift"]), gift["sku"], gift["quantity"], gift["line_total_minor"]) == (True, "GIFT-1", 1, 0)
     assert not bool(frames.lines.iloc[0]["is_gift"])
     assert frames.orders.iloc[0]["discount_minor"] == 0     # a gift adds nothing to the order's money
+
+
+# --- lines without a merchant code resolve through the listings table (defect 10) -----------
+
+def test_lines_without_a_merchant_code_take_their_sku_from_the_listings():
+    """t2 is a captured Taobao C-store trade (``seller_type: "C"``) whose line has no
+    ``outer_sku_id``/``outer_iid``; p1 is PDD's documentation example with ``outer_id: ""``.
+    Both name their item and SKU ids; the listings table maps those to our SKU."""
+    from datetime import datetime, timezone
+
+    from domain.validation import ValidationRules, resolve_listed_skus, validate_orders
+
+    trade = top_trade("t2_jdp_trade_finished_shipped.json")
+    pdd = pdd_increment()[0]
+    assert "outer_sku_id" not in trade["orders"]["order"][0] and pdd["item_list"][0]["outer_id"] == ""
+    rules = ValidationRules(known_currencies=frozenset({"CNY"}))
+    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    for platform, records, shop, ids in (
+            ("taobao", [trade], "taobao-cstore", ("37000093369", "56388300261")),
+            ("pdd", [pdd], "pdd-main", ("2542137428", "52494558847"))):
+        frames = normalise(platform, records, shop, hash_key=KEY)
+        assert frames.lines["sku"].isna().all()
+        assert len(validate_orders(frames, {"COMB-01"}, now, rules).rejected) == 1   # before: quarantined
+        listings = {(shop, *ids): "COMB-01"} if platform == "taobao" else {(shop, ids[0], ""): "COMB-01"}
+        assert resolve_listed_skus(frames, listings, {"COMB-01"}) == 1
+        assert list(frames.lines["sku"]) == ["COMB-01"]
+        outcome = validate_orders(frames, {"COMB-01"}, now, rules)
+        assert outcome.rejected.empty and len(outcome.valid.orders) == 1
+
+
+def test_a_line_no_listing_resolves_is_still_quarantined():
+    from datetime import datetime, timezone
+
+    from domain.validation import ValidationRules, resolve_listed_skus, validate_orders
+
+    frames = normalise("taobao", [top_trade("t2_jdp_trade_finished_shipped.json")], "taobao-cstore", hash_key=KEY)
+    assert resolve_listed_skus(frames, {("taobao-cstore", "999", ""): "COMB-01"}, {"COMB-01"}) == 0
+    outcome = validate_orders(frames, {"COMB-01"}, datetime(2026, 12, 1, tzinfo=timezone.utc),
+                              ValidationRules(known_currencies=frozenset({"CNY"})))
+    assert any("SKU is missing" in r for r in outcome.rejected.iloc[0]["reasons"])
