@@ -25,6 +25,17 @@ from domain.timeutil import parse_beijing
 
 PLATFORM = "pdd"
 
+#: where PDD orders carry buyer data (``pdd.order.number.list.increment.get`` /
+#: ``pdd.order.information.get`` fields; the documentation examples p1–p3 show ``receiver_name``,
+#: ``receiver_phone`` and ``address`` in clear), masked before a raw page or a quarantined record is
+#: stored (``domain.pii.mask_pii_payload``, issue 18 #12); PDD ciphertext is kept as sent. The
+#: ``*_mask`` fields are PDD's own masked copies.
+PII_PATHS = {
+    "**.receiver_name": "name", "**.receiver_phone": "phone", "**.receiver_address": "street",
+    "**.address": "street", "**.id_card_name": "name", "**.id_card_num": "id", "**.card_no": "id",
+    "**.mask_password": "id", "**.buyer_memo": "text", "**.remark": "text",
+}
+
 ORDER_STATUS = {1: OrderStatus.PAID, 2: OrderStatus.SHIPPED, 3: OrderStatus.COMPLETED}
 #: order ``refund_status``: 1 none / 2 after-sale in progress / 3 refunding / 4 refunded
 REFUND_STATUS = {2: REFUNDING, 3: REFUNDING, 4: REFUNDED}

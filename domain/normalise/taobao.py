@@ -18,6 +18,18 @@ from domain.timeutil import parse_beijing
 
 PLATFORM = "taobao"
 
+#: where TOP trades carry buyer data (``taobao.trade.fullinfo.get`` Trade fields, seen in the
+#: captured fixtures t1–t3: ``buyer_email``, ``buyer_alipay_no``, ``buyer_area`` …), masked before a
+#: raw page or a quarantined record is stored (``domain.pii.mask_pii_payload``, issue 18 #12). The
+#: seller's own fields (``seller_*``) and opaque ids (``buyer_open_uid``, ``oaid``) are not buyer data
+#: in clear; ``alipay_no`` is the payment's number, ``alipay_id`` the buyer's Alipay user id.
+PII_PATHS = {
+    "**.buyer_nick": "nick", "**.buyer_email": "email", "**.buyer_alipay_no": "account", "**.alipay_id": "id",
+    "**.buyer_ip": "ip", "**.buyer_area": "area", "**.receiver_name": "name", "**.receiver_mobile": "phone",
+    "**.receiver_phone": "phone", "**.receiver_address": "street", "**.invoice_name": "name",
+    "**.buyer_message": "text", "**.buyer_memo": "text", "**.seller_memo": "text",
+}
+
 TRADE_STATUS = {
     "TRADE_NO_CREATE_PAY": OrderStatus.PENDING_PAYMENT,
     "WAIT_BUYER_PAY": OrderStatus.PENDING_PAYMENT,
