@@ -152,10 +152,12 @@ class TaobaoConnector(Connector):
             partial = (any(trade.get(f) in (None, "") for f in required) or not trade_lines(trade)
                        or (trade.get("has_buyer_message") and "buyer_message" not in trade))
             if policy == "always" or (policy == "partial" and partial):
-                full_raw, full = self._call(FULL_INFO_METHOD, tid=trade["tid"],
+                # envelope: an answer without the trade is an error, never "keep the partial trade"
+                # (its buyer message would be lost without a word)
+                full_raw, full = self._call(FULL_INFO_METHOD, envelope="trade", tid=trade["tid"],
                                             fields=self.settings.option("fields", DEFAULT_FIELDS))
                 related.append(full_raw)
-                trade = full.get("trade") or trade
+                trade = full["trade"] if isinstance(full.get("trade"), dict) else trade
             records.append(trade)
         return records, related
 

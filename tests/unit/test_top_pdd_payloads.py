@@ -182,3 +182,27 @@ def test_a_line_no_listing_resolves_is_still_quarantined():
     outcome = validate_orders(frames, {"COMB-01"}, datetime(2026, 12, 1, tzinfo=timezone.utc),
                               ValidationRules(known_currencies=frozenset({"CNY"})))
     assert any("SKU is missing" in r for r in outcome.rejected.iloc[0]["reasons"])
+
+
+# --- a fullinfo answer without its trade is an error, never the partial trade kept -----------
+
+from tests.unit.test_connector_http import NOW, Answer, api, connector, top_page, trade  # noqa: E402,F401
+
+
+def test_a_fullinfo_answer_without_the_trade_is_an_error_naming_taobao(api):
+    """A trade with ``has_buyer_message`` needs ``trade.fullinfo.get``; an answer lacking the trade
+    (here ``{}`` from something between us and TOP) used to keep the partial trade, losing the
+    buyer message silently."""
+    from datetime import timedelta
+
+    from connectors.base import UnexpectedReplyError
+
+    def handler(seen):
+        if seen.form["method"] == "taobao.trade.fullinfo.get":
+            return Answer({"trade_fullinfo_get_response": {}})
+        partial = {**trade(7, "2026-11-11 10:00:00"), "has_buyer_message": True}
+        return Answer(top_page([partial], 1))
+
+    server = api(handler)
+    with connector("taobao", server.root + "/taobao") as top, pytest.raises(UnexpectedReplyError, match="taobao"):
+        list(top.pull_orders(NOW - timedelta(hours=1), NOW))
