@@ -31,8 +31,8 @@ from config.schema import AppConfig, ShopConfig
 from connectors import Connector, ConnectorError, Credentials, Page, build_connector, default_settings, redact
 from domain.canonical import CanonicalFrames
 from domain.normalise import normalise
-from domain.validation import (ValidationOutcome, ValidationRules, prepare_suite, undecodable_bytes_as_text,
-                               undecodable_fields, validate_orders)
+from domain.validation import (ValidationOutcome, ValidationRules, prepare_suite, resolve_listed_skus,
+                               undecodable_bytes_as_text, undecodable_fields, validate_orders)
 from domain.windows import Window, pull_window, watermark_limit
 from warehouse import repository
 from warehouse.db import make_engine
@@ -292,6 +292,8 @@ class ShopPull:
         # the marketplace then); validate_orders waits for it if it is not ready yet
         threading.Thread(target=prepare_suite, args=(self.rules,), name="gx-suite", daemon=True).start()
         self.known_skus = repository.known_skus(engine)
+        #: lines without a merchant code get their SKU from the shop's listings (issue 18 #10)
+        self.listing_skus = repository.listing_skus(engine, shop.id)
         self.result = ShopPullResult(shop_id=shop.id, platform=shop.platform)
         self.reasons: Counter[str] = Counter()
 
@@ -301,6 +303,7 @@ class ShopPull:
         undecodable_by_page = [_take_undecodable(page, self.hash_key) for page in chunk.pages]
         # raw_page_id: the page's position in the chunk, replaced by the archived page's id below
         frames, unreadable_by_page = _normalise_chunk(chunk.pages, self.hash_key)
+        resolve_listed_skus(frames, self.listing_skus, self.known_skus)
         outcome = (validate_orders(frames, self.known_skus, self.clock(), self.rules) if len(frames.orders)
                    else ValidationOutcome(valid=frames))
         _crash_point("validate")

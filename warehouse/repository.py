@@ -43,7 +43,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.canonical import LINE_COLUMNS, ORDER_COLUMNS, ORDER_KEY, REFUND_COLUMNS, REFUND_KEY, CanonicalFrames
-from domain.pii import mask_payload
+from domain.normalise import pii_paths
+from domain.pii import mask_payload, mask_pii_payload
 from warehouse.models import (
     Base,
     CaptureLog,
@@ -386,7 +387,8 @@ _DIGESTS_PER_LOOKUP = 500
 
 def archive_raw_pages(conn_or_engine: ConnOrEngine, pages: list[RawPageRow]) -> list[int]:
     """Keep pages as the marketplace sent them (gzip), in one INSERT; return their ids. Clear
-    buyer phones and street addresses are masked first (``domain.pii.mask_payload``, §7).
+    buyer phones and street addresses are masked first (``domain.pii.mask_payload``, §7), and so is
+    every path of the platform's PII table (``domain.normalise.pii_paths``: nicks, e-mails, accounts, IPs …).
 
     Archiving the same content for the same shop again (a rerun, an overlapping window)
     stores nothing new and returns the id of the page already kept.
@@ -395,7 +397,8 @@ def archive_raw_pages(conn_or_engine: ConnOrEngine, pages: list[RawPageRow]) -> 
         return []
     table = RawPage.__table__
     now = _utc_now()
-    payloads = [mask_payload(page.payload) for page in pages]
+    # the generic phone/street/remark keys, then the platform's declared PII paths (issue 18 #12)
+    payloads = [mask_pii_payload(mask_payload(page.payload), pii_paths(page.platform)) for page in pages]
     digests = [hashlib.sha256(payload).hexdigest() for payload in payloads]
     rows = [dict(platform=page.platform, shop_id=page.shop_id, window_start=page.window_start,
                  window_end=page.window_end, page_no=page.page_no, fetched_at=page.fetched_at or now,
@@ -489,7 +492,7 @@ def quarantine_raw_records(conn_or_engine: ConnOrEngine, platform: str, shop_id:
     normalises ``raw`` again once the cause is fixed.
     """
     now = now or _utc_now()
-    rows = [((platform, shop_id, order_id), {"raw": _masked_record(record)}, list(reasons), None, raw_page_id)
+    rows = [((platform, shop_id, order_id), {"raw": _masked_record(record, platform)}, list(reasons), None, raw_page_id)
             for order_id, record, reasons in items]
     with _connection(conn_or_engine) as conn:
         return _store_quarantine(conn, rows, now)
@@ -507,16 +510,18 @@ def quarantine_undecodable_records(conn_or_engine: ConnOrEngine, platform: str, 
     a valid later version of the order supersedes the row.
     """
     now = now or _utc_now()
-    rows = [((platform, shop_id, order_id), {"raw": _masked_record(record), "undecodable": list(fields)},
+    rows = [((platform, shop_id, order_id), {"raw": _masked_record(record, platform), "undecodable": list(fields)},
              list(reasons), modified, raw_page_id)
             for order_id, record, reasons, fields, modified in items]
     with _connection(conn_or_engine) as conn:
         return _store_quarantine(conn, rows, now)
 
 
-def _masked_record(record: Any) -> Any:
-    """A platform record with clear buyer phones and street addresses masked (§7), as archived pages are."""
-    return json.loads(mask_payload(json.dumps(record, ensure_ascii=False, default=str).encode()))
+def _masked_record(record: Any, platform: str | None = None) -> Any:
+    """A platform record with clear buyer phones and street addresses masked (§7), and the
+    platform's PII paths (issue 18 #12), as archived pages are."""
+    masked = mask_payload(json.dumps(record, ensure_ascii=False, default=str).encode())
+    return json.loads(mask_pii_payload(masked, pii_paths(platform)) if platform else masked)
 
 
 def _quarantined_version(conn: sa.Connection, key: tuple, modified: datetime) -> tuple[int, str] | None:
@@ -589,6 +594,19 @@ def mark_quarantine(conn_or_engine: ConnOrEngine, ids: Iterable[int], status: st
                 values["reasons"] = reasons_by_id[record_id]
             changed += conn.execute(sa.update(table).where(table.c.id == record_id).values(**values)).rowcount
     return changed
+
+
+def listing_skus(conn_or_engine: ConnOrEngine, shop_id: str | None = None) -> dict[tuple[str, str, str], str]:
+    """(shop id, marketplace item id, marketplace SKU id or "") → our SKU, from the listings
+    table (``domain.validation.resolve_listed_skus``: lines without a merchant code)."""
+    from warehouse.models import Listing
+
+    table = Listing.__table__
+    query = sa.select(table.c.shop_id, table.c.marketplace_item_id, table.c.marketplace_sku_id, table.c.sku)
+    if shop_id is not None:
+        query = query.where(table.c.shop_id == shop_id)
+    with _connection(conn_or_engine) as conn:
+        return {(shop, item, variant or ""): sku for shop, item, variant, sku in conn.execute(query)}
 
 
 def known_skus(conn_or_engine: ConnOrEngine) -> frozenset[str]:

@@ -18,6 +18,18 @@ from domain.timeutil import parse_beijing
 
 PLATFORM = "taobao"
 
+#: where TOP trades carry buyer data (``taobao.trade.fullinfo.get`` Trade fields, seen in the
+#: captured fixtures t1–t3: ``buyer_email``, ``buyer_alipay_no``, ``buyer_area`` …), masked before a
+#: raw page or a quarantined record is stored (``domain.pii.mask_pii_payload``, issue 18 #12). The
+#: seller's own fields (``seller_*``) and opaque ids (``buyer_open_uid``, ``oaid``) are not buyer data
+#: in clear; ``alipay_no`` is the payment's number, ``alipay_id`` the buyer's Alipay user id.
+PII_PATHS = {
+    "**.buyer_nick": "nick", "**.buyer_email": "email", "**.buyer_alipay_no": "account", "**.alipay_id": "id",
+    "**.buyer_ip": "ip", "**.buyer_area": "area", "**.receiver_name": "name", "**.receiver_mobile": "phone",
+    "**.receiver_phone": "phone", "**.receiver_address": "street", "**.invoice_name": "name",
+    "**.buyer_message": "text", "**.buyer_memo": "text", "**.seller_memo": "text",
+}
+
 TRADE_STATUS = {
     "TRADE_NO_CREATE_PAY": OrderStatus.PENDING_PAYMENT,
     "WAIT_BUYER_PAY": OrderStatus.PENDING_PAYMENT,
@@ -46,6 +58,9 @@ NO_REFUND = "NO_REFUND"
 
 STEP_DEPOSIT_PAID = "FRONT_PAID_FINAL_NOPAID"
 STEP_ALL_PAID = "FRONT_PAID_FINAL_PAID"
+#: ``trade.type`` of a presale (分阶段付款) trade
+STEP_TYPE = "step"
+_BALANCE_PAID_STATUSES = {OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED}
 
 
 def trade_lines(trade: dict) -> list[dict]:
@@ -55,12 +70,19 @@ def trade_lines(trade: dict) -> list[dict]:
 
 
 def _status(trade: dict) -> tuple[str, bool, bool | None]:
-    """(canonical status, is presale, presale balance paid)."""
+    """(canonical status, is presale, presale balance paid).
+
+    A presale trade is ``type == "step"`` or has a ``step_trade_status``; TOP's captured step
+    trades (fixture t3, 2013) carry only ``type: "step"``. Without the step state, a trade TOP
+    already counts as paid, shipped or finished has its balance paid; one still waiting for
+    payment is not known to be (None)."""
     platform_status = trade.get("status")
     status = TRADE_STATUS.get(platform_status) or unknown_status(platform_status)
     step = trade.get("step_trade_status")
     if not step:
-        return status, False, None
+        if trade.get("type") != STEP_TYPE:
+            return status, False, None
+        return status, True, (True if status in _BALANCE_PAID_STATUSES else None)
     balance_paid = step == STEP_ALL_PAID
     if step == STEP_DEPOSIT_PAID and status == OrderStatus.PENDING_PAYMENT:
         status = OrderStatus.PRESALE_DEPOSIT_PAID

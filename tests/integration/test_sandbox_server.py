@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
+from connectors.taobao import DEFAULT_FIELDS
 from sandbox.server import SandboxServer
 
 BEIJING = timezone(timedelta(hours=8))
@@ -47,7 +48,13 @@ def wrapped_md5(params: dict, secret: str) -> str:
 
 # --- Taobao TOP ---------------------------------------------------------------------------------
 
+#: TOP's trade calls require ``fields`` (connectors.taobao.DOCUMENTED); a client always sends it
+TRADE_METHODS = ("taobao.trades.sold.increment.get", "taobao.trade.fullinfo.get")
+
+
 def top_call(http, server, cred, method, sign_method="md5", secret=None, timestamp=None, **business):
+    if method in TRADE_METHODS:
+        business.setdefault("fields", DEFAULT_FIELDS + ",tid_str")   # tid_str: the 64-bit id as text
     params = {"method": method, "app_key": cred.app_key, "session": cred.access_token, "format": "json", "v": "2.0",
               "sign_method": sign_method, "timestamp": timestamp or beijing(datetime.now(timezone.utc)),
               **{k: str(v) for k, v in business.items()}}
@@ -174,6 +181,8 @@ def test_jd_order_search_signs_pages_and_limits(http, server, world):
 # --- PDD -----------------------------------------------------------------------------------------
 
 def pdd_call(http, server, cred, type_, secret=None, **business):
+    if type_ == "pdd.order.number.list.increment.get":   # required (connectors.pdd.DOCUMENTED): 0/5/5 = all
+        business = {"is_lucky_flag": 0, "order_status": 5, "refund_status": 5, **business}
     params = {"type": type_, "client_id": cred.app_key, "access_token": cred.access_token, "data_type": "JSON",
               "timestamp": str(int(time.time())), **{k: str(v) for k, v in business.items()}}
     params["sign"] = wrapped_md5(params, secret or cred.app_secret)
@@ -335,7 +344,7 @@ def test_each_fault_kind_is_observed(http, server, world, kind):
     http.post(f"{server.url}/_sandbox/faults", json={"force": {"kind": kind, "platform": "taobao", "count": 1}})
     params = {"method": "taobao.trades.sold.increment.get", "app_key": cred.app_key, "session": cred.access_token,
               "sign_method": "md5", "timestamp": beijing(datetime.now(timezone.utc)), "start_modified": start,
-              "end_modified": end, "page_no": "2", "page_size": "10", "simplify": "true"}
+              "end_modified": end, "page_no": "2", "page_size": "10", "simplify": "true", "fields": DEFAULT_FIELDS}
     text = "".join(f"{k}{v}" for k, v in sorted(params.items()))
     params["sign"] = hashlib.md5((cred.app_secret + text + cred.app_secret).encode()).hexdigest().upper()
     began = time.monotonic()
