@@ -204,7 +204,7 @@ _PAYLOAD_FIELD = re.compile(rb'"(' + "|".join(sorted(PAYLOAD_PHONE_KEYS | PAYLOA
                             + rb')"\s*:\s*"((?:[^"\\]|\\.)*)"', re.IGNORECASE)
 
 
-def mask_payload(raw: bytes) -> bytes:
+def mask_payload(raw: bytes, platform: str | None = None) -> bytes:
     """A marketplace's JSON body with every clear phone and street address masked in place,
     and the contact data typed into remarks (``mask_text``).
 
@@ -214,6 +214,7 @@ def mask_payload(raw: bytes) -> bytes:
     ``"1200 Main St"`` → ``"****"``); the rest of the body stays byte for byte as received,
     values already masked (``*``) or encrypted by the marketplace are left as they are, and a
     body that is not JSON is scanned all the same (a truncated page is archived too).
+    With ``platform``, that platform's own PII keys are masked too (``mask_platform_pii``).
     """
     def masked(match: re.Match[bytes]) -> bytes:
         key = match.group(1).decode("ascii").lower()
@@ -231,4 +232,58 @@ def mask_payload(raw: bytes) -> bytes:
         safe = mask_phone(value) if is_phone else mask_address(value)
         return b'"' + match.group(1) + b'":' + json.dumps(safe, ensure_ascii=False).encode()
 
-    return _PAYLOAD_FIELD.sub(masked, raw)
+    masked_raw = _PAYLOAD_FIELD.sub(masked, raw)
+    return mask_platform_pii(masked_raw, platform) if platform else masked_raw
+
+
+# --- per-platform PII paths (issue 18 #12) ----------------------------------------------------
+# Buyer fields each marketplace sends beyond the generic phone / address / remark keys above,
+# by JSON key as that platform spells it, with what they hold. ``mask_payload(raw, platform)``
+# masks them before a raw page or a quarantined record is stored. JD: the JOS SDK's
+# OrderSearchInfo / UserInfo; Douyin: order.searchList (encrypt_* are ciphertext, mask_* are
+# Douyin's own masks, post_* the clear fields of older replies).
+PII_NAME, PII_PHONE, PII_ADDRESS, PII_CIPHERTEXT = "name", "phone", "address", "ciphertext"
+PII_PATHS: dict[str, dict[str, str]] = {
+    "jd": {"pin": PII_NAME, "realPin": PII_NAME, "fullname": PII_NAME, "fullAddress": PII_ADDRESS,
+           "mobile": PII_PHONE, "telephone": PII_PHONE, "invoiceTitle": PII_NAME},
+    "douyin": {"post_receiver": PII_NAME, "mask_post_receiver": PII_NAME, "post_tel": PII_PHONE,
+               "mask_post_tel": PII_PHONE, "detail": PII_ADDRESS, "encrypt_post_receiver": PII_CIPHERTEXT,
+               "encrypt_post_tel": PII_CIPHERTEXT, "encrypt_detail": PII_CIPHERTEXT},
+}
+_PATH_PATTERNS = {platform: re.compile(rb'"(' + "|".join(sorted(map(re.escape, keys))).encode()
+                                       + rb')"\s*:\s*"((?:[^"\\]|\\.)*)"')
+                  for platform, keys in PII_PATHS.items()}
+
+
+def _masked_value(kind: str, value: str) -> str:
+    if not value.strip():
+        return value
+    if kind == PII_CIPHERTEXT or looks_like_ciphertext(value):
+        return CIPHERTEXT_MARK
+    if "*" in value:          # the marketplace's own mask
+        return value
+    if kind == PII_NAME:
+        return mask_name(value) or MASK
+    if kind == PII_PHONE:
+        return mask_phone(value) or MASK
+    return mask_address(value) or MASK
+
+
+def mask_platform_pii(raw: bytes, platform: str) -> bytes:
+    """``raw`` with the string values of ``platform``'s PII keys (``PII_PATHS``) masked in place;
+    a platform without a table is returned unchanged."""
+    pattern = _PATH_PATTERNS.get(platform)
+    if pattern is None:
+        return raw
+    kinds = PII_PATHS[platform]
+
+    def masked(match: re.Match[bytes]) -> bytes:
+        try:
+            value = json.loads(b'"' + match.group(2) + b'"')
+        except ValueError:
+            return match.group(0)
+        safe = _masked_value(kinds[match.group(1).decode("ascii")], value)
+        return match.group(0) if safe == value else \
+            b'"' + match.group(1) + b'":' + json.dumps(safe, ensure_ascii=False).encode()
+
+    return pattern.sub(masked, raw)

@@ -395,7 +395,7 @@ def archive_raw_pages(conn_or_engine: ConnOrEngine, pages: list[RawPageRow]) -> 
         return []
     table = RawPage.__table__
     now = _utc_now()
-    payloads = [mask_payload(page.payload) for page in pages]
+    payloads = [mask_payload(page.payload, page.platform) for page in pages]
     digests = [hashlib.sha256(payload).hexdigest() for payload in payloads]
     rows = [dict(platform=page.platform, shop_id=page.shop_id, window_start=page.window_start,
                  window_end=page.window_end, page_no=page.page_no, fetched_at=page.fetched_at or now,
@@ -489,7 +489,7 @@ def quarantine_raw_records(conn_or_engine: ConnOrEngine, platform: str, shop_id:
     normalises ``raw`` again once the cause is fixed.
     """
     now = now or _utc_now()
-    rows = [((platform, shop_id, order_id), {"raw": _masked_record(record)}, list(reasons), None, raw_page_id)
+    rows = [((platform, shop_id, order_id), {"raw": _masked_record(record, platform)}, list(reasons), None, raw_page_id)
             for order_id, record, reasons in items]
     with _connection(conn_or_engine) as conn:
         return _store_quarantine(conn, rows, now)
@@ -507,16 +507,17 @@ def quarantine_undecodable_records(conn_or_engine: ConnOrEngine, platform: str, 
     a valid later version of the order supersedes the row.
     """
     now = now or _utc_now()
-    rows = [((platform, shop_id, order_id), {"raw": _masked_record(record), "undecodable": list(fields)},
+    rows = [((platform, shop_id, order_id), {"raw": _masked_record(record, platform), "undecodable": list(fields)},
              list(reasons), modified, raw_page_id)
             for order_id, record, reasons, fields, modified in items]
     with _connection(conn_or_engine) as conn:
         return _store_quarantine(conn, rows, now)
 
 
-def _masked_record(record: Any) -> Any:
-    """A platform record with clear buyer phones and street addresses masked (§7), as archived pages are."""
-    return json.loads(mask_payload(json.dumps(record, ensure_ascii=False, default=str).encode()))
+def _masked_record(record: Any, platform: str | None = None) -> Any:
+    """A platform record with clear buyer phones and street addresses masked (§7), and the
+    platform's own PII keys (``domain.pii.PII_PATHS``), as archived pages are."""
+    return json.loads(mask_payload(json.dumps(record, ensure_ascii=False, default=str).encode(), platform))
 
 
 def _quarantined_version(conn: sa.Connection, key: tuple, modified: datetime) -> tuple[int, str] | None:

@@ -83,8 +83,8 @@ def _connector(config, shop_id: str, clock):
 def _is_this_case(row: dict, case: dict) -> bool:
     record = case["record"]
     raw = (row["record"] or {}).get("raw", ...)
-    if raw is not ...:  # kept with clear phones and street addresses masked (domain-rules §7)
-        return raw == json.loads(mask_payload(json.dumps(record, ensure_ascii=False).encode()))
+    if raw is not ...:  # kept with clear phones, street addresses and the platform's PII keys masked (§7)
+        return raw == json.loads(mask_payload(json.dumps(record, ensure_ascii=False).encode(), case["platform"]))
     return isinstance(record, dict) and row["order_id"] == str(record.get(ID_FIELD[case["platform"]]))
 
 

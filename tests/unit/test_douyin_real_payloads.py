@@ -98,3 +98,17 @@ def test_ciphertext_alone_is_never_hashed_into_an_address(d2):
     record = douyin_order(d2, "1", "", "##qIOpbLPevlQwA6f+yNJ7HgOqMdCcDttVlAympUYfJk9V=#1##")
     record.pop("open_address_id")
     assert normalise("douyin", [record], "douyin-main", hash_key=KEY).orders.iloc[0]["address_hash"] is None
+
+
+def test_douyin_buyer_data_is_masked_before_a_raw_page_is_stored(d2):
+    """Issue 18 #12: clear receiver fields and encrypted post_* fields are masked in the stored page."""
+    from domain.pii import CIPHERTEXT_MARK, mask_payload
+
+    record = dict(d2, encrypt_post_receiver="##qIOpbLPevlQwA6f+yNJ7HgOqMdCcDttVlAympUYfJk9V=#1##")
+    stored = json.loads(mask_payload(json.dumps({"code": 10000, "data": {"shop_order_list": [record]}},
+                                                ensure_ascii=False).encode(), "douyin"))
+    order = stored["data"]["shop_order_list"][0]
+    text = json.dumps(order, ensure_ascii=False)
+    assert "张三" not in text and "12345678911" not in text and "丹棱街1号" not in text
+    assert order["encrypt_post_receiver"] == CIPHERTEXT_MARK and order["post_receiver"] == "张*"
+    assert order["order_id"] == d2["order_id"] and order["pay_amount"] == d2["pay_amount"]

@@ -109,3 +109,16 @@ def test_one_buyer_at_one_jd_address_id_is_one_parcel(j1):
                jd_order(j1, "1003", "open-buyer-A", "OAID-2")]
     merged = merge(normalise("jd", records, "jd-pop", hash_key=KEY).orders, RULES).set_index("order_id")
     assert merged.loc["1001", "merge_key"] == merged.loc["1002", "merge_key"] != merged.loc["1003", "merge_key"]
+
+
+def test_jd_buyer_data_is_masked_before_a_raw_page_is_stored(j1):
+    """Issue 18 #12: the raw page keeps no clear pin, no consignee ciphertext."""
+    from domain.pii import mask_payload
+
+    page = json.dumps({"jingdong_pop_order_search_responce": {"searchorderinfo_result": {
+        "orderInfoList": [j1]}}}, ensure_ascii=False).encode()
+    stored = mask_payload(page, "jd").decode()
+    assert "jd_ituyy715jh7pssw" not in stored and '"pin": "j*' in stored.replace('":"', '": "')
+    assert "AAS/ZFJFpmfveSmeZ0P9i" not in stored.replace("\\/", "/")
+    order = json.loads(stored)["jingdong_pop_order_search_responce"]["searchorderinfo_result"]["orderInfoList"][0]
+    assert order["orderId"] == "249786309732" and order["itemInfoList"] == j1["itemInfoList"]   # the rest as sent
