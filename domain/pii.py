@@ -287,3 +287,26 @@ def mask_platform_pii(raw: bytes, platform: str) -> bytes:
             b'"' + match.group(1) + b'":' + json.dumps(safe, ensure_ascii=False).encode()
 
     return pattern.sub(masked, raw)
+
+
+# --- merge identity on encrypted orders (issue 18 #13) ------------------------------------------
+
+def clear_identity(value: object) -> str | None:
+    """``value`` as an identity only when it is clear: a masked value (``t**``) is shared by
+    unrelated buyers and ciphertext may differ on every order, so neither identifies anyone."""
+    text = str(value).strip() if value not in (None, "") else ""
+    if not text or "*" in text or looks_like_ciphertext(text):
+        return None
+    return text
+
+
+def address_identity(merge_id: object, *region_and_street: str | None) -> str | None:
+    """What an order's ``address_hash`` is made of: the platform's merge identity (Douyin/PDD
+    ``open_address_id``, TOP/JD ``oaid``) when sent, else region + street when the street is
+    clear; never ciphertext, never a mask (then None: the order merges with no other)."""
+    if merge_id not in (None, ""):
+        return f"merge-id:{merge_id}"
+    *region, street = region_and_street or (None,)
+    if clear_identity(street) is None:
+        return None
+    return "".join(part for part in (*region, street) if part)

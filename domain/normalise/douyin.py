@@ -23,9 +23,9 @@ from __future__ import annotations
 from domain.canonical import CanonicalFrames, OrderStatus
 from domain.money import minor_from_int
 from domain.normalise._common import (order_id_of, REFUND_REJECTED, REFUNDED, REFUNDING,
-                                      derived_order_discount, joined, line_row, order_row, overlay_refunds,
+                                      derived_order_discount, line_row, order_row, overlay_refunds,
                                       refund_row, text_or_none, to_frames, unknown_status)
-from domain.pii import (looks_like_ciphertext, mask_address, mask_name, mask_phone, mask_text, protect_name,
+from domain.pii import (address_identity, mask_address, mask_name, mask_phone, mask_text, protect_name,
                         protect_phone, stable_hash)
 from domain.timeutil import parse_unix
 
@@ -73,15 +73,6 @@ def _presale(record: dict) -> tuple[bool, bool]:
     last = max((int(p.get("total_phase") or 0) for p in phases), default=2)
     balance_paid = any(int(p.get("current_phase") or 0) >= last and p.get("pay_success") for p in phases)
     return True, balance_paid
-
-
-def address_identity(record: dict, region: tuple, detail: str | None) -> str | None:
-    """``open_address_id``, else a clear street with its region; never ciphertext or a mask."""
-    if record.get("open_address_id"):
-        return "open_address_id:" + str(record["open_address_id"])
-    if not detail or "*" in detail or looks_like_ciphertext(detail):
-        return None
-    return joined(*region, detail)
 
 
 def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> CanonicalFrames:
@@ -155,7 +146,8 @@ def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> Canon
             or protect_phone(record.get("encrypt_post_tel") or record.get("post_tel")),
             province=province, city=city, district=district,
             address_masked=mask_address(detail, province, city, district),
-            address_hash=stable_hash(address_identity(record, (province, city, district), detail), hash_key),
+            address_hash=stable_hash(address_identity(record.get("open_address_id"), province, city, district,
+                                                      detail), hash_key),
             buyer_remark=mask_text(record.get("buyer_words")), seller_remark=mask_text(record.get("seller_words")),
             carrier=shipment.get("company_name") or shipment.get("company"),
             tracking_no=text_or_none(shipment.get("tracking_no")), line_count=len(line_totals),

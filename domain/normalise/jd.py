@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from domain.canonical import CanonicalFrames, OrderStatus
 from domain.money import major_to_minor
-from domain.normalise._common import (order_id_of, derived_order_discount, joined, line_row, order_row,
+from domain.normalise._common import (order_id_of, derived_order_discount, line_row, order_row,
                                       text_or_none, to_frames, unknown_status)
-from domain.pii import (looks_like_ciphertext, mask_address, mask_text, protect_name, protect_phone,
+from domain.pii import (address_identity, clear_identity, mask_address, mask_text, protect_name, protect_phone,
                         stable_hash)
 from domain.timeutil import parse_beijing
 
@@ -75,23 +75,6 @@ def _status(state: str | None, paid: bool) -> str | None:
     return ORDER_STATE.get(state) or unknown_status(state)
 
 
-def buyer_identity(record: dict) -> str | None:
-    """JD's buyer id for repeat-buyer and merge keys; never a masked ``pin``."""
-    pin = record.get("pin")
-    clear_pin = pin if pin and "*" not in str(pin) else None
-    return record.get("open_id_buyer") or record.get("xid_buyer") or clear_pin or None
-
-
-def address_identity(consignee: dict) -> str | None:
-    """JD's address id (``oaid``), else the clear street with its region; never ciphertext or a mask."""
-    if consignee.get("oaid"):
-        return "oaid:" + str(consignee["oaid"])
-    street = consignee.get("fullAddress")
-    if not street or "*" in str(street) or looks_like_ciphertext(str(street)):
-        return None
-    return joined(consignee.get("province"), consignee.get("city"), consignee.get("county"), str(street))
-
-
 def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> CanonicalFrames:
     orders, lines, refunds = [], [], []
     for record in records:
@@ -130,12 +113,14 @@ def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> Canon
             paid_at=paid_at,
             modified_at=modified,
             is_presale=False,
-            buyer_key=stable_hash(buyer_identity(record), hash_key),
+            buyer_key=stable_hash(record.get("open_id_buyer") or record.get("xid_buyer")
+                                  or clear_identity(record.get("pin")), hash_key),
             receiver_name_masked=protect_name(consignee.get("fullname")),
             receiver_phone_masked=protect_phone(consignee.get("mobile") or consignee.get("telephone")),
             province=province, city=city, district=district,
             address_masked=mask_address(consignee.get("fullAddress"), province, city, district),
-            address_hash=stable_hash(address_identity(consignee), hash_key),
+            address_hash=stable_hash(address_identity(consignee.get("oaid"), province, city, district,
+                                                      consignee.get("fullAddress")), hash_key),
             buyer_remark=mask_text(record.get("orderRemark")), seller_remark=mask_text(record.get("venderRemark")),
             carrier=text_or_none(record.get("logisticsId")), tracking_no=text_or_none(record.get("waybill")),
             line_count=len(line_totals),
