@@ -6,26 +6,20 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
 
-from domain.batching import BatchingRules, merge
+from domain.batching import merge
 from domain.normalise import normalise
+from helpers.real_payloads import MERGE_RULES, shared_payload
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "marketplaces"
 KEY = b"test-hash-key"
-RULES = BatchingRules(ship_deadline_hours={"default": 48}, near_deadline_hours=6, max_orders_per_batch=10,
-                      merge_buffer_minutes=30, split_policy="no_split", remark_keywords_needing_person=(),
-                      promotion_gifts=())
+RULES = MERGE_RULES
 
 
 @pytest.fixture(scope="module")
 def d2() -> dict:
-    path = SHARED / "douyin" / "d2_official_doc_example_shop_order_list.json"
-    if not path.exists():
-        pytest.skip(f"{path} is absent: the shared real payloads sit beside the clone (../shared)")
-    return json.loads(path.read_text())[0]
+    return shared_payload("douyin/d2_official_doc_example_shop_order_list.json")[0]
 
 
 def constructed(record: dict, *, sku: dict | None = None, **changes) -> dict:

@@ -10,23 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from domain.batching import BatchingRules, merge
+from domain.batching import merge
 from domain.normalise import normalise
 from domain.pii import CIPHERTEXT_MARK
+from helpers.real_payloads import MERGE_RULES, shared_payload
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "marketplaces"
 KEY = b"test-hash-key"
-RULES = BatchingRules(ship_deadline_hours={"default": 48}, near_deadline_hours=6, max_orders_per_batch=10,
-                      merge_buffer_minutes=30, split_policy="no_split", remark_keywords_needing_person=(),
-                      promotion_gifts=())
+RULES = MERGE_RULES
 
 
 @pytest.fixture(scope="module")
 def j1() -> dict:
-    path = SHARED / "jd" / "j1_ensearch_order_as_published.json"
-    if not path.exists():
-        pytest.skip(f"{path} is absent: the shared real payloads sit beside the clone (../shared)")
-    return json.loads(path.read_text())
+    return shared_payload("jd/j1_ensearch_order_as_published.json")
 
 
 def variant(record: dict, **changes) -> dict:
