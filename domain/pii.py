@@ -215,6 +215,7 @@ def mask_payload(raw: bytes) -> bytes:
     ``"1200 Main St"`` → ``"****"``); the rest of the body stays byte for byte as received,
     values already masked (``*``) or encrypted by the marketplace are left as they are, and a
     body that is not JSON is scanned all the same (a truncated page is archived too).
+    Each platform's own buyer fields are masked by ``mask_pii_payload`` with its ``PII_PATHS``.
     """
     def masked(match: re.Match[bytes]) -> bytes:
         key = match.group(1).decode("ascii").lower()
@@ -374,3 +375,26 @@ def mask_pii_payload(raw: bytes, paths: dict[str, str]) -> bytes:
 @functools.lru_cache(maxsize=64)
 def _pii_pattern(keys: tuple[str, ...]) -> re.Pattern[bytes]:
     return re.compile(rb'"(' + b"|".join(re.escape(k.encode()) for k in keys) + rb')"\s*:\s*' + _VALUE)
+
+
+# --- merge identity on encrypted orders (issue 18 #13) ------------------------------------------
+
+def clear_identity(value: object) -> str | None:
+    """``value`` as an identity only when it is clear: a masked value (``t**``) is shared by
+    unrelated buyers and ciphertext may differ on every order, so neither identifies anyone."""
+    text = str(value).strip() if value not in (None, "") else ""
+    if not text or "*" in text or looks_like_ciphertext(text):
+        return None
+    return text
+
+
+def address_identity(merge_id: object, *region_and_street: str | None) -> str | None:
+    """What an order's ``address_hash`` is made of: the platform's merge identity (Douyin/PDD
+    ``open_address_id``, TOP/JD ``oaid``) when sent, else region + street when the street is
+    clear; never ciphertext, never a mask (then None: the order merges with no other)."""
+    if merge_id not in (None, ""):
+        return f"merge-id:{merge_id}"
+    *region, street = region_and_street or (None,)
+    if clear_identity(street) is None:
+        return None
+    return "".join(part for part in (*region, street) if part)

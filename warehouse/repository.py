@@ -43,8 +43,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.canonical import LINE_COLUMNS, ORDER_COLUMNS, ORDER_KEY, REFUND_COLUMNS, REFUND_KEY, CanonicalFrames
-from domain.normalise import pii_paths
-from domain.pii import mask_payload, mask_pii_payload
+from domain.normalise import mask_stored
 from warehouse.models import (
     Base,
     CaptureLog,
@@ -398,7 +397,7 @@ def archive_raw_pages(conn_or_engine: ConnOrEngine, pages: list[RawPageRow]) -> 
     table = RawPage.__table__
     now = _utc_now()
     # the generic phone/street/remark keys, then the platform's declared PII paths (issue 18 #12)
-    payloads = [mask_pii_payload(mask_payload(page.payload), pii_paths(page.platform)) for page in pages]
+    payloads = [mask_stored(page.payload, page.platform) for page in pages]
     digests = [hashlib.sha256(payload).hexdigest() for payload in payloads]
     rows = [dict(platform=page.platform, shop_id=page.shop_id, window_start=page.window_start,
                  window_end=page.window_end, page_no=page.page_no, fetched_at=page.fetched_at or now,
@@ -520,8 +519,7 @@ def quarantine_undecodable_records(conn_or_engine: ConnOrEngine, platform: str, 
 def _masked_record(record: Any, platform: str | None = None) -> Any:
     """A platform record with clear buyer phones and street addresses masked (§7), and the
     platform's PII paths (issue 18 #12), as archived pages are."""
-    masked = mask_payload(json.dumps(record, ensure_ascii=False, default=str).encode())
-    return json.loads(mask_pii_payload(masked, pii_paths(platform)) if platform else masked)
+    return json.loads(mask_stored(json.dumps(record, ensure_ascii=False, default=str).encode(), platform))
 
 
 def _quarantined_version(conn: sa.Connection, key: tuple, modified: datetime) -> tuple[int, str] | None:

@@ -40,6 +40,15 @@ def pii_paths(platform: str) -> dict[str, str]:
     return dict(getattr(module, "PII_PATHS", None) or {})
 
 
+def mask_stored(raw: bytes, platform: str | None) -> bytes:
+    """A marketplace body as it may be stored (raw page, quarantined record): the generic phone,
+    street and remark keys masked (``domain.pii.mask_payload``), then the platform's PII paths."""
+    from domain.pii import mask_payload, mask_pii_payload
+
+    masked = mask_payload(raw)
+    return mask_pii_payload(masked, pii_paths(platform)) if platform else masked
+
+
 _MODULES = {"taobao": taobao, "jd": jd, "pdd": pdd, "douyin": douyin, "shopify": shopify, "amazon": amazon,
             "file": file_import}
 

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from domain.canonical import CanonicalFrames, OrderStatus
 from domain.money import major_to_minor
-from domain.normalise._common import (order_id_of, REFUNDED, REFUNDING, derived_order_discount, joined, line_row,
+from domain.normalise._common import (order_id_of, REFUNDED, REFUNDING, derived_order_discount, line_row,
                                       order_row, overlay_refunds, refund_row, text_or_none, to_frames,
                                       unknown_status)
-from domain.pii import mask_address, mask_name, mask_phone, mask_text, protect_name, protect_phone, stable_hash
+from domain.pii import (address_identity, clear_identity, mask_address, mask_name, mask_phone, mask_text, protect_name,
+                        protect_phone, stable_hash)
 from domain.timeutil import parse_beijing
 
 PLATFORM = "pdd"
@@ -114,12 +115,13 @@ def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> Canon
             modified_at=modified, shipped_at=parse_beijing(record.get("shipping_time")),
             ship_by_at=parse_beijing(record.get("last_ship_time")),
             is_presale=is_presale, presale_balance_paid=balance_paid,
-            buyer_key=stable_hash(record.get("open_id") or record.get("receiver_phone"), hash_key),
+            buyer_key=stable_hash(record.get("open_id") or clear_identity(record.get("receiver_phone")), hash_key),
             receiver_name_masked=mask_name(record.get("receiver_name_mask")) or protect_name(record.get("receiver_name")),
             receiver_phone_masked=mask_phone(record.get("receiver_phone_mask")) or protect_phone(record.get("receiver_phone")),
             province=province, city=city, district=district,
             address_masked=mask_address(address, province, city, district),
-            address_hash=stable_hash(joined(province, city, district, address), hash_key),
+            address_hash=stable_hash(address_identity(record.get("open_address_id"), province, city, district,
+                                                      address), hash_key),
             buyer_remark=mask_text(record.get("buyer_memo")), seller_remark=mask_text(record.get("remark")),
             carrier=_carrier(record.get("logistics_id")), tracking_no=text_or_none(record.get("tracking_number")),
             line_count=len(line_totals),

@@ -12,8 +12,8 @@ from domain.money import major_to_minor
 from domain.normalise._common import (order_id_of, REFUND_CLOSED, REFUND_REJECTED, REFUND_REQUESTED, REFUNDED,
                                       REFUNDING, derived_order_discount, line_row, order_row,
                                       overlay_refunds, refund_row, text_or_none, to_frames,
-                                      unknown_status, joined)
-from domain.pii import mask_address, mask_name, mask_phone, mask_text, stable_hash
+                                      unknown_status)
+from domain.pii import address_identity, clear_identity, mask_address, mask_name, mask_phone, mask_text, stable_hash
 from domain.timeutil import parse_beijing
 
 PLATFORM = "taobao"
@@ -147,13 +147,13 @@ def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> Canon
             modified_at=modified, shipped_at=parse_beijing(trade.get("consign_time")),
             ship_by_at=parse_beijing(trade.get("timeout_action_time")),
             is_presale=is_presale, presale_balance_paid=balance_paid,
-            buyer_key=stable_hash(trade.get("buyer_open_uid") or trade.get("buyer_nick"), hash_key),
+            buyer_key=stable_hash(trade.get("buyer_open_uid") or clear_identity(trade.get("buyer_nick")), hash_key),
             buyer_nick_masked=mask_name(trade.get("buyer_nick")),
             receiver_name_masked=mask_name(trade.get("receiver_name")),
             receiver_phone_masked=mask_phone(trade.get("receiver_mobile") or trade.get("receiver_phone")),
             province=province, city=city, district=district,
             address_masked=mask_address(street, province, city, district),
-            address_hash=stable_hash(joined(province, city, district, street), hash_key),
+            address_hash=stable_hash(address_identity(trade.get("oaid"), province, city, district, street), hash_key),
             buyer_remark=mask_text(trade.get("buyer_message")), seller_remark=mask_text(trade.get("seller_memo")),
             carrier=carrier, tracking_no=tracking, line_count=len(line_totals),
         ))

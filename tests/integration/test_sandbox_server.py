@@ -161,7 +161,10 @@ def jd_call(http, server, cred, method, business, secret=None, timestamp=None):
 def test_jd_order_search_signs_pages_and_limits(http, server, world):
     shop, cred = shop_of(world, "jd")
     start, end = day_window(world)
-    business = {"start_date": start, "end_date": end, "page": 1, "page_size": 50}
+    business = {"start_date": start, "end_date": end, "page": 1, "page_size": 50,
+                "optional_fields": "orderId,orderState,orderPayment,consigneeInfo,itemInfoList,modified"}
+    refused = jd_call(http, server, cred, "jingdong.pop.order.search", {**business, "optional_fields": ""})
+    assert refused["jingdong_pop_order_search_responce"]["searchorderinfo_result"]["apiResult"]["success"] is False
     body = jd_call(http, server, cred, "jingdong.pop.order.search", business)
     result = body["jingdong_pop_order_search_responce"]["searchorderinfo_result"]
     assert result["apiResult"]["success"] is True
@@ -462,7 +465,8 @@ def _all_orders(http, server, world, platform):
     if platform == "jd":
         start, end = day_window(world)
         body = jd_call(http, server, cred, "jingdong.pop.order.search", {"start_date": start, "end_date": end,
-                                                                           "page": 1, "page_size": 50})
+                                                                           "page": 1, "page_size": 50,
+                                                                           "optional_fields": "orderId,orderPayment,orderState"})
         orders = body["jingdong_pop_order_search_responce"]["searchorderinfo_result"]["orderInfoList"]
         return [(o["orderId"], Decimal(o["orderPayment"]), o["orderState"]) for o in orders]
     if platform == "pdd":

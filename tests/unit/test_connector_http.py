@@ -544,3 +544,48 @@ def test_a_compressed_answer_is_read_decoded_and_its_decoded_size_counts_against
             pytest.raises(PlatformError, match=r"over the cap of 20000 bytes \(max_body_bytes\)") as info:
         list(shop.pull_orders(NOW - timedelta(hours=3), NOW))
     assert info.value.code == "body_too_large"
+
+
+# --- Douyin's envelopes (issue 18 #2) ------------------------------------------------------------
+# The current envelope is {code, msg, sub_code, sub_msg, log_id, data}, success code 10000; the
+# official SDKs opt out of the old {err_no, message} one with x-open-no-old-err-code: 1.
+
+def douyin_current(code=10000, sub_code="", data=None, **extra) -> dict:
+    return {"code": code, "msg": "success" if code == 10000 else "error", "sub_code": sub_code,
+            "sub_msg": "" if code == 10000 else sub_code, "log_id": "20261111120000ABCDEF", **extra,
+            "data": data if data is not None else {}}
+
+
+def test_douyin_reads_the_current_envelope_and_opts_out_of_the_old_one(api):
+    server = api(lambda seen: Answer(douyin_current(data={"total": 1, "page": 0, "size": 100, "shop_order_list": [
+        {"order_id": "6920000000000000001", "update_time": 1}]})))
+    with connector("douyin", server.root + "/douyin") as douyin:
+        records = [r for p in douyin.pull_orders(NOW - timedelta(hours=1), NOW) for r in p.records]
+    assert [r["order_id"] for r in records] == ["6920000000000000001"]
+    assert server.seen[0].headers.get("x-open-no-old-err-code") == "1"
+
+
+@pytest.mark.parametrize("body", [
+    douyin_current(code=30002, sub_code="isv.access-token-expired"),
+    # constructed: the transition form, old err_no 0 beside a current-envelope error and an empty
+    # order list — read as "ok, 0 orders" while only err_no was checked
+    {"err_no": 0, "message": "success",
+     **douyin_current(code=30002, sub_code="isv.access-token-expired", data={"total": 0, "shop_order_list": []})},
+], ids=["current", "both-envelopes"])
+def test_an_expired_douyin_token_is_an_auth_error_never_zero_orders(api, body):
+    server = api(lambda seen: Answer(body))
+    with connector("douyin", server.root + "/douyin") as douyin, pytest.raises(AuthError) as info:
+        list(douyin.pull_orders(NOW - timedelta(hours=1), NOW))
+    assert "isv.access-token-expired" in str(info.value) and "renew" in str(info.value)
+
+
+@pytest.mark.parametrize("body", [{"data": {"total": 0, "shop_order_list": []}},
+                                  douyin_current(code=50002, sub_code="isv.business-failed"),
+                                  {"err_no": 0, "message": "success"}])
+def test_a_douyin_body_that_is_not_a_recognised_success_is_an_error(api, body):
+    from connectors import ConnectorError
+
+    server = api(lambda seen: Answer(body))
+    with connector("douyin", server.root + "/douyin", max_retries=0) as douyin, pytest.raises(ConnectorError) as info:
+        list(douyin.pull_orders(NOW - timedelta(hours=1), NOW))
+    assert "douyin" in str(info.value).lower() and not isinstance(info.value, AuthError)
