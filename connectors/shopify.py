@@ -20,17 +20,33 @@ from connectors.base import AuthError, Connector, Page, PlatformError, PushResul
 from domain.timeutil import parse_iso
 from domain.windows import Window
 
-_NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+#: one RFC 8288 link-value: ``<URI>`` then its ``; name=value`` parameters (a value may be a
+#: quoted string). The URI may hold raw commas (Shopify's ``fields=id,updated_at``), so the
+#: header is read entry by entry, never split on commas (issue 18 #3).
+_LINK_VALUE = re.compile(r'\s*<([^>]*)>((?:\s*;\s*[^\s;,=]+(?:\s*=\s*(?:"(?:[^"\\]|\\.)*"|[^\s;,]*))?)*)\s*(?:,|$)')
+_LINK_PARAM = re.compile(r';\s*([^\s;,=]+)(?:\s*=\s*("(?:[^"\\]|\\.)*"|[^\s;,]*))?')
+
+
+def link_entries(link_header: str | None) -> list[tuple[str, dict[str, str]]]:
+    """The entries of a ``Link`` header (RFC 8288 §3): ``(URI, {param: value})``, parameter
+    names lower case, quoted values unquoted."""
+    entries, pos, text = [], 0, link_header or ""
+    while pos < len(text):
+        match = _LINK_VALUE.match(text, pos)
+        if not match or match.end() == pos:
+            break
+        params = {name.lower(): value[1:-1] if value.startswith('"') else value
+                  for name, value in _LINK_PARAM.findall(match.group(2))}
+        entries.append((match.group(1), params))
+        pos = match.end()
+    return entries
 
 
 def next_page_info(link_header: str | None) -> str | None:
     """The ``page_info`` cursor of the ``rel="next"`` link, if there is a next page."""
-    if not link_header:
-        return None
-    for part in link_header.split(","):
-        match = _NEXT_LINK.search(part)
-        if match:
-            values = parse_qs(urlsplit(match.group(1)).query).get("page_info")
+    for url, params in link_entries(link_header):
+        if "next" in params.get("rel", "").lower().split():
+            values = parse_qs(urlsplit(url).query).get("page_info")
             return values[0] if values else None
     return None
 
