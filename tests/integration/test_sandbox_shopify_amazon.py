@@ -9,6 +9,7 @@ import requests
 sandbox_server = pytest.importorskip("sandbox.server", reason="the sandbox marketplace is not available")
 
 from connectors import Credentials, build_connector, default_settings  # noqa: E402
+from connectors.shopify import DOCUMENTED as DOCUMENTED_SHOPIFY  # noqa: E402
 
 
 def connector(world, server, shop_id: str, **overrides):
@@ -43,3 +44,33 @@ def test_shopify_with_fields_pages_past_the_commas_in_the_link_url(world, server
     assert {str(r["id"]) for r in records} == set(truth.orders["order_id"])
     # Shopify returns only the requested fields
     assert set().union(*(r.keys() for r in records)) <= set(fields.split(","))
+
+
+def shopify_get(world, server, version: str = "2026-10", **params):
+    cred = world.credentials["shopify-global"]
+    return requests.get(f"{server.url}/shopify/shopify-global/admin/api/{version}/orders.json", params=params,
+                        headers={"X-Shopify-Access-Token": cred.access_token}, timeout=10)
+
+
+@pytest.mark.parametrize("left_out", DOCUMENTED_SHOPIFY.required)
+def test_sandbox_refuses_a_shopify_list_without_a_documented_required_parameter(world, server, left_out):
+    params = {"status": "any", "updated_at_min": world.scenario.start.isoformat(), "limit": 5}
+    assert shopify_get(world, server, **params).status_code == 200
+    del params[left_out]
+    reply = shopify_get(world, server, **params)
+    assert reply.status_code == 400 and left_out in reply.json()["errors"]  # Shopify's {"errors": {param: […]}}
+
+
+def test_shopify_connector_asks_for_the_documented_fields_and_a_supported_version(world, server):
+    """issue 18 #9: 2024-10 is out of support (Shopify answers with the oldest supported
+    version, and says so in X-Shopify-API-Version); the connector's default is a supported one
+    and it asks for exactly the fields it reads."""
+    from connectors.shopify import API_VERSION
+    old = shopify_get(world, server, "2024-10", status="any", updated_at_min=world.scenario.start.isoformat(), limit=5)
+    assert old.headers["X-Shopify-API-Version"] != "2024-10"
+    current = shopify_get(world, server, API_VERSION, status="any", updated_at_min=world.scenario.start.isoformat(),
+                          limit=5)
+    assert current.headers["X-Shopify-API-Version"] == API_VERSION
+    records, _ = pulled_records(world, server, "shopify-global")
+    assert records and set().union(*(r.keys() for r in records)) <= set(DOCUMENTED_SHOPIFY.requested_fields)
+    assert "billing_address" not in records[0] and "client_details" not in records[0]
