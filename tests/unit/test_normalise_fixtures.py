@@ -153,7 +153,8 @@ def test_amazon_mixed_currency_items_are_kept_and_flagged_not_dropped():
 @pytest.mark.parametrize("name, total, currency, status", [
     ("amazon/getOrder_200_sandbox0.json", 1101, "USD", "paid"),
     ("amazon/getOrder_200_sandbox1.json", 10000, "EUR", "shipped"),  # paid partly in BRL: EUR total kept
-    ("amazon/getOrder_200_example.json", None, None, "pending_payment"),
+    # Pending: no OrderTotal (documented); nothing charged yet, the marketplace's currency
+    ("amazon/getOrder_200_example.json", 0, "USD", "pending_payment"),
 ])
 def test_amazon_single_order_bodies(name, total, currency, status):
     frames = normalise("amazon", [body(name)["payload"]], "amazon-us", hash_key=KEY)
@@ -258,3 +259,43 @@ def test_shopify_status_and_paid_time_of_closed_and_cancelled_orders(change, sta
     assert (not pd.isna(order["paid_at"])) is paid
     if paid:
         assert order["paid_at"] == datetime(2008, 1, 10, 16, 0, tzinfo=timezone.utc)
+
+
+# --- Amazon, issue 18 #8 --------------------------------------------------------------------
+
+def test_amazon_pending_order_without_order_total_is_stored_not_quarantined():
+    """The real Pending getOrder body (no ``OrderTotal``) with its items as Amazon documents
+    them for a Pending order, without prices (constructed: getOrderItems_200_sandbox0's item
+    with its money fields taken out): ``pending_payment``, valid, nothing quarantined."""
+    from domain.validation import ValidationRules, prepare_frames
+
+    order = copy.deepcopy(body("amazon/getOrder_200_example.json")["payload"])
+    items = copy.deepcopy(body("amazon/getOrderItems_200_sandbox0.json")["payload"]["OrderItems"])
+    for item in items:
+        for field in [k for k, v in item.items() if isinstance(v, dict) and "Amount" in v]:
+            del item[field]
+    order["OrderItems"] = items
+    frames = normalise("amazon", [order], "amazon-us", hash_key=KEY)
+    row = frames.orders.iloc[0]
+    assert (row["status"], row["total_minor"], row["currency"]) == ("pending_payment", 0, "USD")
+    assert pd.isna(row["paid_at"]) and list(frames.lines["currency"]) == ["USD"]
+    # what the validation suite checks (its derived columns; the GX suite itself is slow to build)
+    rules = ValidationRules(known_currencies=frozenset(load_rules_currencies()))
+    orders, lines = prepare_frames(frames, frozenset(frames.lines["sku"]), datetime.now(timezone.utc), rules)
+    assert orders["total_minor"].notna().all() and orders["currency"].isin(rules.known_currencies).all()
+    assert (orders["line_gap_excess"] <= 0).all() and (orders["line_rows"] >= 1).all()
+    assert lines["line_total_minor"].notna().all() and lines["currency_matches"].all()
+
+
+def load_rules_currencies() -> list[str]:
+    from config.schema import load_config
+    return load_config().rules.orders.known_currencies
+
+
+def test_every_amazon_marketplace_currency_is_known():
+    """issue 18 #8: an order from any Amazon marketplace (BRL, MXN, SEK, AED, INR, SGD …) must
+    not be quarantined for an unknown currency."""
+    from domain.normalise.amazon import MARKETPLACE_CURRENCY
+    known = set(load_rules_currencies())
+    assert {"BRL", "MXN", "CAD", "GBP", "EUR", "SEK", "PLN", "TRY", "AED", "SAR", "EGP", "INR", "JPY", "AUD",
+            "SGD", "ZAR"} <= set(MARKETPLACE_CURRENCY.values()) <= known
