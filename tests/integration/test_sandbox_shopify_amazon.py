@@ -74,3 +74,35 @@ def test_shopify_connector_asks_for_the_documented_fields_and_a_supported_versio
     records, _ = pulled_records(world, server, "shopify-global")
     assert records and set().union(*(r.keys() for r in records)) <= set(DOCUMENTED_SHOPIFY.requested_fields)
     assert "billing_address" not in records[0] and "client_details" not in records[0]
+
+
+# --- Amazon ----------------------------------------------------------------------------------
+
+def amazon_get(world, server, **params):
+    cred = world.credentials["amazon-us"]
+    return requests.get(f"{server.url}/amazon/orders/v0/orders", params=params,
+                        headers={"x-amz-access-token": cred.access_token}, timeout=10)
+
+
+@pytest.mark.parametrize("left_out", [("MarketplaceIds",), ("LastUpdatedAfter",)])
+def test_sandbox_refuses_get_orders_without_a_documented_required_parameter(world, server, left_out):
+    """Amazon's own 400 body: ``{"errors": [{"code": "InvalidInput", …}]}`` (as the real
+    getOrders_400_sandbox0 case, whose request lacks MarketplaceIds)."""
+    params = {"MarketplaceIds": "ATVPDKIKX0DER", "LastUpdatedAfter": world.scenario.start.isoformat()}
+    assert amazon_get(world, server, **params).status_code == 200
+    for name in left_out:
+        del params[name]
+    reply = amazon_get(world, server, **params)
+    assert reply.status_code == 400 and reply.json()["errors"][0]["code"] == "InvalidInput"
+
+
+def test_amazon_next_token_follow_up_repeats_the_window_start_and_reads_every_page(world, server):
+    """issue 18 #8: Amazon's sandbox case sends ``CreatedAfter`` + ``MarketplaceIds`` with the
+    ``NextToken``; a follow-up with the token alone is refused, so every page is read only when
+    the connector repeats them."""
+    truth = world.ground_truth("amazon-us", world.end)
+    token_only = amazon_get(world, server, MarketplaceIds="ATVPDKIKX0DER", NextToken="x")
+    assert token_only.status_code == 400
+    records, pages = pulled_records(world, server, "amazon-us", page_size=5)
+    assert pages > 1
+    assert {r["AmazonOrderId"] for r in records} == set(truth.orders["order_id"])

@@ -256,7 +256,7 @@ def test_shopify_cursor_pages_send_only_page_info_limit_and_fields(api):
     assert [r["id"] for p in pages for r in p.records] == [1, 2]
 
 
-def test_amazon_next_token_replaces_filters_and_items_come_per_order(api):
+def test_amazon_next_token_follow_up_repeats_the_window_start_and_items_come_per_order(api):
     def handler(seen):
         if seen.path.endswith("/orderItems"):
             order_id = seen.path.split("/")[-2]
@@ -272,7 +272,9 @@ def test_amazon_next_token_replaces_filters_and_items_come_per_order(api):
         pages = list(amazon.pull_orders(NOW - timedelta(hours=3), NOW))
     orders_calls = [s for s in server.seen if s.path == "/amazon/orders/v0/orders"]
     assert orders_calls[0].query["LastUpdatedBefore"] == "2026-11-11T11:58:00Z"  # now − 2 min
-    assert orders_calls[1].query == {"MarketplaceIds": "ATVPDKIKX0DER", "NextToken": "NEXT=="}
+    # as Amazon's own sandbox case for getOrders: the window's start and the marketplaces beside the token
+    assert orders_calls[1].query == {"MarketplaceIds": "ATVPDKIKX0DER", "NextToken": "NEXT==",
+                                     "LastUpdatedAfter": orders_calls[0].query["LastUpdatedAfter"]}
     assert all(s.headers["x-amz-access-token"] == TOKEN for s in server.seen)
     assert [[i["OrderItemId"] for i in r["OrderItems"]] for p in pages for r in p.records] == [["i1", "A-1-last"], ["A-2-last"]]
     assert len(pages[0].related_raw) == 2
