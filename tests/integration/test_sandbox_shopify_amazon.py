@@ -101,8 +101,13 @@ def test_amazon_next_token_follow_up_repeats_the_window_start_and_reads_every_pa
     ``NextToken``; a follow-up with the token alone is refused, so every page is read only when
     the connector repeats them."""
     truth = world.ground_truth("amazon-us", world.end)
-    token_only = amazon_get(world, server, MarketplaceIds="ATVPDKIKX0DER", NextToken="x")
-    assert token_only.status_code == 400
+    start = world.scenario.start.isoformat()
+    first = amazon_get(world, server, MarketplaceIds="ATVPDKIKX0DER", LastUpdatedAfter=start, MaxResultsPerPage=5)
+    token = first.json()["payload"]["NextToken"]
+    token_only = amazon_get(world, server, MarketplaceIds="ATVPDKIKX0DER", NextToken=token)
+    assert token_only.status_code == 400 and token_only.json()["errors"][0]["code"] == "InvalidInput"
+    assert amazon_get(world, server, MarketplaceIds="ATVPDKIKX0DER", LastUpdatedAfter=start,
+                      NextToken=token).status_code == 200
     records, pages = pulled_records(world, server, "amazon-us", page_size=5)
     assert pages > 1
     assert {r["AmazonOrderId"] for r in records} == set(truth.orders["order_id"])
