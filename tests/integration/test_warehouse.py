@@ -360,6 +360,31 @@ def test_a_recheck_never_reopens_a_version_a_newer_valid_one_superseded(engine, 
     assert statuses == {T0 + timedelta(minutes=5): "released", T0: "superseded"}
 
 
+def test_an_older_version_quarantined_after_a_newer_valid_one_was_stored_is_closed_at_once(engine):
+    """issue 18 #11: a newer valid version is stored first; an older, invalid version of the
+    order read afterwards (a page shift, a rerun of an older window) has nothing to decide."""
+    assert repository.upsert_orders(engine, batch(order("73", T0 + timedelta(minutes=9)))).new == 1
+    frames = batch(order("73", T0, lines=(("SKU-UNKNOWN", 1),)))
+    rejected = pd.DataFrame([{"platform": "taobao", "shop_id": SHOP, "order_id": "73",
+                              "reasons": ["line 1: SKU 'SKU-UNKNOWN' is not in the catalogue"]}])
+    repository.quarantine_records(engine, rejected, frames, now=T0 + timedelta(hours=1))
+    assert repository.open_quarantine(engine) == []
+    # a version newer than the stored one stays open: there is something to decide
+    newer = batch(order("73", T0 + timedelta(minutes=20), lines=(("SKU-UNKNOWN", 1),)))
+    repository.quarantine_records(engine, rejected, newer, now=T0 + timedelta(hours=1))
+    assert [r["record_modified_at"] for r in repository.open_quarantine(engine)] == [T0 + timedelta(minutes=20)]
+
+
+def test_an_unreadable_record_kept_with_its_modified_time_is_closed_by_a_newer_stored_version(engine):
+    """issue 18 #11: a record the normaliser could not read is kept raw; with the modified
+    time the connector read, storing a valid version at least as new closes it."""
+    record = {"id": 74, "updated_at": "2026-11-11T08:00:00+08:00", "line_items": {"not": "a list"}}
+    repository.quarantine_raw_records(engine, "taobao", SHOP, [("74", record, ["could not be read"], T0)])
+    assert len(repository.open_quarantine(engine)) == 1
+    repository.upsert_orders(engine, batch(order("74", T0 + timedelta(minutes=1))))
+    assert repository.open_quarantine(engine) == []
+
+
 # --- watermark, run guard, capture log --------------------------------------------------
 
 def test_watermark_only_moves_forward(engine):
