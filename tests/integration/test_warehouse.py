@@ -385,6 +385,27 @@ def test_an_unreadable_record_kept_with_its_modified_time_is_closed_by_a_newer_s
     assert repository.open_quarantine(engine) == []
 
 
+def test_migration_0008_closes_open_rows_a_stored_order_already_superseded(database_url):
+    """issue 18 #11: rows left open by the old code (an older version kept after a newer one
+    was stored) are closed by the migration; a version newer than the stored order stays open."""
+    migrate.upgrade(database_url, "0007_quarantine_open_version")
+    engine = make_engine(database_url)
+    repository.upsert_orders(engine, batch(order("75", T0 + timedelta(minutes=9))))
+    table = QuarantinedRecord.__table__
+    with engine.begin() as conn:
+        for n, modified in enumerate((T0, T0 + timedelta(minutes=20))):
+            conn.execute(sa.insert(table).values(
+                platform="taobao", shop_id=SHOP, order_id="75", record={}, record_sha256=f"h{n}", reasons=["x"],
+                status="open", record_modified_at=modified, first_seen_at=T0, last_checked_at=T0))
+    engine.dispose()
+    migrate.upgrade(database_url)
+    engine = make_engine(database_url)
+    with session_scope(engine) as session:
+        statuses = {r.record_modified_at: r.status for r in session.scalars(sa.select(QuarantinedRecord))}
+    engine.dispose()
+    assert statuses == {T0: "superseded", T0 + timedelta(minutes=20): "open"}
+
+
 # --- watermark, run guard, capture log --------------------------------------------------
 
 def test_watermark_only_moves_forward(engine):
