@@ -44,6 +44,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.canonical import LINE_COLUMNS, ORDER_COLUMNS, ORDER_KEY, REFUND_COLUMNS, REFUND_KEY, CanonicalFrames
 from domain.pii import mask_payload
+from domain.pii_paths import mask_platform_body, mask_platform_record
 from warehouse.models import (
     Base,
     CaptureLog,
@@ -386,7 +387,8 @@ _DIGESTS_PER_LOOKUP = 500
 
 def archive_raw_pages(conn_or_engine: ConnOrEngine, pages: list[RawPageRow]) -> list[int]:
     """Keep pages as the marketplace sent them (gzip), in one INSERT; return their ids. Clear
-    buyer phones and street addresses are masked first (``domain.pii.mask_payload``, §7).
+    buyer phones and street addresses are masked first (``domain.pii.mask_payload``, §7), and the
+    buyer names and e-mails a platform declares (``domain.pii_paths``, issue 18 #12).
 
     Archiving the same content for the same shop again (a rerun, an overlapping window)
     stores nothing new and returns the id of the page already kept.
@@ -395,7 +397,7 @@ def archive_raw_pages(conn_or_engine: ConnOrEngine, pages: list[RawPageRow]) -> 
         return []
     table = RawPage.__table__
     now = _utc_now()
-    payloads = [mask_payload(page.payload) for page in pages]
+    payloads = [mask_platform_body(page.platform, mask_payload(page.payload)) for page in pages]
     digests = [hashlib.sha256(payload).hexdigest() for payload in payloads]
     rows = [dict(platform=page.platform, shop_id=page.shop_id, window_start=page.window_start,
                  window_end=page.window_end, page_no=page.page_no, fetched_at=page.fetched_at or now,
@@ -491,7 +493,7 @@ def quarantine_raw_records(conn_or_engine: ConnOrEngine, platform: str, shop_id:
     (issue 18 #11); a recheck normalises ``raw`` again once the cause is fixed.
     """
     now = now or _utc_now()
-    rows = [((platform, shop_id, item[0]), {"raw": _masked_record(item[1])}, list(item[2]),
+    rows = [((platform, shop_id, item[0]), {"raw": _masked_record(item[1], platform)}, list(item[2]),
              item[3] if len(item) > 3 else None, raw_page_id)
             for item in items]
     with _connection(conn_or_engine) as conn:
@@ -510,16 +512,18 @@ def quarantine_undecodable_records(conn_or_engine: ConnOrEngine, platform: str, 
     a valid later version of the order supersedes the row.
     """
     now = now or _utc_now()
-    rows = [((platform, shop_id, order_id), {"raw": _masked_record(record), "undecodable": list(fields)},
+    rows = [((platform, shop_id, order_id), {"raw": _masked_record(record, platform), "undecodable": list(fields)},
              list(reasons), modified, raw_page_id)
             for order_id, record, reasons, fields, modified in items]
     with _connection(conn_or_engine) as conn:
         return _store_quarantine(conn, rows, now)
 
 
-def _masked_record(record: Any) -> Any:
-    """A platform record with clear buyer phones and street addresses masked (§7), as archived pages are."""
-    return json.loads(mask_payload(json.dumps(record, ensure_ascii=False, default=str).encode()))
+def _masked_record(record: Any, platform: str = "") -> Any:
+    """A platform record with clear buyer phones and street addresses masked (§7), and the
+    names and e-mails the platform declares (issue 18 #12), as archived pages are."""
+    masked = json.loads(mask_payload(json.dumps(record, ensure_ascii=False, default=str).encode()))
+    return mask_platform_record(platform, masked)
 
 
 def _quarantined_version(conn: sa.Connection, key: tuple, modified: datetime) -> tuple[int, str] | None:

@@ -8,6 +8,7 @@ shops and catalogue mirrors.
 """
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import replace
@@ -404,6 +405,27 @@ def test_migration_0008_closes_open_rows_a_stored_order_already_superseded(datab
         statuses = {r.record_modified_at: r.status for r in session.scalars(sa.select(QuarantinedRecord))}
     engine.dispose()
     assert statuses == {T0: "superseded", T0 + timedelta(minutes=20): "open"}
+
+
+def test_raw_pages_and_raw_quarantine_keep_no_shopify_or_amazon_buyer_name_or_email(engine):
+    """issue 18 #12: names and e-mails (which no key alone gives away: "name" is also a line's
+    name) are masked by the platform's declared paths before a page or a record is stored."""
+    shopify = {"orders": [{"id": 76, "email": "bob.norman@hostmail.com", "customer": {"first_name": "Bob",
+               "last_name": "Norman", "email": "bob.norman@hostmail.com"},
+               "shipping_address": {"name": "Bob Norman", "address1": "Chestnut Street 92", "city": "Louisville"},
+               "line_items": [{"name": "Coffee 3 Pack"}]}]}
+    amazon = {"payload": {"Orders": [{"AmazonOrderId": "902-1", "BuyerInfo": {"BuyerEmail": "jd@example.com",
+              "BuyerName": "John Doe"}, "ShippingAddress": {"Name": "John Doe", "City": "Canton"}}]}}
+    rows = [repository.RawPageRow(platform=platform, shop_id=SHOP, window_start=T0, window_end=T0, page_no=1,
+                                  fetched_at=T0, record_count=1, payload=json.dumps(body).encode())
+            for platform, body in (("shopify", shopify), ("amazon", amazon))]
+    ids = repository.archive_raw_pages(engine, rows)
+    repository.quarantine_raw_records(engine, "shopify", SHOP, [("76", shopify["orders"][0], ["could not be read"])])
+    stored = " ".join(repository.load_raw_page(engine, i).decode() for i in ids)
+    stored += json.dumps(repository.open_quarantine(engine)[0]["record"])
+    for clear in ("bob.norman@", "Bob", "Norman", "Chestnut", "jd@", "John Doe"):
+        assert clear not in stored, clear
+    assert "Coffee 3 Pack" in stored and "Louisville" in stored and "Canton" in stored
 
 
 # --- watermark, run guard, capture log --------------------------------------------------

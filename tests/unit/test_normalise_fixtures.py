@@ -299,3 +299,37 @@ def test_every_amazon_marketplace_currency_is_known():
     known = set(load_rules_currencies())
     assert {"BRL", "MXN", "CAD", "GBP", "EUR", "SEK", "PLN", "TRY", "AED", "SAR", "EGP", "INR", "JPY", "AUD",
             "SGD", "ZAR"} <= set(MARKETPLACE_CURRENCY.values()) <= known
+
+
+# --- privacy, issue 18 #12 -------------------------------------------------------------------
+
+CLEAR_BUYER_DATA = ("bob.norman@hostmail.com", "Bob", "Norman", "Chestnut Street", "555-625-1199", "45.41634",
+                    "user@example.com", "John Doe", "John Smith", "1 Cross St", "A Company Name")
+
+
+@pytest.mark.parametrize("platform, name", [
+    ("shopify", "shopify/oldrubygem_orders.json"), ("shopify", "shopify/oldrubygem_order.json"),
+    ("amazon", "amazon/getOrder_200_example.json"), ("amazon", "amazon/getOrderBuyerInfo_200_example.json"),
+    ("amazon", "amazon/getOrderAddress_200_example.json"), ("amazon", "amazon/getOrderBuyerInfo_200_sandbox0.json"),
+])
+def test_real_bodies_keep_no_buyer_name_email_or_address_in_clear_once_masked(platform, name):
+    """What archive_raw_pages stores of a real body (mask_payload, then the platform's declared
+    PII paths): no buyer name, e-mail, street, phone or coordinates; ids and money unchanged."""
+    from domain.pii import mask_payload
+    from domain.pii_paths import mask_platform_body
+
+    raw = json.dumps(body(name), ensure_ascii=False).encode()
+    stored = mask_platform_body(platform, mask_payload(raw)).decode()
+    for clear in CLEAR_BUYER_DATA:
+        assert clear not in stored, clear
+    if "@" in raw.decode():
+        assert "@hostmail.com" in stored or "@example.com" in stored  # the domain stays, the person not
+    assert "37.42678611" not in stored and "Cross St" not in stored
+    assert any(order_id in stored for order_id in ("450789469", "902-3159896-1390916", "902-1845936-5435065"))
+
+
+def test_a_body_without_declared_buyer_data_is_stored_byte_for_byte():
+    from domain.pii_paths import mask_platform_body
+    raw = b'{"orders": [{"id": 1, "line_items": [{"name": "Coffee 3 Pack", "price": "45.00"}]}]}'
+    assert mask_platform_body("shopify", raw) == raw
+    assert mask_platform_body("shopify", b'{"orders": [') == b'{"orders": ['   # not JSON: as received
