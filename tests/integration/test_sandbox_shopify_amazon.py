@@ -8,23 +8,13 @@ import requests
 
 sandbox_server = pytest.importorskip("sandbox.server", reason="the sandbox marketplace is not available")
 
-from connectors import Credentials, build_connector, default_settings  # noqa: E402
+from helpers.sandbox_connector import sandbox_connector  # noqa: E402
 from connectors.shopify import DOCUMENTED as DOCUMENTED_SHOPIFY  # noqa: E402
-
-
-def connector(world, server, shop_id: str, **overrides):
-    shop = world.shop(shop_id)
-    base_url = f"{server.url}/{shop.platform}" + (f"/{shop_id}" if shop.platform == "shopify" else "")
-    settings = default_settings(shop.platform, base_url, throttle_rate_per_s=500.0, throttle_burst=500,
-                                items_rate_per_s=500.0, backoff_base_s=0.05, backoff_cap_s=0.2, **overrides)
-    secret = world.credentials[shop_id]
-    credentials = Credentials(app_key=secret.app_key, app_secret=secret.app_secret, access_token=secret.access_token)
-    return build_connector(shop.platform, shop_id, settings, credentials)
 
 
 def pulled_records(world, server, shop_id: str, **overrides) -> tuple[list[dict], int]:
     records, pages = [], 0
-    with connector(world, server, shop_id, **overrides) as client:
+    with sandbox_connector(world, server, shop_id, **overrides) as client:
         for page in client.pull_orders(world.scenario.start, world.end):
             records.extend(page.records)
             pages += 1
