@@ -68,35 +68,59 @@ def _masked(kind: str, value: str) -> str:
     return MASK
 
 
-def _compiled(paths: Mapping[str, str]) -> list[tuple[tuple[str, ...], str]]:
-    return [(tuple(path.split(".")), kind) for path, kind in paths.items()]
+def _by_last_key(paths: Mapping[str, str]) -> dict[str, list[tuple[tuple[str, ...], str]]]:
+    """The paths by their last key, so a value is compared only with the paths ending in its key."""
+    found: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    for path, kind in paths.items():
+        keys = tuple(path.split("."))
+        found.setdefault(keys[-1], []).append((keys[:-1], kind))
+    return found
 
 
 def mask_pii_paths(value: Any, paths: Mapping[str, str]) -> Any:
-    """``value`` (decoded JSON) with the string at every declared path masked; the rest as is."""
-    compiled = _compiled(paths)
+    """``value`` (decoded JSON) with the value at every declared path masked (in place; the
+    same object is returned); the rest as is."""
+    _mask_in_place(value, paths)
+    return value
 
-    def walk(node: Any, trail: tuple[str, ...]) -> Any:
-        if isinstance(node, dict):
-            return {key: walk(item, (*trail, str(key))) for key, item in node.items()}
-        if isinstance(node, list):
-            return [walk(item, trail) for item in node]
-        if isinstance(node, (str, int, float)) and not isinstance(node, bool):
-            for path, kind in compiled:
-                if trail[-len(path):] == path:
-                    if isinstance(node, str):
-                        return _masked(kind, node)
-                    return MASK if kind == "secret" else node   # coordinates sent as numbers
+
+def _mask_in_place(value: Any, paths: Mapping[str, str]) -> int:
+    """Mask the declared paths of ``value`` in place; how many values changed."""
+    by_key = _by_last_key(paths)
+    changed = 0
+
+    def masked(node: Any, kind: str) -> Any:
+        if isinstance(node, str):
+            return _masked(kind, node)
+        if isinstance(node, (int, float)) and not isinstance(node, bool) and kind == "secret":
+            return MASK   # coordinates sent as numbers
         return node
 
-    return walk(value, ())
+    def walk(node: Any, trail: tuple[str, ...]) -> None:
+        nonlocal changed
+        if isinstance(node, list):
+            for item in node:
+                walk(item, trail)
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                if isinstance(item, (dict, list)):
+                    walk(item, (*trail, str(key)))
+                    continue
+                for head, kind in by_key.get(key, ()):
+                    if not head or trail[-len(head):] == head:
+                        node[key] = masked(item, kind)
+                        changed += node[key] is not item
+                        break
+
+    walk(value, ())
+    return changed
 
 
 def mask_platform_record(platform: str, record: Any) -> Any:
-    """A decoded record of ``platform`` with its declared buyer data masked (unchanged when
-    the platform declares none)."""
+    """A copy of a decoded record of ``platform`` with its declared buyer data masked (the
+    record itself when the platform declares none)."""
     paths = PII_PATHS.get(platform)
-    return mask_pii_paths(record, paths) if paths else record
+    return mask_pii_paths(json.loads(json.dumps(record, default=str)), paths) if paths else record
 
 
 def mask_platform_body(platform: str, raw: bytes) -> bytes:
@@ -109,7 +133,6 @@ def mask_platform_body(platform: str, raw: bytes) -> bytes:
         decoded = json.loads(raw)
     except ValueError:
         return raw
-    masked = mask_pii_paths(decoded, paths)
-    if masked == decoded:
+    if not _mask_in_place(decoded, paths):
         return raw
-    return json.dumps(masked, ensure_ascii=False, separators=(",", ":")).encode()
+    return json.dumps(decoded, ensure_ascii=False, separators=(",", ":")).encode()
