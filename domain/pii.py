@@ -349,7 +349,9 @@ def mask_pii_payload(raw: bytes, paths: dict[str, str]) -> bytes:
         except ValueError:
             anywhere.update({segments[-1]: kind for segments, kind in structured if segments[-1] != "*"})
         else:
-            raw = json.dumps(_walk(document, structured), ensure_ascii=False, separators=(",", ":")).encode()
+            masked_document = _walk(document, structured)
+            if masked_document != document:   # a body with nothing to mask stays byte for byte
+                raw = json.dumps(masked_document, ensure_ascii=False, separators=(",", ":")).encode()
     if not anywhere:
         return raw
     pattern = _pii_pattern(tuple(sorted(anywhere)))

@@ -253,6 +253,16 @@ def _keep_newest_versions(pages: list[Page], connector: Connector) -> None:
                         if (p, r) in winners or not _keyed(connector, record)]
 
 
+def _modified_or_none(connector: Connector, record: object) -> datetime | None:
+    """The record's modified time as the connector reads it (UTC), if it can: an unreadable
+    record kept with it is closed once a valid version at least as new is stored (issue 18 #11)."""
+    try:
+        modified = connector.order_modified(record)
+    except _UNREADABLE:
+        return None
+    return modified if isinstance(modified, datetime) and modified.tzinfo is not None else None
+
+
 def _keyed(connector: Connector, record: object) -> bool:
     try:
         connector.order_key(record)
@@ -325,8 +335,9 @@ class ShopPull:
             for page_id, unreadable in zip(page_ids, unreadable_by_page):
                 if unreadable:
                     quarantined += len(unreadable)
-                    repository.quarantine_raw_records(conn, self.shop.platform, self.shop.id, unreadable,
-                                                      raw_page_id=page_id)
+                    repository.quarantine_raw_records(conn, self.shop.platform, self.shop.id,
+                                                      [(*item, _modified_or_none(self.connector, item[1]))
+                                                       for item in unreadable], raw_page_id=page_id)
             for page_id, undecodable in zip(page_ids, undecodable_by_page):
                 if undecodable:
                     quarantined += len(undecodable)

@@ -483,16 +483,19 @@ def quarantine_records(conn_or_engine: ConnOrEngine, rejected: pd.DataFrame, fra
 
 
 def quarantine_raw_records(conn_or_engine: ConnOrEngine, platform: str, shop_id: str,
-                           items: Iterable[tuple[str | None, dict[str, Any], list[str]]], *,
+                           items: Iterable[tuple], *,
                            raw_page_id: int | None = None, now: datetime | None = None) -> QuarantineResult:
     """Keep records that could not even be normalised (``{"raw": record}``) with their reasons.
 
-    ``items`` are ``(order id or None, the platform's record, reasons)``; a recheck
-    normalises ``raw`` again once the cause is fixed.
+    ``items`` are ``(order id or None, the platform's record, reasons)``, optionally with the
+    record's modified time as a fourth value (the connector can often read it when the
+    normaliser cannot): with it, a valid version of the order at least as new closes the row
+    (issue 18 #11); a recheck normalises ``raw`` again once the cause is fixed.
     """
     now = now or _utc_now()
-    rows = [((platform, shop_id, order_id), {"raw": _masked_record(record, platform)}, list(reasons), None, raw_page_id)
-            for order_id, record, reasons in items]
+    rows = [((platform, shop_id, item[0]), {"raw": _masked_record(item[1], platform)}, list(item[2]),
+             item[3] if len(item) > 3 else None, raw_page_id)
+            for item in items]
     with _connection(conn_or_engine) as conn:
         return _store_quarantine(conn, rows, now)
 
@@ -564,7 +567,23 @@ def _store_quarantine(conn: sa.Connection, rows: list[tuple], now: datetime) -> 
             set_={"reasons": insert.excluded.reasons, "last_checked_at": insert.excluded.last_checked_at},
         ).returning(table.c.first_seen_at)
         new += conn.scalar(insert) == now
+    _close_versions_already_superseded(conn, {key for key, *_ in rows if key[2] is not None}, now)
     return QuarantineResult(new=new, seen_again=len(rows) - new)
+
+
+def _close_versions_already_superseded(conn: sa.Connection, keys: set[tuple], now: datetime) -> None:
+    """Open rows of these orders whose version is not newer than the order already stored are
+    ``superseded`` at once: an older version read after a newer valid one was stored (a page
+    shift, a rerun of an older window) has nothing left to decide (issue 18 #11)."""
+    if not keys:
+        return
+    conn.execute(sa.text(
+        "UPDATE quarantine SET status = 'superseded', last_checked_at = :now "
+        "WHERE status = 'open' AND platform = :platform AND shop_id = :shop_id AND order_id = :order_id "
+        "AND record_modified_at IS NOT NULL AND EXISTS (SELECT 1 FROM orders o WHERE "
+        f"{_key_match('o', 'quarantine')} AND quarantine.record_modified_at <= o.modified_at)").bindparams(
+        sa.bindparam("now", type_=UTCDateTime())),
+        [{"now": now, "platform": p, "shop_id": s, "order_id": o} for p, s, o in sorted(keys)])
 
 
 def open_quarantine(conn_or_engine: ConnOrEngine, shop_id: str | None = None) -> list[dict[str, Any]]:

@@ -22,14 +22,11 @@ SHOPS = ["tmall-flagship", "jd-pop", "pdd-main", "douyin-main", "shopify-global"
 
 def pull(world, server, shop_id: str, **overrides):
     """Every page of the scenario's day for one shop, as canonical frames."""
+    from helpers.sandbox_connector import sandbox_connector
+
     shop = world.shop(shop_id)
-    base_url = f"{server.url}/{shop.platform}" + (f"/{shop_id}" if shop.platform == "shopify" else "")
-    settings = default_settings(shop.platform, base_url, throttle_rate_per_s=500.0, throttle_burst=500,
-                                items_rate_per_s=500.0, backoff_base_s=0.05, backoff_cap_s=0.2, **overrides)
-    secret = world.credentials[shop_id]
-    credentials = Credentials(app_key=secret.app_key, app_secret=secret.app_secret, access_token=secret.access_token)
     records, pages = [], 0
-    with build_connector(shop.platform, shop_id, settings, credentials) as connector:
+    with sandbox_connector(world, server, shop_id, **overrides) as connector:
         for page in connector.pull_orders(world.scenario.start, world.end):
             records.extend(page.records)
             pages += 1

@@ -246,7 +246,7 @@ def test_douyin_search_pages_from_zero(http, server, world, sign_method):
 
 def test_shopify_link_cursor_and_later_page_rule(http, server, world):
     shop, cred = shop_of(world, "shopify")
-    base = f"{server.url}/shopify/{shop.id}/admin/api/2024-10"
+    base = f"{server.url}/shopify/{shop.id}/admin/api/2026-10"
     headers = {"X-Shopify-Access-Token": cred.access_token}
     assert http.get(f"{base}/orders.json", params={"status": "any"}, timeout=10).status_code == 401
     assert http.get(f"{base}/orders.json", headers=headers, timeout=10).status_code == 400  # no status=any
@@ -269,7 +269,7 @@ def test_shopify_link_cursor_and_later_page_rule(http, server, world):
 
 def test_shopify_fields_parameter_returns_only_those_fields(http, server, world):
     shop, cred = shop_of(world, "shopify")
-    response = http.get(f"{server.url}/shopify/{shop.id}/admin/api/2024-10/orders.json",
+    response = http.get(f"{server.url}/shopify/{shop.id}/admin/api/2026-10/orders.json",
                         params={"status": "any", "limit": 5, "fields": "id,updated_at",
                                 "updated_at_min": world.scenario.start.isoformat()},
                         headers={"X-Shopify-Access-Token": cred.access_token}, timeout=10)
@@ -282,8 +282,9 @@ def test_shopify_nests_refunds_like_the_fixtures(http, server, world):
     shop, cred = shop_of(world, "shopify")
     server.set_clock(world.end + timedelta(days=30))
     headers = {"X-Shopify-Access-Token": cred.access_token}
-    orders = http.get(f"{server.url}/shopify/{shop.id}/admin/api/2024-10/orders.json",
-                      params={"status": "any", "limit": 250}, headers=headers, timeout=10).json()["orders"]
+    orders = http.get(f"{server.url}/shopify/{shop.id}/admin/api/2026-10/orders.json",
+                      params={"status": "any", "limit": 250, "updated_at_min": world.scenario.start.isoformat()},
+                      headers=headers, timeout=10).json()["orders"]
     refunded = [o for o in orders if o["refunds"]]
     assert refunded, "smoke has refunds once the clock has passed them"
     line = refunded[0]["refunds"][0]["refund_line_items"][0]
@@ -375,8 +376,9 @@ def test_shopify_and_amazon_throttle_with_429_and_retry_after(http, server, worl
     amazon, amazon_cred = shop_of(world, "amazon")
     server.faults.force("throttle", "shopify")
     server.faults.force("throttle", "amazon")
-    shopify_reply = http.get(f"{server.url}/shopify/{shopify.id}/admin/api/2024-10/orders.json",
-                             params={"status": "any"}, headers={"X-Shopify-Access-Token": shopify_cred.access_token})
+    shopify_reply = http.get(f"{server.url}/shopify/{shopify.id}/admin/api/2026-10/orders.json",
+                             params={"status": "any", "limit": 50, "updated_at_min": "2026-11-01T00:00:00Z"},
+                             headers={"X-Shopify-Access-Token": shopify_cred.access_token})
     amazon_reply = http.get(f"{server.url}/amazon/orders/v0/orders", headers={"x-amz-access-token": amazon_cred.access_token},
                             params={"MarketplaceIds": "ATVPDKIKX0DER", "LastUpdatedAfter": "2026-11-01T00:00:00Z"})
     assert shopify_reply.status_code == 429 and float(shopify_reply.headers["Retry-After"]) >= 0
@@ -414,8 +416,9 @@ def test_server_stops_cleanly_and_releases_its_port(world):
 
 def test_shopify_cursor_is_opaque_base64(http, server, world):
     shop, cred = shop_of(world, "shopify")
-    response = http.get(f"{server.url}/shopify/{shop.id}/admin/api/2024-10/orders.json",
-                        params={"status": "any", "limit": 5}, headers={"X-Shopify-Access-Token": cred.access_token})
+    response = http.get(f"{server.url}/shopify/{shop.id}/admin/api/2026-10/orders.json",
+                        params={"status": "any", "limit": 5, "updated_at_min": world.scenario.start.isoformat()},
+                        headers={"X-Shopify-Access-Token": cred.access_token})
     page_info = response.links["next"]["url"].split("page_info=")[1]
     base64.urlsafe_b64decode(page_info + "=" * (-len(page_info) % 4))
 
@@ -484,8 +487,8 @@ def _all_orders(http, server, world, platform):
         return [(o["order_id"], Decimal(o["pay_amount"]) / 100, str(o["order_status"]))
                 for o in body["data"]["shop_order_list"]]
     if platform == "shopify":
-        orders = http.get(f"{server.url}/shopify/{shop.id}/admin/api/2024-10/orders.json",
-                          params={"status": "any", "limit": 250},
+        orders = http.get(f"{server.url}/shopify/{shop.id}/admin/api/2026-10/orders.json",
+                          params={"status": "any", "limit": 250, "updated_at_min": world.scenario.start.isoformat()},
                           headers={"X-Shopify-Access-Token": cred.access_token}).json()["orders"]
         return [(str(o["id"]), Decimal(o["total_price"]), o["financial_status"]) for o in orders]
     orders = http.get(f"{server.url}/amazon/orders/v0/orders", headers={"x-amz-access-token": cred.access_token},

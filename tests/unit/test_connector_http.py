@@ -239,7 +239,7 @@ def test_jd_reads_backwards_so_a_row_leaving_the_window_cannot_hide_another(api)
 def test_shopify_cursor_pages_send_only_page_info_limit_and_fields(api):
     def handler(seen):
         if "page_info" not in seen.query:
-            link = f'<{api_root}/shopify/shop-1/admin/api/2024-10/orders.json?limit=2&page_info=CURSOR2>; rel="next"'
+            link = f'<{api_root}/shopify/shop-1/admin/api/2026-10/orders.json?limit=2&page_info=CURSOR2>; rel="next"'
             return Answer({"orders": [{"id": 1, "updated_at": "2026-11-11T01:00:00-05:00"}]}, headers={"Link": link})
         return Answer({"orders": [{"id": 2, "updated_at": "2026-11-11T02:00:00-05:00"}]},
                       headers={"Link": f'<{api_root}/x?page_info=CURSOR1>; rel="previous"'})
@@ -249,14 +249,14 @@ def test_shopify_cursor_pages_send_only_page_info_limit_and_fields(api):
     with connector("shopify", server.root + "/shopify/shop-1", page_size=2, fields="id,updated_at") as shop:
         pages = list(shop.pull_orders(NOW - timedelta(hours=3), NOW))
     first, second = server.seen
-    assert first.path == "/shopify/shop-1/admin/api/2024-10/orders.json"
+    assert first.path == "/shopify/shop-1/admin/api/2026-10/orders.json"
     assert first.query["status"] == "any" and first.query["updated_at_min"] == "2026-11-11T09:00:00+00:00"
     assert second.query == {"page_info": "CURSOR2", "limit": "2", "fields": "id,updated_at"}
     assert first.headers["X-Shopify-Access-Token"] == TOKEN
     assert [r["id"] for p in pages for r in p.records] == [1, 2]
 
 
-def test_amazon_next_token_replaces_filters_and_items_come_per_order(api):
+def test_amazon_next_token_follow_up_repeats_the_window_start_and_items_come_per_order(api):
     def handler(seen):
         if seen.path.endswith("/orderItems"):
             order_id = seen.path.split("/")[-2]
@@ -272,7 +272,9 @@ def test_amazon_next_token_replaces_filters_and_items_come_per_order(api):
         pages = list(amazon.pull_orders(NOW - timedelta(hours=3), NOW))
     orders_calls = [s for s in server.seen if s.path == "/amazon/orders/v0/orders"]
     assert orders_calls[0].query["LastUpdatedBefore"] == "2026-11-11T11:58:00Z"  # now − 2 min
-    assert orders_calls[1].query == {"MarketplaceIds": "ATVPDKIKX0DER", "NextToken": "NEXT=="}
+    # as Amazon's own sandbox case for getOrders: the window's start and the marketplaces beside the token
+    assert orders_calls[1].query == {"MarketplaceIds": "ATVPDKIKX0DER", "NextToken": "NEXT==",
+                                     "LastUpdatedAfter": orders_calls[0].query["LastUpdatedAfter"]}
     assert all(s.headers["x-amz-access-token"] == TOKEN for s in server.seen)
     assert [[i["OrderItemId"] for i in r["OrderItems"]] for p in pages for r in p.records] == [["i1", "A-1-last"], ["A-2-last"]]
     assert len(pages[0].related_raw) == 2
@@ -467,7 +469,7 @@ def test_shopify_stock_and_fulfilment_writes(api):
         assert shop.confirm_shipment("5900000000013", "UPS", "1Z999").ok
     assert server.seen[0].json == {"location_id": 9, "inventory_item_id": 777, "available": 3}
     assert server.seen[1].query == {"inventory_item_ids": "777", "location_ids": "9"}
-    assert server.seen[2].path == "/shopify/s/admin/api/2024-10/orders/5900000000013/fulfillments.json"
+    assert server.seen[2].path == "/shopify/s/admin/api/2026-10/orders/5900000000013/fulfillments.json"
     assert server.seen[2].json["fulfillment"]["tracking_number"] == "1Z999"
 
 
