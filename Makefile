@@ -56,7 +56,8 @@ bench-quick: $(BENCH_STAMP)
 	$(BIN)/python bench/run_all.py --quick
 
 # The proofs of tests/integration/test_proof_*.py at full size (`make test` runs them small),
-# and the demo's full operating day followed by the leak scan (test_demo.py)
+# and the demo's full operating day followed by the leak scan, then the whole stack stopped while the
+# settlement waits for approval, started again and the approval given (test_demo.py)
 proof: $(STAMP)
 	SHOPOPS_PROOF_SCALE=full $(BIN)/python -m pytest -p no:cacheprovider -q -rA --durations=12 tests/integration/test_proof_*.py \
 		tests/integration/test_ingest_crash.py tests/integration/test_ingest_faults.py tests/integration/test_clock_skew.py \

@@ -1,7 +1,10 @@
 """Amazon SP-API Orders v0 connector (``GET {base}/orders/v0/orders`` + ``/orderItems``).
 
-``getOrders`` pages with ``NextToken``, which replaces every filter (only
-``MarketplaceIds`` is sent with it); each order's items come from a second call with its
+``getOrders`` pages with ``NextToken``; the follow-up request repeats ``MarketplaceIds`` and
+``LastUpdatedAfter`` beside the token, as Amazon's own sandbox cases for the operation do
+(``TEST_CASE_200_NEXT_TOKEN``: ``CreatedAfter`` + ``MarketplaceIds`` + ``NextToken``), since a
+getOrders request without ``CreatedAfter`` or ``LastUpdatedAfter`` is refused (issue 18 #8,
+:data:`DOCUMENTED`); each order's items come from a second call with its
 own, slower quota (0.5 req/s) and their own ``NextToken``. The items are stored in the
 order record under ``"OrderItems"``. ``LastUpdatedBefore`` must be at least two minutes
 in the past [V].
@@ -34,11 +37,36 @@ from typing import Any
 from urllib.parse import quote
 
 from connectors.base import AuthError, Connector, Page, PlatformError, PushResult, ShipmentResult
+from connectors.contract import Documented
 from connectors.http import TokenBucket
 from domain.timeutil import format_iso_utc, parse_iso
 from domain.windows import Window
 
 US_MARKETPLACE = "ATVPDKIKX0DER"
+
+#: getOrders as Amazon documents it (selling-partner-api-models, models/orders-api-model/
+#: ordersV0.json, operation getOrders: ``MarketplaceIds`` "required: true"; "Either the
+#: CreatedAfter parameter or the LastUpdatedAfter parameter is required"). Money is
+#: ``{"CurrencyCode", "Amount": "<decimal string>"}``; ``AmazonOrderId`` is a string
+#: ("902-3159896-1390916"); ``IsGift`` and other flags may be JSON booleans or the strings
+#: "true"/"false". Amazon returns every field (no fields parameter).
+DOCUMENTED = Documented(
+    method="GET /orders/v0/orders (getOrders)",
+    source="https://github.com/amzn/selling-partner-api-models/blob/main/models/orders-api-model/ordersV0.json",
+    required=("MarketplaceIds",),
+    field_types={"AmazonOrderId": "str", "OrderTotal": "money-object", "LastUpdateDate": "iso8601-utc",
+                 "IsGift": "bool-or-str"},
+)
+#: one of these is required as well (the window's start, by creation or by last update)
+REQUIRED_ONE_OF = ("CreatedAfter", "LastUpdatedAfter")
+
+
+def missing_parameters(params: dict) -> list[str]:
+    """What Amazon refuses a getOrders request for lacking (empty when it is complete)."""
+    missing = DOCUMENTED.missing(params)
+    if not any(params.get(name) for name in REQUIRED_ONE_OF):
+        missing.append(" or ".join(REQUIRED_ONE_OF))
+    return missing
 
 
 def check_amazon_body(status: int, body: Any) -> None:
@@ -105,7 +133,8 @@ class AmazonConnector(Connector):
             if not token:
                 return
             self._check_cursor("getOrders", token, tokens, page_no)
-            params = {"MarketplaceIds": self._marketplaces(), "NextToken": token}
+            params = {"MarketplaceIds": self._marketplaces(), "LastUpdatedAfter": params["LastUpdatedAfter"],
+                      "NextToken": token}
             page_no += 1
 
     def _order_items(self, order_id: str) -> tuple[list[dict], list[bytes]]:

@@ -3,9 +3,18 @@
 System parameters (``app_key``, ``method``, ``access_token``, ``timestamp``, ``v``,
 ``sign``, ``sign_method``) go in the query string as the platform's SDKs send them; the
 business parameters are the compact sorted JSON ``param_json``, sent as the body and
-signed. Errors are ``err_no != 0`` [U: codes]; pages count from 0 and are read from the last
-back to page 0 (``Connector._pages_backwards``: rows leaving the window cannot be skipped).
+signed. Pages count from 0 and are read from the last back to page 0
+(``Connector._pages_backwards``: rows leaving the window cannot be skipped).
 Options: ``sign_method`` (``md5`` default, or ``hmac-sha256``).
+
+Envelopes (issue 18 #2): the current one is ``{"code", "msg", "sub_code", "sub_msg",
+"log_id", "data"}`` with success ``code == 10000``; the official SDKs (Java, Go, Python) send
+the header ``x-open-no-old-err-code: 1`` to opt out of the old ``{"err_no", "message"}`` one,
+and so does this connector. Both are read: a body with ``code`` succeeds only with 10000, one
+with only ``err_no`` only with 0, anything else (neither key, no ``data.total``) is an error
+naming what came back. Authorization failures (expired or invalid token, app key, signature)
+are ``AuthError`` in either envelope. Numeric codes other than 10000 are [U]; ``sub_code``
+names (``isv.access-token-expired`` …) are what the classification reads first.
 """
 from __future__ import annotations
 
@@ -15,33 +24,83 @@ from typing import Any
 
 from connectors.base import (CLOCK_SKEW_ADVICE, AuthError, Connector, Page, PlatformError, PushResult,
                              ShipmentResult, ThrottledError, utc_now)
+from connectors.contract import Documented
 from connectors.http import stated_wait_seconds
 from connectors.signing import compact_json, douyin_sign
 from domain.timeutil import unix_seconds
 from domain.windows import Window
 
 SEARCH_METHOD = "order.searchList"
-#: [U] Douyin err_no values: 30001 unknown app_key, 30002 bad token, 30005 bad sign,
-#: 30007 bad timestamp, 90000/90001 rate limited
+#: what Douyin documents for the order search (抖店 open platform, order.searchList: ``page``
+#: from 0 and ``size`` ≤ 100 are 必填; the reply carries every field, there is no fields
+#: parameter). Field types as in the official documentation example
+#: (../shared/fixtures/marketplaces/douyin/d2…): money int fen, times unix s, ids strings.
+DOCUMENTED = {
+    SEARCH_METHOD: Documented(
+        method=SEARCH_METHOD, source="抖店开放平台 order.searchList (request parameters, response example)",
+        required=("page", "size"),
+        field_types={"order_id": "int64-as-str", "pay_amount": "int-fen", "post_amount": "int-fen",
+                     "sku_order_list.origin_amount": "int-fen (unit price)",
+                     "sku_order_list.sum_amount": "int-fen (unit × item_num)", "update_time": "unix-s"},
+    ),
+}
+#: the current envelope's success code (documented) and the SDKs' opt-out of the old one
+SUCCESS_CODE = 10000
+NO_OLD_ERR_CODE_HEADER = {"x-open-no-old-err-code": "1"}
+#: [U] numeric codes, old ``err_no`` and current ``code`` alike: 30001 unknown app_key,
+#: 30002 bad token, 30005 bad sign, 30007 bad timestamp, 90000/90001 rate limited
 _AUTH_CODES = {30001, 30002, 30005}
 _THROTTLE_CODES = {90000, 90001, 50002}
 BAD_TIMESTAMP = 30007
+#: words in a current-envelope ``sub_code`` (``isv.access-token-expired`` …) that say what failed
+_AUTH_WORDS = ("access-token", "access_token", "token", "app-key", "app_key", "appkey", "sign", "auth",
+               "permission")
+_THROTTLE_WORDS = ("limit", "frequen", "flow-control")
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def check_douyin_body(status: int, body: Any) -> None:
-    if not isinstance(body, dict) or "err_no" not in body:
+    """Raise Douyin's error, current envelope (``code`` ≠ 10000) or old (``err_no`` ≠ 0).
+    Bodies in neither envelope pass here and are refused by the caller as unexpected."""
+    if not isinstance(body, dict):
         return
-    code = int(body.get("err_no") or 0)
-    if code == 0:
+    if "code" in body:
+        code = _int(body.get("code"))
+        if code == SUCCESS_CODE:
+            return
+        sub_code = str(body.get("sub_code") or "")
+        detail = (f"Douyin error {body.get('code')} {sub_code} {body.get('msg') or ''} "
+                  f"{body.get('sub_msg') or ''}").strip()
+    elif "err_no" in body:
+        code, sub_code = _int(body.get("err_no")), ""
+        if code == 0:
+            return
+        detail = f"Douyin error {body.get('err_no')} {body.get('message', '')} {body.get('sub_msg', '')}".strip()
+    else:
         return
-    detail = f"Douyin err_no {code} {body.get('message', '')} {body.get('sub_msg', '')}".strip()
-    if code in _THROTTLE_CODES:
+    lowered = sub_code.lower()
+    if code in _THROTTLE_CODES or any(word in lowered for word in _THROTTLE_WORDS):
         raise ThrottledError(detail, retry_after_s=stated_wait_seconds(detail))
-    if code in _AUTH_CODES:
-        raise AuthError(f"{detail} — renew the shop's access_token or check app_secret / sign_method")
-    if code == BAD_TIMESTAMP:
+    if code == BAD_TIMESTAMP or "timestamp" in lowered:
         raise PlatformError(f"{detail} — {CLOCK_SKEW_ADVICE}", code=str(code))
+    if code in _AUTH_CODES or any(word in lowered for word in _AUTH_WORDS):
+        raise AuthError(f"{detail} — renew the shop's access_token or check app_secret / sign_method")
     raise PlatformError(f"{detail} — the request was refused", code=str(code))
+
+
+def is_success(body: Any) -> bool:
+    """A recognised Douyin success: ``code`` 10000 (current), else ``err_no`` 0 (old only)."""
+    if not isinstance(body, dict):
+        return False
+    if "code" in body:
+        return _int(body.get("code")) == SUCCESS_CODE
+    return "err_no" in body and _int(body.get("err_no")) == 0
 
 
 class DouyinConnector(Connector):
@@ -69,20 +128,26 @@ class DouyinConnector(Connector):
         }
         path = "/" + method.replace(".", "/")
         reply = self.http.call("POST", f"{self.settings.base_url}{path}", params=query,
-                               data=param_json.encode(), headers={"Content-Type": "application/json"},
+                               data=param_json.encode(),
+                               headers={"Content-Type": "application/json", **NO_OLD_ERR_CODE_HEADER},
                                check=check_douyin_body, what=method)
         self._last_body = (reply.body, reply.raw)
         return reply.raw, (reply.body or {}).get("data") or {}
 
     def _search_page(self, window: Window, page_no: int) -> tuple[bytes, list[dict], int]:
-        raw, data = self._call(SEARCH_METHOD, {
+        business = {
             "update_time_start": unix_seconds(window.start), "update_time_end": unix_seconds(window.end),
             "page": page_no, "size": self.settings.page_size, "order_by": "update_time", "order_asc": True,
-        })
+        }
+        missing = DOCUMENTED[SEARCH_METHOD].missing(business)
+        if missing:  # never send what Douyin refuses (page 0 is a value, not a missing one)
+            raise PlatformError(f"{SEARCH_METHOD} without {', '.join(missing)}", platform=self.platform,
+                                shop_id=self.shop_id)
+        raw, data = self._call(SEARCH_METHOD, business)
         body = self._last_body[0]
-        if not (isinstance(body, dict) and "err_no" in body and isinstance(body.get("data"), dict) and "total" in data):
-            raise self._unexpected(SEARCH_METHOD, '{"err_no": 0, "data": {"total": …, "shop_order_list": […]}}',
-                                   *self._last_body)
+        if not (is_success(body) and isinstance(body.get("data"), dict) and "total" in data):
+            raise self._unexpected(SEARCH_METHOD, '{"code": 10000, "data": {"total": …, "shop_order_list": […]}} '
+                                   '(or the old {"err_no": 0, …})', *self._last_body)
         return raw, data.get("shop_order_list") or [], int(data.get("total") or 0)
 
     def _pages(self, window: Window) -> Iterator[Page]:

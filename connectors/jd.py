@@ -6,8 +6,14 @@ covers the system parameters including it. JD reports errors (throttle code 2, b
 JD lists newest-modified first by offset pages, so pages are read from the last back to the
 first like TOP (see ``Connector._pages_backwards``).
 
-Options: ``order_states`` (comma list, default every state), ``date_type`` (JD's
+Options: ``order_states`` (comma list, default every state JD documents, ``UN_KNOWN``
+included: a state left out of ``order_state`` is an order never seen), ``date_type`` (JD's
 ``dateType``; default ``0``, the modified time [U]).
+
+``DOCUMENTED`` states what JD's documentation fixes for the order search: ``optional_fields``
+is required ("必填,不填或者为空则请求被拒绝") and JD returns only the fields listed there,
+so it lists every field ``domain.normalise.jd`` reads. The sandbox refuses and trims from
+the same declaration.
 """
 from __future__ import annotations
 
@@ -17,13 +23,35 @@ from typing import Any
 
 from connectors.base import (AuthError, Connector, Page, PlatformError, PushResult, ShipmentResult,
                              ThrottledError, utc_now)
+from connectors.contract import Documented
 from connectors.http import stated_wait_seconds
 from connectors.signing import compact_json, jd_sign
-from domain.normalise.jd import ORDER_STATE
+from domain.normalise.jd import REQUESTED_STATES
 from domain.timeutil import format_beijing
 from domain.windows import Window
 
 SEARCH_METHOD = "jingdong.pop.order.search"
+#: what JD documents for the order search (JOS API page of jingdong.pop.order.search; request
+#: parameters as in JD's SDKs: start_date, end_date, order_state, optional_fields, page,
+#: page_size, sortType, dateType, open_id_buyer …; response fields as in the JOS Java SDK's
+#: ``OrderSearchInfo`` / ``UserInfo`` / ``ItemInfo``)
+DOCUMENTED = {
+    SEARCH_METHOD: Documented(
+        method=SEARCH_METHOD,
+        source="JOS jingdong.pop.order.search parameter table (optional_fields: 必填,不填或者为空则请求被拒绝; "
+               "fields not listed are not returned); JOS Java SDK OrderQueryJsfService.OrderSearchInfo",
+        required=("start_date", "end_date", "optional_fields"),
+        # exactly the fields domain.normalise.jd reads (nested objects come whole)
+        requested_fields=("orderId", "orderState", "orderPayment", "freightPrice", "orderStartTime",
+                          "paymentConfirmTime", "modified", "orderRemark", "venderRemark", "waybill",
+                          "logisticsId", "pin", "open_id_buyer", "xid_buyer", "consigneeInfo", "itemInfoList",
+                          "couponDetailList"),
+        fields_parameter="optional_fields",
+        field_types={"orderId": "int64-as-str", "orderPayment": "money-str", "freightPrice": "money-str",
+                     "itemInfoList.jdPrice": "money-str", "itemInfoList.itemTotal": "int-as-str",
+                     "itemInfoList.skuId": "int64-as-str", "couponDetailList.couponPrice": "money-str"},
+    ),
+}
 THROTTLED, BAD_TIMESTAMP, BAD_SIGN = "2", "8", "12"
 _AUTH_CODES = {BAD_SIGN, "18", "19"}  # 18 unknown app_key, 19 invalid access_token [U]
 
@@ -92,12 +120,15 @@ class JdConnector(Connector):
         return reply.raw, _payload(reply.body)
 
     def _search_page(self, window: Window, page_no: int) -> tuple[bytes, list[dict], int]:
-        raw, payload = self._call(SEARCH_METHOD, {
+        documented = DOCUMENTED[SEARCH_METHOD]
+        business = {
             "start_date": format_beijing(window.start), "end_date": format_beijing(window.end),
-            "order_state": self.settings.option("order_states", ",".join(ORDER_STATE)),
+            "order_state": self.settings.option("order_states", ",".join(REQUESTED_STATES)),
             "dateType": self.settings.option("date_type", "0"),
             "page": str(page_no), "page_size": str(self.settings.page_size),
-        })
+            documented.fields_parameter: documented.fields_value(),
+        }
+        raw, payload = self._call(SEARCH_METHOD, business)
         result = payload.get("searchorderinfo_result")
         if not isinstance(result, dict) or "orderTotal" not in result:
             raise self._unexpected(SEARCH_METHOD, '{"jingdong_pop_order_search_responce": {"searchorderinfo_result": '

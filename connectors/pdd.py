@@ -13,12 +13,31 @@ from typing import Any
 
 from connectors.base import (CLOCK_SKEW_ADVICE, AuthError, Connector, Page, PlatformError, PushResult,
                              ShipmentResult, ThrottledError, utc_now)
+from connectors.contract import Documented
 from connectors.http import stated_wait_seconds
 from connectors.signing import pdd_sign
 from domain.timeutil import unix_seconds
 from domain.windows import Window
 
 INCREMENT_TYPE = "pdd.order.number.list.increment.get"
+
+#: What Pinduoduo's documentation says of the increment call, stated once (the connector's request
+#: and the sandbox's refusal come from it). Source: open.pinduoduo.com API document
+#: ``pdd.order.number.list.increment.get``, as its SDKs carry it (lywzx/pdd-node-sdk
+#: ``packages/pdd-origin-api/src/dingDan/PddOrderNumberListIncrementGet.ts``; niltor/open-pdd-net-sdk
+#: ``GetOrderNumberListIncrementRequestModel.cs``): ``is_lucky_flag``, ``order_status``,
+#: ``refund_status``, ``start_updated_at``, ``end_updated_at`` are required (必填), ``page``/
+#: ``page_size``/``trade_type``/``use_has_next`` optional. PDD has no ``fields`` parameter: every
+#: order comes whole (``step_order_info``, ``gift_list``, ``confirm_status``, ``group_status`` …).
+DOCUMENTED = {
+    INCREMENT_TYPE: Documented(
+        method=INCREMENT_TYPE, source="open.pinduoduo.com pdd.order.number.list.increment.get",
+        required=("is_lucky_flag", "order_status", "refund_status", "start_updated_at", "end_updated_at"),
+        field_types={"order_sn": "str", "pay_amount": "money-float-yuan", "goods_price": "money-float-yuan",
+                     "order_status": "int", "refund_status": "int", "trade_type": "int",
+                     "confirm_status": "int", "group_status": "int", "step_order_info.step_trade_status": "int",
+                     "updated_at": "beijing-str"}),
+}
 #: PDD error codes [U]: 10016 unknown client_id, 10018 bad sign, 10019/10035 invalid or
 #: expired access_token; 70031 / 52004 call frequency limited
 _AUTH_CODES = {"10016", "10018", "10019", "10035"}
@@ -69,6 +88,10 @@ class PddConnector(Connector):
             "timestamp": str(unix_seconds(utc_now())), "data_type": "JSON", "version": "V1",
             **{k: str(v) for k, v in business.items() if v is not None},
         }
+        documented = DOCUMENTED.get(api_type)
+        if documented is not None and documented.missing(params):   # PDD would refuse it
+            raise PlatformError(f"{api_type} needs {', '.join(documented.missing(params))} ({documented.source})",
+                                platform=self.platform, shop_id=self.shop_id)
         params["sign"] = pdd_sign(params, self.credentials.app_secret)
         reply = self.http.call("POST", f"{self.settings.base_url}/api/router", data=params,
                                check=check_pdd_body, what=api_type)

@@ -5,8 +5,17 @@ requests may send only ``page_info``, ``limit`` and ``fields`` (Shopify rejects 
 filter next to a cursor), and the first always sends ``status=any`` (the default,
 ``open``, silently leaves out closed and cancelled orders).
 
-Options: ``api_version`` (default ``2024-10``), ``fields`` (comma list to trim replies),
-``location_id`` (the inventory location stock writes and reads use).
+Options: ``api_version`` (default :data:`API_VERSION`), ``fields`` (comma list; default the
+fields this product reads, :data:`DOCUMENTED`), ``location_id`` (the inventory location
+stock writes and reads use).
+
+API version (issue 18 #9): Shopify releases a version each quarter and supports each for at
+least 12 months; a request to a version out of support is served by the oldest supported one
+("falls forward"), and the reply's ``X-Shopify-API-Version`` header names the version that
+answered (https://shopify.dev/docs/api/usage/versioning). The default is 2026-10 (the REST
+Order resource is documented for it: https://shopify.dev/docs/api/admin-rest/2026-10/resources/order,
+supported until at least 2027-10-01): set ``api_version`` in the shop's connector options to
+move on. A reply served by another version than the one asked for is logged as a warning.
 """
 from __future__ import annotations
 
@@ -17,20 +26,66 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from connectors.base import AuthError, Connector, Page, PlatformError, PushResult, ShipmentResult
+from connectors.contract import Documented
 from domain.timeutil import parse_iso
 from domain.windows import Window
 
-_NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+#: the Admin API version asked for unless the shop's options say otherwise (see the module doc)
+API_VERSION = "2026-10"
+
+#: List orders, as Shopify documents it (REST Admin API, Order resource, "Retrieves a list of
+#: orders": https://shopify.dev/docs/api/admin-rest/2026-10/resources/order#get-orders).
+#: ``status`` defaults to ``open`` (closed and cancelled orders left out), so ``status=any`` is
+#: required here, and so are the window's start ``updated_at_min`` (an incremental pull never
+#: reads the whole history) and ``limit`` (the default is 50; ≤ 250);
+#: ``fields`` limits the reply to the listed fields (Shopify returns only those). Later pages
+#: carry ``page_info`` (with only ``limit`` and ``fields``). The requested fields are every
+#: field ``domain.normalise.shopify`` and this connector read: nothing else (billing address,
+#: client IP …) is fetched at all.
+DOCUMENTED = Documented(
+    method="GET /admin/api/{version}/orders.json",
+    source="https://shopify.dev/docs/api/admin-rest/2026-10/resources/order#get-orders",
+    required=("status", "updated_at_min", "limit"),
+    requested_fields=(
+        "id", "created_at", "updated_at", "processed_at", "closed_at", "cancelled_at", "currency",
+        "financial_status", "fulfillment_status", "taxes_included", "total_price", "current_total_price",
+        "total_tax", "current_total_tax", "total_discounts", "current_total_discounts", "email", "customer",
+        "note", "shipping_address", "shipping_lines", "line_items", "fulfillments", "refunds",
+    ),
+    fields_parameter="fields",
+    field_types={"id": "int64", "total_price": "money-str", "current_total_price": "money-str",
+                 "line_items.id": "int64", "line_items.price": "money-str", "updated_at": "iso8601-offset"},
+)
+#: later pages: the cursor, and only ``limit`` and ``fields`` beside it
+LATER_PAGE_PARAMS = ("page_info", "limit", "fields")
+
+#: one RFC 8288 link-value: ``<URI>`` then its ``; name=value`` parameters (a value may be a
+#: quoted string). The URI may hold raw commas (Shopify's ``fields=id,updated_at``), so the
+#: header is read entry by entry, never split on commas (issue 18 #3).
+_LINK_VALUE = re.compile(r'\s*<([^>]*)>((?:\s*;\s*[^\s;,=]+(?:\s*=\s*(?:"(?:[^"\\]|\\.)*"|[^\s;,]*))?)*)\s*(?:,|$)')
+_LINK_PARAM = re.compile(r';\s*([^\s;,=]+)(?:\s*=\s*("(?:[^"\\]|\\.)*"|[^\s;,]*))?')
+
+
+def link_entries(link_header: str | None) -> list[tuple[str, dict[str, str]]]:
+    """The entries of a ``Link`` header (RFC 8288 §3): ``(URI, {param: value})``, parameter
+    names lower case, quoted values unquoted."""
+    entries, pos, text = [], 0, link_header or ""
+    while pos < len(text):
+        match = _LINK_VALUE.match(text, pos)
+        if not match or match.end() == pos:
+            break
+        params = {name.lower(): value[1:-1] if value.startswith('"') else value
+                  for name, value in _LINK_PARAM.findall(match.group(2))}
+        entries.append((match.group(1), params))
+        pos = match.end()
+    return entries
 
 
 def next_page_info(link_header: str | None) -> str | None:
     """The ``page_info`` cursor of the ``rel="next"`` link, if there is a next page."""
-    if not link_header:
-        return None
-    for part in link_header.split(","):
-        match = _NEXT_LINK.search(part)
-        if match:
-            values = parse_qs(urlsplit(match.group(1)).query).get("page_info")
+    for url, params in link_entries(link_header):
+        if "next" in params.get("rel", "").lower().split():
+            values = parse_qs(urlsplit(url).query).get("page_info")
             return values[0] if values else None
     return None
 
@@ -58,28 +113,36 @@ class ShopifyConnector(Connector):
     def order_modified(record: dict) -> object:
         return parse_iso(record.get("updated_at"))
 
+    def _api_version(self) -> str:
+        return str(self.settings.option("api_version") or API_VERSION)
+
     def _url(self, path: str) -> str:
-        return f"{self.settings.base_url}/admin/api/{self.settings.option('api_version', '2024-10')}/{path}"
+        return f"{self.settings.base_url}/admin/api/{self._api_version()}/{path}"
 
     def _get(self, path: str, params: dict, what: str):
-        return self.http.call("GET", self._url(path), params=params, check=check_shopify_body, what=what,
-                              headers={"X-Shopify-Access-Token": self.credentials.access_token,
-                                       "Accept": "application/json"})
+        reply = self.http.call("GET", self._url(path), params=params, check=check_shopify_body, what=what,
+                               headers={"X-Shopify-Access-Token": self.credentials.access_token,
+                                        "Accept": "application/json"})
+        served = (reply.headers or {}).get("X-Shopify-API-Version")
+        if served and served != self._api_version():
+            self.log.warning("Shopify answered %s with API version %s, not %s as asked: version %s is out of "
+                             "support; set the shop's connector option api_version to a supported one",
+                             what, served, self._api_version(), self._api_version())
+        return reply
 
     def _send(self, method: str, path: str, payload: dict, what: str):
         return self.http.call(method, self._url(path), json_body=payload, check=check_shopify_body, what=what,
                               headers={"X-Shopify-Access-Token": self.credentials.access_token})
 
     def _pages(self, window: Window) -> Iterator[Page]:
-        fields = self.settings.option("fields")
+        fields = self.settings.option("fields") or DOCUMENTED.fields_value()
         params: dict[str, Any] = {
             "status": "any", "updated_at_min": window.start.isoformat(),
             "updated_at_max": window.end.isoformat(), "limit": self.settings.page_size, "order": "updated_at asc",
+            DOCUMENTED.fields_parameter: fields,
         }
         page_no, cursors = 1, set()
         while True:
-            if fields:
-                params["fields"] = fields
             reply = self._get("orders.json", params, what="orders.json")
             if not isinstance(reply.body, dict) or not isinstance(reply.body.get("orders"), list):
                 raise self._unexpected("orders.json", '{"orders": […]}', reply.body, reply.raw)
@@ -89,7 +152,7 @@ class ShopifyConnector(Connector):
                 return
             yield self._page(window, page_no, reply.raw, reply.body["orders"])
             self._check_cursor("orders.json", cursor, cursors, page_no)
-            params = {"page_info": cursor, "limit": self.settings.page_size}
+            params = {"page_info": cursor, "limit": self.settings.page_size, DOCUMENTED.fields_parameter: fields}
             page_no += 1
 
     def _window_count(self, window: Window) -> int:

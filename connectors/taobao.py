@@ -19,6 +19,7 @@ from typing import Any
 
 from connectors.base import (CLOCK_SKEW_ADVICE, AuthError, Connector, Page, PlatformError, PushResult,
                              ShipmentResult, ThrottledError, utc_now)
+from connectors.contract import Documented
 from connectors.http import stated_wait_seconds
 from connectors.signing import top_sign
 from domain.normalise.taobao import trade_lines
@@ -27,9 +28,40 @@ from domain.windows import Window
 
 INCREMENT_METHOD = "taobao.trades.sold.increment.get"
 FULL_INFO_METHOD = "taobao.trade.fullinfo.get"
-DEFAULT_FIELDS = ("tid,status,payment,post_fee,created,pay_time,modified,consign_time,step_trade_status,"
-                  "buyer_nick,buyer_open_uid,receiver_name,receiver_mobile,receiver_state,receiver_city,"
-                  "receiver_district,receiver_address,buyer_message,seller_memo,orders")
+
+#: every trade field ``domain.normalise.taobao`` reads (TOP returns only the fields asked for, so a
+#: field missing here is silently absent from every trade): ``has_buyer_message`` decides the
+#: ``trade.fullinfo.get`` call that brings ``buyer_message`` (the unread-remark hold),
+#: ``timeout_action_time`` is the ship-by deadline, ``type``/``step_trade_status``/``step_paid_fee``
+#: the presale state; ``orders`` brings every sub-order field (oid, num_iid, sku_id, outer_sku_id …).
+TRADE_FIELDS = (
+    "tid", "type", "status", "step_trade_status", "step_paid_fee", "payment", "post_fee", "discount_fee",
+    "created", "pay_time", "modified", "consign_time", "end_time", "timeout_action_time",
+    "buyer_nick", "buyer_open_uid", "receiver_name", "receiver_mobile", "receiver_phone", "receiver_state",
+    "receiver_city", "receiver_district", "receiver_town", "receiver_address", "receiver_zip",
+    "has_buyer_message", "buyer_message", "seller_memo", "seller_flag", "orders",
+)
+
+#: What TOP's API documents say, stated once (connector requests and sandbox refusals come from
+#: here). Source: open.taobao.com API docs (docId 128 ``taobao.trades.sold.increment.get``, docId 54
+#: ``taobao.trade.fullinfo.get``), as quoted in the official SDKs' request classes (e.g.
+#: bububa/opentaobao ``model/trade/TaobaoTradesSoldIncrementGetAPIRequest.go``): ``fields``,
+#: ``start_modified`` and ``end_modified`` are required (必须), ``fields`` lists what is returned
+#: ("需要返回的字段列表"); a missing one is refused with ``error_response`` code 40
+#: "Missing required arguments" and sub_code ``isv.missing-parameter:<name>``.
+_TRADE_TYPES = {"tid": "int64", "oid": "int64", "payment": "money-str", "post_fee": "money-str",
+                "price": "money-str", "total_fee": "money-str", "modified": "beijing-str", "num": "int"}
+DOCUMENTED = {
+    INCREMENT_METHOD: Documented(
+        method=INCREMENT_METHOD, source="open.taobao.com API docId 128 (taobao.trades.sold.increment.get)",
+        required=("fields", "start_modified", "end_modified"), requested_fields=TRADE_FIELDS,
+        fields_parameter="fields", field_types=_TRADE_TYPES),
+    FULL_INFO_METHOD: Documented(
+        method=FULL_INFO_METHOD, source="open.taobao.com API docId 54 (taobao.trade.fullinfo.get)",
+        required=("fields", "tid"), requested_fields=TRADE_FIELDS, fields_parameter="fields",
+        field_types=_TRADE_TYPES),
+}
+DEFAULT_FIELDS = DOCUMENTED[INCREMENT_METHOD].fields_value()
 DEFAULT_FULL_INFO_FIELDS = ("tid", "status", "payment", "modified", "orders")
 
 THROTTLED, INVALID_SIGNATURE, INVALID_SESSION, INVALID_TIMESTAMP = 7, 25, 27, 31
@@ -78,6 +110,11 @@ class TaobaoConnector(Connector):
             "sign_method": self.settings.option("sign_method", "md5"),
             **{k: str(v) for k, v in business.items() if v is not None},
         }
+        documented = DOCUMENTED.get(method)
+        if documented is not None and documented.missing(params):   # TOP would refuse it (code 40)
+            raise PlatformError(f"{method} needs {', '.join(documented.missing(params))} ({documented.source}); "
+                                "set the connector's options so that it is sent", platform=self.platform,
+                                shop_id=self.shop_id)
         params["sign"] = top_sign(params, self.credentials.app_secret, params["sign_method"])
         reply = self.http.call("POST", f"{self.settings.base_url}/router/rest", data=params,
                                check=check_top_body, what=method)
@@ -118,10 +155,12 @@ class TaobaoConnector(Connector):
             partial = (any(trade.get(f) in (None, "") for f in required) or not trade_lines(trade)
                        or (trade.get("has_buyer_message") and "buyer_message" not in trade))
             if policy == "always" or (policy == "partial" and partial):
-                full_raw, full = self._call(FULL_INFO_METHOD, tid=trade["tid"],
+                # envelope: an answer without the trade is an error, never "keep the partial trade"
+                # (its buyer message would be lost without a word)
+                full_raw, full = self._call(FULL_INFO_METHOD, envelope="trade", tid=trade["tid"],
                                             fields=self.settings.option("fields", DEFAULT_FIELDS))
                 related.append(full_raw)
-                trade = full.get("trade") or trade
+                trade = full["trade"] if isinstance(full.get("trade"), dict) else trade
             records.append(trade)
         return records, related
 

@@ -9,6 +9,7 @@ before the text is stored or shown.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -214,6 +215,7 @@ def mask_payload(raw: bytes) -> bytes:
     ``"1200 Main St"`` → ``"****"``); the rest of the body stays byte for byte as received,
     values already masked (``*``) or encrypted by the marketplace are left as they are, and a
     body that is not JSON is scanned all the same (a truncated page is archived too).
+    Each platform's own buyer fields are masked by ``mask_pii_payload`` with its ``PII_PATHS``.
     """
     def masked(match: re.Match[bytes]) -> bytes:
         key = match.group(1).decode("ascii").lower()
@@ -232,3 +234,169 @@ def mask_payload(raw: bytes) -> bytes:
         return b'"' + match.group(1) + b'":' + json.dumps(safe, ensure_ascii=False).encode()
 
     return _PAYLOAD_FIELD.sub(masked, raw)
+
+
+# --- per-platform tables of PII paths (issue 18 #12) ------------------------------------------
+#
+# Each platform declares where its payloads carry buyer data, as a table ``{path: kind}`` in its
+# normaliser module (``PII_PATHS``, read through ``domain.normalise.pii_paths``). A path is a
+# dotted chain of JSON keys, lists being passed through ("orders.order.buyer_nick" reaches every
+# element's key); a leading ``**.`` matches at any depth (the same record arrives in several
+# envelopes: a page, a single-order answer, a quarantined record), ``*`` matches any one key. The
+# masking below runs before a raw page or a quarantined record is stored.
+
+#: how each kind of buyer datum is masked; values encrypted by the marketplace stay as they are
+PII_KINDS = ("name", "nick", "phone", "email", "account", "street", "text", "ip", "area", "id")
+
+
+def _mask_email(value: str) -> str:
+    local, at, domain = value.partition("@")
+    return f"{local[:1]}{MASK}@{domain}" if at and local else MASK
+
+
+def mask_pii_value(value: object, kind: str) -> object:
+    """One buyer datum of ``kind`` (``PII_KINDS``) masked: names and nicks keep their first letter,
+    phones their ends, e-mails their domain, streets nothing (the region lives in its own fields);
+    an IP, an IP-derived area or an account id is hidden whole. Marketplace ciphertext, empty
+    values, booleans and nulls are returned unchanged."""
+    if value is None or isinstance(value, bool) or value == "":
+        return value
+    if isinstance(value, (list, tuple)):
+        return [mask_pii_value(item, kind) for item in value]
+    if isinstance(value, dict):
+        return {key: mask_pii_value(item, kind) for key, item in value.items()}
+    text = str(value)
+    if looks_like_ciphertext(text):
+        return value
+    if kind in ("name", "nick"):
+        return mask_name(text)
+    if kind == "phone":
+        return mask_phone(text)
+    if kind == "email":
+        return _mask_email(text)
+    if kind == "account":   # an Alipay account: an e-mail or a phone number
+        return _mask_email(text) if "@" in text else (mask_phone(text) if _DIGIT.search(text) else MASK)
+    if kind == "street":
+        return MASK if text.strip() else value
+    if kind == "text":
+        return mask_text(text)
+    if kind in ("ip", "area", "id"):
+        return MASK
+    raise ValueError(f"unknown PII kind {kind!r}; known: {', '.join(PII_KINDS)}")
+
+
+def _compiled(paths: dict[str, str]) -> tuple[tuple[tuple[str, ...], str], ...]:
+    compiled = []
+    for path, kind in paths.items():
+        if kind not in PII_KINDS:
+            raise ValueError(f"PII path {path!r}: unknown kind {kind!r}; known: {', '.join(PII_KINDS)}")
+        segments = tuple(path.split("."))
+        if not segments or "" in segments or segments[-1] in ("*", "**"):
+            raise ValueError(f"PII path {path!r} must end with a key")
+        compiled.append((segments, kind))
+    return tuple(compiled)
+
+
+def mask_pii(document: object, paths: dict[str, str]) -> object:
+    """A copy of a parsed JSON ``document`` with every value a path of ``paths`` reaches masked
+    as its kind says (``mask_pii_value``); everything else is kept as it is."""
+    return _walk(document, _compiled(paths))
+
+
+def _walk(node: object, pending: tuple) -> object:
+    if not pending:
+        return node
+    if isinstance(node, list):
+        return [_walk(item, pending) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        kind, deeper = None, []
+        for segments, path_kind in pending:
+            if segments[0] == "**":
+                deeper.append((segments, path_kind))   # keeps looking further down
+                segments = segments[1:]
+            if segments[0] in (key, "*"):
+                if len(segments) == 1:
+                    kind = path_kind
+                else:
+                    deeper.append((segments[1:], path_kind))
+        out[key] = mask_pii_value(value, kind) if kind is not None else _walk(value, tuple(deeper))
+    return out
+
+
+_VALUE = rb'("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)'
+
+
+def mask_pii_payload(raw: bytes, paths: dict[str, str]) -> bytes:
+    """A marketplace body with the values ``paths`` reach masked before it is stored.
+
+    Paths of the form ``**.key`` are masked in the bytes themselves (the rest of the body stays
+    byte for byte as received, and a body that is not JSON, such as a truncated page, is masked
+    all the same); a body with structured paths is parsed, masked and written back as compact
+    JSON (when it cannot be parsed, the last key of such a path is masked wherever it occurs).
+    """
+    compiled = _compiled(paths)
+    if not compiled or not raw:
+        return raw
+    is_anywhere = [len(segments) == 2 and segments[0] == "**" for segments, _ in compiled]
+    anywhere = {segments[1]: kind for (segments, kind), flat in zip(compiled, is_anywhere) if flat}
+    structured = tuple(entry for entry, flat in zip(compiled, is_anywhere) if not flat)
+    if structured:
+        try:
+            document = json.loads(raw)
+        except ValueError:
+            anywhere.update({segments[-1]: kind for segments, kind in structured if segments[-1] != "*"})
+        else:
+            masked_document = _walk(document, structured)
+            if masked_document != document:   # a body with nothing to mask stays byte for byte
+                raw = json.dumps(masked_document, ensure_ascii=False, separators=(",", ":")).encode()
+    if not anywhere:
+        return raw
+    pattern = _pii_pattern(tuple(sorted(anywhere)))
+
+    def masked(match: re.Match[bytes]) -> bytes:
+        kind = anywhere[match.group(1).decode()]
+        text = match.group(2)
+        if text[:1] == b'"' and b"\\" not in text:   # a plain string (the common case): no JSON parse
+            value = text[1:-1].decode("utf-8", "surrogateescape")
+        else:
+            try:
+                value = json.loads(text)
+            except ValueError:
+                return match.group(0)
+        safe = mask_pii_value(value, kind)
+        if safe == value:
+            return match.group(0)
+        return b'"' + match.group(1) + b'":' + json.dumps(safe, ensure_ascii=False).encode()
+
+    return pattern.sub(masked, raw)
+
+
+@functools.lru_cache(maxsize=64)
+def _pii_pattern(keys: tuple[str, ...]) -> re.Pattern[bytes]:
+    return re.compile(rb'"(' + b"|".join(re.escape(k.encode()) for k in keys) + rb')"\s*:\s*' + _VALUE)
+
+
+# --- merge identity on encrypted orders (issue 18 #13) ------------------------------------------
+
+def clear_identity(value: object) -> str | None:
+    """``value`` as an identity only when it is clear: a masked value (``t**``) is shared by
+    unrelated buyers and ciphertext may differ on every order, so neither identifies anyone."""
+    text = str(value).strip() if value not in (None, "") else ""
+    if not text or "*" in text or looks_like_ciphertext(text):
+        return None
+    return text
+
+
+def address_identity(merge_id: object, *region_and_street: str | None) -> str | None:
+    """What an order's ``address_hash`` is made of: the platform's merge identity (Douyin/PDD
+    ``open_address_id``, TOP/JD ``oaid``) when sent, else region + street when the street is
+    clear; never ciphertext, never a mask (then None: the order merges with no other)."""
+    if merge_id not in (None, ""):
+        return f"merge-id:{merge_id}"
+    *region, street = region_and_street or (None,)
+    if clear_identity(street) is None:
+        return None
+    return "".join(part for part in (*region, street) if part)

@@ -233,6 +233,41 @@ def _checked_number(series: pd.Series) -> pd.Series:
     return pd.to_numeric(series, errors="coerce").astype("float64")
 
 
+#: (shop id, marketplace item id, marketplace SKU id or "") → our SKU: the listings table
+ListingSkus = dict[tuple[str, str, str], str]
+
+
+def resolve_listed_skus(frames: CanonicalFrames, listing_skus: ListingSkus,
+                        known_skus: set[str] | frozenset[str]) -> int:
+    """Fill in the SKU of lines that carry none the catalogue knows, from the listings table.
+
+    Taobao C-stores leave ``outer_sku_id``/``outer_iid`` empty, PDD sends ``outer_id: ""``,
+    Shopify custom items have no ``sku``: the marketplace's own item and SKU ids are there, and
+    the listings table says which of our SKUs that listing sells (issue 18 #10). A line is looked
+    up by (shop, item id, SKU id), then by (shop, item id, "") for an item without variants; a
+    merchant code the catalogue knows is kept as it is. Only what stays unresolved is left for
+    validation to quarantine. Returns how many lines were resolved (``frames.lines`` is updated
+    in place)."""
+    lines = frames.lines
+    if lines.empty or not listing_skus:
+        return 0
+    sku = lines["sku"]
+    unresolved = sku.isna() | ~sku.isin(known_skus)
+    if not unresolved.any():
+        return 0
+    found = []
+    for shop, item, variant in zip(lines.loc[unresolved, "shop_id"], lines.loc[unresolved, "marketplace_item_id"],
+                                   lines.loc[unresolved, "marketplace_sku_id"]):
+        item = "" if item is None or pd.isna(item) else str(item)
+        variant = "" if variant is None or pd.isna(variant) else str(variant)
+        found.append((listing_skus.get((shop, item, variant)) or listing_skus.get((shop, item, ""))) if item else None)
+    resolved = pd.Series(found, index=lines.index[unresolved], dtype=object)
+    resolved = resolved[resolved.notna()]
+    if len(resolved):
+        lines.loc[resolved.index, "sku"] = resolved
+    return len(resolved)
+
+
 def prepare_frames(frames: CanonicalFrames, known_skus: set[str] | frozenset[str], now: datetime,
                    rules: ValidationRules) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The orders and lines frames with the derived columns the checks read."""

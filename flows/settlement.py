@@ -13,18 +13,26 @@ Runbook
        reuses the newest version, and when that one is already final it only says so.
     3. The statement (people, components, shops with the clawback column, store KPIs) is an
        artifact (key ``settlement-<month>``) and an .xlsx.
-    4. Unless ``dry_run``, the run **pauses** and waits for a decision: in the UI open the
-       run, press *Resume* and fill in the form (approve / request a correction + note).
-       Approve → the version is final, the month's previous final version superseded.
-       Correction → the note is stored, the version is ``correction_requested``; correct the
-       input files and run again (a new version is made because the inputs changed).
+    4. Unless ``dry_run``, the run asks for a decision and **suspends**: it stops, holding no
+       process, and survives any restart of the worker, the server or the machine. In the UI
+       open the run (state *Suspended*), press *Resume* and fill in the form (approve / request
+       a correction, note, your name — required and stored). Or on a terminal:
+       ``shopops settle approve MONTH --by NAME`` / ``shopops settle correct MONTH --by NAME
+       --note …`` (it records the decision and resumes the run). The worker then runs the
+       flow again from the top; it finds the version this run asked about and records the
+       decision (nothing is recomputed). Approve → the version is final, the month's previous
+       final version superseded. Correction → the note is stored, the version is
+       ``correction_requested``; correct the input files and run again (a new version is made
+       because the inputs changed). A run that has no deployment (the CLI's ``shopops settle``,
+       a test) cannot be suspended: it completes with the version awaiting approval and says
+       which command decides it.
     5. A final version is never changed. A run of a final month with the same inputs says so
        and stops; with different inputs it is refused (the message says why and what to do)
        unless ``correct_final`` is set: then it makes a new version that needs its own approval.
 
 A second run while the first waits (decided here)
     A run for the same month, preset and inputs while another run is still asking for approval
-    of that version (its run Paused, or not yet paused) does **not** ask again: it publishes the
+    of that version (its run Suspended, or not yet suspended) does **not** ask again: it publishes the
     same statement, says which run to answer, and completes — one version, one form, one
     decision. This is what a manager expects when the schedule or a colleague starts the month
     again: the pending question stays where it is. Only when the asking run has ended (timed
@@ -33,14 +41,16 @@ A second run while the first waits (decided here)
     until someone answers it (requesting a correction there is the expected answer).
 
 The wait (decided here)
-    §5 says "confirmation by the 15th". The pause lasts until the end of the 15th of the month
+    §5 says "confirmation by the 15th". The suspension lasts until the end of the 15th of the month
     after the settled one (Asia/Shanghai) — 13 days 22 hours for the scheduled run — and at
     least ``settlement.min_approval_hours`` (72 h) for a run started later (a correction after the
-    15th). ``pause_flow_run`` keeps the run's process on the worker while it waits (a sleeping
-    Python process polling the API every ``APPROVAL_POLL_SECONDS``). When the time passes
-    without a decision the version stays ``awaiting_approval`` (nothing is final) and the run
-    ends **Failed** with what to do — so the failed-run notification reaches a person. Running
-    the flow again for the month with the same inputs reuses that version and asks again.
+    15th). ``suspend_flow_run`` is used, not ``pause_flow_run``: a pause keeps the run's Python
+    process alive for those days and any stop or reboot killed it (the manager then pressed
+    Resume and the run stayed Running forever). When the time passes without a decision the
+    server fails the run ("never resumed") — so the failed-run notification reaches a person —
+    and the version stays ``awaiting_approval`` (nothing is final): running the flow again for
+    the month with the same inputs reuses that version and asks again, and ``shopops settle
+    approve`` still decides it.
 """
 from __future__ import annotations
 
@@ -52,11 +62,9 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from prefect.exceptions import FlowPauseTimeout
-from prefect.flow_runs import pause_flow_run
+from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
-from prefect.runtime import flow_run
-from prefect.states import Failed
+from prefect.runtime import deployment, flow_run
 from pydantic import Field
 
 from config.schema import load_config
@@ -69,11 +77,9 @@ from tasks.reporting import publish_report
 from tasks.settlement import (check_month_ended, check_month_has_orders, kpi_document, load_earlier_coefficients,
                               load_month_sales, load_settlement_inputs, mark_awaiting_approval, record_decision_task,
                               run_still_asking, statement_notes, statement_tables, store_settlement_version,
-                              unattributed_shops, yuan)
+                              unattributed_shops, version_asked_in_run, yuan)
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-#: how often the paused run asks the API whether it was resumed (Prefect's default)
-APPROVAL_POLL_SECONDS = 10
 #: earlier months whose final coefficients feed the low-coefficient flags (longest run shown: a year)
 COEFFICIENT_HISTORY_MONTHS = 12
 
@@ -84,7 +90,7 @@ class ApprovalForm(RunInput):
     decision: Literal["approve", "request_correction"] = Field(
         description="approve: the settlement becomes final. request_correction: it is not paid; say why in the note.")
     note: str = Field(default="", description="What must be corrected (or a remark on the approval).")
-    reviewer: str = Field(default="", description="Your name, stored with the decision.")
+    reviewer: str = Field(min_length=1, pattern=r"\S", description="Your name (required): stored with the decision.")
 
 
 def shift_month(month: str, by: int) -> str:
@@ -145,6 +151,10 @@ def monthly_settlement(month: str | None = None, preset: str | None = None, dry_
                          f"(known: {', '.join(sorted(rules_config.presets))})")
     folder = Path(inputs_dir) if inputs_dir else settings.data_dir / "settlement" / month
     url = settings.warehouse_url
+    run_id = str(flow_run.id) if flow_run.id else None
+    asked = version_asked_in_run(url, run_id)
+    if asked is not None:  # this run suspended to ask about ``asked`` and was resumed: the answer, nothing recomputed
+        return _record_the_answer(url, asked)
 
     inputs = load_settlement_inputs(folder)
     rules = SettlementRules.from_config(rules_config)
@@ -162,7 +172,6 @@ def monthly_settlement(month: str | None = None, preset: str | None = None, dry_
     kpis = store_kpis(month, settlement.shops, sales.kpi_orders, inputs.expenses, inputs.shop_stats)
     cs_kpis = customer_service_kpis(month, inputs)
 
-    run_id = str(flow_run.id) if flow_run.id else None
     stored = store_settlement_version(url, settlement, inputs_snapshot(month, inputs, sales.sales, rules, plan, earlier),
                                       kpi_document(settlement, kpis, cs_kpis),
                                       status="draft" if dry_run else "awaiting_approval", flow_run_id=run_id,
@@ -208,11 +217,13 @@ def monthly_settlement(month: str | None = None, preset: str | None = None, dry_
         summary.append(t("st_dry_run"))
     elif asked_in:
         summary.append(t("st_asked_elsewhere", version=version.version, run=asked_in))
+    elif version.status != "final" and not deployment.id:
+        summary.append(t("st_decide_on_terminal", month=month, version=version.version))
     elif version.status != "final":
         rules = config.rules.settlement
         timeout, deadline = approval_timeout(month, zone, now, rules.confirmation_day,
                                              timedelta(hours=rules.min_approval_hours))
-        summary.append(t("st_awaiting", deadline=f"{deadline:%Y-%m-%d %H:%M}"))
+        summary.append(t("st_awaiting", deadline=f"{deadline:%Y-%m-%d %H:%M}", month=month))
     family = f"settlement-{month}"
     report = publish_report(family=family, title=t("st_title", month=month, preset=preset, version=version.version,
                                                    status=status_text),
@@ -226,29 +237,48 @@ def monthly_settlement(month: str | None = None, preset: str | None = None, dry_
                 "new" if stored.created else "same inputs, no new version")
     if dry_run or version.status == "final" or asked_in:
         return result
+    if not deployment.id:
+        # only a deployment's run can be suspended (its worker runs it again on Resume): the version
+        # waits in the warehouse, decided with `shopops settle approve/correct`
+        message = t("st_decide_on_terminal", month=month, version=version.version)
+        create_markdown_artifact(markdown=message, key=f"{family}-decision", description=message)
+        logger.info(message)
+        return result | dict(decide_with=message)
 
     form = ApprovalForm.with_initial_data(
         description=t("st_form", month=month, version=version.version, preset=preset, people=len(settlement.lines),
                       total=total, file=report.xlsx_path.name, artifact=report.artifact_key))
-    try:
-        answer = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=APPROVAL_POLL_SECONDS,
-                                key=f"approval-{version.id}")
-    except FlowPauseTimeout:
-        message = t("st_timeout", month=month, version=version.version, deadline=f"{deadline:%Y-%m-%d %H:%M}")
-        logger.warning(message)
-        # the server has already failed the run ("never resumed"); the artifact keeps our why and what to do
-        create_markdown_artifact(markdown=message, key=f"{family}-decision", description=message)
-        return Failed(message=message)
-    note = answer.note.strip() or ("" if answer.decision == "approve" else "(no note given)")
-    decided = record_decision_task(url, version.id, answer.decision, note, answer.reviewer.strip() or None)
-    if decided.status == "final":
-        message = t("st_approved", month=month, version=decided.version, by=decided.approved_by)
-    else:
-        message = t("st_correction", month=month, version=decided.version, note=decided.note)
-    create_markdown_artifact(markdown=message, key=f"{family}-decision", description=message)
-    logger.info(message)
-    return result | dict(status=decided.status, decision=answer.decision, note=decided.note)
+    # the run stops here (Suspended, no process held); Resume runs the flow again from the top
+    suspend_flow_run(wait_for_input=form, timeout=timeout, key=approval_key(version.id))
+    raise RuntimeError("suspend_flow_run returned on the asking run")  # pragma: no cover - Prefect exits above
 
+
+def approval_key(settlement_id: int) -> str:
+    """The suspension's key: one question per version (Prefect refuses a second suspension with it)."""
+    return f"approval-{settlement_id}"
+
+
+def _record_the_answer(url: str, version) -> dict:
+    """The resumed run: the form's answer recorded on the version this run asked about. When the
+    version was decided meanwhile on a terminal (`shopops settle approve/correct`, which then
+    resumes this run), that decision stands and is reported."""
+    logger = get_run_logger()
+    if version.status == "awaiting_approval":
+        answer = suspend_flow_run(wait_for_input=ApprovalForm, key=approval_key(version.id))  # already given: returned
+        note = answer.note.strip() or ("" if answer.decision == "approve" else "(no note given)")
+        decided = record_decision_task(url, version.id, answer.decision, note, answer.reviewer.strip())
+    else:
+        decided = version
+    if decided.status == "final":
+        message, decision = t("st_approved", month=decided.month, version=decided.version, by=decided.approved_by), "approve"
+    else:
+        message, decision = t("st_correction", month=decided.month, version=decided.version, note=decided.note), \
+            "request_correction"
+    create_markdown_artifact(markdown=message, key=f"settlement-{decided.month}-decision", description=message)
+    logger.info(message)
+    return dict(month=decided.month, preset=decided.preset, version=decided.version, settlement_id=decided.id,
+                inputs_sha256=decided.inputs_sha256, created=False, status=decided.status, decision=decision,
+                note=decided.note, waiting_in=None, unattributed=[], xlsx=None)
 
 if __name__ == "__main__":
     monthly_settlement()

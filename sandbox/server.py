@@ -1,7 +1,7 @@
 """The sandbox marketplace over real HTTP: one Starlette app, a route family per platform.
 
 ``/taobao/router/rest``, ``/jd/routerjson``, ``/pdd/api/router``, ``/douyin/...``,
-``/shopify/{shop}/admin/api/2024-10/...`` and ``/amazon/orders/v0/...`` speak each platform's
+``/shopify/{shop}/admin/api/{version}/...`` and ``/amazon/orders/v0/...`` speak each platform's
 wire format (see the platform modules); ``/_sandbox/...`` is the control API for tests, the
 demo and benchmarks (health, simulated clock, faults, stats, stock and shipments written back, planted refunds).
 

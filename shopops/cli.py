@@ -511,8 +511,8 @@ class _SettleGroup(typer.core.TyperGroup):
 
 
 settle_app = typer.Typer(cls=_SettleGroup, help="Monthly KPI and commission settlement (绩效考核、提成): "
-                         "`settle [MONTH] [--preset P] [--dry-run]`, `settle show MONTH [--version V]`, "
-                         "`settle diff MONTH V1 V2`.")
+                         "`settle [MONTH] [--preset P] [--dry-run]`, `settle approve|correct MONTH --by NAME`, "
+                         "`settle show MONTH [--version V]`, `settle diff MONTH V1 V2`.")
 app.add_typer(settle_app, name="settle")
 _MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
@@ -550,8 +550,8 @@ def settle_run(month: Optional[str] = typer.Argument(None, callback=_month,
                                                     "did not run).")
                ) -> None:
     """Settle a month (the monthly-settlement flow); `shopops settle MONTH` is the same. Without
-    --dry-run the run then waits for the decision in the Prefect UI (PREFECT_API_URL must point
-    at the running server)."""
+    --dry-run the version then awaits approval: `shopops settle approve MONTH --by NAME` or
+    `shopops settle correct MONTH --by NAME --note …` decides it."""
     from flows.settlement import monthly_settlement
 
     if preset is not None:
@@ -566,7 +566,53 @@ def settle_run(month: Optional[str] = typer.Argument(None, callback=_month,
                  status=t(f"st_status_{result['status']}")))
     if result.get("waiting_in"):
         typer.echo(t("st_asked_elsewhere", version=result["version"], run=result["waiting_in"]))
+    if result.get("decide_with"):
+        typer.echo(result["decide_with"])
     typer.echo(result["xlsx"])
+
+
+def _decide(month: str, decision: str, reviewer: str, note: str, preset: Optional[str], version: Optional[int]) -> None:
+    from tasks.settlement import decide_settlement
+    from warehouse.repository import SettlementStateError
+
+    try:
+        done = decide_settlement(get_settings().warehouse_url, month, _preset(preset), decision, reviewer, note, version)
+    except SettlementStateError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    decided = done.version
+    if decided.status == "final":
+        typer.echo(t("st_approved", month=month, version=decided.version, by=decided.approved_by))
+    else:
+        typer.echo(t("st_correction", month=month, version=decided.version, note=decided.note))
+    if done.resumed_run:
+        typer.echo(t("st_decided_resumed", run=done.resumed_run))
+    if done.resume_error:
+        typer.echo(t("st_decided_not_resumed", run=decided.flow_run_id, error=done.resume_error), err=True)
+
+
+@settle_app.command("approve")
+def settle_approve(month: str = typer.Argument(..., callback=_month, help="YYYY-MM."),
+                   by: str = typer.Option(..., "--by", help="Who approves (required, stored with the decision)."),
+                   note: str = typer.Option("", "--note", help="A remark stored with the approval."),
+                   preset: Optional[str] = typer.Option(None, help="Preset (default: default_preset)."),
+                   version: Optional[int] = typer.Option(None, "--version", help="Version (default: the newest).")
+                   ) -> None:
+    """Approve the settlement version awaiting approval: it becomes final. The suspended
+    monthly-settlement run that asked is resumed with the same answer."""
+    _decide(month, "approve", by, note, preset, version)
+
+
+@settle_app.command("correct")
+def settle_correct(month: str = typer.Argument(..., callback=_month, help="YYYY-MM."),
+                   by: str = typer.Option(..., "--by", help="Who decides (required, stored with the decision)."),
+                   note: str = typer.Option(..., "--note", help="What must be corrected (required)."),
+                   preset: Optional[str] = typer.Option(None, help="Preset (default: default_preset)."),
+                   version: Optional[int] = typer.Option(None, "--version", help="Version (default: the newest).")
+                   ) -> None:
+    """Request a correction of the settlement version awaiting approval (it is not paid); correct
+    the input files and settle the month again."""
+    _decide(month, "request_correction", by, note, preset, version)
 
 
 @settle_app.command("show")

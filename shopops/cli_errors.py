@@ -15,6 +15,7 @@ import sys
 import traceback
 
 import click
+import typer._click as typer_click  # typer ≥ 0.26 vendors click: its usage errors are not click's
 import typer
 import typer.core
 
@@ -152,7 +153,8 @@ class ShopopsGroup(typer.core.TyperGroup):
             if words and words[0] not in ("version", "config", "db"):
                 quiet_console_tracebacks()
             return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException, click.Abort):
+        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException, click.Abort,
+                typer_click.ClickException):
             raise
         except Exception as exc:  # noqa: BLE001 - this is the one place that turns errors into words
             message, code = explain(exc)

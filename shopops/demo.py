@@ -386,9 +386,9 @@ class DemoStack:
     def stop(self) -> None:
         """Worker first (it would log errors once the server is gone), then the others at once;
         SIGTERM, then SIGKILL of the whole process group after a grace period. The graces are
-        shared, not per process, so Ctrl-C returns within about half a minute even when the
-        worker is still holding a paused run (monthly-settlement waits for approval) and a busy
-        machine makes every shutdown slow."""
+        shared, not per process, so Ctrl-C returns within about half a minute even when a busy
+        machine makes every shutdown slow. (The settlement's approval is a suspension: no
+        process holds it, and it is still there when the demo starts again.)"""
         started = list(reversed(self.processes))
         worker = [proc for name, proc in started if name.startswith("worker")]
         others = [proc for name, proc in started if not name.startswith("worker")]

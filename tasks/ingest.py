@@ -31,8 +31,8 @@ from config.schema import AppConfig, ShopConfig
 from connectors import Connector, ConnectorError, Credentials, Page, build_connector, default_settings, redact
 from domain.canonical import CanonicalFrames
 from domain.normalise import normalise
-from domain.validation import (ValidationOutcome, ValidationRules, prepare_suite, undecodable_bytes_as_text,
-                               undecodable_fields, validate_orders)
+from domain.validation import (ValidationOutcome, ValidationRules, prepare_suite, resolve_listed_skus,
+                               undecodable_bytes_as_text, undecodable_fields, validate_orders)
 from domain.windows import Window, pull_window, watermark_limit
 from warehouse import repository
 from warehouse.db import make_engine
@@ -258,6 +258,16 @@ def _keep_newest_versions(pages: list[Page], connector: Connector) -> None:
                         if (p, r) in winners or not _keyed(connector, record)]
 
 
+def _modified_or_none(connector: Connector, record: object) -> datetime | None:
+    """The record's modified time as the connector reads it (UTC), if it can: an unreadable
+    record kept with it is closed once a valid version at least as new is stored (issue 18 #11)."""
+    try:
+        modified = connector.order_modified(record)
+    except _UNREADABLE:
+        return None
+    return modified if isinstance(modified, datetime) and modified.tzinfo is not None else None
+
+
 def _keyed(connector: Connector, record: object) -> bool:
     try:
         connector.order_key(record)
@@ -297,6 +307,8 @@ class ShopPull:
         # the marketplace then); validate_orders waits for it if it is not ready yet
         threading.Thread(target=prepare_suite, args=(self.rules,), name="gx-suite", daemon=True).start()
         self.known_skus = repository.known_skus(engine)
+        #: lines without a merchant code get their SKU from the shop's listings (issue 18 #10)
+        self.listing_skus = repository.listing_skus(engine, shop.id)
         self.result = ShopPullResult(shop_id=shop.id, platform=shop.platform)
         self.reasons: Counter[str] = Counter()
 
@@ -306,6 +318,7 @@ class ShopPull:
         undecodable_by_page = [_take_undecodable(page, self.hash_key) for page in chunk.pages]
         # raw_page_id: the page's position in the chunk, replaced by the archived page's id below
         frames, unreadable_by_page = _normalise_chunk(chunk.pages, self.hash_key)
+        resolve_listed_skus(frames, self.listing_skus, self.known_skus)
         outcome = (validate_orders(frames, self.known_skus, self.clock(), self.rules) if len(frames.orders)
                    else ValidationOutcome(valid=frames))
         _crash_point("validate")
@@ -327,8 +340,9 @@ class ShopPull:
             for page_id, unreadable in zip(page_ids, unreadable_by_page):
                 if unreadable:
                     quarantined += len(unreadable)
-                    repository.quarantine_raw_records(conn, self.shop.platform, self.shop.id, unreadable,
-                                                      raw_page_id=page_id)
+                    repository.quarantine_raw_records(conn, self.shop.platform, self.shop.id,
+                                                      [(*item, _modified_or_none(self.connector, item[1]))
+                                                       for item in unreadable], raw_page_id=page_id)
             for page_id, undecodable in zip(page_ids, undecodable_by_page):
                 if undecodable:
                     quarantined += len(undecodable)

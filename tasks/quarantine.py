@@ -10,7 +10,7 @@ import pandas as pd
 from config.schema import AppConfig
 from domain.canonical import LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS, CanonicalFrames
 from domain.normalise import normalise
-from domain.validation import ValidationRules, validate_orders
+from domain.validation import ValidationRules, resolve_listed_skus, validate_orders
 from warehouse import repository
 from warehouse.db import make_engine
 
@@ -51,7 +51,7 @@ def recheck_quarantine(config: AppConfig, database_url: str, hash_key: str, shop
         # older version read after it would be opened again
         rows = sorted(repository.open_quarantine(engine, shop_id),
                       key=lambda r: (r["record_modified_at"] is not None, r["record_modified_at"] or now))
-        skus = repository.known_skus(engine)
+        skus, listed = repository.known_skus(engine), repository.listing_skus(engine, shop_id)
         for row in rows:
             if (row["record"] or {}).get("undecodable"):  # its bytes are lost: only a person can decide
                 with engine.begin() as conn:
@@ -66,6 +66,7 @@ def recheck_quarantine(config: AppConfig, database_url: str, hash_key: str, shop
                                                {row["id"]: [f"could not be read: {type(exc).__name__}: {exc}"]}, now)
                 still += 1
                 continue
+            resolve_listed_skus(frames, listed, skus)   # a listing added since: the line's SKU is known now
             outcome = validate_orders(frames, skus, now, vrules)
             with engine.begin() as conn:
                 if len(outcome.rejected) or not len(outcome.valid.orders):

@@ -230,6 +230,73 @@ def record_decision(database_url: str, settlement_id: int, decision: str, note: 
 record_decision_task = task(name="record-decision", cache_policy=NO_CACHE)(record_decision)
 
 
+def version_asked_in_run(database_url: str, flow_run_id: str | None) -> SettlementVersion | None:
+    """The version flow run ``flow_run_id`` suspended to ask about, when it has done so (its
+    suspension key ``approval-<id>`` is among the run's fired pause keys): the run is now being
+    run again after Resume. None for a run that has not asked (a first execution)."""
+    if not flow_run_id:
+        return None
+    engine = make_engine(database_url)
+    try:
+        candidates = repository.settlements_asked_in(engine, flow_run_id)
+    finally:
+        engine.dispose()
+    if not candidates:
+        return None
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        fired = set(client.read_flow_run(flow_run_id).empirical_policy.pause_keys or ())
+    return next((v for v in candidates if f"approval-{v.id}" in fired), None)
+
+
+@dataclass(frozen=True)
+class Decided:
+    version: SettlementVersion
+    resumed_run: str | None     # the suspended run that asked, resumed with the same answer
+    resume_error: str | None    # why it could not be resumed (the decision stands)
+
+
+def decide_settlement(database_url: str, month: str, preset: str, decision: str, reviewer: str, note: str = "",
+                      version: int | None = None) -> Decided:
+    """A decision taken outside the run's form (`shopops settle approve/correct`): recorded on
+    the version awaiting approval (the newest, or ``version``), then the suspended run that
+    asked about it is resumed with the same answer so it completes instead of failing at its
+    deadline. The reviewer is required; a correction needs a note."""
+    reviewer, note = reviewer.strip(), note.strip()
+    if not reviewer:
+        raise repository.SettlementStateError(t("st_reviewer_required"))
+    if decision == "request_correction" and not note:
+        raise repository.SettlementStateError(t("st_note_required"))
+    engine = make_engine(database_url)
+    try:
+        target = repository.settlement_version(engine, month, preset, version)
+    finally:
+        engine.dispose()
+    if target.status != "awaiting_approval":
+        raise repository.SettlementStateError(t("st_not_awaiting", month=month, preset=preset, version=target.version,
+                                                status=t(f"st_status_{target.status}")))
+    decided = record_decision(database_url, target.id, decision, note, reviewer)
+    run_id, error = target.flow_run_id, None
+    if run_id:
+        from prefect.client.orchestration import get_client
+        from prefect.exceptions import ObjectNotFound
+        from prefect.flow_runs import resume_flow_run
+
+        try:
+            with get_client(sync_client=True) as client:
+                run = client.read_flow_run(run_id)
+            if run.state is None or run.state.type.value != "PAUSED":
+                run_id = None  # not waiting (ended, or an in-process run that did not suspend)
+            else:
+                resume_flow_run(run_id, run_input={"decision": decision, "note": note, "reviewer": reviewer})
+        except ObjectNotFound:
+            run_id = None
+        except Exception as exc:  # noqa: BLE001 - the decision is stored; the person is told what the run does
+            error = f"{type(exc).__name__}: {exc}"
+    return Decided(decided, resumed_run=run_id if not error else None, resume_error=error and f"{run_id}: {error}")
+
+
 # --- the statement ---------------------------------------------------------------------------
 
 def yuan(minor: int | Decimal | None) -> Decimal | None:

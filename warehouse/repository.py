@@ -43,7 +43,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.canonical import LINE_COLUMNS, ORDER_COLUMNS, ORDER_KEY, REFUND_COLUMNS, REFUND_KEY, CanonicalFrames
-from domain.pii import mask_payload
+from domain.normalise import mask_stored
 from warehouse.models import (
     Base,
     CaptureLog,
@@ -388,7 +388,8 @@ _DIGESTS_PER_LOOKUP = 500
 
 def archive_raw_pages(conn_or_engine: ConnOrEngine, pages: list[RawPageRow]) -> list[int]:
     """Keep pages as the marketplace sent them (gzip), in one INSERT; return their ids. Clear
-    buyer phones and street addresses are masked first (``domain.pii.mask_payload``, §7).
+    buyer phones and street addresses are masked first (``domain.pii.mask_payload``, §7), and so is
+    every path of the platform's PII table (``domain.normalise.pii_paths``: nicks, e-mails, accounts, IPs …).
 
     Archiving the same content for the same shop again (a rerun, an overlapping window)
     stores nothing new and returns the id of the page already kept.
@@ -397,7 +398,8 @@ def archive_raw_pages(conn_or_engine: ConnOrEngine, pages: list[RawPageRow]) -> 
         return []
     table = RawPage.__table__
     now = _utc_now()
-    payloads = [mask_payload(page.payload) for page in pages]
+    # the generic phone/street/remark keys, then the platform's declared PII paths (issue 18 #12)
+    payloads = [mask_stored(page.payload, page.platform) for page in pages]
     digests = [hashlib.sha256(payload).hexdigest() for payload in payloads]
     rows = [dict(platform=page.platform, shop_id=page.shop_id, window_start=page.window_start,
                  window_end=page.window_end, page_no=page.page_no, fetched_at=page.fetched_at or now,
@@ -483,16 +485,19 @@ def quarantine_records(conn_or_engine: ConnOrEngine, rejected: pd.DataFrame, fra
 
 
 def quarantine_raw_records(conn_or_engine: ConnOrEngine, platform: str, shop_id: str,
-                           items: Iterable[tuple[str | None, dict[str, Any], list[str]]], *,
+                           items: Iterable[tuple], *,
                            raw_page_id: int | None = None, now: datetime | None = None) -> QuarantineResult:
     """Keep records that could not even be normalised (``{"raw": record}``) with their reasons.
 
-    ``items`` are ``(order id or None, the platform's record, reasons)``; a recheck
-    normalises ``raw`` again once the cause is fixed.
+    ``items`` are ``(order id or None, the platform's record, reasons)``, optionally with the
+    record's modified time as a fourth value (the connector can often read it when the
+    normaliser cannot): with it, a valid version of the order at least as new closes the row
+    (issue 18 #11); a recheck normalises ``raw`` again once the cause is fixed.
     """
     now = now or _utc_now()
-    rows = [((platform, shop_id, order_id), {"raw": _masked_record(record)}, list(reasons), None, raw_page_id)
-            for order_id, record, reasons in items]
+    rows = [((platform, shop_id, item[0]), {"raw": _masked_record(item[1], platform)}, list(item[2]),
+             item[3] if len(item) > 3 else None, raw_page_id)
+            for item in items]
     with _connection(conn_or_engine) as conn:
         return _store_quarantine(conn, rows, now)
 
@@ -509,16 +514,17 @@ def quarantine_undecodable_records(conn_or_engine: ConnOrEngine, platform: str, 
     a valid later version of the order supersedes the row.
     """
     now = now or _utc_now()
-    rows = [((platform, shop_id, order_id), {"raw": _masked_record(record), "undecodable": list(fields)},
+    rows = [((platform, shop_id, order_id), {"raw": _masked_record(record, platform), "undecodable": list(fields)},
              list(reasons), modified, raw_page_id)
             for order_id, record, reasons, fields, modified in items]
     with _connection(conn_or_engine) as conn:
         return _store_quarantine(conn, rows, now)
 
 
-def _masked_record(record: Any) -> Any:
-    """A platform record with clear buyer phones and street addresses masked (§7), as archived pages are."""
-    return json.loads(mask_payload(json.dumps(record, ensure_ascii=False, default=str).encode()))
+def _masked_record(record: Any, platform: str | None = None) -> Any:
+    """A platform record with clear buyer phones and street addresses masked (§7), and the
+    platform's PII paths (issue 18 #12), as archived pages are."""
+    return json.loads(mask_stored(json.dumps(record, ensure_ascii=False, default=str).encode(), platform))
 
 
 def _quarantined_version(conn: sa.Connection, key: tuple, modified: datetime) -> tuple[int, str] | None:
@@ -563,7 +569,23 @@ def _store_quarantine(conn: sa.Connection, rows: list[tuple], now: datetime) -> 
             set_={"reasons": insert.excluded.reasons, "last_checked_at": insert.excluded.last_checked_at},
         ).returning(table.c.first_seen_at)
         new += conn.scalar(insert) == now
+    _close_versions_already_superseded(conn, {key for key, *_ in rows if key[2] is not None}, now)
     return QuarantineResult(new=new, seen_again=len(rows) - new)
+
+
+def _close_versions_already_superseded(conn: sa.Connection, keys: set[tuple], now: datetime) -> None:
+    """Open rows of these orders whose version is not newer than the order already stored are
+    ``superseded`` at once: an older version read after a newer valid one was stored (a page
+    shift, a rerun of an older window) has nothing left to decide (issue 18 #11)."""
+    if not keys:
+        return
+    conn.execute(sa.text(
+        "UPDATE quarantine SET status = 'superseded', last_checked_at = :now "
+        "WHERE status = 'open' AND platform = :platform AND shop_id = :shop_id AND order_id = :order_id "
+        "AND record_modified_at IS NOT NULL AND EXISTS (SELECT 1 FROM orders o WHERE "
+        f"{_key_match('o', 'quarantine')} AND quarantine.record_modified_at <= o.modified_at)").bindparams(
+        sa.bindparam("now", type_=UTCDateTime())),
+        [{"now": now, "platform": p, "shop_id": s, "order_id": o} for p, s, o in sorted(keys)])
 
 
 def open_quarantine(conn_or_engine: ConnOrEngine, shop_id: str | None = None) -> list[dict[str, Any]]:
@@ -591,6 +613,19 @@ def mark_quarantine(conn_or_engine: ConnOrEngine, ids: Iterable[int], status: st
                 values["reasons"] = reasons_by_id[record_id]
             changed += conn.execute(sa.update(table).where(table.c.id == record_id).values(**values)).rowcount
     return changed
+
+
+def listing_skus(conn_or_engine: ConnOrEngine, shop_id: str | None = None) -> dict[tuple[str, str, str], str]:
+    """(shop id, marketplace item id, marketplace SKU id or "") → our SKU, from the listings
+    table (``domain.validation.resolve_listed_skus``: lines without a merchant code)."""
+    from warehouse.models import Listing
+
+    table = Listing.__table__
+    query = sa.select(table.c.shop_id, table.c.marketplace_item_id, table.c.marketplace_sku_id, table.c.sku)
+    if shop_id is not None:
+        query = query.where(table.c.shop_id == shop_id)
+    with _connection(conn_or_engine) as conn:
+        return {(shop, item, variant or ""): sku for shop, item, variant, sku in conn.execute(query)}
 
 
 def known_skus(conn_or_engine: ConnOrEngine) -> frozenset[str]:
@@ -1710,6 +1745,18 @@ def get_settlement(conn_or_engine: ConnOrEngine, settlement_id: int) -> Settleme
     if row is None:
         raise SettlementStateError(f"there is no settlement with id {settlement_id}")
     return _settlement_version(row)
+
+
+
+def settlements_asked_in(conn_or_engine: ConnOrEngine, flow_run_id: str) -> list[SettlementVersion]:
+    """The versions whose approval flow run ``flow_run_id`` asked for (newest first)."""
+    from warehouse.models import Settlement
+
+    table = Settlement.__table__
+    with _connection(conn_or_engine) as conn:
+        rows = conn.execute(_settlements_query().where(table.c.flow_run_id == flow_run_id)
+                            .order_by(table.c.id.desc())).all()
+    return [_settlement_version(r) for r in rows]
 
 
 #: the stored coefficient keeps 8 places (settlement_lines.coefficient is NUMERIC(12, 8))

@@ -33,6 +33,26 @@ NORMALISERS: dict[str, Normaliser] = {
 }
 
 
+def pii_paths(platform: str) -> dict[str, str]:
+    """The platform's declared table of PII paths (``PII_PATHS`` of its normaliser module; empty
+    for a platform that declares none), for ``domain.pii.mask_pii_payload``."""
+    module = _MODULES.get(platform)
+    return dict(getattr(module, "PII_PATHS", None) or {})
+
+
+def mask_stored(raw: bytes, platform: str | None) -> bytes:
+    """A marketplace body as it may be stored (raw page, quarantined record): the generic phone,
+    street and remark keys masked (``domain.pii.mask_payload``), then the platform's PII paths."""
+    from domain.pii import mask_payload, mask_pii_payload
+
+    masked = mask_payload(raw)
+    return mask_pii_payload(masked, pii_paths(platform)) if platform else masked
+
+
+_MODULES = {"taobao": taobao, "jd": jd, "pdd": pdd, "douyin": douyin, "shopify": shopify, "amazon": amazon,
+            "file": file_import}
+
+
 def normalise(platform: str, records: list[dict], shop_id: str, *, hash_key: bytes | str) -> CanonicalFrames:
     """Canonical orders, lines and refunds of ``records`` from ``platform`` for ``shop_id``."""
     try:

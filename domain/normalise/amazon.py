@@ -7,6 +7,15 @@ line total is exact and the unit price derived. Several currencies can meet in o
 added within one currency; a line holding a component in another currency gets a
 currency like "JPY+GBP", which validation quarantines with a reason instead of this code
 converting or dropping money. Refunds are not part of the Orders API (Finances API).
+
+Pending orders (issue 18 #8): Amazon documents that an order not yet paid (``Pending``,
+``PendingAvailability``) carries no ``OrderTotal`` and its items no prices
+(https://developer-docs.amazon.com/sp-api/docs/orders-api-v0-reference#order, ``OrderTotal``:
+"not returned for Pending orders"); the same holds for a ``Canceled`` order cancelled before
+payment. Such an order is stored with what is known (status ``pending_payment`` or
+``cancelled``, its lines and quantities, a total of 0 until a later version carries the money:
+a newer ``LastUpdateDate`` replaces it), never quarantined for the missing money. Its currency
+is its marketplace's (:data:`MARKETPLACE_CURRENCY`).
 """
 from __future__ import annotations
 
@@ -15,6 +24,20 @@ from domain.money import divide_minor, money_object_to_minor
 from domain.normalise._common import order_id_of, derived_order_discount, joined, line_row, order_row, text_or_none, to_frames, unknown_status
 from domain.pii import mask_address, mask_name, mask_phone, stable_hash
 from domain.timeutil import parse_iso
+
+#: where Amazon orders carry buyer data (Orders API v0: ``BuyerInfo``, ``ShippingAddress``,
+#: getOrderAddress's ``ExtendedFields`` and coordinates; ordersV0.json in
+#: amzn/selling-partner-api-models), masked before a raw page or a quarantined record is stored
+#: (``domain.pii.mask_pii_payload``, issue 18 #12).
+PII_PATHS = {
+    "**.BuyerEmail": "email", "**.BuyerName": "name", "**.BuyerTaxInfo.CompanyLegalName": "id",
+    "**.PurchaseOrderNumber": "id",
+    **{f"**.ShippingAddress.{key}": kind for key, kind in {
+        "Name": "name", "AddressLine1": "street", "AddressLine2": "street", "AddressLine3": "street",
+        "Phone": "phone", "CompanyName": "id"}.items()},
+    "**.ExtendedFields.StreetName": "street", "**.ExtendedFields.StreetNumber": "id",
+    "**.GeoCoordinates.Latitude": "id", "**.GeoCoordinates.Longitude": "id",
+}
 
 PLATFORM = "amazon"
 
@@ -30,6 +53,20 @@ ORDER_STATUS = {
 }
 
 #: what the buyer pays for an item: added; discounts: subtracted
+#: the currency of each Amazon marketplace, by ``MarketplaceId`` (ids: SP-API "Marketplace IDs",
+#: https://developer-docs.amazon.com/sp-api/docs/marketplace-ids; currency: the marketplace's
+#: country's). Every one is also in rules.yaml ``orders.known_currencies``.
+MARKETPLACE_CURRENCY = {
+    "A2EUQ1WTGCTBG2": "CAD", "ATVPDKIKX0DER": "USD", "A1AM78C64UM0Y8": "MXN", "A2Q3Y263D00KWC": "BRL",
+    "A28R8C7NBKEWEA": "EUR", "A1RKKUPIHCS9HS": "EUR", "A1F83G8C2ARO7P": "GBP", "A13V1IB3VIYZZH": "EUR",
+    "AMEN7PMS3EDWL": "EUR", "A1805IZSGTT6HS": "EUR", "A1PA6795UKMFR9": "EUR", "APJ6JRA9NG5V4": "EUR",
+    "A2NODRKZP88ZB9": "SEK", "AE08WJ6YKNBMC": "ZAR", "A1C3SOZRARQ6R3": "PLN", "ARBP9OOSHTCHU": "EGP",
+    "A33AVAJ2PDY3EV": "TRY", "A17E79C6D8DWNP": "SAR", "A2VIGQ35RCS4UG": "AED", "A21TJRUUN4KGV": "INR",
+    "A19VAU5U5O7RUS": "SGD", "A39IBJ37TRP1C6": "AUD", "A1VC38T7YXB528": "JPY",
+}
+#: statuses whose order may carry no money yet: nothing was charged (see the module doc)
+_UNPRICED_STATUSES = {OrderStatus.PENDING_PAYMENT, OrderStatus.CANCELLED}
+
 _LINE_CHARGES = ("ItemPrice", "ItemTax", "GiftWrapPrice", "GiftWrapTax")
 _LINE_DISCOUNTS = ("PromotionDiscount", "PromotionDiscountTax")
 _SHIPPING_CHARGES = ("ShippingPrice", "ShippingTax")
@@ -73,6 +110,13 @@ def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> Canon
     for order in records:
         order_id = order_id_of(order, "AmazonOrderId")
         order_total, order_currency = money_object_to_minor(order.get("OrderTotal"))
+        platform_status = order.get("OrderStatus")
+        status = ORDER_STATUS.get(platform_status) or unknown_status(platform_status)
+        unpriced = status in _UNPRICED_STATUSES
+        order_currency = order_currency or next(
+            (money_object_to_minor(item.get("ItemPrice"))[1] for item in order.get("OrderItems") or []
+             if money_object_to_minor(item.get("ItemPrice"))[1]), None) or MARKETPLACE_CURRENCY.get(
+            order.get("MarketplaceId"))
         shipping = _Sum()
         line_totals, line_currencies = [], []
         for line_no, item in enumerate(order.get("OrderItems") or [], start=1):
@@ -88,7 +132,7 @@ def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> Canon
                 shipping.add(fields.get(name), sign=-1)
             quantity = int(item.get("QuantityOrdered") or 0)
             item_price, _ = money_object_to_minor(item.get("ItemPrice"))
-            line_total = line.minor if line.currencies else None
+            line_total = line.minor if line.currencies else (0 if unpriced else None)
             line_totals.append(line_total)
             line_currencies.append(line.currencies[0] if line.currencies else None)
             discount = _Sum()
@@ -101,21 +145,21 @@ def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> Canon
                 title=item.get("Title"), variant=item.get("ConditionId"), quantity=quantity,
                 unit_price_minor=divide_minor(item_price, quantity) if item_price is not None and quantity else None,
                 line_total_minor=line_total, discount_minor=discount.minor,
-                currency=line.currency, is_gift=_is_true(item.get("IsGift")),
+                currency=line.currency or (order_currency if unpriced else None), is_gift=_is_true(item.get("IsGift")),
                 refund_status=("BuyerRequestedCancel"
                                if _is_true((item.get("BuyerRequestedCancel") or {}).get("IsBuyerRequestedCancel"))
                                else None),
             ))
-        currency = order_currency or next((c for c in line_currencies if c), None)
+        currency = order_currency
         if order_total is None and line_totals and None not in line_totals:
             order_total = sum(line_totals) + shipping.minor  # pending orders carry no OrderTotal
+        if order_total is None and unpriced:
+            order_total = 0  # nothing charged yet: the paid version carries the money
         post_fee = shipping.minor if shipping.currencies else 0
         address = order.get("ShippingAddress") or {}
         buyer = order.get("BuyerInfo") or {}
         province, city = address.get("StateOrRegion"), address.get("City")
         street = joined(address.get("AddressLine1"), address.get("AddressLine2"), address.get("AddressLine3"))
-        platform_status = order.get("OrderStatus")
-        status = ORDER_STATUS.get(platform_status) or unknown_status(platform_status)
         orders.append(order_row(
             platform=PLATFORM, shop_id=shop_id, order_id=order_id, status=status,
             platform_status=platform_status, currency=currency,

@@ -3,9 +3,24 @@
 Amounts are decimal strings in the shop currency (``*_set.shop_money`` duplicates them);
 times ISO 8601 with the shop's offset. Refunds are nested (``refunds[].refund_line_items``):
 the money actually returned is the refund's successful ``refund`` transactions, shared out
-over its refunded lines so the rows add up to it exactly. Line-item ``properties`` may hold
-nested objects (engraving forms, configurators): they are rendered into ``variant`` as
-compact JSON rather than dropped.
+over its refunded lines so the rows add up to it exactly. Line-item ``properties`` are a list
+of ``{"name", "value"}`` whose values may be nested objects (engraving forms, configurators),
+or, in older orders, one object ``{name: value}`` (issue 18 #9): both read, values rendered
+into ``variant`` as compact JSON rather than dropped.
+
+Totals (issue 18 #9): ``current_total_price`` (Order resource) reflects order edits, returns
+and refunds, ``total_price`` only the order as first placed. The canonical total is the money
+charged before refunds (refunds are rows of their own), so it is ``current_total_price`` plus
+what the successful refund transactions returned; a line's quantity is its
+``current_quantity`` (the ordered quantity minus what an edit removed) plus what refunds took
+back, so an edited-away line is not counted. ``current_total_tax`` and
+``current_total_discounts`` likewise. Without ``current_*`` (old versions) the original
+fields are used.
+
+Status: whether an order was paid comes from ``financial_status`` (paid, partially or wholly
+refunded, authorized), not from the canonical status, so an order cancelled after payment
+keeps its ``paid_at``; ``closed_at`` without a fulfilment (archived by the merchant) stays
+``paid``.
 """
 from __future__ import annotations
 
@@ -17,6 +32,19 @@ from domain.normalise._common import (order_id_of, REFUNDED, REFUNDING, joined, 
                                       text_or_none, to_frames, unknown_status)
 from domain.pii import mask_address, mask_name, mask_phone, mask_text, stable_hash
 from domain.timeutil import parse_iso
+
+#: where Shopify orders carry buyer data (REST Order resource, api 2026-10: ``email``,
+#: ``contact_email``, ``customer``, the addresses, ``client_details.browser_ip``), masked before a
+#: raw page or a quarantined record is stored (``domain.pii.mask_pii_payload``, issue 18 #12). A
+#: line item's or a shipping line's ``name`` is not buyer data: address names are matched by path.
+_ADDRESS_PII = {"name": "name", "first_name": "name", "last_name": "name", "company": "id", "address1": "street",
+                "address2": "street", "phone": "phone", "latitude": "id", "longitude": "id"}
+PII_PATHS = {
+    "**.email": "email", "**.contact_email": "email", "**.browser_ip": "ip",
+    "**.customer.first_name": "name", "**.customer.last_name": "name", "**.customer.phone": "phone",
+    **{f"**.{where}.{key}": kind for where in ("shipping_address", "billing_address", "default_address", "addresses")
+       for key, kind in _ADDRESS_PII.items()},
+}
 
 PLATFORM = "shopify"
 
@@ -30,6 +58,33 @@ FINANCIAL_STATUS = {
     "voided": OrderStatus.CANCELLED,
 }
 _SHIPPED_FULFILLMENT = {"fulfilled", "partial"}
+#: financial statuses of an order whose money was taken (an authorisation is not captured yet,
+#: but Shopify lets it be fulfilled: ``authorized`` counts as paid, as in FINANCIAL_STATUS)
+_PAID_FINANCIAL = {"authorized", "paid", "partially_refunded", "refunded"}
+
+
+def _quantity(item: dict, refunded: int) -> int:
+    """The quantity the order holds: ``current_quantity`` (edits removed the rest) plus the
+    units refunds took back (their money is in refund rows), never above the ordered one."""
+    ordered = int(item.get("quantity") or 0)
+    if item.get("current_quantity") is None:
+        return ordered
+    return min(ordered, int(item["current_quantity"]) + refunded)
+
+
+def _current(order: dict, field: str) -> object:
+    """``current_<field>`` (after order edits) where the API version sends it, else ``field``."""
+    current = order.get(f"current_{field}")
+    return order.get(field) if current is None else current
+
+
+def _total(order: dict, refunded_money: int) -> int | None:
+    """Money charged before refunds: ``current_total_price`` (after edits and refunds) plus
+    what was refunded; ``total_price`` where there is no ``current_total_price``."""
+    current = major_to_minor(order.get("current_total_price"))
+    if current is None:
+        return major_to_minor(order.get("total_price"))
+    return current + refunded_money
 
 
 def _status(order: dict) -> str:
@@ -53,21 +108,30 @@ def _line_discount(item: dict) -> int:
     return major_to_minor(item.get("total_discount")) or 0
 
 
+def _properties(item: dict) -> list[tuple[str, object]]:
+    """A line's properties as (name, value): a list of ``{"name", "value"}`` or, in older
+    orders, one object ``{name: value}``; anything else holds no property."""
+    props = item.get("properties")
+    if isinstance(props, dict):
+        return [(str(name), value) for name, value in props.items()]
+    if isinstance(props, list):
+        return [(str(p.get("name", "")), p.get("value")) for p in props if isinstance(p, dict)]
+    return []
+
+
 def _is_gift(item: dict) -> bool:
     """Free-gift apps mark the gift line with a hidden ``_free_gift`` property."""
-    return any(p.get("name") == "_free_gift" and str(p.get("value")).lower() == "true"
-               for p in item.get("properties") or [])
+    return any(name == "_free_gift" and str(value).lower() == "true" for name, value in _properties(item))
 
 
 def _variant(item: dict) -> str | None:
     parts = [item["variant_title"]] if item.get("variant_title") else []
-    for prop in item.get("properties") or []:
-        if str(prop.get("name", "")).startswith("_"):  # hidden properties are for apps, not people
+    for name, value in _properties(item):
+        if name.startswith("_"):  # hidden properties are for apps, not people
             continue
-        value = prop.get("value")
         if not isinstance(value, str):
             value = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        parts.append(f"{prop.get('name')}: {value}")
+        parts.append(f"{name}: {value}")
     return "; ".join(parts) or None
 
 
@@ -81,8 +145,17 @@ def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> Canon
         order_refunds = [row for refund in order.get("refunds") or []
                          for row in refund_rows(refund, shop_id, currency)]
         refund_state_of_line = {row["line_id"]: row["status"] for row in order_refunds if row["line_id"]}
-        for line_no, item in enumerate(order.get("line_items") or [], start=1):
-            quantity = int(item.get("quantity") or 0)
+        refunded_units: dict[str | None, int] = {}
+        for refund in order.get("refunds") or []:
+            for refunded in refund.get("refund_line_items") or []:
+                line_id = text_or_none(refunded.get("line_item_id"))
+                refunded_units[line_id] = refunded_units.get(line_id, 0) + int(refunded.get("quantity") or 0)
+        line_no = 0
+        for item in order.get("line_items") or []:
+            quantity = _quantity(item, refunded_units.get(text_or_none(item.get("id")), 0))
+            if quantity == 0 and int(item.get("quantity") or 0) > 0:
+                continue  # removed by an order edit: no longer part of the order
+            line_no += 1
             unit_price = major_to_minor(item.get("price"))
             discount = _line_discount(item)
             tax = 0 if taxes_included else _sum_minor(item.get("tax_lines"))
@@ -113,19 +186,21 @@ def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> Canon
             post_fee += shipping_tax
             # tax Shopify reports only on the order (old API versions) is in total_price but in
             # no line: keep it apart so line totals still reconcile with the order total
-            order_tax = max(0, (major_to_minor(order.get("total_tax")) or 0) - line_taxes - shipping_tax)
+            order_tax = max(0, (major_to_minor(_current(order, "total_tax")) or 0) - line_taxes - shipping_tax)
         address = order.get("shipping_address") or {}
         customer = order.get("customer") or {}
         shipped = [f for f in order.get("fulfillments") or [] if f.get("status") == "success"]
         status = _status(order)
-        paid = status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.CANCELLED)
+        paid = order.get("financial_status") in _PAID_FINANCIAL
         province, city = address.get("province"), address.get("city")
         street = joined(address.get("address1"), address.get("address2"))
         orders.append(order_row(
             platform=PLATFORM, shop_id=shop_id, order_id=order_id, status=status,
             platform_status=order.get("financial_status"), currency=currency,
-            total_minor=major_to_minor(order.get("total_price")), post_fee_minor=post_fee,
-            discount_minor=max(0, (major_to_minor(order.get("total_discounts")) or 0) - line_discounts),
+            total_minor=_total(order, sum(row["amount_minor"] or 0 for row in order_refunds
+                                          if row["status"] == REFUNDED)),
+            post_fee_minor=post_fee,
+            discount_minor=max(0, (major_to_minor(_current(order, "total_discounts")) or 0) - line_discounts),
             tax_minor=order_tax,
             created_at=parse_iso(order.get("created_at")),
             paid_at=parse_iso(order.get("processed_at") or order.get("created_at")) if paid else None,

@@ -12,11 +12,23 @@ from domain.money import major_to_minor
 from domain.normalise._common import (order_id_of, REFUND_CLOSED, REFUND_REJECTED, REFUND_REQUESTED, REFUNDED,
                                       REFUNDING, derived_order_discount, line_row, order_row,
                                       overlay_refunds, refund_row, text_or_none, to_frames,
-                                      unknown_status, joined)
-from domain.pii import mask_address, mask_name, mask_phone, mask_text, stable_hash
+                                      unknown_status)
+from domain.pii import address_identity, clear_identity, mask_address, mask_name, mask_phone, mask_text, stable_hash
 from domain.timeutil import parse_beijing
 
 PLATFORM = "taobao"
+
+#: where TOP trades carry buyer data (``taobao.trade.fullinfo.get`` Trade fields, seen in the
+#: captured fixtures t1–t3: ``buyer_email``, ``buyer_alipay_no``, ``buyer_area`` …), masked before a
+#: raw page or a quarantined record is stored (``domain.pii.mask_pii_payload``, issue 18 #12). The
+#: seller's own fields (``seller_*``) and opaque ids (``buyer_open_uid``, ``oaid``) are not buyer data
+#: in clear; ``alipay_no`` is the payment's number, ``alipay_id`` the buyer's Alipay user id.
+PII_PATHS = {
+    "**.buyer_nick": "nick", "**.buyer_email": "email", "**.buyer_alipay_no": "account", "**.alipay_id": "id",
+    "**.buyer_ip": "ip", "**.buyer_area": "area", "**.receiver_name": "name", "**.receiver_mobile": "phone",
+    "**.receiver_phone": "phone", "**.receiver_address": "street", "**.invoice_name": "name",
+    "**.buyer_message": "text", "**.buyer_memo": "text", "**.seller_memo": "text",
+}
 
 TRADE_STATUS = {
     "TRADE_NO_CREATE_PAY": OrderStatus.PENDING_PAYMENT,
@@ -46,6 +58,9 @@ NO_REFUND = "NO_REFUND"
 
 STEP_DEPOSIT_PAID = "FRONT_PAID_FINAL_NOPAID"
 STEP_ALL_PAID = "FRONT_PAID_FINAL_PAID"
+#: ``trade.type`` of a presale (分阶段付款) trade
+STEP_TYPE = "step"
+_BALANCE_PAID_STATUSES = {OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED}
 
 
 def trade_lines(trade: dict) -> list[dict]:
@@ -55,12 +70,19 @@ def trade_lines(trade: dict) -> list[dict]:
 
 
 def _status(trade: dict) -> tuple[str, bool, bool | None]:
-    """(canonical status, is presale, presale balance paid)."""
+    """(canonical status, is presale, presale balance paid).
+
+    A presale trade is ``type == "step"`` or has a ``step_trade_status``; TOP's captured step
+    trades (fixture t3, 2013) carry only ``type: "step"``. Without the step state, a trade TOP
+    already counts as paid, shipped or finished has its balance paid; one still waiting for
+    payment is not known to be (None)."""
     platform_status = trade.get("status")
     status = TRADE_STATUS.get(platform_status) or unknown_status(platform_status)
     step = trade.get("step_trade_status")
     if not step:
-        return status, False, None
+        if trade.get("type") != STEP_TYPE:
+            return status, False, None
+        return status, True, (True if status in _BALANCE_PAID_STATUSES else None)
     balance_paid = step == STEP_ALL_PAID
     if step == STEP_DEPOSIT_PAID and status == OrderStatus.PENDING_PAYMENT:
         status = OrderStatus.PRESALE_DEPOSIT_PAID
@@ -125,13 +147,13 @@ def normalise(records: list[dict], shop_id: str, hash_key: bytes | str) -> Canon
             modified_at=modified, shipped_at=parse_beijing(trade.get("consign_time")),
             ship_by_at=parse_beijing(trade.get("timeout_action_time")),
             is_presale=is_presale, presale_balance_paid=balance_paid,
-            buyer_key=stable_hash(trade.get("buyer_open_uid") or trade.get("buyer_nick"), hash_key),
+            buyer_key=stable_hash(trade.get("buyer_open_uid") or clear_identity(trade.get("buyer_nick")), hash_key),
             buyer_nick_masked=mask_name(trade.get("buyer_nick")),
             receiver_name_masked=mask_name(trade.get("receiver_name")),
             receiver_phone_masked=mask_phone(trade.get("receiver_mobile") or trade.get("receiver_phone")),
             province=province, city=city, district=district,
             address_masked=mask_address(street, province, city, district),
-            address_hash=stable_hash(joined(province, city, district, street), hash_key),
+            address_hash=stable_hash(address_identity(trade.get("oaid"), province, city, district, street), hash_key),
             buyer_remark=mask_text(trade.get("buyer_message")), seller_remark=mask_text(trade.get("seller_memo")),
             carrier=carrier, tracking_no=tracking, line_count=len(line_totals),
         ))

@@ -1,9 +1,12 @@
 """Amazon Selling Partner API, Orders v0: ``/amazon/orders/v0/orders`` and ``…/{id}/orderItems``.
 
-Auth header ``x-amz-access-token`` (403 ``Unauthorized`` otherwise). ``getOrders`` needs
-``MarketplaceIds`` (``ATVPDKIKX0DER``) and ``LastUpdatedAfter``; ``LastUpdatedBefore`` must be
-at least 2 minutes before the server's wall clock; ``MaxResultsPerPage`` ≤ 100; a
-``NextToken`` overrides every filter. Orders come oldest-updated first; money is
+Auth header ``x-amz-access-token`` (403 ``Unauthorized`` otherwise). ``getOrders`` refuses
+(400 ``InvalidInput``) a request without what ``connectors.amazon.DOCUMENTED`` declares
+required: ``MarketplaceIds`` (``ATVPDKIKX0DER``) and ``CreatedAfter`` or ``LastUpdatedAfter``,
+also next to a ``NextToken`` (Amazon's own sandbox case sends them with it); the sandbox
+serves ``LastUpdatedAfter`` windows only. ``LastUpdatedBefore`` must be at least 2 minutes
+before the server's wall clock; ``MaxResultsPerPage`` ≤ 100; a ``NextToken`` overrides the
+window's filters. Orders come oldest-updated first; money is
 ``{"CurrencyCode","Amount":"11.01"}``; times ISO 8601 UTC; items come from the second call
 (``ItemPrice`` is the line's price × quantity, ``PromotionDiscount`` its discount, the
 order's shipping charge sits on the first item's ``ShippingPrice``). Errors are
@@ -41,6 +44,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from connectors.amazon import missing_parameters
 from sandbox import wire
 from sandbox.generator import NEVER, buyer_email
 from sandbox.platforms.common import (
@@ -159,6 +163,9 @@ class AmazonAPI(PlatformAPI):
         if denied:
             return denied
         params = request.query_params
+        missing = missing_parameters(dict(params))
+        if missing:
+            return self.error(400, "InvalidInput", f"Missing required parameter: {', '.join(missing)}")
         if wire.MARKETPLACE_ID_US not in params.get("MarketplaceIds", "").split(","):
             return self.error(400, "InvalidInput", f"MarketplaceIds must include {wire.MARKETPLACE_ID_US}")
         try:

@@ -5,18 +5,27 @@ sign_method (md5 | hmac-sha256), sign``; ``param_json`` may instead be the JSON 
 ``sign = MD5(secret + "app_key"+k + "method"+m + "param_json"+p + "timestamp"+t + "v"+v +
 secret)`` (hex, case-insensitive) or HMAC-SHA256 of the same string keyed by the secret; the
 server signs ``param_json`` exactly as received, so send it compact with sorted keys.
-Replies ``{"err_no":0,"message":"success","data":…,"log_id":…}``; errors [codes U]: 30001
-unknown app_key, 30002 invalid access_token, 30005 bad signature, 30007 bad timestamp,
-40001 bad business parameter, 40004 method/path mismatch, 90000 throttled.
+Replies in the current envelope ``{"code":10000,"msg":"success","sub_code":"","sub_msg":"",
+"log_id":…,"data":…}``, with the old ``err_no``/``message`` beside it unless the request
+carries ``x-open-no-old-err-code: 1`` (as the official SDKs send); errors [numeric codes U,
+the same in both]: 30001 unknown app_key, 30002 invalid or expired access_token
+(``isv.access-token-expired``), 30005 bad signature, 30007 bad timestamp, 40001 bad or
+missing business parameter (``page`` and ``size`` are required: ``connectors.douyin.DOCUMENTED``),
+40004 method/path mismatch, 90000 throttled.
 
 ``order.searchList``: ``update_time_start``/``update_time_end`` unix s, ``page`` **from 0**,
-``size`` ≤ 100, newest-updated first (``order_asc`` false). Money is int fen; PII comes as
-``encrypt_*`` ciphertext plus ``mask_*`` values; refunds in ``sku_order_list[].after_sale_info``
-(refund_status 0 none, 1 refunding, 3 refunded). Writes: ``sku.syncStock``,
-``sku.stockNum`` (read), ``order.logisticsAdd``.
+``size`` ≤ 100, newest-updated first (``order_asc`` false). Money is int fen: a sku order's
+``origin_amount`` is the unit price and ``sum_amount`` unit × ``item_num`` (Douyin's field
+descriptions: 商品现价 / 商品现价*件数); gifts are ``given_product_type: "FREE"``; presale is
+``trade_type`` 2 with ``order_phase_list``. PII comes as ``encrypt_*`` ciphertext, different on
+every order even for the same receiver, plus ``mask_*`` values; ``open_address_id`` is the
+merge identity (the same for one receiver address). Refunds in
+``sku_order_list[].after_sale_info`` (refund_status 0 none, 1 refunding, 3 refunded). Writes:
+``sku.syncStock``, ``sku.stockNum`` (read), ``order.logisticsAdd``.
 """
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import hmac
 import uuid
@@ -26,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from connectors.douyin import DOCUMENTED, NO_OLD_ERR_CODE_HEADER, SUCCESS_CODE
 from sandbox import wire
 from sandbox.generator import NEVER, buyer_open_id
 from sandbox.platforms.common import (
@@ -34,6 +44,20 @@ from sandbox.platforms.common import (
 )
 
 MAX_PAGE_SIZE = 100
+SEARCH = DOCUMENTED["order.searchList"]
+#: the current envelope's ``sub_code`` for each error code the sandbox answers [U]
+SUB_CODES = {30001: "isv.app-key-invalid", 30002: "isv.access-token-expired", 30005: "isv.sign-invalid",
+             30007: "isv.timestamp-invalid", 40001: "isv.parameter-invalid", 40004: "isv.method-invalid",
+             90000: "isv.rate-limited"}
+
+
+#: whether this request gets the old ``err_no`` form too (no ``x-open-no-old-err-code: 1``)
+_OLD_ENVELOPE: contextvars.ContextVar[bool] = contextvars.ContextVar("douyin_old_envelope", default=True)
+
+
+def open_address_id(buyer: int) -> str:
+    """Douyin's ``open_address_id`` of a buyer's (one) address: the same on each of their orders."""
+    return "#" + wire.stable_hash("douyin-open-address", str(buyer)) + "#"
 
 
 def douyin_sign(app_key: str, method: str, param_json: str, timestamp: str, v: str, secret: str,
@@ -52,6 +76,7 @@ def render_order(view: PageView, j: int, secret: str, buyers) -> dict:
     o, ln, x = view.orders, view.lines, view.extra
     positions = view.line_positions(j)
     b = x["buyer"][j]
+    order_id = o["order_id"][j]   # Douyin's ciphertext differs on every order, even for one receiver
     line_discounts = sum(ln["discount_minor"][p] for p in positions)
     shipped = o["shipped_at"][j] != NEVER
     return {
@@ -67,9 +92,12 @@ def render_order(view: PageView, j: int, secret: str, buyers) -> dict:
         "mask_post_receiver": o["receiver_name_masked"][j], "mask_post_tel": o["receiver_phone_masked"][j],
         "mask_post_addr": {"province": {"name": o["province"][j]}, "city": {"name": o["city"][j]},
                            "town": {"name": o["district"][j]}, "detail": o["address_masked"][j]},
-        "encrypt_post_receiver": wire.ciphertext("name", buyers.name[b], secret, "douyin"),
-        "encrypt_post_tel": wire.ciphertext("phone", buyers.phone[b], secret, "douyin"),
-        "encrypt_post_addr": {"detail": wire.ciphertext("address", f"{buyers.street[b]}{buyers.house_no[b]}", secret, "douyin")},
+        "encrypt_post_receiver": wire.ciphertext("name", buyers.name[b] + order_id, secret, "douyin"),
+        "encrypt_post_tel": wire.ciphertext("phone", buyers.phone[b] + order_id, secret, "douyin"),
+        "encrypt_post_addr": {"detail": wire.ciphertext("address", f"{buyers.street[b]}{buyers.house_no[b]}{order_id}",
+                                                        secret, "douyin")},
+        "open_address_id": open_address_id(b),
+        "trade_type": 0, "order_phase_list": [],
         "logistics_info": [{"company_name": o["carrier"][j], "tracking_no": o["tracking_no"][j],
                             "ship_time": o["shipped_at"][j]}] if shipped else [],
         "sku_order_list": [{
@@ -77,9 +105,9 @@ def render_order(view: PageView, j: int, secret: str, buyers) -> dict:
             "product_id": ln["marketplace_item_id"][p], "sku_id": ln["marketplace_sku_id"][p],
             "product_name": ln["title"][p], "code": ln["sku"][p], "out_sku_id": ln["sku"][p],
             "spec": [{"name": k, "value": v} for k, v in (part.split(":", 1) for part in ln["variant"][p].split(";"))],
-            "item_num": ln["quantity"][p], "goods_price": ln["unit_price_minor"][p],
-            "origin_amount": ln["unit_price_minor"][p] * ln["quantity"][p], "promotion_amount": ln["discount_minor"][p],
-            "pay_amount": ln["line_total_minor"][p], "is_gift": ln["is_gift"][p],
+            "item_num": ln["quantity"][p], "origin_amount": ln["unit_price_minor"][p],
+            "sum_amount": ln["unit_price_minor"][p] * ln["quantity"][p], "promotion_amount": ln["discount_minor"][p],
+            "pay_amount": ln["line_total_minor"][p], "given_product_type": "FREE" if ln["is_gift"][p] else "",
             "after_sale_info": {"after_sale_status": {"0": 0, "1": 6, "3": 12}[ln["refund_status"][p]],
                                 "refund_status": int(ln["refund_status"][p])},
         } for p in positions],
@@ -98,8 +126,14 @@ class DouyinAPI(PlatformAPI):
 
     @staticmethod
     def reply(data: object = None, err_no: int = 0, message: str = "success") -> Response:
-        return json_response({"err_no": err_no, "message": message, "data": data if data is not None else {},
-                              "log_id": uuid.uuid4().hex[:20]})
+        """The current envelope (``code`` 10000 on success), with the old ``err_no`` form beside
+        it unless the request opted out with ``x-open-no-old-err-code: 1``."""
+        body = {"code": SUCCESS_CODE if err_no == 0 else err_no, "msg": message,
+                "sub_code": SUB_CODES.get(err_no, "") if err_no else "", "sub_msg": "" if err_no == 0 else message,
+                "log_id": uuid.uuid4().hex[:20], "data": data if data is not None else {}}
+        if _OLD_ENVELOPE.get():
+            body = {"err_no": err_no, "message": message, **body}
+        return json_response(body)
 
     def throttled(self, retry_after_s: int) -> Response:
         return self.reply(err_no=90000, message=f"请求过于频繁，请{retry_after_s}秒后重试")
@@ -110,6 +144,8 @@ class DouyinAPI(PlatformAPI):
 
         async def call(request: Request, duplicate: bool) -> Response:
             params = dict(request.query_params)
+            header, value = next(iter(NO_OLD_ERR_CODE_HEADER.items()))
+            _OLD_ENVELOPE.set(request.headers.get(header) != value)
             body = (await request.body()).decode() if request.method == "POST" else ""
             param_json = params.get("param_json") or body or "{}"
             shop = state.shop_by_app_key("douyin", params.get("app_key"))
@@ -138,6 +174,9 @@ class DouyinAPI(PlatformAPI):
         return call
 
     def search(self, shop, business: dict, duplicate: bool) -> Response:
+        missing = SEARCH.missing(business)
+        if missing:
+            return self.reply(err_no=40001, message=f"{'、'.join(missing)}为必填参数")
         try:
             start, end = int(business["update_time_start"]), int(business["update_time_end"])
             page, size = int(business.get("page", 0)), int(business.get("size", 10))

@@ -11,8 +11,13 @@ business errors sit in ``…_responce.searchorderinfo_result.apiResult`` with su
 Orders: ``jingdong.pop.order.search`` with ``start_date``/``end_date`` (≤ 1 month, by
 modified time), ``page`` from 1, ``page_size`` ≤ 50, newest-modified first. Discounts come in
 ``couponDetailList``: per-SKU entries (``skuId`` set) are line discounts, the entry without
-``skuId`` is the order-level one. ``itemInfoList[].refundStatus`` 0/1/2 (none/open/refunded)
-is a sandbox convention [U]; a fully refunded order is ``TRADE_CANCELED`` with a payment time.
+``skuId`` is the order-level one. ``optional_fields`` is required and the reply holds only the
+listed fields (``connectors.jd.DOCUMENTED``, JD's parameter table): a search without it is
+refused with JD's business error. Refunds show as JD shows them on the order, by
+``orderState`` (no per-line refund field exists in JD's order API): ``LOCKED`` while an
+after-sale is open, ``TRADE_CANCELED`` with a payment time once the whole order is refunded.
+``pin`` arrives masked; ``open_id_buyer`` and ``consigneeInfo.oaid`` (JD's order address id)
+are the buyer and address identities.
 """
 from __future__ import annotations
 
@@ -21,6 +26,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from connectors.contract import only_requested
+from connectors.jd import DOCUMENTED
+from sandbox import wire
 from sandbox.generator import buyer_open_id
 from sandbox.platforms.common import (
     Listings, PageView, PlatformAPI, beijing, decimal_string, json_response, order_index, page_of_window,
@@ -29,6 +37,12 @@ from sandbox.platforms.common import (
 
 MAX_PAGE_SIZE = 50
 MAX_WINDOW_S = 31 * 24 * 3600
+SEARCH = DOCUMENTED["jingdong.pop.order.search"]
+
+
+def address_id(buyer: int) -> str:
+    """JD's ``oaid`` of a buyer's (one) address: opaque, the same on each of their orders."""
+    return "JDOA" + wire.stable_hash("jd-oaid", str(buyer))
 
 
 def render_order(view: PageView, j: int) -> dict:
@@ -55,10 +69,11 @@ def render_order(view: PageView, j: int) -> dict:
         "waybill": o["tracking_no"][j] or "", "logisticsId": o["carrier"][j] or "",
         "consigneeInfo": {"fullname": o["receiver_name_masked"][j], "mobile": o["receiver_phone_masked"][j],
                           "telephone": o["receiver_phone_masked"][j], "fullAddress": o["address_masked"][j],
-                          "province": o["province"][j], "city": o["city"][j], "county": o["district"][j]},
+                          "province": o["province"][j], "city": o["city"][j], "county": o["district"][j],
+                          "oaid": address_id(x["buyer"][j])},
         "itemInfoList": [{"skuId": ln["line_id"][p], "outerSkuId": ln["sku"][p], "wareId": ln["marketplace_item_id"][p],
                           "skuName": f"{ln['title'][p]} {ln['variant'][p]}", "jdPrice": decimal_string(ln["unit_price_minor"][p]),
-                          "itemTotal": str(ln["quantity"][p]), "refundStatus": ln["refund_status"][p]}
+                          "itemTotal": str(ln["quantity"][p])}
                          for p in positions],
         "couponDetailList": coupons,
     }
@@ -117,12 +132,17 @@ class JdAPI(PlatformAPI):
             page, page_size = int(business.get("page", 1)), int(business.get("page_size", 20))
         except (KeyError, ValueError):
             return self.business_error(method, "start_date/end_date（yyyy-MM-dd HH:mm:ss）必填，page/page_size须为整数")
+        missing = SEARCH.missing(business)
+        if missing:  # optional_fields: 必填,不填或者为空则请求被拒绝
+            return self.business_error(method, f"{'、'.join(missing)}必填,不填或者为空则请求被拒绝")
+        requested = tuple(f.strip() for f in str(business[SEARCH.fields_parameter]).split(",") if f.strip())
         if end < start or end - start > MAX_WINDOW_S:
             return self.business_error(method, "查询时间跨度不能超过一个月")
         if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
             return self.business_error(method, f"page从1开始，page_size不能超过{MAX_PAGE_SIZE}")
         window = self.state.window(shop.id, start, end)
-        orders = page_of_window(self.state, shop, window, (page - 1) * page_size, page_size, duplicate, render_order)
+        orders = page_of_window(self.state, shop, window, (page - 1) * page_size, page_size, duplicate,
+                                lambda view, j: only_requested(render_order(view, j), requested), ",".join(requested))
         return json_response({"jingdong_pop_order_search_responce": {"code": "0", "searchorderinfo_result": {
             "apiResult": {"success": True, "resultCode": "0", "chineseErr": "", "englishErr": ""},
             "orderTotal": int(len(window[0])), "orderInfoList": orders}}})

@@ -13,6 +13,13 @@ window ≤ 30 min (the real "end ≤ now − 3 min" rule is not enforced: histor
 yuan. Receiver fields are ciphertext (``~AgAAAAE…~``) with ``*_mask`` companions; only paid
 orders are listed. ``item_list[].refund_status`` is a sandbox convention [U] mirroring the
 order's ``refund_status`` (1 none, 3 refunding, 4 refunded) on the refunded line.
+
+As PDD documents the order (``connectors.pdd.DOCUMENTED``): gifts come in ``gift_list`` (same
+keys as ``item_list``), not among the paid items; ``confirm_status`` 1 and ``group_status`` 1 on
+every listed (concluded, grouped) order; ``trade_type`` 1 with ``step_order_info``
+(``step_trade_status`` 0/1/2) on deposit orders, ``step_order_info: null`` otherwise. A request
+without one of the documented required parameters is refused with error_code 10000 ("参数错误"
+[code U]) naming it.
 """
 from __future__ import annotations
 
@@ -22,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from connectors.pdd import DOCUMENTED, INCREMENT_TYPE
 from sandbox import wire
 from sandbox.generator import buyer_open_id
 from sandbox.platforms.common import (
@@ -37,6 +45,30 @@ def _yuan(minor: int) -> float:
     return minor / 100
 
 
+def _item(view: PageView, p: int) -> dict:
+    ln = view.lines
+    return {"goods_id": int(ln["marketplace_item_id"][p]), "sku_id": int(ln["line_id"][p]),
+            "goods_name": ln["title"][p], "goods_spec": ln["variant"][p],
+            "goods_price": _yuan(ln["unit_price_minor"][p]), "goods_count": ln["quantity"][p],
+            "outer_id": ln["sku"][p], "outer_goods_id": ln["sku"][p].rsplit("-", 2)[0]}
+
+
+def _step_order_info(view: PageView, j: int) -> dict | None:
+    """``step_order_info`` of a deposit order (null otherwise), as PDD documents it."""
+    o = view.orders
+    if not o["is_presale"][j]:
+        return None
+    total = o["total_minor"][j]
+    if o["status"][j] == "pending_payment":
+        step, paid = 0, 0
+    elif o["presale_balance_paid"][j]:
+        step, paid = 2, total
+    else:
+        step, paid = 1, total // 5
+    return {"step_trade_status": step, "advanced_paid_fee": f"{_yuan(min(paid, total // 5)):.2f}",
+            "step_paid_fee": f"{_yuan(paid):.2f}", "step_discount_amount": "0.00"}
+
+
 def render_order(view: PageView, j: int, secret: str, buyers) -> dict:
     o, ln, x = view.orders, view.lines, view.extra
     positions = view.line_positions(j)
@@ -46,9 +78,12 @@ def render_order(view: PageView, j: int, secret: str, buyers) -> dict:
     name, phone = buyers.name[b], buyers.phone[b]
     address = f"{buyers.street[b]}{buyers.house_no[b]}"
     order_refund = ("1", "3", "4")[x["refund_phase"][j]]
+    gifts = ln["is_gift"]
+    step_info = _step_order_info(view, j)
     return {
         "order_sn": o["order_id"][j], "order_status": int(o["platform_status"][j]), "refund_status": int(order_refund),
-        "confirm_status": 1, "trade_type": 0,
+        "confirm_status": 1, "group_status": 1, "trade_type": 0 if step_info is None else 1,
+        "step_order_info": step_info,
         "created_time": beijing(o["created_at"][j]), "confirm_time": beijing(o["paid_at"][j]),
         "pay_time": beijing(o["paid_at"][j]), "updated_at": beijing(o["modified_at"][j]),
         "shipping_time": beijing(o["shipped_at"][j]), "last_ship_time": beijing(o["ship_by_at"][j]),
@@ -64,12 +99,9 @@ def render_order(view: PageView, j: int, secret: str, buyers) -> dict:
         "open_id": buyer_open_id("pdd", b),
         "buyer_memo": o["buyer_remark"][j] or "", "remark": o["seller_remark"][j] or "",
         "tracking_number": o["tracking_no"][j] or "", "logistics_id": int(o["carrier"][j]) if o["carrier"][j] else 0,
-        "item_list": [{"goods_id": int(ln["marketplace_item_id"][p]), "sku_id": int(ln["line_id"][p]),
-                       "goods_name": ln["title"][p], "goods_spec": ln["variant"][p],
-                       "goods_price": _yuan(ln["unit_price_minor"][p]), "goods_count": ln["quantity"][p],
-                       "outer_id": ln["sku"][p], "outer_goods_id": ln["sku"][p].rsplit("-", 2)[0],
-                       "refund_status": int(ln["refund_status"][p])}
-                      for p in positions],
+        "item_list": [{**_item(view, p), "refund_status": int(ln["refund_status"][p])}
+                      for p in positions if not gifts[p]],
+        "gift_list": [_item(view, p) for p in positions if gifts[p]],
     }
 
 
@@ -111,6 +143,9 @@ class PddAPI(PlatformAPI):
         return handler(shop, params, duplicate)
 
     def increment(self, shop, params: dict[str, str], duplicate: bool) -> Response:
+        absent = DOCUMENTED[INCREMENT_TYPE].missing(params)
+        if absent:
+            return self.error(10000, "参数错误", f"{', '.join(absent)}不能为空")
         try:
             start, end = int(params["start_updated_at"]), int(params["end_updated_at"])
             page, page_size = int(params.get("page", 1)), int(params.get("page_size", 100))

@@ -1,10 +1,17 @@
-"""Shopify Admin REST 2024-10: ``/shopify/{shop_id}/admin/api/2024-10/…``.
+"""Shopify Admin REST: ``/shopify/{shop_id}/admin/api/{version}/…``.
 
-Auth header ``X-Shopify-Access-Token`` (401 otherwise). ``GET orders.json`` needs
-``status=any`` (the sandbox answers 400 without it, so a connector cannot silently miss
-closed and cancelled orders), filters ``updated_at_min``/``updated_at_max`` (ISO 8601 with
-offset), ``limit`` ≤ 250, and pages with a cursor: ``Link: <…page_info=X>; rel="next"``
-(and ``rel="previous"``). A request with ``page_info`` may carry only ``page_info``,
+Versions: every ``YYYY-MM`` path is served; one older than 12 months before the sandbox's
+clock is answered by the oldest supported version, as Shopify "falls forward", and each
+reply names the version that answered in ``X-Shopify-API-Version``.
+
+Auth header ``X-Shopify-Access-Token`` (401 otherwise). ``GET orders.json`` needs the
+parameters ``connectors.shopify.DOCUMENTED`` declares required (``status=any``, the
+``updated_at_min``/``updated_at_max`` window, ``limit``): without one the sandbox answers 400
+in Shopify's error shape ``{"errors": {"<param>": ["…"]}}``, so a connector cannot silently
+miss closed and cancelled orders or read an unbounded window. ``limit`` ≤ 250; ``fields``
+returns only the listed top-level fields, as Shopify does. Paging is by cursor:
+``Link: <…page_info=X>; rel="next"`` (and ``rel="previous"``); the URLs repeat ``fields``
+with its raw commas, as Shopify's do. A request with ``page_info`` may carry only ``page_info``,
 ``limit`` and ``fields`` — anything else is a 400, as on Shopify. Orders are returned in id
 order; their times carry the shop's UTC offset; money is decimal strings plus ``*_set``;
 refunds are nested (``refunds[].refund_line_items[]``); PII is sent in clear, as Shopify does.
@@ -25,6 +32,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from connectors.contract import only_requested
+from connectors.shopify import DOCUMENTED, LATER_PAGE_PARAMS
 from sandbox import wire
 from sandbox.generator import NEVER, US_PLACES
 from sandbox.platforms.common import (
@@ -32,9 +41,9 @@ from sandbox.platforms.common import (
     record_shipment, set_stock,
 )
 
-API_VERSION = "2024-10"
 MAX_LIMIT = 250
-LATER_PAGE_PARAMS = {"page_info", "limit", "fields"}
+#: Shopify supports a stable version for at least 12 months after its release
+SUPPORT_MONTHS = 12
 STATE_NAMES = {code: name for name, code, _city, _zip in US_PLACES}
 INVENTORY_ITEM_OFFSET = 2_000_000_000_000
 
@@ -69,7 +78,7 @@ def render_order(view: PageView, j: int, buyers) -> dict:
             "variant_id": int(ln["marketplace_sku_id"][p]), "product_id": int(ln["marketplace_item_id"][p]),
             "sku": ln["sku"][p], "title": ln["title"][p], "variant_title": ln["variant"][p],
             "name": f"{ln['title'][p]} - {ln['variant'][p]}", "quantity": ln["quantity"][p],
-            "fulfillable_quantity": 0 if shipped else ln["quantity"][p],
+            "current_quantity": ln["quantity"][p], "fulfillable_quantity": 0 if shipped else ln["quantity"][p],
             "price": decimal_string(ln["unit_price_minor"][p]), "price_set": money_set(ln["unit_price_minor"][p], cur),
             "total_discount": decimal_string(ln["discount_minor"][p]),
             "total_discount_set": money_set(ln["discount_minor"][p], cur),
@@ -100,6 +109,10 @@ def render_order(view: PageView, j: int, buyers) -> dict:
         "total_discounts": decimal_string(discounts), "total_discounts_set": money_set(discounts, cur),
         "subtotal_price": decimal_string(subtotal), "subtotal_price_set": money_set(subtotal, cur),
         "total_price": decimal_string(o["total_minor"][j]), "total_price_set": money_set(o["total_minor"][j], cur),
+        # after edits and refunds (the refund below, if any, is taken off)
+        "current_total_price": decimal_string(o["total_minor"][j]),
+        "current_total_price_set": money_set(o["total_minor"][j], cur),
+        "current_total_tax": "0.00", "current_total_discounts": decimal_string(discounts),
         "total_shipping_price_set": money_set(o["post_fee_minor"][j], cur),
         "shipping_lines": [{"id": order_id + 3, "code": "Standard", "title": "Standard Shipping", "source": "shopify",
                             "price": decimal_string(o["post_fee_minor"][j]), "price_set": money_set(o["post_fee_minor"][j], cur),
@@ -124,6 +137,8 @@ def render_order(view: PageView, j: int, buyers) -> dict:
         refund_id = int(refunds["refund_id"][r])
         refunded_line = next(line for line in line_items if str(line["id"]) == refunds["line_id"][r])
         amount = refunds["amount_minor"][r]
+        current = o["total_minor"][j] - amount
+        order["current_total_price"], order["current_total_price_set"] = decimal_string(current), money_set(current, cur)
         order["refunds"] = [{
             "id": refund_id, "order_id": order_id, "created_at": iso_in_zone(refunds["created_at"][r], zone),
             "processed_at": iso_in_zone(refunds["created_at"][r], zone), "note": "Customer return", "restock": True,
@@ -136,6 +151,21 @@ def render_order(view: PageView, j: int, buyers) -> dict:
             "order_adjustments": [],
         }]
     return order
+
+
+def served_version(asked: str, now_s: int) -> str:
+    """The version that answers a request for ``asked``: itself while supported, else the
+    oldest supported one (Shopify's fall-forward); ``asked`` when it is not ``YYYY-MM``."""
+    try:
+        year, month = (int(part) for part in asked.split("-"))
+    except ValueError:
+        return asked
+    now = datetime.fromtimestamp(now_s, tz=ZoneInfo("UTC"))
+    oldest = now.year * 12 + now.month - 1 - SUPPORT_MONTHS + 1      # months since year 0
+    oldest -= oldest % 3                                              # releases: Jan, Apr, Jul, Oct
+    if year * 12 + month - 1 >= oldest:
+        return asked
+    return f"{oldest // 12:04d}-{oldest % 12 + 1:02d}"
 
 
 def _cursor(payload: dict) -> str:
@@ -157,7 +187,7 @@ class ShopifyAPI(PlatformAPI):
     platform = "shopify"
 
     def routes(self) -> list[Route]:
-        base = "/{shop_id}/admin/api/" + API_VERSION
+        base = "/{shop_id}/admin/api/{version}"
         return [Route(f"{base}/orders.json", self.endpoint(self.orders)),
                 Route(f"{base}/orders/count.json", self.endpoint(self.count)),
                 Route(f"{base}/inventory_levels/set.json", self.endpoint(self.set_inventory), methods=["POST"]),
@@ -182,6 +212,13 @@ class ShopifyAPI(PlatformAPI):
         if denied:
             return denied
         params = dict(request.query_params)
+        version = {"X-Shopify-API-Version": served_version(request.path_params["version"], self.state.now_s())}
+        if "page_info" not in params:
+            missing = DOCUMENTED.missing(params)
+            if missing:
+                return json_response({"errors": {name: ["is required (this sandbox refuses what the connector must "
+                                                        "send: connectors.shopify.DOCUMENTED)"] for name in missing}},
+                                     status=400, headers=version)
         try:
             limit = int(params.get("limit", 50))
         except ValueError:
@@ -189,7 +226,7 @@ class ShopifyAPI(PlatformAPI):
         if not 1 <= limit <= MAX_LIMIT:
             return json_response({"errors": {"limit": [f"must be between 1 and {MAX_LIMIT}"]}}, status=400)
         if "page_info" in params:
-            extra = sorted(set(params) - LATER_PAGE_PARAMS)
+            extra = sorted(set(params) - set(LATER_PAGE_PARAMS))
             if extra:
                 return json_response({"errors": {"page_info": [
                     f"cannot be combined with {', '.join(extra)}; on later pages send only page_info, limit, fields"]}},
@@ -221,9 +258,9 @@ class ShopifyAPI(PlatformAPI):
             end = min(len(idx), start + limit)
         page = page_of_window(self.state, shop, (idx, modified), start, end - start, duplicate,
                               lambda view, j: render_order(view, j, self.state.world.buyers_of(shop)))
-        if "fields" in params:
-            wanted = {f.strip() for f in params["fields"].split(",")}
-            page = orjson.Fragment(orjson.dumps([{k: v for k, v in o.items() if k in wanted} for o in orjson.loads(orjson.dumps(page))]))
+        if params.get("fields"):
+            wanted = [f.strip() for f in params["fields"].split(",")]
+            page = orjson.Fragment(orjson.dumps([only_requested(o, wanted) for o in orjson.loads(orjson.dumps(page))]))
         links = []
         base = f"{request.url.scheme}://{request.url.netloc}{request.url.path}?limit={limit}"
         if "fields" in params:
@@ -232,7 +269,7 @@ class ShopifyAPI(PlatformAPI):
             links.append(f'<{base}&page_info={_cursor({"min": low, "max": high, "before": int(idx[start])})}>; rel="previous"')
         if end < len(idx):
             links.append(f'<{base}&page_info={_cursor({"min": low, "max": high, "after": int(idx[end - 1])})}>; rel="next"')
-        headers = {"Link": ", ".join(links)} if links else None
+        headers = {"Link": ", ".join(links), **version} if links else version
         return json_response({"orders": page}, headers=headers)
 
     async def count(self, request: Request, duplicate: bool) -> Response:

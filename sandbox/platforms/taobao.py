@@ -11,6 +11,12 @@ session, 27 invalid session, 28/29 missing/invalid app key, 30/31 missing/invali
 ``taobao.trades.sold.increment.get`` returns trades newest-modified first, so rows move
 between pages while a client reads forwards; it leaves out ``buyer_message`` (only
 ``has_buyer_message``) which ``taobao.trade.fullinfo.get`` returns.
+
+Both trade calls follow ``connectors.taobao.DOCUMENTED`` (TOP's parameter tables): a request
+without a required parameter (``fields``, ``start_modified``/``end_modified``, ``tid``) is
+refused with code 40 "Missing required arguments" (sub_code ``isv.missing-parameter:<name>``),
+and a trade carries only the fields named in ``fields`` (``orders`` brings the whole sub-orders),
+as TOP does.
 """
 from __future__ import annotations
 
@@ -20,6 +26,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from connectors.contract import only_requested
+from connectors.taobao import DOCUMENTED, FULL_INFO_METHOD, INCREMENT_METHOD
 from sandbox.generator import buyer_open_id
 from sandbox.platforms.common import (
     Listings, dumps, PageView, PlatformAPI, beijing, decimal_string, json_response, order_index, page_of_window,
@@ -57,7 +65,8 @@ def render_trade(view: PageView, j: int, full: bool) -> dict:
 # 20,000 of double11 at four simulated times), ≈25 % less CPU per page.
 
 _TRADE_KEYS = ("tid", "tid_str", "status", "type", "payment", "post_fee", "discount_fee", "total_fee", "adjust_fee",
-               "num", "created", "pay_time", "modified", "consign_time", "end_time", "buyer_nick", "buyer_open_uid",
+               "num", "created", "pay_time", "modified", "consign_time", "end_time", "timeout_action_time", "buyer_nick",
+               "buyer_open_uid",
                "receiver_name", "receiver_mobile", "receiver_state", "receiver_city", "receiver_district",
                "receiver_address", "has_buyer_message", "seller_memo", "seller_flag", "orders")
 _LINE_KEYS = ("oid", "oid_str", "status", "refund_status", "num_iid", "sku_id", "outer_iid", "outer_sku_id", "title",
@@ -122,7 +131,7 @@ def render_trades(view: PageView, full: bool, wrapped: bool) -> list[dict]:
         [bj(v) for v in shipped],
         [bj(done if st == "completed" else cancelled)
          for st, done, cancelled in zip(canonical_status, x["completed_at"], x["cancelled_at"])],
-        o["buyer_nick_masked"], [buyer_open_id("taobao", b) for b in x["buyer"]],
+        [bj(v) for v in o["ship_by_at"]], o["buyer_nick_masked"], [buyer_open_id("taobao", b) for b in x["buyer"]],
         o["receiver_name_masked"], o["receiver_phone_masked"], o["province"], o["city"], o["district"],
         o["address_masked"], [r is not None for r in remarks], [m or "" for m in memos], [1 if m else 0 for m in memos],
         per_order)
@@ -140,19 +149,32 @@ def render_trades(view: PageView, full: bool, wrapped: bool) -> list[dict]:
     return trades
 
 
-def render_trades_json(view: PageView, full: bool, wrapped: bool) -> list[bytes]:
-    """Every trade of ``view`` as exact-size JSON bytes (see ``common.rendered_orders``)."""
-    return [bytes(memoryview(dumps(trade))) for trade in render_trades(view, full, wrapped)]
+def render_trades_json(view: PageView, full: bool, wrapped: bool, fields: tuple[str, ...] | None = None) -> list[bytes]:
+    """Every trade of ``view`` as exact-size JSON bytes (see ``common.rendered_orders``), cut to
+    ``fields`` when given (TOP returns only the fields asked for)."""
+    trades = render_trades(view, full, wrapped)
+    if fields is not None:
+        trades = [only_requested(trade, fields) for trade in trades]
+    return [bytes(memoryview(dumps(trade))) for trade in trades]
 
 
-def _page_variant(simplify: bool) -> str:
-    """Cache variant of the increment call's trades."""
-    return "simple" if simplify else "wrapped"
+def _page_variant(simplify: bool, fields: tuple[str, ...] | None = None) -> str:
+    """Cache variant of the increment call's trades (one per ``fields`` value)."""
+    return ("simple" if simplify else "wrapped") + _fields_key(fields)
 
 
-def _full_variant(simplify: bool) -> str:
+def _full_variant(simplify: bool, fields: tuple[str, ...] | None = None) -> str:
     """Cache variant of ``trade.fullinfo.get``'s trade."""
-    return f"full-{simplify}"
+    return f"full-{simplify}" + _fields_key(fields)
+
+
+def _fields_key(fields: tuple[str, ...] | None) -> str:
+    return "" if fields is None else ":" + ",".join(fields)
+
+
+def requested_fields(params: dict[str, str]) -> tuple[str, ...]:
+    """The ``fields`` parameter as a sorted tuple of names (blanks dropped)."""
+    return tuple(sorted({name.strip() for name in params.get("fields", "").split(",") if name.strip()}))
 
 
 class TradeRenderer:
@@ -161,24 +183,27 @@ class TradeRenderer:
 
     The increment renderers also fill in ``also``: the ``trade.fullinfo.get`` version of each
     trade that has a buyer message — the trades a client completes with a fullinfo call
-    straight after reading the page. That version is the increment trade with
-    ``buyer_message`` as its last key, so it costs a byte splice, not a second rendering.
+    straight after reading the page (with the same ``fields``). That version is the increment
+    trade with ``buyer_message`` as its last key, so it costs a byte splice, not a second
+    rendering; when ``buyer_message`` is not among the fields, it is the increment trade itself.
     """
 
-    def __init__(self, simplify: bool, full: bool):
-        self.wrapped, self.full = not simplify, full
-        self.also = None if full else (_full_variant(simplify), self._with_buyer_message)
+    def __init__(self, simplify: bool, full: bool, fields: tuple[str, ...] | None = None):
+        self.wrapped, self.full, self.fields = not simplify, full, fields
+        self.also = None if full else (_full_variant(simplify, fields), self._with_buyer_message)
 
-    @staticmethod
-    def _with_buyer_message(view: PageView, bodies: list[bytes]) -> list[bytes | None]:
+    def _with_buyer_message(self, view: PageView, bodies: list[bytes]) -> list[bytes | None]:
+        if self.fields is not None and "buyer_message" not in self.fields:
+            return [None if remark is None else body for body, remark in zip(bodies, view.orders["buyer_remark"])]
         return [None if remark is None else b"".join((body[:-1], b',"buyer_message":', dumps(remark), b"}"))
                 for body, remark in zip(bodies, view.orders["buyer_remark"])]
 
     def __call__(self, view: PageView, j: int) -> dict:
-        return render_trades(view, self.full, self.wrapped)[j]
+        trade = render_trades(view, self.full, self.wrapped)[j]
+        return trade if self.fields is None else only_requested(trade, self.fields)
 
     def many(self, view: PageView) -> list[bytes]:
-        return render_trades_json(view, self.full, self.wrapped)
+        return render_trades_json(view, self.full, self.wrapped, self.fields)
 
 
 class TaobaoAPI(PlatformAPI):
@@ -245,11 +270,20 @@ class TaobaoAPI(PlatformAPI):
             return self.error(22, "Invalid method")
         return handler(shop, params, duplicate)
 
+    def missing(self, method: str, params: dict[str, str]) -> Response | None:
+        """TOP's refusal of a call without one of its documented required parameters."""
+        absent = DOCUMENTED[method].missing(params)
+        if not absent:
+            return None
+        return self.error(40, f"Missing required arguments:{absent[0]}", f"isv.missing-parameter:{absent[0]}",
+                          f"{', '.join(absent)} is required")
+
     def increment(self, shop, params: dict[str, str], duplicate: bool) -> Response:
+        refused = self.missing(INCREMENT_METHOD, params)
+        if refused is not None:
+            return refused
         try:
             start, end = parse_beijing(params["start_modified"]), parse_beijing(params["end_modified"])
-        except KeyError as missing:
-            return self.error(40, "Missing required arguments", f"isv.missing-parameter:{missing.args[0]}")
         except ValueError:
             return self.invalid("start_modified", "start_modified/end_modified must be yyyy-MM-dd HH:mm:ss")
         if end < start or end - start > MAX_WINDOW_S:
@@ -262,11 +296,11 @@ class TaobaoAPI(PlatformAPI):
             return self.invalid("page_no", "page_no starts at 1")
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             return self.invalid("page_size", f"page_size must be between 1 and {MAX_PAGE_SIZE}")
-        simplify = params.get("simplify") == "true"
+        simplify, fields = params.get("simplify") == "true", requested_fields(params)
         window = self.state.window(shop.id, start, end)
         first = (page_no - 1) * page_size
-        trades = page_of_window(self.state, shop, window, first, page_size, duplicate, self._renderer(simplify, False),
-                                _page_variant(simplify))
+        trades = page_of_window(self.state, shop, window, first, page_size, duplicate,
+                                self._renderer(simplify, False, fields), _page_variant(simplify, fields))
         body: dict = {"trades": trades if simplify else {"trade": trades}}
         if params.get("use_has_next") == "true":
             body["has_next"] = first + page_size < len(window[0])
@@ -275,16 +309,25 @@ class TaobaoAPI(PlatformAPI):
         return json_response({"trades_sold_increment_get_response": {**body, "request_id": uuid.uuid4().hex[:13]}})
 
     def fullinfo(self, shop, params: dict[str, str], duplicate: bool) -> Response:
+        refused = self.missing(FULL_INFO_METHOD, params)
+        if refused is not None:
+            return refused
         i = order_index(self.state, shop, params.get("tid", ""))
         if i is None:
             return self.error(15, "Remote service error", "isv.trade-not-exist", f"trade {params.get('tid')} does not exist")
-        simplify = params.get("simplify") == "true"
-        trade = single_order(self.state, shop, i, self._renderer(simplify, True), _full_variant(simplify))
+        simplify, fields = params.get("simplify") == "true", requested_fields(params)
+        trade = single_order(self.state, shop, i, self._renderer(simplify, True, fields), _full_variant(simplify, fields))
         return json_response({"trade_fullinfo_get_response": {"trade": trade}})
 
     @staticmethod
-    def _renderer(simplify: bool, full: bool) -> TradeRenderer:
-        return _RENDERERS[(simplify, full)]
+    def _renderer(simplify: bool, full: bool, fields: tuple[str, ...]) -> TradeRenderer:
+        key = (simplify, full, fields)
+        renderer = _RENDERERS.get(key)
+        if renderer is None:
+            if len(_RENDERERS) >= _MAX_RENDERERS:   # a client varying its fields: keep the table small
+                _RENDERERS.clear()
+            renderer = _RENDERERS[key] = TradeRenderer(simplify, full, fields)
+        return renderer
 
     def quantity_update(self, shop, params: dict[str, str], duplicate: bool) -> Response:
         listings = Listings.of(self.state, "taobao")
@@ -323,4 +366,6 @@ class TaobaoAPI(PlatformAPI):
         return json_response({"logistics_offline_send_response": {"shipping": {"is_success": True}}})
 
 
-_RENDERERS = {(simplify, full): TradeRenderer(simplify, full) for simplify in (False, True) for full in (False, True)}
+#: renderers by (simplify, full, fields): one per distinct ``fields`` value a client sends
+_RENDERERS: dict[tuple[bool, bool, tuple[str, ...]], TradeRenderer] = {}
+_MAX_RENDERERS = 64

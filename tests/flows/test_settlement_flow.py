@@ -8,7 +8,6 @@ dist-1 placed 41,000 with a 1,000 refund, cost 28,000.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,7 +18,6 @@ import pytest
 import sqlalchemy as sa
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-from prefect.flow_runs import resume_flow_run
 
 from domain.canonical import LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS, CanonicalFrames
 from warehouse import migrate, repository
@@ -89,10 +87,7 @@ async def _artifacts(key: str):
 
 
 @pytest.fixture
-def settlement_env(warehouse_env, monkeypatch):
-    import flows.settlement
-
-    monkeypatch.setattr(flows.settlement, "APPROVAL_POLL_SECONDS", 1)
+def settlement_env(warehouse_env):
     build_warehouse(warehouse_env.warehouse_url)
     return warehouse_env
 
@@ -212,64 +207,49 @@ def test_missing_input_file_fails_with_the_file_named(settlement_env, tmp_path):
     assert versions(settlement_env.warehouse_url) == []
 
 
-def _run_in_thread(**parameters) -> tuple[threading.Thread, dict]:
+def _settle(*args: str):
+    from typer.testing import CliRunner
+
+    from shopops.cli import app
+
+    return CliRunner().invoke(app, ["settle", *args])
+
+
+def test_correction_then_approval_on_the_terminal(settlement_env, tmp_path):
+    """A run without a deployment (here, in-process) cannot suspend: it completes with the
+    version awaiting approval and says which command decides it; `settle correct` / `settle
+    approve` decide it, with the reviewer required and stored (issue 19 #1: no process waits)."""
     from flows.settlement import monthly_settlement
 
-    outcome: dict = {}
-
-    def target() -> None:
-        try:
-            outcome["state"] = monthly_settlement(**parameters, return_state=True)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    return thread, outcome
-
-
-def _wait_until_paused(url: str, outcome: dict, timeout: float = 90) -> str:
-    """The flow run id of the version waiting for approval, once its run is Paused."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert "error" not in outcome and "state" not in outcome, f"the run ended before pausing: {outcome}"
-        waiting = [v for v in versions(url) if v.status == "awaiting_approval" and v.flow_run_id]
-        if waiting:
-            with get_client(sync_client=True) as client:
-                run = client.read_flow_run(waiting[0].flow_run_id)
-            if run.state and run.state.is_paused():
-                return waiting[0].flow_run_id
-        time.sleep(0.5)
-    raise AssertionError(f"the run never paused for approval: {outcome}")
-
-
-def test_correction_then_approval_through_the_pause_form(settlement_env, tmp_path):
     url = settlement_env.warehouse_url
-    # 1st run: the reviewer requests a correction
-    thread, outcome = _run_in_thread(month=MONTH, inputs_dir=str(DATA))
-    run_id = _wait_until_paused(url, outcome)
-    resume_flow_run(run_id, run_input={"decision": "request_correction", "note": "C1 target is 60,000",
-                                       "reviewer": "王芳"})
-    thread.join(60)
-    assert not thread.is_alive()
-    assert outcome["state"].is_completed(), outcome
+    # 1st run: asks, nobody waits in a process; the reviewer requests a correction
+    first = monthly_settlement(month=MONTH, inputs_dir=str(DATA), return_state=True)
+    assert first.is_completed(), first
+    result = first.result()
+    assert result["status"] == "awaiting_approval" and f"shopops settle approve {MONTH}" in result["decide_with"]
+    no_reviewer = _settle("correct", MONTH, "--by", "  ", "--note", "C1 target is 60,000")
+    assert no_reviewer.exit_code == 1 and "--by NAME" in no_reviewer.output
+    no_note = _settle("correct", MONTH, "--by", "王芳")
+    assert no_note.exit_code == 2 and "--note" in no_note.output, no_note.output
+    corrected = _settle("correct", MONTH, "--by", "王芳", "--note", "C1 target is 60,000")
+    assert corrected.exit_code == 0, corrected.output
+    assert "Correction requested for settlement 2026-10 version 1: C1 target is 60,000" in corrected.output
     [disputed] = versions(url)
     assert disputed.status == "correction_requested" and "C1 target is 60,000" in disputed.note
+    again = _settle("approve", MONTH, "--by", "王芳")  # nothing awaits approval now
+    assert again.exit_code == 1 and "not awaiting approval" in again.output
 
     # 2nd run, same inputs: the same version is asked again (no duplicate), and approved
-    thread, outcome = _run_in_thread(month=MONTH, inputs_dir=str(DATA))
-    run_id = _wait_until_paused(url, outcome)
-    resume_flow_run(run_id, run_input={"decision": "approve", "note": "", "reviewer": "王芳"})
-    thread.join(60)
-    result = outcome["state"].result()
-    assert (result["status"], result["decision"], result["version"]) == ("final", "approve", 1)
+    second = monthly_settlement(month=MONTH, inputs_dir=str(DATA), return_state=True)
+    run_id = str(second.state_details.flow_run_id)
+    assert (second.result()["version"], second.result()["status"]) == (1, "awaiting_approval")
+    approved = _settle("approve", MONTH, "--by", "王芳")
+    assert approved.exit_code == 0, approved.output
+    assert "Settlement 2026-10 version 1 is final (approved by 王芳)" in approved.output
     [final] = versions(url)
     assert (final.status, final.approved_by, final.flow_run_id) == ("final", "王芳", run_id)
-    assert asyncio.run(_artifacts(f"settlement-{MONTH}-decision"))
 
     # 3rd run: already final with these inputs: said so, nothing stored, nobody asked
-    from flows.settlement import monthly_settlement
-
     third = monthly_settlement(month=MONTH, inputs_dir=str(DATA))
     assert (third["status"], third["created"], third["version"]) == ("final", False, 1)
     assert len(versions(url)) == 1
@@ -277,15 +257,12 @@ def test_correction_then_approval_through_the_pause_form(settlement_env, tmp_pat
     assert any("already final" in a.data for a in summary)
 
     # the approved version cannot be changed: other inputs are refused, through the CLI and the repository
-    from typer.testing import CliRunner
-
-    from shopops.cli import app
     from warehouse.repository import SettlementFinalError
 
     folder = copy_inputs(tmp_path / "later")
     (folder / "cs_stats.csv").write_text((DATA / "cs_stats.csv").read_text(encoding="utf-8").replace(
         "35.2%,60000.00", "35.2%,61000.00"), encoding="utf-8")
-    refused = CliRunner().invoke(app, ["settle", MONTH, "--inputs-dir", str(folder)])
+    refused = _settle(MONTH, "--inputs-dir", str(folder))
     assert refused.exit_code == 1
     assert "Settlement 2026-10 (seed_commission) version 1 is final" in refused.output
     assert "by 王芳" in refused.output and "cannot be changed" in refused.output and "--correct-final" in refused.output
@@ -298,62 +275,24 @@ def test_correction_then_approval_through_the_pause_form(settlement_env, tmp_pat
         engine.dispose()
     assert [(v.version, v.status) for v in versions(url)] == [(1, "final")]
     # an explicit correction makes version 2 and leaves version 1 final until version 2 is approved
-    corrected = CliRunner().invoke(app, ["settle", MONTH, "--dry-run", "--correct-final", "--inputs-dir", str(folder)])
+    corrected = _settle(MONTH, "--dry-run", "--correct-final", "--inputs-dir", str(folder))
     assert corrected.exit_code == 0, corrected.output
     assert [(v.version, v.status) for v in versions(url)] == [(2, "draft"), (1, "final")]
 
 
-def test_nobody_decides_in_time_the_version_stays_awaiting_approval(settlement_env, monkeypatch, tmp_path):
-    import shutil
-
-    import yaml
-
-    import flows.settlement
-    from config.settings import CONFIG_DIR, get_settings
-
-    # October's deadline (2026-11-15) has passed, so the wait is min_approval_hours: make it ≈2 s
-    config_dir = tmp_path / "config"
-    shutil.copytree(CONFIG_DIR, config_dir, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    rules = yaml.safe_load((config_dir / "rules.yaml").read_text(encoding="utf-8"))
-    rules["settlement"]["min_approval_hours"] = 2 / 3600
-    (config_dir / "rules.yaml").write_text(yaml.safe_dump(rules, allow_unicode=True), encoding="utf-8")
-    monkeypatch.setenv("SHOPOPS_CONFIG_DIR", str(config_dir))
-    get_settings.cache_clear()
-    state = flows.settlement.monthly_settlement(month=MONTH, inputs_dir=str(DATA), return_state=True)
-    assert state.is_failed()
-    decisions = [a.data for a in asyncio.run(_artifacts(f"settlement-{MONTH}-decision"))]
-    assert any("stays awaiting approval" in d and "again" in d for d in decisions)
-    [waiting] = versions(settlement_env.warehouse_url)
-    assert waiting.status == "awaiting_approval"
-
-
-def test_a_second_run_while_the_first_waits_for_approval_has_one_effect(settlement_env):
-    """#10: a settlement rerun while another is waiting for approval → one effect. The second
-    run (same month, preset, inputs) reuses the version, does not ask again, names the run to
-    answer and completes; the first run still waits, and its answer is the one decision."""
-    url = settlement_env.warehouse_url
-    thread, outcome = _run_in_thread(month=MONTH, inputs_dir=str(DATA))
-    first_run = _wait_until_paused(url, outcome)
-
+def test_a_second_run_of_the_same_inputs_makes_no_second_version(settlement_env):
+    """A rerun while the version awaits approval reuses it (one version, one decision): the
+    newest run is the one that asks."""
     from flows.settlement import monthly_settlement
 
+    url = settlement_env.warehouse_url
+    first = monthly_settlement(month=MONTH, inputs_dir=str(DATA), return_state=True)
     second = monthly_settlement(month=MONTH, inputs_dir=str(DATA), return_state=True)
-    assert second.is_completed(), second
-    result = second.result()
-    assert (result["version"], result["created"], result["status"], result["waiting_in"]) == (
-        1, False, "awaiting_approval", first_run)
+    assert second.result()["created"] is False
     [waiting] = versions(url)
-    assert (waiting.status, waiting.flow_run_id) == ("awaiting_approval", first_run)
-    with get_client(sync_client=True) as client:
-        assert client.read_flow_run(first_run).state.is_paused()
-        paused = client.read_flow_runs()
-    assert sum(1 for run in paused if run.state and run.state.is_paused()) == 1      # one form to answer
-    summary = asyncio.run(_artifacts(f"settlement-{MONTH}"))
-    assert any(f"already waiting for approval in flow run {first_run}" in a.data for a in summary)
-
-    resume_flow_run(first_run, run_input={"decision": "approve", "note": "", "reviewer": "王芳"})
-    thread.join(60)
-    assert outcome["state"].result()["status"] == "final"
+    assert (waiting.status, waiting.flow_run_id) == ("awaiting_approval", str(second.state_details.flow_run_id))
+    assert waiting.flow_run_id != str(first.state_details.flow_run_id)
+    assert _settle("approve", MONTH, "--by", "王芳").exit_code == 0
     assert [(v.version, v.status, v.approved_by) for v in versions(url)] == [(1, "final", "王芳")]
 
 

@@ -26,7 +26,8 @@ import pytest
 
 from config.schema import load_config
 from connectors import build_connector, default_settings
-from domain.pii import mask_payload
+from domain.normalise import pii_paths
+from domain.pii import mask_payload, mask_pii_payload
 from helpers.ingest_support import HASH_KEY, assert_equals_truth, credential_env, write_config
 from sandbox.server import SandboxServer
 from tasks.catalogue import store_catalogue
@@ -83,8 +84,10 @@ def _connector(config, shop_id: str, clock):
 def _is_this_case(row: dict, case: dict) -> bool:
     record = case["record"]
     raw = (row["record"] or {}).get("raw", ...)
-    if raw is not ...:  # kept with clear phones and street addresses masked (domain-rules §7)
-        return raw == json.loads(mask_payload(json.dumps(record, ensure_ascii=False).encode()))
+    if raw is not ...:  # kept with clear phones and street addresses masked (domain-rules §7), and the
+        # platform's declared PII paths (issue 18 #12)
+        masked = mask_payload(json.dumps(record, ensure_ascii=False).encode())
+        return raw == json.loads(mask_pii_payload(masked, pii_paths(case["platform"])))
     return isinstance(record, dict) and row["order_id"] == str(record.get(ID_FIELD[case["platform"]]))
 
 

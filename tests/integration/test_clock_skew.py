@@ -26,7 +26,7 @@ from warehouse import migrate
 from warehouse.db import make_engine
 
 SIGNED = {"tmall-flagship": "TOP error 31", "taobao-cstore": "TOP error 31", "jd-pop": "JD error 8",
-          "pdd-main": "PDD error 10017", "douyin-main": "Douyin err_no 30007"}
+          "pdd-main": "PDD error 10017", "douyin-main": "Douyin error 30007"}
 UNSIGNED = [shop for shop in SHOPS if shop not in SIGNED]
 WITHIN_S = 5 * 60       # inside every platform's tolerance (JD's ±6 min is the narrowest)
 BEYOND_S = 11 * 60      # outside every one (TOP/PDD/Douyin ±10 min)

@@ -240,6 +240,13 @@ def test_demo_reaches_the_ui_runs_a_flow_and_stops_cleanly(demo_env):
     second_operating_day_after_a_restart(env, data)
 
 
+def _collided_with_the_running_one(run: dict) -> bool:
+    """A scheduled run the deployment's concurrency limit cancelled (collision_strategy CANCEL_NEW)."""
+    state = run.get("state") or {}
+    return (run["state_type"] == "CANCELLED" and run.get("auto_scheduled")
+            and "concurrency limit" in (state.get("message") or ""))
+
+
 def second_operating_day_after_a_restart(env: dict, data: Path) -> None:
     """Issue 17: the demo stopped and started again without a reset runs a second operating day
     on the warehouse, the Prefect history and the reports of the first, and every flow of it
@@ -257,12 +264,45 @@ def second_operating_day_after_a_restart(env: dict, data: Path) -> None:
                 and datetime.fromisoformat(r["start_time"]).timestamp() >= restarted]
         worker_log = (data / "logs" / "worker-shopops-local.log").read_text(errors="replace")[-4000:]
         for flow_name in DAY_FLOWS:
-            states = [r["state_type"] for r in runs if flows[r["flow_id"]] == flow_name]
+            # a cron run that fell due while the day's own run of the deployment was running is
+            # cancelled by the deployment's CANCEL_NEW limit (prefect.yaml): designed, not a failure
+            states = [r["state_type"] for r in runs if flows[r["flow_id"]] == flow_name
+                      and not _collided_with_the_running_one(r)]
             assert states and set(states) <= {"COMPLETED", "PAUSED"}, \
                 f"second day, {flow_name}: {states}\n{''.join(lines)}\nworker log:\n{worker_log}"
         failed = [line for line in lines if "FAILED" in line or "CRASHED" in line]
         assert not failed, "".join(lines)
+        approve_after_the_restart(api, data, restarted, worker_log)
     finally:
         demo.stop()
     assert proc.returncode == 0, "".join(lines)
     print("second day:\n" + "".join(lines))
+
+
+def approve_after_the_restart(api: str, data: Path, restarted: float, worker_log: str) -> None:
+    """Issue 19 #1: the settlement asked on day 1 was suspended when the whole stack stopped;
+    after the restart the manager's answer in its Resume form (the UI posts this request) is
+    refused without a reviewer, and with one the new worker runs it on: final, reviewer stored."""
+    asking = requests.post(f"{api}/flow_runs/filter", json={"flow_runs": {"state": {"type": {"any_": ["PAUSED"]}}}},
+                           timeout=10).json()
+    assert len(asking) == 1, asking  # one question, the day-2 run said it already waits
+    run = asking[0]
+    assert run["state_name"] == "Suspended" and datetime.fromisoformat(run["start_time"]).timestamp() < restarted, run
+    no_name = requests.post(f"{api}/flow_runs/{run['id']}/resume",
+                            json={"run_input": {"decision": "approve", "note": "", "reviewer": ""}}, timeout=10).json()
+    assert no_name["status"] != "ACCEPT", no_name
+    answer = requests.post(f"{api}/flow_runs/{run['id']}/resume",
+                           json={"run_input": {"decision": "approve", "note": "ok", "reviewer": "王芳"}}, timeout=10).json()
+    assert answer["status"] == "ACCEPT", answer
+    deadline = time.monotonic() + 240
+    state = None
+    while time.monotonic() < deadline:
+        state = requests.get(f"{api}/flow_runs/{run['id']}", timeout=10).json()["state_type"]
+        if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            break
+        time.sleep(1)
+    log = (data / "logs" / "worker-shopops-local.log").read_text(errors="replace")[-4000:]
+    assert state == "COMPLETED", f"the resumed settlement run is {state}\n{log}"
+    with sqlite3.connect(data / "warehouse.sqlite") as db:
+        rows = db.execute("select status, approved_by, flow_run_id from settlements").fetchall()
+    assert rows == [("final", "王芳", run["id"])], rows

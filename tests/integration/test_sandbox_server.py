@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
+from connectors.taobao import DEFAULT_FIELDS
 from sandbox.server import SandboxServer
 
 BEIJING = timezone(timedelta(hours=8))
@@ -47,7 +48,13 @@ def wrapped_md5(params: dict, secret: str) -> str:
 
 # --- Taobao TOP ---------------------------------------------------------------------------------
 
+#: TOP's trade calls require ``fields`` (connectors.taobao.DOCUMENTED); a client always sends it
+TRADE_METHODS = ("taobao.trades.sold.increment.get", "taobao.trade.fullinfo.get")
+
+
 def top_call(http, server, cred, method, sign_method="md5", secret=None, timestamp=None, **business):
+    if method in TRADE_METHODS:
+        business.setdefault("fields", DEFAULT_FIELDS + ",tid_str")   # tid_str: the 64-bit id as text
     params = {"method": method, "app_key": cred.app_key, "session": cred.access_token, "format": "json", "v": "2.0",
               "sign_method": sign_method, "timestamp": timestamp or beijing(datetime.now(timezone.utc)),
               **{k: str(v) for k, v in business.items()}}
@@ -154,7 +161,10 @@ def jd_call(http, server, cred, method, business, secret=None, timestamp=None):
 def test_jd_order_search_signs_pages_and_limits(http, server, world):
     shop, cred = shop_of(world, "jd")
     start, end = day_window(world)
-    business = {"start_date": start, "end_date": end, "page": 1, "page_size": 50}
+    business = {"start_date": start, "end_date": end, "page": 1, "page_size": 50,
+                "optional_fields": "orderId,orderState,orderPayment,consigneeInfo,itemInfoList,modified"}
+    refused = jd_call(http, server, cred, "jingdong.pop.order.search", {**business, "optional_fields": ""})
+    assert refused["jingdong_pop_order_search_responce"]["searchorderinfo_result"]["apiResult"]["success"] is False
     body = jd_call(http, server, cred, "jingdong.pop.order.search", business)
     result = body["jingdong_pop_order_search_responce"]["searchorderinfo_result"]
     assert result["apiResult"]["success"] is True
@@ -174,6 +184,8 @@ def test_jd_order_search_signs_pages_and_limits(http, server, world):
 # --- PDD -----------------------------------------------------------------------------------------
 
 def pdd_call(http, server, cred, type_, secret=None, **business):
+    if type_ == "pdd.order.number.list.increment.get":   # required (connectors.pdd.DOCUMENTED): 0/5/5 = all
+        business = {"is_lucky_flag": 0, "order_status": 5, "refund_status": 5, **business}
     params = {"type": type_, "client_id": cred.app_key, "access_token": cred.access_token, "data_type": "JSON",
               "timestamp": str(int(time.time())), **{k: str(v) for k, v in business.items()}}
     params["sign"] = wrapped_md5(params, secret or cred.app_secret)
@@ -234,7 +246,7 @@ def test_douyin_search_pages_from_zero(http, server, world, sign_method):
 
 def test_shopify_link_cursor_and_later_page_rule(http, server, world):
     shop, cred = shop_of(world, "shopify")
-    base = f"{server.url}/shopify/{shop.id}/admin/api/2024-10"
+    base = f"{server.url}/shopify/{shop.id}/admin/api/2026-10"
     headers = {"X-Shopify-Access-Token": cred.access_token}
     assert http.get(f"{base}/orders.json", params={"status": "any"}, timeout=10).status_code == 401
     assert http.get(f"{base}/orders.json", headers=headers, timeout=10).status_code == 400  # no status=any
@@ -257,7 +269,7 @@ def test_shopify_link_cursor_and_later_page_rule(http, server, world):
 
 def test_shopify_fields_parameter_returns_only_those_fields(http, server, world):
     shop, cred = shop_of(world, "shopify")
-    response = http.get(f"{server.url}/shopify/{shop.id}/admin/api/2024-10/orders.json",
+    response = http.get(f"{server.url}/shopify/{shop.id}/admin/api/2026-10/orders.json",
                         params={"status": "any", "limit": 5, "fields": "id,updated_at",
                                 "updated_at_min": world.scenario.start.isoformat()},
                         headers={"X-Shopify-Access-Token": cred.access_token}, timeout=10)
@@ -270,8 +282,9 @@ def test_shopify_nests_refunds_like_the_fixtures(http, server, world):
     shop, cred = shop_of(world, "shopify")
     server.set_clock(world.end + timedelta(days=30))
     headers = {"X-Shopify-Access-Token": cred.access_token}
-    orders = http.get(f"{server.url}/shopify/{shop.id}/admin/api/2024-10/orders.json",
-                      params={"status": "any", "limit": 250}, headers=headers, timeout=10).json()["orders"]
+    orders = http.get(f"{server.url}/shopify/{shop.id}/admin/api/2026-10/orders.json",
+                      params={"status": "any", "limit": 250, "updated_at_min": world.scenario.start.isoformat()},
+                      headers=headers, timeout=10).json()["orders"]
     refunded = [o for o in orders if o["refunds"]]
     assert refunded, "smoke has refunds once the clock has passed them"
     line = refunded[0]["refunds"][0]["refund_line_items"][0]
@@ -335,7 +348,7 @@ def test_each_fault_kind_is_observed(http, server, world, kind):
     http.post(f"{server.url}/_sandbox/faults", json={"force": {"kind": kind, "platform": "taobao", "count": 1}})
     params = {"method": "taobao.trades.sold.increment.get", "app_key": cred.app_key, "session": cred.access_token,
               "sign_method": "md5", "timestamp": beijing(datetime.now(timezone.utc)), "start_modified": start,
-              "end_modified": end, "page_no": "2", "page_size": "10", "simplify": "true"}
+              "end_modified": end, "page_no": "2", "page_size": "10", "simplify": "true", "fields": DEFAULT_FIELDS}
     text = "".join(f"{k}{v}" for k, v in sorted(params.items()))
     params["sign"] = hashlib.md5((cred.app_secret + text + cred.app_secret).encode()).hexdigest().upper()
     began = time.monotonic()
@@ -363,8 +376,9 @@ def test_shopify_and_amazon_throttle_with_429_and_retry_after(http, server, worl
     amazon, amazon_cred = shop_of(world, "amazon")
     server.faults.force("throttle", "shopify")
     server.faults.force("throttle", "amazon")
-    shopify_reply = http.get(f"{server.url}/shopify/{shopify.id}/admin/api/2024-10/orders.json",
-                             params={"status": "any"}, headers={"X-Shopify-Access-Token": shopify_cred.access_token})
+    shopify_reply = http.get(f"{server.url}/shopify/{shopify.id}/admin/api/2026-10/orders.json",
+                             params={"status": "any", "limit": 50, "updated_at_min": "2026-11-01T00:00:00Z"},
+                             headers={"X-Shopify-Access-Token": shopify_cred.access_token})
     amazon_reply = http.get(f"{server.url}/amazon/orders/v0/orders", headers={"x-amz-access-token": amazon_cred.access_token},
                             params={"MarketplaceIds": "ATVPDKIKX0DER", "LastUpdatedAfter": "2026-11-01T00:00:00Z"})
     assert shopify_reply.status_code == 429 and float(shopify_reply.headers["Retry-After"]) >= 0
@@ -402,8 +416,9 @@ def test_server_stops_cleanly_and_releases_its_port(world):
 
 def test_shopify_cursor_is_opaque_base64(http, server, world):
     shop, cred = shop_of(world, "shopify")
-    response = http.get(f"{server.url}/shopify/{shop.id}/admin/api/2024-10/orders.json",
-                        params={"status": "any", "limit": 5}, headers={"X-Shopify-Access-Token": cred.access_token})
+    response = http.get(f"{server.url}/shopify/{shop.id}/admin/api/2026-10/orders.json",
+                        params={"status": "any", "limit": 5, "updated_at_min": world.scenario.start.isoformat()},
+                        headers={"X-Shopify-Access-Token": cred.access_token})
     page_info = response.links["next"]["url"].split("page_info=")[1]
     base64.urlsafe_b64decode(page_info + "=" * (-len(page_info) % 4))
 
@@ -453,7 +468,8 @@ def _all_orders(http, server, world, platform):
     if platform == "jd":
         start, end = day_window(world)
         body = jd_call(http, server, cred, "jingdong.pop.order.search", {"start_date": start, "end_date": end,
-                                                                           "page": 1, "page_size": 50})
+                                                                           "page": 1, "page_size": 50,
+                                                                           "optional_fields": "orderId,orderPayment,orderState"})
         orders = body["jingdong_pop_order_search_responce"]["searchorderinfo_result"]["orderInfoList"]
         return [(o["orderId"], Decimal(o["orderPayment"]), o["orderState"]) for o in orders]
     if platform == "pdd":
@@ -471,8 +487,8 @@ def _all_orders(http, server, world, platform):
         return [(o["order_id"], Decimal(o["pay_amount"]) / 100, str(o["order_status"]))
                 for o in body["data"]["shop_order_list"]]
     if platform == "shopify":
-        orders = http.get(f"{server.url}/shopify/{shop.id}/admin/api/2024-10/orders.json",
-                          params={"status": "any", "limit": 250},
+        orders = http.get(f"{server.url}/shopify/{shop.id}/admin/api/2026-10/orders.json",
+                          params={"status": "any", "limit": 250, "updated_at_min": world.scenario.start.isoformat()},
                           headers={"X-Shopify-Access-Token": cred.access_token}).json()["orders"]
         return [(str(o["id"]), Decimal(o["total_price"]), o["financial_status"]) for o in orders]
     orders = http.get(f"{server.url}/amazon/orders/v0/orders", headers={"x-amz-access-token": cred.access_token},

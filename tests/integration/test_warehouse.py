@@ -8,6 +8,7 @@ shops and catalogue mirrors.
 """
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import replace
@@ -358,6 +359,73 @@ def test_a_recheck_never_reopens_a_version_a_newer_valid_one_superseded(engine, 
     with session_scope(engine) as session:
         statuses = {r.record_modified_at: r.status for r in session.scalars(sa.select(QuarantinedRecord))}
     assert statuses == {T0 + timedelta(minutes=5): "released", T0: "superseded"}
+
+
+def test_an_older_version_quarantined_after_a_newer_valid_one_was_stored_is_closed_at_once(engine):
+    """issue 18 #11: a newer valid version is stored first; an older, invalid version of the
+    order read afterwards (a page shift, a rerun of an older window) has nothing to decide."""
+    assert repository.upsert_orders(engine, batch(order("73", T0 + timedelta(minutes=9)))).new == 1
+    frames = batch(order("73", T0, lines=(("SKU-UNKNOWN", 1),)))
+    rejected = pd.DataFrame([{"platform": "taobao", "shop_id": SHOP, "order_id": "73",
+                              "reasons": ["line 1: SKU 'SKU-UNKNOWN' is not in the catalogue"]}])
+    repository.quarantine_records(engine, rejected, frames, now=T0 + timedelta(hours=1))
+    assert repository.open_quarantine(engine) == []
+    # a version newer than the stored one stays open: there is something to decide
+    newer = batch(order("73", T0 + timedelta(minutes=20), lines=(("SKU-UNKNOWN", 1),)))
+    repository.quarantine_records(engine, rejected, newer, now=T0 + timedelta(hours=1))
+    assert [r["record_modified_at"] for r in repository.open_quarantine(engine)] == [T0 + timedelta(minutes=20)]
+
+
+def test_an_unreadable_record_kept_with_its_modified_time_is_closed_by_a_newer_stored_version(engine):
+    """issue 18 #11: a record the normaliser could not read is kept raw; with the modified
+    time the connector read, storing a valid version at least as new closes it."""
+    record = {"id": 74, "updated_at": "2026-11-11T08:00:00+08:00", "line_items": {"not": "a list"}}
+    repository.quarantine_raw_records(engine, "taobao", SHOP, [("74", record, ["could not be read"], T0)])
+    assert len(repository.open_quarantine(engine)) == 1
+    repository.upsert_orders(engine, batch(order("74", T0 + timedelta(minutes=1))))
+    assert repository.open_quarantine(engine) == []
+
+
+def test_migration_0008_closes_open_rows_a_stored_order_already_superseded(database_url):
+    """issue 18 #11: rows left open by the old code (an older version kept after a newer one
+    was stored) are closed by the migration; a version newer than the stored order stays open."""
+    migrate.upgrade(database_url, "0007_quarantine_open_version")
+    engine = make_engine(database_url)
+    repository.upsert_orders(engine, batch(order("75", T0 + timedelta(minutes=9))))
+    table = QuarantinedRecord.__table__
+    with engine.begin() as conn:
+        for n, modified in enumerate((T0, T0 + timedelta(minutes=20))):
+            conn.execute(sa.insert(table).values(
+                platform="taobao", shop_id=SHOP, order_id="75", record={}, record_sha256=f"h{n}", reasons=["x"],
+                status="open", record_modified_at=modified, first_seen_at=T0, last_checked_at=T0))
+    engine.dispose()
+    migrate.upgrade(database_url)
+    engine = make_engine(database_url)
+    with session_scope(engine) as session:
+        statuses = {r.record_modified_at: r.status for r in session.scalars(sa.select(QuarantinedRecord))}
+    engine.dispose()
+    assert statuses == {T0: "superseded", T0 + timedelta(minutes=20): "open"}
+
+
+def test_raw_pages_and_raw_quarantine_keep_no_shopify_or_amazon_buyer_name_or_email(engine):
+    """issue 18 #12: names and e-mails (which no key alone gives away: "name" is also a line's
+    name) are masked by the platform's declared paths before a page or a record is stored."""
+    shopify = {"orders": [{"id": 76, "email": "bob.norman@hostmail.com", "customer": {"first_name": "Bob",
+               "last_name": "Norman", "email": "bob.norman@hostmail.com"},
+               "shipping_address": {"name": "Bob Norman", "address1": "Chestnut Street 92", "city": "Louisville"},
+               "line_items": [{"name": "Coffee 3 Pack"}]}]}
+    amazon = {"payload": {"Orders": [{"AmazonOrderId": "902-1", "BuyerInfo": {"BuyerEmail": "jd@example.com",
+              "BuyerName": "John Doe"}, "ShippingAddress": {"Name": "John Doe", "City": "Canton"}}]}}
+    rows = [repository.RawPageRow(platform=platform, shop_id=SHOP, window_start=T0, window_end=T0, page_no=1,
+                                  fetched_at=T0, record_count=1, payload=json.dumps(body).encode())
+            for platform, body in (("shopify", shopify), ("amazon", amazon))]
+    ids = repository.archive_raw_pages(engine, rows)
+    repository.quarantine_raw_records(engine, "shopify", SHOP, [("76", shopify["orders"][0], ["could not be read"])])
+    stored = " ".join(repository.load_raw_page(engine, i).decode() for i in ids)
+    stored += json.dumps(repository.open_quarantine(engine)[0]["record"])
+    for clear in ("bob.norman@", "Bob", "Norman", "Chestnut", "jd@", "John Doe"):
+        assert clear not in stored, clear
+    assert "Coffee 3 Pack" in stored and "Louisville" in stored and "Canton" in stored
 
 
 # --- watermark, run guard, capture log --------------------------------------------------

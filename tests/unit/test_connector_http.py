@@ -246,7 +246,7 @@ def test_shopify_cursor_pages_send_only_page_info_limit_and_fields(api):
         if seen.path.endswith("/orders/count.json"):
             return Answer({"count": 2})
         if "page_info" not in seen.query:
-            link = f'<{api_root}/shopify/shop-1/admin/api/2024-10/orders.json?limit=2&page_info=CURSOR2>; rel="next"'
+            link = f'<{api_root}/shopify/shop-1/admin/api/2026-10/orders.json?limit=2&page_info=CURSOR2>; rel="next"'
             return Answer({"orders": [{"id": 1, "updated_at": "2026-11-11T01:00:00-05:00"}]}, headers={"Link": link})
         return Answer({"orders": [{"id": 2, "updated_at": "2026-11-11T02:00:00-05:00"}]},
                       headers={"Link": f'<{api_root}/x?page_info=CURSOR1>; rel="previous"'})
@@ -256,18 +256,18 @@ def test_shopify_cursor_pages_send_only_page_info_limit_and_fields(api):
     with connector("shopify", server.root + "/shopify/shop-1", page_size=2, fields="id,updated_at") as shop:
         pages = list(shop.pull_orders(NOW - timedelta(hours=3), NOW))
     first, second, count = server.seen
-    assert count.path == "/shopify/shop-1/admin/api/2024-10/orders/count.json"   # the same filter as the list
+    assert count.path == "/shopify/shop-1/admin/api/2026-10/orders/count.json"   # the same filter as the list
     assert {k: count.query[k] for k in ("status", "updated_at_min", "updated_at_max")} == {
         k: first.query[k] for k in ("status", "updated_at_min", "updated_at_max")}
     assert [(c.expected, c.captured) for c in shop.window_counts] == [(2, 2)]
-    assert first.path == "/shopify/shop-1/admin/api/2024-10/orders.json"
+    assert first.path == "/shopify/shop-1/admin/api/2026-10/orders.json"
     assert first.query["status"] == "any" and first.query["updated_at_min"] == "2026-11-11T09:00:00+00:00"
     assert second.query == {"page_info": "CURSOR2", "limit": "2", "fields": "id,updated_at"}
     assert first.headers["X-Shopify-Access-Token"] == TOKEN
     assert [r["id"] for p in pages for r in p.records] == [1, 2]
 
 
-def test_amazon_next_token_replaces_filters_and_items_come_per_order(api):
+def test_amazon_next_token_follow_up_repeats_the_window_start_and_items_come_per_order(api):
     def handler(seen):
         if seen.path.endswith("/orderItems"):
             order_id = seen.path.split("/")[-2]
@@ -283,7 +283,9 @@ def test_amazon_next_token_replaces_filters_and_items_come_per_order(api):
         pages = list(amazon.pull_orders(NOW - timedelta(hours=3), NOW))
     orders_calls = [s for s in server.seen if s.path == "/amazon/orders/v0/orders"]
     assert orders_calls[0].query["LastUpdatedBefore"] == "2026-11-11T11:58:00Z"  # now − 2 min
-    assert orders_calls[1].query == {"MarketplaceIds": "ATVPDKIKX0DER", "NextToken": "NEXT=="}
+    # as Amazon's own sandbox case for getOrders: the window's start and the marketplaces beside the token
+    assert orders_calls[1].query == {"MarketplaceIds": "ATVPDKIKX0DER", "NextToken": "NEXT==",
+                                     "LastUpdatedAfter": orders_calls[0].query["LastUpdatedAfter"]}
     assert all(s.headers["x-amz-access-token"] == TOKEN for s in server.seen)
     assert [[i["OrderItemId"] for i in r["OrderItems"]] for p in pages for r in p.records] == [["i1", "A-1-last"], ["A-2-last"]]
     assert len(pages[0].related_raw) == 2
@@ -478,7 +480,7 @@ def test_shopify_stock_and_fulfilment_writes(api):
         assert shop.confirm_shipment("5900000000013", "UPS", "1Z999").ok
     assert server.seen[0].json == {"location_id": 9, "inventory_item_id": 777, "available": 3}
     assert server.seen[1].query == {"inventory_item_ids": "777", "location_ids": "9"}
-    assert server.seen[2].path == "/shopify/s/admin/api/2024-10/orders/5900000000013/fulfillments.json"
+    assert server.seen[2].path == "/shopify/s/admin/api/2026-10/orders/5900000000013/fulfillments.json"
     assert server.seen[2].json["fulfillment"]["tracking_number"] == "1Z999"
 
 
@@ -556,3 +558,48 @@ def test_a_compressed_answer_is_read_decoded_and_its_decoded_size_counts_against
             pytest.raises(PlatformError, match=r"over the cap of 20000 bytes \(max_body_bytes\)") as info:
         list(shop.pull_orders(NOW - timedelta(hours=3), NOW))
     assert info.value.code == "body_too_large"
+
+
+# --- Douyin's envelopes (issue 18 #2) ------------------------------------------------------------
+# The current envelope is {code, msg, sub_code, sub_msg, log_id, data}, success code 10000; the
+# official SDKs opt out of the old {err_no, message} one with x-open-no-old-err-code: 1.
+
+def douyin_current(code=10000, sub_code="", data=None, **extra) -> dict:
+    return {"code": code, "msg": "success" if code == 10000 else "error", "sub_code": sub_code,
+            "sub_msg": "" if code == 10000 else sub_code, "log_id": "20261111120000ABCDEF", **extra,
+            "data": data if data is not None else {}}
+
+
+def test_douyin_reads_the_current_envelope_and_opts_out_of_the_old_one(api):
+    server = api(lambda seen: Answer(douyin_current(data={"total": 1, "page": 0, "size": 100, "shop_order_list": [
+        {"order_id": "6920000000000000001", "update_time": 1}]})))
+    with connector("douyin", server.root + "/douyin") as douyin:
+        records = [r for p in douyin.pull_orders(NOW - timedelta(hours=1), NOW) for r in p.records]
+    assert [r["order_id"] for r in records] == ["6920000000000000001"]
+    assert server.seen[0].headers.get("x-open-no-old-err-code") == "1"
+
+
+@pytest.mark.parametrize("body", [
+    douyin_current(code=30002, sub_code="isv.access-token-expired"),
+    # constructed: the transition form, old err_no 0 beside a current-envelope error and an empty
+    # order list — read as "ok, 0 orders" while only err_no was checked
+    {"err_no": 0, "message": "success",
+     **douyin_current(code=30002, sub_code="isv.access-token-expired", data={"total": 0, "shop_order_list": []})},
+], ids=["current", "both-envelopes"])
+def test_an_expired_douyin_token_is_an_auth_error_never_zero_orders(api, body):
+    server = api(lambda seen: Answer(body))
+    with connector("douyin", server.root + "/douyin") as douyin, pytest.raises(AuthError) as info:
+        list(douyin.pull_orders(NOW - timedelta(hours=1), NOW))
+    assert "isv.access-token-expired" in str(info.value) and "renew" in str(info.value)
+
+
+@pytest.mark.parametrize("body", [{"data": {"total": 0, "shop_order_list": []}},
+                                  douyin_current(code=50002, sub_code="isv.business-failed"),
+                                  {"err_no": 0, "message": "success"}])
+def test_a_douyin_body_that_is_not_a_recognised_success_is_an_error(api, body):
+    from connectors import ConnectorError
+
+    server = api(lambda seen: Answer(body))
+    with connector("douyin", server.root + "/douyin", max_retries=0) as douyin, pytest.raises(ConnectorError) as info:
+        list(douyin.pull_orders(NOW - timedelta(hours=1), NOW))
+    assert "douyin" in str(info.value).lower() and not isinstance(info.value, AuthError)
