@@ -7,8 +7,8 @@ complete (an incomplete one keeps the watermark before it). ``capture_log`` gain
 sums of both. ``ingest_rewinds``: each watermark moved back by ``shopops ingest rewind``, with
 who and why. Downgrade drops them (the records are lost).
 
-Revision ID: 0008_ingest_completeness
-Revises: 0007_quarantine_open_version
+Revision ID: 0009_ingest_completeness
+Revises: 0008_quarantine_close_superseded
 Create Date: 2026-12-04
 
 """
@@ -18,8 +18,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = '0008_ingest_completeness'
-down_revision: Union[str, Sequence[str], None] = '0007_quarantine_open_version'
+revision: str = '0009_ingest_completeness'
+down_revision: Union[str, Sequence[str], None] = '0008_quarantine_close_superseded'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
