@@ -162,14 +162,23 @@ def _parse_time(value: Optional[str], option: str) -> Optional["datetime"]:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-class _IngestGroup(typer.core.TyperGroup):
-    """``ingest`` whose first word is not a subcommand pulls: ``ingest --shop X`` is ``ingest pull
-    --shop X``, while ``ingest audit …`` and ``ingest rewind …`` stay subcommands."""
+class _DefaultCommandGroup(typer.core.TyperGroup):
+    """A group whose first word, when it is not one of its subcommands (or there is none), goes to
+    ``default_command``: the group's own verb stays the short form of its main command."""
+
+    default_command = ""
 
     def parse_args(self, ctx, args: list[str]) -> list[str]:
         if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
-            args = ["pull", *args]
+            args = [self.default_command, *args]
         return super().parse_args(ctx, args)
+
+
+class _IngestGroup(_DefaultCommandGroup):
+    """``ingest --shop X`` is ``ingest pull --shop X``; ``ingest audit …`` and ``ingest rewind …``
+    stay subcommands."""
+
+    default_command = "pull"
 
 
 ingest_app = typer.Typer(cls=_IngestGroup, help="Orders into the warehouse (订单抓取): `ingest [--shop S] [--since T] "
@@ -498,16 +507,13 @@ def main() -> None:  # pragma: no cover - console entry
 
 # --- monthly settlement ---------------------------------------------------------------------
 
-class _SettleGroup(typer.core.TyperGroup):
+class _SettleGroup(_DefaultCommandGroup):
     """``settle`` whose first word is a month (or nothing) rather than a subcommand runs the
     settlement: ``settle 2026-10 --dry-run`` is ``settle run 2026-10 --dry-run``, while
     ``settle show …`` and ``settle diff …`` stay subcommands. (A group callback with an
     optional MONTH argument would take ``show`` for the month.)"""
 
-    def parse_args(self, ctx, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
-            args = ["run", *args]
-        return super().parse_args(ctx, args)
+    default_command = "run"
 
 
 settle_app = typer.Typer(cls=_SettleGroup, help="Monthly KPI and commission settlement (绩效考核、提成): "
