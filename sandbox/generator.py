@@ -656,6 +656,15 @@ def buyer_open_id(platform: str, buyer: int) -> str:
 
 
 @lru_cache(maxsize=1 << 20)
+def address_open_id(platform: str, buyer: int) -> str:
+    """The merge identity the platform sends for a buyer's (one) address, the same on each of
+    their orders and different for another address: TOP ``oaid`` (Open Addressee ID, bububa/
+    opentaobao ``model/trade/Trade.go``), PDD ``open_address_id`` ("合单ID", open.pinduoduo.com
+    order documents; ``pdd.order.merge.ship.order.group``: the same id merges directly)."""
+    return f"{platform[:2].upper()}OA{hashlib.md5(f'{platform}-address:{buyer}'.encode()).hexdigest()[:24]}"
+
+
+@lru_cache(maxsize=1 << 20)
 def buyer_email(buyer: int) -> str:
     """Amazon's relay address for a buyer (the only buyer id getOrders gives)."""
     return f"{hashlib.md5(f'amazon:{buyer}'.encode()).hexdigest()[:16]}@marketplace.amazon.com"
