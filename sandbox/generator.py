@@ -433,6 +433,13 @@ class World:
         low, high = int(start.timestamp()), min(int(end.timestamp()), now)
         return modified_between(orders, low, high, now)
 
+    def clear_buyer_values(self) -> list[str]:
+        """What must never appear in clear where the pipeline writes (the leak scan's ground
+        truth): every buyer's name, and the nicks of the Chinese buyers (TOP ``buyer_nick``, JD
+        ``pin``; the other platforms send none). E-mail addresses are found by their shape."""
+        values = {*self.buyers_cn.name, *self.buyers_cn.nick, *self.buyers_us.name}
+        return sorted(str(v) for v in values)
+
     def credentials_json(self) -> dict[str, dict[str, str]]:
         return {shop_id: {"platform": self.shop(shop_id).platform, **cred.as_dict()}
                 for shop_id, cred in self.credentials.items()}
