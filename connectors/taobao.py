@@ -33,12 +33,13 @@ FULL_INFO_METHOD = "taobao.trade.fullinfo.get"
 #: field missing here is silently absent from every trade): ``has_buyer_message`` decides the
 #: ``trade.fullinfo.get`` call that brings ``buyer_message`` (the unread-remark hold),
 #: ``timeout_action_time`` is the ship-by deadline, ``type``/``step_trade_status``/``step_paid_fee``
-#: the presale state; ``orders`` brings every sub-order field (oid, num_iid, sku_id, outer_sku_id …).
+#: the presale state; ``oaid`` the receiver's merge identity (the address when receivers are
+#: masked or encrypted); ``orders`` brings every sub-order field (oid, num_iid, sku_id, outer_sku_id …).
 TRADE_FIELDS = (
     "tid", "type", "status", "step_trade_status", "step_paid_fee", "payment", "post_fee", "discount_fee",
     "created", "pay_time", "modified", "consign_time", "end_time", "timeout_action_time",
     "buyer_nick", "buyer_open_uid", "receiver_name", "receiver_mobile", "receiver_phone", "receiver_state",
-    "receiver_city", "receiver_district", "receiver_town", "receiver_address", "receiver_zip",
+    "receiver_city", "receiver_district", "receiver_town", "receiver_address", "receiver_zip", "oaid",
     "has_buyer_message", "buyer_message", "seller_memo", "seller_flag", "orders",
 )
 

@@ -30,6 +30,8 @@ _PHONE_IN_TEXT = re.compile(
 #: an e-mail address: the local part is hidden, the domain stays ("b****@example.com")
 _EMAIL_IN_TEXT = re.compile(r"(?<![\w.+-])([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*"
                             r"@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})(?![\w-])")
+#: the same, public: the leak scan looks for clear e-mail addresses with it
+EMAIL_IN_TEXT = _EMAIL_IN_TEXT
 #: phones as a log line or an error message shows them, matched strictly so that order ids and
 #: amounts stay readable: a CN mobile, an international "+" number, a CN landline with its code
 _STRICT_PHONE = re.compile(

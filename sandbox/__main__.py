@@ -1,7 +1,8 @@
 """``python -m sandbox --scenario smoke --port 8765 [--data-dir data/sandbox]``: the demo's marketplace.
 
 Prints the URL and the path of the credentials file; the credentials themselves go only to
-that file (mode 0600), never to the terminal or a log.
+that file (mode 0600), never to the terminal or a log; ``buyers.txt`` beside it (0600) holds the
+buyers' clear names and nicks, the ground truth ``shopops leak-scan`` looks for.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", default="normal_day", help="scenario name in config/scenarios/ or a YAML path")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--data-dir", default="data/sandbox", help="where credentials.json is written")
+    parser.add_argument("--data-dir", default="data/sandbox", help="where credentials.json and buyers.txt are written")
     args = parser.parse_args(argv)
     try:
         scenario = load_scenario(args.scenario)
@@ -38,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     descriptor = os.open(credentials_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         json.dump(world.credentials_json(), handle, indent=2)
+    # the buyers' clear names and nicks, for `shopops leak-scan` (its default --buyers-file)
+    descriptor = os.open(data_dir / "buyers.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write("# sandbox ground truth: clear buyer names and nicks (shopops leak-scan)\n")
+        handle.writelines(f"{value}\n" for value in world.clear_buyer_values())
     server = SandboxServer(world, host=args.host, port=args.port)
     try:
         server.start()

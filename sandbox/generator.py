@@ -433,6 +433,13 @@ class World:
         low, high = int(start.timestamp()), min(int(end.timestamp()), now)
         return modified_between(orders, low, high, now)
 
+    def clear_buyer_values(self) -> list[str]:
+        """What must never appear in clear where the pipeline writes (the leak scan's ground
+        truth): every buyer's name, and the nicks of the Chinese buyers (TOP ``buyer_nick``, JD
+        ``pin``; the other platforms send none). E-mail addresses are found by their shape."""
+        values = {*self.buyers_cn.name, *self.buyers_cn.nick, *self.buyers_us.name}
+        return sorted(str(v) for v in values)
+
     def credentials_json(self) -> dict[str, dict[str, str]]:
         return {shop_id: {"platform": self.shop(shop_id).platform, **cred.as_dict()}
                 for shop_id, cred in self.credentials.items()}
@@ -653,6 +660,15 @@ def buyer_open_id(platform: str, buyer: int) -> str:
     if platform == "amazon":
         return buyer_email(buyer)
     return f"{platform[:2].upper()}{hashlib.md5(f'{platform}:{buyer}'.encode()).hexdigest()[:20]}"
+
+
+@lru_cache(maxsize=1 << 20)
+def address_open_id(platform: str, buyer: int) -> str:
+    """The merge identity the platform sends for a buyer's (one) address, the same on each of
+    their orders and different for another address: TOP ``oaid`` (Open Addressee ID, bububa/
+    opentaobao ``model/trade/Trade.go``), PDD ``open_address_id`` ("合单ID", open.pinduoduo.com
+    order documents; ``pdd.order.merge.ship.order.group``: the same id merges directly)."""
+    return f"{platform[:2].upper()}OA{hashlib.md5(f'{platform}-address:{buyer}'.encode()).hexdigest()[:24]}"
 
 
 @lru_cache(maxsize=1 << 20)

@@ -434,19 +434,21 @@ def leak_scan(paths: Optional[list[Path]] = typer.Argument(None, help="Files or 
               secrets_file: Optional[Path] = typer.Option(None, "--secrets-file", help="Credentials JSON whose app "
                                                           "secrets and tokens are looked for (default: "
                                                           "data/sandbox/credentials.json when it exists)."),
-              buyers_file: Optional[Path] = typer.Option(None, "--buyers-file", help="Buyer names and e-mail "
-                                                         "addresses to look for, one a line.")) -> None:
-    """Look for app secrets, the PII hash key, the webhook token, buyer names and e-mails, clear
-    phones and street addresses in the data folder, Prefect's stored logs/artifacts/runs and
-    the warehouse (shopops/leakscan.py); exit 1 when anything is found."""
-    from shopops.leakscan import read_buyers_file, read_secrets_file, scan
+              buyers_file: Optional[Path] = typer.Option(None, "--buyers-file", help="Buyer names, nicks and "
+                                                         "e-mail addresses to look for, one a line (default: "
+                                                         "data/sandbox/buyers.txt when it exists).")) -> None:
+    """Look for app secrets, the PII hash key, the webhook token, buyer names, nicks and e-mails,
+    clear phones and street addresses in the data folder, Prefect's stored logs/artifacts/runs
+    and the warehouse (shopops/leakscan.py); exit 1 when anything is found."""
+    from shopops.leakscan import read_buyers_file, read_secrets_file, scan, staff_names
 
     settings = get_settings()
     secrets: dict[str, str] = {}
     secrets_file = secrets_file or (settings.data_dir / "sandbox" / "credentials.json")
     if secrets_file.exists():
         secrets.update(read_secrets_file(secrets_file))
-    buyers = read_buyers_file(buyers_file) if buyers_file else []
+    named, buyers_file = buyers_file is not None, buyers_file or (settings.data_dir / "sandbox" / "buyers.txt")
+    buyers = read_buyers_file(buyers_file) if named or buyers_file.exists() else []
     if not paths:
         paths = [p for p in (settings.data_dir / "logs", settings.report_folder) if p.exists()]
     api = None
@@ -460,7 +462,8 @@ def leak_scan(paths: Optional[list[Path]] = typer.Argument(None, help="Files or 
     places = [str(p) for p in paths] + ([api] if api else []) + [_safe_url(database_url or settings.warehouse_url)]
     typer.echo(t("leak_scanning", places=", ".join(places), secrets=len(secrets), buyers=len(buyers)))
     report = scan(paths, prefect_api_url=api, database_url=database_url or settings.warehouse_url,
-                  secrets=secrets, buyers=buyers, webhook_url=settings.webhook_url, skip=[secrets_file])
+                  secrets=secrets, buyers=buyers, webhook_url=settings.webhook_url, skip=[secrets_file, buyers_file],
+                  staff=staff_names(settings.data_dir))
     typer.echo(report.summary())
     if not report.clean:
         typer.echo(t("leak_found_exit"), err=True)

@@ -19,8 +19,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "stk_count_no_rows": {"en": "{file}: the count file has a header but no rows; nothing was imported. Export the "
                                 "count again with one row per SKU and warehouse.",
                           "zh_CN": "{file}：盘点文件只有表头，没有数据行；未导入任何内容。请重新导出盘点，每个 SKU 和仓库一行。"},
-    "leak_scanning": {"en": "Leak scan of {places}: {secrets} secret value(s), {buyers} buyer name(s)/e-mail(s).",
-                      "zh_CN": "泄露扫描 {places}：{secrets} 个密钥值，{buyers} 个买家姓名/邮箱。"},
+    "leak_scanning": {"en": "Leak scan of {places}: {secrets} secret value(s), {buyers} buyer name(s)/nick(s)/"
+                            "e-mail(s), and any e-mail address.",
+                      "zh_CN": "泄露扫描 {places}：{secrets} 个密钥值，{buyers} 个买家姓名/昵称/邮箱，以及任何邮箱地址。"},
     "leak_prefect_skipped": {"en": "Prefect not scanned: {why}.", "zh_CN": "未扫描 Prefect：{why}。"},
     "leak_found_exit": {"en": "Leaks found: mask or remove them at the places named above, then scan again.",
                         "zh_CN": "发现泄露：请在上面列出的位置遮蔽或删除，然后重新扫描。"},

@@ -16,13 +16,17 @@ fact, in every kind of place the pipeline leaves text:
 
 It looks for the ``secrets`` given (exact substrings: app secrets, tokens, the PII hash key,
 and the team webhook's token — ``webhook_url`` is split into its credentials), for the
-``buyers`` given (exact buyer names and e-mail addresses, from the sandbox's ground truth or a
-list of real ones: kind ``buyer``) and for buyer data that should have been masked: mainland mobiles (``1[3-9]`` + 9 digits, optionally ``+86``), North-American
-numbers in the shapes the sandbox and Shopify use (``+1 415-555-0123``, ``(415) 555-0123``,
-``+14155550123``) and full street addresses (a Chinese street with its house number,
-``文三路100号``; a US house number, street name and suffix, ``1200 Main St``). Masked values
-(``138****5678``, ``文三路****``, ``Main St***``) do not match: a ``*`` next to the digits or
-in place of the number breaks every pattern.
+``buyers`` given (exact buyer names, nicks and e-mail addresses, from the sandbox's ground
+truth — ``buyers.txt`` beside its ``credentials.json``, ``World.clear_buyer_values`` — or a list
+of real ones: kind ``buyer``; a Chinese name anywhere, a Latin name, nick or e-mail as a whole
+word, so the nick ``mary`` is not found in "summary") and for buyer data that should have been
+masked: e-mail addresses of any kind (kind ``email``), mainland mobiles (``1[3-9]`` + 9 digits,
+optionally ``+86``), North-American numbers in the shapes the sandbox and Shopify use
+(``+1 415-555-0123``, ``(415) 555-0123``, ``+14155550123``) and full street addresses (a Chinese
+street with its house number, ``文三路100号``; a US house number, street name and suffix,
+``1200 Main St``). Masked values (``138****5678``, ``文三路****``, ``Main St***``,
+``b****@example.com``, ``张**``, ``t**``) do not match: a ``*`` next to the digits, in place of
+the number or of the name breaks every pattern.
 
 A finding names its place (file and line / sheet and cell / table, column and row key /
 Prefect log id with its flow run) and shows the match itself masked, so the scan's own
@@ -31,7 +35,7 @@ report does not leak what it found.
     shopops leak-scan                    # data/logs, data/reports, PREFECT_API_URL, the warehouse
     shopops leak-scan data/ --prefect-api-url http://127.0.0.1:4200/api \\
         --database-url sqlite:///data/warehouse.sqlite --secrets-file data/sandbox/credentials.json \\
-        --buyers-file buyers.txt          # exit 1 when anything is found
+        --buyers-file data/sandbox/buyers.txt   # exit 1 when anything is found
 """
 from __future__ import annotations
 
@@ -47,7 +51,7 @@ from pathlib import Path
 import requests
 import sqlalchemy as sa
 
-from domain.pii import MASK, mask_name, mask_phone
+from domain.pii import MASK, EMAIL_IN_TEXT, mask_name, mask_phone
 
 #: (kind, pattern). Look-arounds refuse a neighbouring digit, letter or "*": an 11-digit run
 #: inside a longer id is not a phone, and "138****5678" is masked.
@@ -60,6 +64,8 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("address", re.compile(r"[\u4e00-\u9fff]{1,12}(?:路|街|道|巷|弄|胡同)\d{1,5}(?:号|號)")),
     ("address", re.compile(r"(?<![\w*])\d{1,5} (?:[A-Z][a-z]+ ){1,3}"
                            r"(?:St|Ave|Dr|Ln|Rd|Blvd|Ct|Pl|Way|Street|Avenue|Drive|Lane|Road|Boulevard)\b")),
+    # any e-mail address with its local part in clear ("b****@example.com" is masked)
+    ("email", EMAIL_IN_TEXT),
 )
 
 #: how many rows / log lines are fetched per request
@@ -69,7 +75,7 @@ TEXT_SUFFIXES_SKIPPED = {".sqlite", ".db", ".sqlite3", ".gz", ".zip", ".png", ".
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str      # secret | phone | address
+    kind: str      # secret | buyer | email | phone | address
     place: str     # where: file:line, file!sheet!cell, table.column[row key], prefect log <id> …
     excerpt: str   # the match, masked
 
@@ -103,6 +109,8 @@ def _masked(kind: str, text: str) -> str:
         return text[:3] + MASK
     if kind == "phone":
         return mask_phone(text) or MASK
+    if kind in ("buyer", "email"):
+        return text[:1] + MASK + text[text.index("@"):] if "@" in text else mask_name(text)
     return re.sub(r"\d", "#", text)  # an address: the street stays readable, the number does not
 
 
@@ -113,29 +121,68 @@ def _long_enough_buyer(value: str) -> bool:
     return len(value) >= (2 if any("\u4e00" <= ch <= "\u9fff" for ch in value) else 4)
 
 
+def _alternation(values: Iterable[str]) -> str:
+    """One regular expression matching any of ``values`` (lower case), as a trie: thousands of
+    buyers are looked for in one pass in C, each position tried once, not once per buyer."""
+    trie: dict = {}
+    for value in values:
+        node = trie
+        for char in value:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def pattern(node: dict) -> str:
+        branches = [re.escape(char) + pattern(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 and "" not in node else f"(?:{'|'.join(branches)})"
+        return body + ("?" if "" in node else "")
+
+    return pattern(trie)
+
+
+def _buyer_patterns(buyers: Iterable[str], staff: Iterable[str] = ()) -> list[re.Pattern[str]]:
+    """Chinese names match anywhere (Chinese has no spaces between words); Latin names, nicks
+    and e-mails only as whole words, so a short nick does not match inside another word. A name
+    the shop's own staff also bear is not looked for: it is on every settlement statement."""
+    values = {b.strip().casefold() for b in buyers if b and _long_enough_buyer(b)}
+    values -= {name.strip().casefold() for name in staff if name}
+    cjk = {v for v in values if all("\u4e00" <= ch <= "\u9fff" for ch in v)}
+    patterns = []
+    if cjk:
+        patterns.append(re.compile(_alternation(cjk)))
+    if values - cjk:
+        patterns.append(re.compile(rf"(?<![\w.%+-])(?:{_alternation(values - cjk)})(?![\w-])", re.IGNORECASE))
+    return patterns
+
+
 class _Matcher:
-    def __init__(self, secrets: Mapping[str, str] | Iterable[str], buyers: Iterable[str] = ()):
+    def __init__(self, secrets: Mapping[str, str] | Iterable[str], buyers: Iterable[str] = (),
+                 staff: Iterable[str] = ()):
         items = secrets.items() if isinstance(secrets, Mapping) else ((None, s) for s in secrets)
         # short strings would match by chance (an app key "12345" inside an order id)
         self.secrets = {value: name for name, value in items if value and len(value) >= 8}
-        self.buyers = sorted({b.strip() for b in buyers if b and _long_enough_buyer(b)}, key=len, reverse=True)
+        self.buyers = _buyer_patterns(buyers, staff)
 
     def find(self, text: str) -> Iterator[tuple[str, str]]:
         for secret, name in self.secrets.items():
             if secret in text:
                 yield "secret", (f"{name}: " if name else "") + _masked("secret", secret)
-        folded = text.casefold() if self.buyers else ""
-        for buyer in self.buyers:
-            if buyer.casefold() in folded:
-                yield "buyer", (mask_name(buyer) if "@" not in buyer else buyer[:1] + MASK + buyer[buyer.index("@"):])
+        buyer_spans = []
+        for pattern in self.buyers:
+            for match in pattern.finditer(text):
+                buyer_spans.append(match.span())
+                yield "buyer", _masked("buyer", match.group(0))
         for kind, pattern in PATTERNS:
             for match in pattern.finditer(text):
+                if kind == "email" and any(start <= match.start() < end for start, end in buyer_spans):
+                    continue   # already named as that buyer's e-mail
                 yield kind, _masked(kind, match.group(0))
 
 
 class _Scan:
-    def __init__(self, secrets, buyers=()):
-        self.matcher = _Matcher(secrets, buyers)
+    def __init__(self, secrets, buyers=(), staff=()):
+        self.matcher = _Matcher(secrets, buyers, staff)
         self.report = LeakReport()
 
     def check(self, text, place: str, what: str) -> None:
@@ -272,16 +319,17 @@ def _paged(http: requests.Session, url: str, body: dict) -> Iterator[dict]:
 
 def scan(paths: Iterable[str | Path] = (), *, prefect_api_url: str | None = None, database_url: str | None = None,
          secrets: Mapping[str, str] | Iterable[str] = (), buyers: Iterable[str] = (),
-         webhook_url: str | None = None, skip: Iterable[str | Path] = ()) -> LeakReport:
+         webhook_url: str | None = None, skip: Iterable[str | Path] = (), staff: Iterable[str] = ()) -> LeakReport:
     """Scan files, Prefect's stored logs/artifacts/runs and a warehouse; see the module doc.
-    ``skip``: files not to read (the credentials file the secrets come from)."""
+    ``skip``: files not to read (the credentials file the secrets come from); ``staff``: names
+    of the shop's own people (``staff_names``), not looked for even when a buyer bears one."""
     if webhook_url:
         from shopops.notifications import webhook_secrets
 
         secrets = {**(dict(secrets) if isinstance(secrets, Mapping) else {f"secret {i + 1}": v
                                                                           for i, v in enumerate(secrets)}),
                    **webhook_secrets(webhook_url)}
-    run = _Scan(secrets, buyers)
+    run = _Scan(secrets, buyers, staff)
     run.files(paths, skip)
     if prefect_api_url:
         run.prefect(prefect_api_url)
@@ -303,9 +351,28 @@ def secrets_of_credentials(credentials: Mapping[str, Mapping[str, str] | object]
 
 
 def read_buyers_file(path: str | Path) -> list[str]:
-    """Buyer names and e-mail addresses to look for, one a line (``#`` starts a comment)."""
+    """Buyer names, nicks and e-mail addresses to look for, one a line (``#`` starts a comment):
+    the sandbox writes its ground truth as ``buyers.txt`` beside ``credentials.json``."""
     return [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines()
             if line.strip() and not line.lstrip().startswith("#")]
+
+
+def staff_names(data_dir: str | Path) -> set[str]:
+    """The names on the settlement rosters under ``<data_dir>/settlement/<month>/`` (roster.csv
+    or .xlsx, column ``name``): the shop's own people, whose names the statements show."""
+    import pandas as pd
+
+    names: set[str] = set()
+    for path in sorted(Path(data_dir).glob("settlement/*/roster.*")):
+        if path.suffix.lower() not in (".csv", ".xlsx"):
+            continue
+        try:
+            frame = pd.read_csv(path, dtype=str) if path.suffix.lower() == ".csv" else pd.read_excel(path, dtype=str)
+        except (OSError, ValueError):
+            continue   # an unreadable roster: its names are simply looked for like any other
+        if "name" in frame.columns:
+            names.update(str(v).strip() for v in frame["name"].dropna() if str(v).strip())
+    return names
 
 
 def read_secrets_file(path: str | Path) -> dict[str, str]:

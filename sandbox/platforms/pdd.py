@@ -10,8 +10,8 @@ the business parameters at the top level; ``sign = UPPER(MD5(client_secret + Σ 
 ``pdd.order.number.list.increment.get``: ``start_updated_at``/``end_updated_at`` unix s,
 window ≤ 30 min (the real "end ≤ now − 3 min" rule is not enforced: history is generated),
 ``page`` from 1, ``page_size`` ≤ 100, ``use_has_next``; newest-updated first. Money is float
-yuan. Receiver fields are ciphertext (``~AgAAAAE…~``) with ``*_mask`` companions; only paid
-orders are listed. ``item_list[].refund_status`` is a sandbox convention [U] mirroring the
+yuan. Receiver fields are ciphertext (``~AgAAAAE…~``) with ``*_mask`` companions; ``open_address_id`` (合单ID) is the merge
+identity, the same on every order of one receiver address; only paid orders are listed. ``item_list[].refund_status`` is a sandbox convention [U] mirroring the
 order's ``refund_status`` (1 none, 3 refunding, 4 refunded) on the refunded line.
 
 As PDD documents the order (``connectors.pdd.DOCUMENTED``): gifts come in ``gift_list`` (same
@@ -31,7 +31,7 @@ from starlette.routing import Route
 
 from connectors.pdd import DOCUMENTED, INCREMENT_TYPE
 from sandbox import wire
-from sandbox.generator import buyer_open_id
+from sandbox.generator import address_open_id, buyer_open_id
 from sandbox.platforms.common import (
     Listings, PageView, PlatformAPI, beijing, json_response, order_index, page_of_window, record_shipment,
     request_params, set_stock, signatures_match, wrapped_md5_sign,
@@ -96,7 +96,7 @@ def render_order(view: PageView, j: int, secret: str, buyers) -> dict:
         "receiver_name_mask": o["receiver_name_masked"][j], "receiver_phone_mask": o["receiver_phone_masked"][j],
         "receiver_address_mask": o["address_masked"][j], "address_mask": o["address_masked"][j],
         "province": o["province"][j], "city": o["city"][j], "town": o["district"][j], "country": "中国",
-        "open_id": buyer_open_id("pdd", b),
+        "open_id": buyer_open_id("pdd", b), "open_address_id": address_open_id("pdd", b),
         "buyer_memo": o["buyer_remark"][j] or "", "remark": o["seller_remark"][j] or "",
         "tracking_number": o["tracking_no"][j] or "", "logistics_id": int(o["carrier"][j]) if o["carrier"][j] else 0,
         "item_list": [{**_item(view, p), "refund_status": int(ln["refund_status"][p])}

@@ -28,7 +28,7 @@ from starlette.routing import Route
 
 from connectors.contract import only_requested
 from connectors.taobao import DOCUMENTED, FULL_INFO_METHOD, INCREMENT_METHOD
-from sandbox.generator import buyer_open_id
+from sandbox.generator import address_open_id, buyer_open_id
 from sandbox.platforms.common import (
     Listings, dumps, PageView, PlatformAPI, beijing, decimal_string, json_response, order_index, page_of_window,
     parse_beijing, record_shipment, request_params, set_stock, signatures_match, single_order, top_sign,
@@ -68,7 +68,7 @@ _TRADE_KEYS = ("tid", "tid_str", "status", "type", "payment", "post_fee", "disco
                "num", "created", "pay_time", "modified", "consign_time", "end_time", "timeout_action_time", "buyer_nick",
                "buyer_open_uid",
                "receiver_name", "receiver_mobile", "receiver_state", "receiver_city", "receiver_district",
-               "receiver_address", "has_buyer_message", "seller_memo", "seller_flag", "orders")
+               "receiver_address", "oaid", "has_buyer_message", "seller_memo", "seller_flag", "orders")
 _LINE_KEYS = ("oid", "oid_str", "status", "refund_status", "num_iid", "sku_id", "outer_iid", "outer_sku_id", "title",
               "sku_properties_name", "num", "price", "discount_fee", "total_fee", "payment", "adjust_fee", "is_oversold")
 
@@ -133,7 +133,7 @@ def render_trades(view: PageView, full: bool, wrapped: bool) -> list[dict]:
          for st, done, cancelled in zip(canonical_status, x["completed_at"], x["cancelled_at"])],
         [bj(v) for v in o["ship_by_at"]], o["buyer_nick_masked"], [buyer_open_id("taobao", b) for b in x["buyer"]],
         o["receiver_name_masked"], o["receiver_phone_masked"], o["province"], o["city"], o["district"],
-        o["address_masked"], [r is not None for r in remarks], [m or "" for m in memos], [1 if m else 0 for m in memos],
+        o["address_masked"], [address_open_id("taobao", b) for b in x["buyer"]], [r is not None for r in remarks], [m or "" for m in memos], [1 if m else 0 for m in memos],
         per_order)
     trades = [dict(zip(_TRADE_KEYS, row)) for row in rows]
     for j, trade in enumerate(trades):

@@ -120,3 +120,23 @@ def test_pdd_gifts_come_in_gift_list_and_are_lines_to_pick(world, server):
     assert set(zip(pulled_gifts["order_id"], pulled_gifts["sku"])) == set(zip(truth_gifts["order_id"],
                                                                              truth_gifts["sku"]))
     assert (pulled_gifts["line_total_minor"] == 0).all()
+
+
+# --- merge identity (issue 18 #13) -------------------------------------------------------------
+
+@pytest.mark.parametrize("shop_id", ["tmall-flagship", "pdd-main"])
+def test_orders_of_one_buyer_to_one_address_share_the_address_hash(world, server, shop_id):
+    """Receivers come masked (TOP) or encrypted (PDD), so the address hash is made of the
+    platform's merge identity (TOP ``oaid``, PDD ``open_address_id``) the sandbox sends as the
+    platforms do: the same on two orders of one buyer to one address, different for another
+    address (a sandbox buyer has one address). Without it no sandbox order merged any more."""
+    truth = world.ground_truth(shop_id, world.end).orders.set_index("order_id")
+    _, orders = pull(world, server, shop_id)
+    joined = truth[["buyer_key"]].join(orders[["address_hash"]])
+    repeat = joined.groupby("buyer_key")["address_hash"].agg(["size", "nunique", "count"])
+    repeat = repeat[repeat["size"] > 1]
+    assert len(repeat), f"the smoke scenario has a buyer with two orders on {shop_id}"
+    assert (repeat["count"] == repeat["size"]).all(), "an order of a repeat buyer has no address hash"
+    assert (repeat["nunique"] == 1).all(), "one buyer's orders to one address have different address hashes"
+    per_address = joined.dropna().drop_duplicates("buyer_key")
+    assert per_address["address_hash"].is_unique, "different addresses share an address hash"

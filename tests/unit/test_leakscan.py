@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from domain.pii import mask_address, mask_phone, mask_text
+from domain.pii import mask_address, mask_name, mask_phone, mask_text
 from shopops.leakscan import scan, secrets_of_credentials
 
 SECRET = "9f8e7d6c5b4a39281716a5b4c3d2e1f0"
@@ -161,3 +161,45 @@ def test_contact_data_typed_into_a_remark_is_masked_in_the_archived_page_too():
     archived = json.loads(mask_payload(page))["trades"][0]
     assert archived["buyer_message"] == "改发 文三路**** 138****5678 b****@example.com"
     assert archived["seller_memo"] == "急" and archived["remark"] == "" and "555-0123" not in archived["note"]
+
+
+def test_clear_e_mails_world_names_and_nicks_are_found_and_their_masked_forms_are_not(tmp_path):
+    """Issue 18 #12: the scan finds a clear buyer name and nick from the sandbox world's ground
+    truth (``World.clear_buyer_values``, what ``python -m sandbox`` writes as buyers.txt) and any
+    clear e-mail address by its shape; the masked forms the pipeline stores are not leaks, a
+    Latin nick is not found inside another word, and a name of the shop's own staff (the
+    settlement roster) is not taken for a buyer's."""
+    from sandbox import generate
+
+    world = generate("smoke")
+    buyers = world.clear_buyer_values()
+    name = str(world.buyers_cn.name[0])
+    nick = str(world.buyers_cn.nick[0])
+    assert name in buyers and nick in buyers and "tb" in nick
+    report_file = tmp_path / "reports" / "daily.md"
+    report_file.parent.mkdir()
+    report_file.write_text(
+        "# 日报\n"
+        "联系 carol.white@shop-mail.cn 确认\n"          # an e-mail of nobody the sandbox knows
+        f"收件人{name}已签收\n"                           # a Chinese name inside Chinese text
+        f"buyer_nick={nick}\n"
+        f"masked: {name[0]}* / {name[0]}** / c****@shop-mail.cn / {nick[0]}** / t** / b****@x.com\n"
+        f"summary x{nick}y tb{nick[2:]}9\n", encoding="utf-8")   # not the nick: part of other words
+    report = scan([tmp_path], buyers=buyers)
+    found = sorted((f.kind, f.place.rsplit(":", 1)[1], f.excerpt) for f in report.findings)
+    assert found == [("buyer", "3", mask_name(name)), ("buyer", "4", mask_name(nick)),
+                     ("email", "2", "c****@shop-mail.cn")], report.summary()
+    for clear in (name, nick, "carol.white"):
+        assert clear not in report.summary()
+
+    staff = scan([tmp_path], buyers=buyers, staff=[name])
+    assert sorted(f.place.rsplit(":", 1)[1] for f in staff.findings) == ["2", "4"]
+
+
+def test_staff_names_come_from_the_settlement_rosters(tmp_path):
+    from shopops.leakscan import staff_names
+
+    (tmp_path / "settlement" / "2026-11").mkdir(parents=True)
+    (tmp_path / "settlement" / "2026-11" / "roster.csv").write_text(
+        "person_id,name,role\nM1,王芳,manager\nC1,陈静,customer_service\n", encoding="utf-8")
+    assert staff_names(tmp_path) == {"王芳", "陈静"} and staff_names(tmp_path / "none") == set()
