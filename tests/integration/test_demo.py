@@ -124,15 +124,19 @@ def scan_for_leaks(api: str, data: Path) -> None:
     """The leak scan after the full demo day (issue #10): the sandbox's app secrets and access
     tokens, the buyer-hash key, clear phone numbers and full street addresses — in the demo's
     log files, reports (.xlsx, .csv), Prefect's stored logs, artifacts and runs, and every text
-    and JSON value of the warehouse: zero findings."""
-    from shopops.leakscan import read_secrets_file, scan
+    and JSON value of the warehouse: zero findings. Issue 18 #12: also the sandbox's buyers' names,
+    nicks and e-mails (its ground truth, buyers.txt), less the staff on the settlement roster."""
+    from shopops.leakscan import read_buyers_file, read_secrets_file, scan, staff_names
 
     secrets = read_secrets_file(data / "sandbox" / "credentials.json")
     blocks = requests.post(f"{api}/block_documents/filter", json={"include_secrets": True}, timeout=10).json()
     hash_key = next(b["data"]["value"] for b in blocks if b["name"] == "shopops-pii-hash-key")
     secrets["PII hash key"] = hash_key
+    buyers = read_buyers_file(data / "sandbox" / "buyers.txt")
+    assert len(buyers) > 100, "the sandbox wrote no buyers.txt"
     report = scan([data / "logs", data / "reports"], prefect_api_url=api,
-                  database_url=f"sqlite:///{data / 'warehouse.sqlite'}", secrets=secrets)
+                  database_url=f"sqlite:///{data / 'warehouse.sqlite'}", secrets=secrets, buyers=buyers,
+                  staff=staff_names(data))
     print(report.summary())
     # the scan looked at every kind of place (a scan of nothing would be "clean" too)
     for place in ("text lines", "xlsx cells", "prefect logs", "prefect artifacts", "prefect flow runs", "db values"):
