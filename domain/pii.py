@@ -371,7 +371,8 @@ def mask_pii_payload(raw: bytes, paths: dict[str, str]) -> bytes:
         safe = mask_pii_value(value, kind)
         if safe == value:
             return match.group(0)
-        return b'"' + match.group(1) + b'":' + json.dumps(safe, ensure_ascii=False).encode()
+        # an undecodable byte of the body (decoded as a surrogate above) is written back as received
+        return b'"' + match.group(1) + b'":' + json.dumps(safe, ensure_ascii=False).encode("utf-8", "surrogateescape")
 
     return pattern.sub(masked, raw)
 

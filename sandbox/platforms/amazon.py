@@ -90,6 +90,8 @@ def render_order(view: PageView, j: int) -> dict:
                             "PostalCode": view.extra["postcode"][j], "CountryCode": "US"},
         "BuyerInfo": {"BuyerEmail": buyer_email(b)},
     }
+    if order["OrderStatus"] == "Pending":
+        del order["OrderTotal"]   # documented: a Pending order carries no OrderTotal yet (ordersV0.json)
     if o["paid_at"][j] != NEVER:
         order["EarliestShipDate"] = iso_utc(o["paid_at"][j])
         order["LatestShipDate"] = iso_utc(o["ship_by_at"][j])
