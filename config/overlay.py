@@ -18,6 +18,12 @@ from config.settings import CONFIG_DIR
 SANDBOX_CONNECTOR_OPTIONS = {"throttle_rate_per_s": 500.0, "throttle_burst": 500, "items_rate_per_s": 500.0}
 
 
+def _token_urls(platform: str, base_url: str) -> dict[str, str]:
+    """The token endpoints that live on other hosts in reality (JD's OAuth host, Amazon's LWA),
+    where the sandbox serves them."""
+    return {"jd": {"oauth_url": base_url}, "amazon": {"lwa_token_url": f"{base_url}/auth/o2/token"}}.get(platform, {})
+
+
 def write_sandbox_config(target: Path, sandbox_url: str, *, source: Path = CONFIG_DIR,
                          connector_options: dict[str, Any] | None = None,
                          order_rules: dict[str, Any] | None = None) -> Path:
@@ -33,8 +39,8 @@ def write_sandbox_config(target: Path, sandbox_url: str, *, source: Path = CONFI
             continue
         suffix = f"/{shop['id']}" if shop["platform"] == "shopify" else ""
         shop["base_url"] = f"{sandbox_url.rstrip('/')}/{shop['platform']}{suffix}"
-        shop["connector_options"] = {**SANDBOX_CONNECTOR_OPTIONS, **(shop.get("connector_options") or {}),
-                                     **(connector_options or {})}
+        shop["connector_options"] = {**SANDBOX_CONNECTOR_OPTIONS, **_token_urls(shop["platform"], shop["base_url"]),
+                                     **(shop.get("connector_options") or {}), **(connector_options or {})}
     (target / "shops.yaml").write_text("# a copy pointed at the sandbox marketplace (config/overlay.py)\n"
                                        + yaml.safe_dump(shops, allow_unicode=True, sort_keys=False), encoding="utf-8")
     if order_rules:

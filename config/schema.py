@@ -119,11 +119,12 @@ COMMON_CONNECTOR_OPTIONS: dict[str, Any] = dict(
 PLATFORM_CONNECTOR_OPTIONS: dict[str, dict[str, Any]] = dict(
     taobao=dict(sign_method=(Literal["md5", "hmac", "hmac-sha256"], None), fields=(str, None),
                 full_info=(Literal["partial", "always", "never"], None), full_info_fields=(list[str], None)),
-    jd=dict(order_states=(str, None), date_type=(str, None)),
+    jd=dict(order_states=(str, None), date_type=(str, None), oauth_url=(str, None)),
     pdd=dict(is_lucky_flag=(int, None), order_status=(int, None), refund_status=(int, None)),
     douyin=dict(sign_method=(Literal["md5", "hmac-sha256"], None)),
     shopify=dict(api_version=(str, None), fields=(str, None), location_id=(int | str, None)),
-    amazon=dict(marketplace_ids=(list[str], None), seller_id=(str, None), product_type=(str, None)),
+    amazon=dict(marketplace_ids=(list[str], None), seller_id=(str, None), product_type=(str, None),
+                lwa_token_url=(str, None), lwa_refresh_margin_s=(float, Field(default=None, ge=0))),
     file={},
 )
 _CONNECTOR_OPTION_MODELS = {
@@ -214,6 +215,7 @@ class OrderRules(Strict):
     chunk_orders: int = Field(ge=1)
     run_lease_minutes: float = Field(gt=0)
     token_expiry_warning_days: int = Field(default=7, ge=0)
+    token_refresh_before_hours: float = Field(default=24, ge=0)
 
     _zone = field_validator("default_timezone")(classmethod(lambda cls, v: _check_zone(v)))
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from connectors.amazon import AmazonConnector
 from connectors.base import (AuthError, Connector, ConnectorError, ConnectorSettings, Credentials, Page,
-                             PlatformError, PushResult, ShipmentResult, ThrottledError, TransientError,
-                             UnexpectedReplyError, redact)
+                             PlatformError, PushResult, ShipmentResult, ThrottledError, TokenExpiredError,
+                             TokenRefreshError, TransientError, UnexpectedReplyError, redact)
 from connectors.douyin import DouyinConnector
 from connectors.file_import import FileImportConnector, FileImportError
 from connectors.jd import JdConnector
@@ -47,7 +47,8 @@ def build_connector(platform: str, shop_id: str, settings: ConnectorSettings, cr
 
 __all__ = [
     "AuthError", "Connector", "ConnectorError", "ConnectorSettings", "Credentials", "FileImportError", "Page",
-    "PlatformError", "PushResult", "ShipmentResult", "ThrottledError", "TransientError", "UnexpectedReplyError",
+    "PlatformError", "PushResult", "ShipmentResult", "ThrottledError", "TokenExpiredError", "TokenRefreshError",
+    "TransientError", "UnexpectedReplyError",
     "CONNECTORS",
     "build_connector", "default_settings", "redact",
 ]

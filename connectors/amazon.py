@@ -9,6 +9,13 @@ own, slower quota (0.5 req/s) and their own ``NextToken``. The items are stored 
 order record under ``"OrderItems"``. ``LastUpdatedBefore`` must be at least two minutes
 in the past [V].
 
+Authorisation (issue 18, "Tokens"): every call carries an LWA access token in
+``x-amz-access-token``. With an LWA refresh token in the credentials (``refresh_token``; the
+app's LWA client id and secret as ``app_key``/``app_secret``) the connector gets the access token
+itself from LWA (:data:`LWA_TOKEN_URL`, option ``lwa_token_url``) before the first call and again
+``lwa_refresh_margin_s`` (default 60) before it ends (LWA gives it for 3600 s), and once more if a
+call is refused for its token; without one, ``access_token`` is sent as given.
+
 Options: ``marketplace_ids`` (list, default ``["ATVPDKIKX0DER"]``, amazon.com),
 ``items_rate_per_s`` (default 0.5), ``seller_id`` (stock writes via the Listings API),
 ``product_type`` (the ``productType`` sent with stock patches, default ``PRODUCT``).
@@ -32,11 +39,12 @@ Writes:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from connectors.base import AuthError, Connector, Page, PlatformError, PushResult, ShipmentResult
+from connectors.base import (AuthError, Connector, Credentials, Page, PlatformError, PushResult, ShipmentResult,
+                             TokenExpiredError, renewed)
 from connectors.contract import Documented
 from connectors.http import TokenBucket
 from domain.timeutil import format_iso_utc, parse_iso
@@ -57,6 +65,13 @@ DOCUMENTED = Documented(
     field_types={"AmazonOrderId": "str", "OrderTotal": "money-object", "LastUpdateDate": "iso8601-utc",
                  "IsGift": "bool-or-str"},
 )
+#: Login with Amazon's token endpoint: ``POST`` form ``grant_type=refresh_token``, ``refresh_token``,
+#: ``client_id``, ``client_secret`` → ``{"access_token", "token_type": "bearer", "expires_in": 3600,
+#: "refresh_token"}``; refused with HTTP 400/401 ``{"error": "invalid_grant" | "invalid_client" …,
+#: "error_description"}`` (RFC 6749 §5.2). Source: SP-API docs "Connecting to the Selling Partner API",
+#: step 1 (developer-docs.amazon.com), and Login with Amazon "Access tokens" (developer.amazon.com).
+LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
+
 #: one of these is required as well (the window's start, by creation or by last update)
 REQUIRED_ONE_OF = ("CreatedAfter", "LastUpdatedAfter")
 
@@ -69,6 +84,12 @@ def missing_parameters(params: dict) -> list[str]:
     return missing
 
 
+def check_lwa_body(status: int, body: Any) -> None:
+    """LWA refuses with HTTP 400/401 ``{"error", "error_description"}``."""
+    if status >= 400 and isinstance(body, dict) and body.get("error"):
+        raise AuthError(f"LWA HTTP {status} {body.get('error')}: {body.get('error_description') or ''}".strip())
+
+
 def check_amazon_body(status: int, body: Any) -> None:
     """SP-API errors: ``{"errors": [{"code", "message", "details"}]}`` with a 4xx status."""
     if status < 400 or not isinstance(body, dict):
@@ -77,7 +98,11 @@ def check_amazon_body(status: int, body: Any) -> None:
     detail = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors) or str(body)[:200]
     codes = {e.get("code") for e in errors}
     if status in (401, 403) or codes & {"Unauthorized", "InvalidSignature", "AccessDenied"}:
-        raise AuthError(f"Amazon HTTP {status} {detail} — refresh the LWA access token or check the app's roles")
+        # "The access token you provided has expired." / "… is revoked, malformed or invalid.": a
+        # new LWA access token cures it; "Access to requested resource is denied." does not
+        token = "access token" in detail.lower()
+        raise (TokenExpiredError if token else AuthError)(
+            f"Amazon HTTP {status} {detail} — refresh the LWA access token or check the app's roles")
     code = next((e.get("code") for e in errors if e.get("code")), str(status))
     if status == 404:
         raise PlatformError(f"Amazon HTTP 404 {detail} — no such order or listing for this seller and marketplace",
@@ -91,10 +116,12 @@ class AmazonConnector(Connector):
     #: day takes hours by quota alone
     DEFAULTS = dict(page_size=100, max_window=timedelta(days=1), safety_lag=timedelta(minutes=2),
                     throttle_rate_per_s=0.0167, throttle_burst=20, window_deadline_s=8 * 3600.0)
+    REFRESHABLE = True
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.items_bucket = TokenBucket(self.settings.option("items_rate_per_s", 0.5), 30, self.http.sleep)
+        self.lwa_bucket = TokenBucket(1.0, 5, self.http.sleep)   # LWA is not getOrders' quota
 
     @staticmethod
     def order_key(record: dict) -> str:
@@ -105,11 +132,32 @@ class AmazonConnector(Connector):
         return parse_iso(record.get("LastUpdateDate"))
 
     def _headers(self) -> dict[str, str]:
+        margin = timedelta(seconds=float(self.settings.option("lwa_refresh_margin_s", 60)))
+        if self.can_refresh() and (not self.credentials.access_token or self.token_expires_within(margin)):
+            self.refresh_credentials("no LWA access token yet" if not self.credentials.access_token
+                                     else "the LWA access token ends soon")
         return {"x-amz-access-token": self.credentials.access_token, "Accept": "application/json"}
 
+    def _send(self, method: str, url: str, *, what: str, **kwargs: Any):
+        """One SP-API call with a current LWA access token (renewed once if it is refused)."""
+        return self._with_fresh_token(lambda: self.http.call(method, url, headers=self._headers(),
+                                                             check=check_amazon_body, what=what, **kwargs))
+
     def _get(self, path: str, params: dict, what: str, bucket: TokenBucket | None = None):
-        return self.http.call("GET", f"{self.settings.base_url}{path}", params=params, headers=self._headers(),
-                              check=check_amazon_body, what=what, bucket=bucket)
+        return self._send("GET", f"{self.settings.base_url}{path}", params=params, what=what, bucket=bucket)
+
+    def _refresh(self, now: datetime) -> Credentials:
+        """A new access token from LWA (see :data:`LWA_TOKEN_URL`)."""
+        creds = self.credentials
+        reply = self.http.call("POST", self.settings.option("lwa_token_url", LWA_TOKEN_URL),
+                               data={"grant_type": "refresh_token", "refresh_token": creds.refresh_token,
+                                     "client_id": creds.app_key, "client_secret": creds.app_secret},
+                               check=check_lwa_body, what="LWA token", bucket=self.lwa_bucket)
+        body = reply.body if isinstance(reply.body, dict) else {}
+        if not body.get("access_token") or not body.get("expires_in"):
+            raise self._unexpected("LWA token", '{"access_token": …, "expires_in": 3600, …}', reply.body, reply.raw)
+        return renewed(creds, now, str(body["access_token"]), float(body["expires_in"]),
+                       refresh_token=body.get("refresh_token"))
 
     def _marketplaces(self) -> str:
         return ",".join(self.settings.option("marketplace_ids", [US_MARKETPLACE]))
@@ -174,17 +222,16 @@ class AmazonConnector(Connector):
         patch = {"productType": self.settings.option("product_type", "PRODUCT"), "patches": [{
             "op": "replace", "path": "/attributes/fulfillment_availability",
             "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": int(quantity)}]}]}
-        reply = self.http.call("PATCH", self._listing_url(sku_id), params={"marketplaceIds": self._marketplaces()},
-                               json_body=patch, headers=self._headers(), check=check_amazon_body,
-                               what=f"patchListingsItem {sku_id}")
+        reply = self._send("PATCH", self._listing_url(sku_id), params={"marketplaceIds": self._marketplaces()},
+                           json_body=patch, what=f"patchListingsItem {sku_id}")
         body = reply.body if isinstance(reply.body, dict) else {}
         return PushResult(reply=body, ok=body.get("status") == "ACCEPTED")
 
     def read_stock(self, item_id: str, sku_id: str) -> int:
         """The merchant-fulfilled (``DEFAULT`` channel) quantity of the seller SKU ``sku_id``."""
-        body = self.http.call("GET", self._listing_url(sku_id),
-                              params={"marketplaceIds": self._marketplaces(), "includedData": "fulfillmentAvailability"},
-                              headers=self._headers(), check=check_amazon_body, what=f"getListingsItem {sku_id}").body
+        body = self._send("GET", self._listing_url(sku_id),
+                          params={"marketplaceIds": self._marketplaces(), "includedData": "fulfillmentAvailability"},
+                          what=f"getListingsItem {sku_id}").body
         availability = (body or {}).get("fulfillmentAvailability") if isinstance(body, dict) else None
         for entry in availability or []:
             if entry.get("fulfillmentChannelCode") == "DEFAULT":
@@ -200,7 +247,6 @@ class AmazonConnector(Connector):
             "shipDate": format_iso_utc(self.clock()),
             "orderItems": [{"orderItemId": str(i["OrderItemId"]), "quantity": int(i.get("QuantityOrdered") or 0)}
                            for i in items if int(i.get("QuantityOrdered") or 0) > 0]}}
-        reply = self.http.call("POST", f"{self.settings.base_url}/orders/v0/orders/{quote(order_id, safe='')}"
-                                       "/shipmentConfirmation", json_body=payload, headers=self._headers(),
-                               check=check_amazon_body, what=f"confirmShipment {order_id}")
+        reply = self._send("POST", f"{self.settings.base_url}/orders/v0/orders/{quote(order_id, safe='')}"
+                                   "/shipmentConfirmation", json_body=payload, what=f"confirmShipment {order_id}")
         return ShipmentResult(reply=reply.body if isinstance(reply.body, dict) else {}, ok=200 <= reply.status < 300)

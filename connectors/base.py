@@ -16,9 +16,9 @@ import logging
 import math
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, TypeVar
 from urllib.parse import quote, quote_plus
 
 from domain.timeutil import UTC, require_aware
@@ -94,10 +94,15 @@ class Credentials:
     #: when ``access_token`` stops working (TOP, PDD, Douyin and JD give ``expires_in`` at
     #: authorisation); None when unknown or it does not expire. Not a secret.
     expires_at: datetime | None = None
+    #: what renews ``access_token`` where the platform allows (TOP, PDD, Douyin, JD refresh
+    #: calls; Amazon's LWA refresh token, which gives an hourly access token), and when it
+    #: ends itself (None: unknown). See ``Connector.refresh_credentials``.
+    refresh_token: str = ""
+    refresh_expires_at: datetime | None = None
 
     def secrets(self) -> tuple[str, ...]:
         """Every value that must never reach a log line or a message."""
-        values = (self.app_secret, self.access_token, *map(str, self.extras.values()))
+        values = (self.app_secret, self.access_token, self.refresh_token, *map(str, self.extras.values()))
         return tuple(v for v in values if v)
 
     def __repr__(self) -> str:
@@ -132,6 +137,18 @@ class ConnectorError(Exception):
 class AuthError(ConnectorError):
     """Bad signature, expired session/token, missing permission. Not retried: a person must
     renew the token or fix the app secret."""
+
+
+class TokenExpiredError(AuthError):
+    """The platform refused the access token itself (expired, revoked or unknown): a refresh
+    may cure it, so a connector holding a refresh token refreshes once and retries the call
+    once (``Connector._with_fresh_token``); without one it is an ``AuthError`` like any other."""
+
+
+class TokenRefreshError(AuthError):
+    """Renewing the access token failed (no refresh token, the refresh token expired or was
+    refused): only a person can fix it, by authorising the app again in the platform's back
+    office. ``detail`` says what the platform answered (its error fields only)."""
 
 
 class ThrottledError(ConnectorError):
@@ -242,6 +259,22 @@ class ShipmentResult:
     ok: bool
 
 
+def renewed(credentials: Credentials, now: datetime, access_token: str, expires_in: float | None, *,
+            refresh_token: str | None = None, refresh_expires_in: float | None = None,
+            refresh_expires_at: datetime | None = None) -> Credentials:
+    """``credentials`` after a refresh answered ``access_token`` valid ``expires_in`` seconds
+    (and perhaps a new refresh token and its validity)."""
+    if refresh_expires_at is None and refresh_expires_in:
+        refresh_expires_at = now + timedelta(seconds=float(refresh_expires_in))
+    return replace(credentials, access_token=access_token,
+                   expires_at=now + timedelta(seconds=float(expires_in)) if expires_in else None,
+                   refresh_token=refresh_token or credentials.refresh_token,
+                   refresh_expires_at=refresh_expires_at or (None if refresh_token else credentials.refresh_expires_at))
+
+
+_T = TypeVar("_T")
+
+
 # --- the interface ----------------------------------------------------------------------
 
 def utc_now() -> datetime:
@@ -273,6 +306,10 @@ class Connector(abc.ABC):
         self.http = HttpClient(self.platform, shop_id, settings, credentials.secrets(), self.log, sleep=sleep)
         #: per window of the last ``pull_orders``: the platform's count and what was captured
         self.window_counts: list[WindowCount] = []
+        #: called with the new credentials after each refresh, to store them back where they came
+        #: from (``tasks.secrets.store_credentials``); the wall clock tokens expire by
+        self.on_refresh: Callable[[Credentials], None] | None = None
+        self.token_clock: Callable[[], datetime] = utc_now
 
     @classmethod
     def default_settings(cls, base_url: str, **overrides: Any) -> ConnectorSettings:
@@ -477,6 +514,66 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     def confirm_shipment(self, order_id: str, carrier: str, tracking_no: str) -> ShipmentResult:
         """Tell the marketplace an order left with ``carrier`` under ``tracking_no``."""
+
+    # -- access tokens -----------------------------------------------------------------------
+    #: True where the platform's API renews an access token from a refresh token (the subclass's
+    #: ``_refresh`` documents the call); Shopify's admin token does not expire
+    REFRESHABLE: ClassVar[bool] = False
+
+    def can_refresh(self) -> bool:
+        return self.REFRESHABLE and bool(self.credentials.refresh_token)
+
+    def token_expires_within(self, margin: timedelta) -> bool:
+        """The access token ends within ``margin`` from now (or has ended); False when unknown."""
+        expires = self.credentials.expires_at
+        return expires is not None and expires - margin <= self.token_clock()
+
+    def refresh_credentials(self, reason: str) -> Credentials:
+        """Renew the access token through the platform's refresh call and use it from now on;
+        ``on_refresh`` stores it. A refusal (or nothing to refresh with) is ``TokenRefreshError``;
+        a network failure stays ``TransientError`` (the refresh token is still good)."""
+        creds, now = self.credentials, self.token_clock()
+        if not self.REFRESHABLE:
+            raise TokenRefreshError("the platform's API gives no way to renew this shop's access token",
+                                    platform=self.platform, shop_id=self.shop_id)
+        if not creds.refresh_token:
+            raise TokenRefreshError("the shop's credentials hold no refresh_token", platform=self.platform,
+                                    shop_id=self.shop_id)
+        if creds.refresh_expires_at is not None and creds.refresh_expires_at <= now:
+            raise TokenRefreshError(f"the refresh token ended on {creds.refresh_expires_at:%Y-%m-%d %H:%M %Z}",
+                                    platform=self.platform, shop_id=self.shop_id)
+        try:
+            fresh = self._refresh(now)
+        except (TokenRefreshError, TransientError, ThrottledError):
+            raise
+        except ConnectorError as exc:
+            raise TokenRefreshError(f"the platform refused the refresh: {exc.detail}", platform=self.platform,
+                                    shop_id=self.shop_id) from None
+        self.credentials = fresh
+        self.http.add_secrets(fresh.secrets())
+        until = f"{fresh.expires_at:%Y-%m-%d %H:%M %Z}" if fresh.expires_at else "an unknown time"
+        self.log.info("%s %s: access token renewed (%s); valid until %s", self.platform, self.shop_id, reason, until)
+        if self.on_refresh is not None:
+            self.on_refresh(fresh)
+        return fresh
+
+    def _refresh(self, now: datetime) -> Credentials:
+        """The platform's refresh call: the credentials with the new token (``renewed``)."""
+        raise NotImplementedError
+
+    def _with_fresh_token(self, send: Callable[[], _T]) -> _T:
+        """``send()``; when the platform refuses the access token and a refresh token is held,
+        one refresh and one more ``send()`` (which must build its request anew)."""
+        try:
+            return send()
+        except TokenExpiredError as exc:
+            if not self.can_refresh():   # an authorisation error like any other, for the person who renews it
+                raise AuthError(exc.detail, platform=self.platform, shop_id=self.shop_id) from None
+        self.refresh_credentials("the platform refused the access token")
+        try:
+            return send()
+        except TokenExpiredError as exc:   # refused again with a token just issued: not a refresh matter
+            raise AuthError(exc.detail, platform=self.platform, shop_id=self.shop_id) from None
 
     def close(self) -> None:
         self.http.close()

@@ -19,11 +19,11 @@ names (``isv.access-token-expired`` …) are what the classification reads first
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.base import (CLOCK_SKEW_ADVICE, AuthError, Connector, Page, PlatformError, PushResult,
-                             ShipmentResult, ThrottledError, utc_now)
+from connectors.base import (CLOCK_SKEW_ADVICE, AuthError, Connector, Credentials, Page, PlatformError, PushResult,
+                             ShipmentResult, ThrottledError, TokenExpiredError, renewed, utc_now)
 from connectors.contract import Documented
 from connectors.http import stated_wait_seconds
 from connectors.signing import compact_json, douyin_sign
@@ -45,11 +45,19 @@ DOCUMENTED = {
     ),
 }
 #: the current envelope's success code (documented) and the SDKs' opt-out of the old one
+#: Douyin's token refresh (issue 18, "Tokens"): method ``token.refresh`` (path ``/token/refresh``),
+#: ``param_json`` ``{"grant_type": "refresh_token", "refresh_token": …}`` (both required; the refresh
+#: token lasts 14 days), signed with the app, no ``access_token``; ``data`` answers
+#: ``access_token``, ``expires_in`` (s), ``refresh_token``, ``scope``, ``shop_id``, ``shop_name``.
+#: Source: 抖店开放平台 ``token.refresh`` as the official Go SDK generates it (zsmhub/doudian-sdk
+#: ``api/token_refresh/request/token_refresh_request.go``).
+REFRESH_METHOD = "token.refresh"
 SUCCESS_CODE = 10000
 NO_OLD_ERR_CODE_HEADER = {"x-open-no-old-err-code": "1"}
 #: [U] numeric codes, old ``err_no`` and current ``code`` alike: 30001 unknown app_key,
 #: 30002 bad token, 30005 bad sign, 30007 bad timestamp, 90000/90001 rate limited
 _AUTH_CODES = {30001, 30002, 30005}
+_TOKEN_CODE = 30002   # the access_token itself refused (``isv.access-token-expired``): a refresh may cure it
 _THROTTLE_CODES = {90000, 90001, 50002}
 BAD_TIMESTAMP = 30007
 #: words in a current-envelope ``sub_code`` (``isv.access-token-expired`` …) that say what failed
@@ -90,7 +98,9 @@ def check_douyin_body(status: int, body: Any) -> None:
     if code == BAD_TIMESTAMP or "timestamp" in lowered:
         raise PlatformError(f"{detail} — {CLOCK_SKEW_ADVICE}", code=str(code))
     if code in _AUTH_CODES or any(word in lowered for word in _AUTH_WORDS):
-        raise AuthError(f"{detail} — renew the shop's access_token or check app_secret / sign_method")
+        token = code == _TOKEN_CODE or "access-token" in lowered or "access_token" in lowered
+        raise (TokenExpiredError if token else AuthError)(
+            f"{detail} — renew the shop's access_token or check app_secret / sign_method")
     raise PlatformError(f"{detail} — the request was refused", code=str(code))
 
 
@@ -107,6 +117,7 @@ class DouyinConnector(Connector):
     platform = "douyin"
     DEFAULTS = dict(page_size=100, max_window=timedelta(days=1), safety_lag=timedelta(minutes=1),
                     throttle_rate_per_s=10.0)
+    REFRESHABLE = True
 
     @staticmethod
     def order_key(record: dict) -> str:
@@ -117,11 +128,17 @@ class DouyinConnector(Connector):
         return int(record.get("update_time") or 0)
 
     def _call(self, method: str, business: dict) -> tuple[bytes, dict]:
+        """A signed call with the shop's access_token; a refused token is refreshed once (when the
+        credentials hold a refresh token) and the call sent again."""
+        return self._with_fresh_token(lambda: self._send(method, business))
+
+    def _send(self, method: str, business: dict, authorised: bool = True) -> tuple[bytes, dict]:
         param_json = compact_json(business)
         timestamp = str(unix_seconds(utc_now()))  # replay check: wall clock
         sign_method = self.settings.option("sign_method", "md5")
         query = {
-            "app_key": self.credentials.app_key, "method": method, "access_token": self.credentials.access_token,
+            "app_key": self.credentials.app_key, "method": method,
+            **({"access_token": self.credentials.access_token} if authorised else {}),
             "timestamp": timestamp, "v": "2", "sign_method": sign_method,
             "sign": douyin_sign(self.credentials.app_key, method, param_json, timestamp,
                                 self.credentials.app_secret, sign_method),
@@ -133,6 +150,16 @@ class DouyinConnector(Connector):
                                check=check_douyin_body, what=method)
         self._last_body = (reply.body, reply.raw)
         return reply.raw, (reply.body or {}).get("data") or {}
+
+    def _refresh(self, now: datetime) -> Credentials:
+        """``token.refresh`` (see ``REFRESH_METHOD``)."""
+        _, data = self._send(REFRESH_METHOD, {"grant_type": "refresh_token",
+                                              "refresh_token": self.credentials.refresh_token}, authorised=False)
+        if not (is_success(self._last_body[0]) and data.get("access_token") and data.get("expires_in")):
+            raise self._unexpected(REFRESH_METHOD, '{"code": 10000, "data": {"access_token": …, "expires_in": …}}',
+                                   *self._last_body)
+        return renewed(self.credentials, now, str(data["access_token"]), float(data["expires_in"]),
+                       refresh_token=data.get("refresh_token"))
 
     def _search_page(self, window: Window, page_no: int) -> tuple[bytes, list[dict], int]:
         business = {

@@ -160,6 +160,11 @@ class HttpClient:
         self.stats = CallStats()
         _URLLIB3_FILTER.add(secrets)
 
+    def add_secrets(self, secrets: tuple[str, ...]) -> None:
+        """More values to redact (a renewed access or refresh token)."""
+        self.secrets = tuple(dict.fromkeys((*self.secrets, *secrets)))
+        _URLLIB3_FILTER.add(secrets)
+
     def take_stats(self) -> CallStats:
         stats, self.stats = self.stats, CallStats()
         return stats

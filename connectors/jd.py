@@ -18,11 +18,11 @@ the same declaration.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from connectors.base import (AuthError, Connector, Page, PlatformError, PushResult, ShipmentResult,
-                             ThrottledError, utc_now)
+from connectors.base import (AuthError, Connector, Credentials, Page, PlatformError, PushResult, ShipmentResult,
+                             ThrottledError, TokenExpiredError, renewed, utc_now)
 from connectors.contract import Documented
 from connectors.http import stated_wait_seconds
 from connectors.signing import compact_json, jd_sign
@@ -54,6 +54,23 @@ DOCUMENTED = {
 }
 THROTTLED, BAD_TIMESTAMP, BAD_SIGN = "2", "8", "12"
 _AUTH_CODES = {BAD_SIGN, "18", "19"}  # 18 unknown app_key, 19 invalid access_token [U]
+_TOKEN_CODE = "19"   # the access_token itself refused: a refresh may cure it
+
+#: JD's token refresh (issue 18, "Tokens"), on JD's OAuth host (option ``oauth_url``, default
+#: ``https://open-oauth.jd.com``): ``GET /oauth2/refresh_token`` with ``app_key``, ``app_secret``,
+#: ``grant_type=refresh_token``, ``refresh_token``; the answer ``{"code": 0, "access_token",
+#: "expires_in" (s), "refresh_token", "refresh_token_expires" (ms since the epoch), "time", "uid", …}``,
+#: a non-zero ``code`` with ``msg`` when refused [U: the error codes]. Source: JOS 自研商家授权
+#: documentation as open-source clients use it (cdrcool/op-alliance ``JdTokenResponse.java``,
+#: boyoko/JD-BatInsert-Demo ``JD.SDK/TokenResult.cs``).
+REFRESH_PATH = "/oauth2/refresh_token"
+OAUTH_URL = "https://open-oauth.jd.com"
+
+
+def check_jd_oauth_body(status: int, body: Any) -> None:
+    """The OAuth host answers ``code`` 0 with the token, another ``code`` with ``msg`` when refused."""
+    if isinstance(body, dict) and str(body.get("code", "0")) != "0":
+        raise AuthError(f"JD OAuth code {body.get('code')} {body.get('msg') or body.get('message') or ''}".strip())
 
 
 def check_jd_body(status: int, body: Any) -> None:
@@ -66,7 +83,8 @@ def check_jd_body(status: int, body: Any) -> None:
         if code == THROTTLED:
             raise ThrottledError(detail, retry_after_s=stated_wait_seconds(detail))
         if code in _AUTH_CODES:
-            raise AuthError(f"{detail} — check app_secret, or renew the shop's access_token")
+            raise (TokenExpiredError if code == _TOKEN_CODE else AuthError)(
+                f"{detail} — check app_secret, or renew the shop's access_token")
         if code == BAD_TIMESTAMP:
             raise PlatformError(f"{detail} — JD accepts timestamps within ±6 min: check this host's clock",
                                 code=code)
@@ -97,6 +115,7 @@ class JdConnector(Connector):
     platform = "jd"
     DEFAULTS = dict(page_size=50, max_window=timedelta(days=30), safety_lag=timedelta(minutes=1),
                     throttle_rate_per_s=10.0)
+    REFRESHABLE = True
 
     @staticmethod
     def order_key(record: dict) -> str:
@@ -107,6 +126,11 @@ class JdConnector(Connector):
         return record.get("modified")
 
     def _call(self, method: str, business: dict) -> tuple[bytes, dict]:
+        """A signed call with the shop's access_token; a refused token is refreshed once (when the
+        credentials hold a refresh token) and the call sent again."""
+        return self._with_fresh_token(lambda: self._send(method, business))
+
+    def _send(self, method: str, business: dict) -> tuple[bytes, dict]:
         params = {
             "method": method, "app_key": self.credentials.app_key,
             "access_token": self.credentials.access_token,
@@ -118,6 +142,23 @@ class JdConnector(Connector):
                                check=check_jd_body, what=method)
         self._last_body = (reply.body, reply.raw)
         return reply.raw, _payload(reply.body)
+
+    def _refresh(self, now: datetime) -> Credentials:
+        """``GET {oauth_url}/oauth2/refresh_token`` (see ``REFRESH_PATH``)."""
+        creds = self.credentials
+        url = self.settings.option("oauth_url", OAUTH_URL).rstrip("/") + REFRESH_PATH
+        reply = self.http.call("GET", url, params={"app_key": creds.app_key, "app_secret": creds.app_secret,
+                                                   "grant_type": "refresh_token", "refresh_token": creds.refresh_token},
+                               check=check_jd_oauth_body, what="oauth2/refresh_token")
+        body = reply.body if isinstance(reply.body, dict) else {}
+        if not body.get("access_token") or not body.get("expires_in"):
+            raise self._unexpected("oauth2/refresh_token", '{"code": 0, "access_token": …, "expires_in": …}',
+                                   reply.body, reply.raw)
+        ends = body.get("refresh_token_expires")
+        return renewed(creds, now, str(body["access_token"]), float(body["expires_in"]),
+                       refresh_token=body.get("refresh_token"),
+                       refresh_expires_at=datetime.fromtimestamp(int(ends) / 1000, timezone.utc)
+                       if str(ends or "").isdigit() else None)
 
     def _search_page(self, window: Window, page_no: int) -> tuple[bytes, list[dict], int]:
         documented = DOCUMENTED[SEARCH_METHOD]

@@ -8,11 +8,11 @@ filters (default 5 = all).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.base import (CLOCK_SKEW_ADVICE, AuthError, Connector, Page, PlatformError, PushResult,
-                             ShipmentResult, ThrottledError, utc_now)
+from connectors.base import (CLOCK_SKEW_ADVICE, AuthError, Connector, Credentials, Page, PlatformError, PushResult,
+                             ShipmentResult, ThrottledError, TokenExpiredError, renewed, utc_now)
 from connectors.contract import Documented
 from connectors.http import stated_wait_seconds
 from connectors.signing import pdd_sign
@@ -38,9 +38,18 @@ DOCUMENTED = {
                      "confirm_status": "int", "group_status": "int", "step_order_info.step_trade_status": "int",
                      "updated_at": "beijing-str"}),
 }
+#: PDD's token refresh (issue 18, "Tokens"): ``type=pdd.pop.auth.token.refresh`` with
+#: ``refresh_token`` (required), signed with the app, no ``access_token``; the answer
+#: ``{"pop_auth_token_refresh_response": {"access_token", "expires_in" (s), "expires_at",
+#: "refresh_token", "refresh_token_expires_in" (s), "refresh_token_expires_at", "owner_id", "scope", …}}``.
+#: Source: open.pinduoduo.com ``pdd.pop.auth.token.refresh`` as the SDKs carry it
+#: (SchafferJ/open-pdd ``src/http/model/tools/pdd_pop_auth_token_refresh.rs``; lywzx/pdd-node-sdk
+#: ``packages/pdd-origin-api/src/gongJu/PddPopAuthTokenCreate.ts`` for the same token fields).
+REFRESH_TYPE = "pdd.pop.auth.token.refresh"
 #: PDD error codes [U]: 10016 unknown client_id, 10018 bad sign, 10019/10035 invalid or
 #: expired access_token; 70031 / 52004 call frequency limited
 _AUTH_CODES = {"10016", "10018", "10019", "10035"}
+_TOKEN_CODES = {"10019", "10035"}   # the access_token itself refused: a refresh may cure it
 _THROTTLE_CODES = {"70031", "52004", "70032", "54001"}
 BAD_TIMESTAMP = "10017"
 
@@ -54,7 +63,8 @@ def check_pdd_body(status: int, body: Any) -> None:
     if code in _THROTTLE_CODES or "limit" in detail.lower():
         raise ThrottledError(detail, retry_after_s=stated_wait_seconds(detail))
     if code in _AUTH_CODES or "access_token" in detail:
-        raise AuthError(f"{detail} — renew the shop's access_token or check client_secret")
+        raise (TokenExpiredError if code in _TOKEN_CODES else AuthError)(
+            f"{detail} — renew the shop's access_token or check client_secret")
     if code == BAD_TIMESTAMP:
         raise PlatformError(f"{detail} — {CLOCK_SKEW_ADVICE}", code=code)
     raise PlatformError(f"{detail} — the request was refused", code=code)
@@ -72,6 +82,7 @@ class PddConnector(Connector):
     platform = "pdd"
     DEFAULTS = dict(page_size=100, max_window=timedelta(minutes=30), safety_lag=timedelta(minutes=3),
                     throttle_rate_per_s=10.0)
+    REFRESHABLE = True
 
     @staticmethod
     def order_key(record: dict) -> str:
@@ -82,9 +93,14 @@ class PddConnector(Connector):
         return record.get("updated_at")
 
     def _call(self, api_type: str, **business: Any) -> tuple[bytes, dict]:
+        """A signed call with the shop's access_token; a refused token is refreshed once (when the
+        credentials hold a refresh token) and the call sent again."""
+        return self._with_fresh_token(lambda: self._send(api_type, **business))
+
+    def _send(self, api_type: str, *, authorised: bool = True, **business: Any) -> tuple[bytes, dict]:
         params = {
             "type": api_type, "client_id": self.credentials.app_key,
-            "access_token": self.credentials.access_token,
+            **({"access_token": self.credentials.access_token} if authorised else {}),
             "timestamp": str(unix_seconds(utc_now())), "data_type": "JSON", "version": "V1",
             **{k: str(v) for k, v in business.items() if v is not None},
         }
@@ -97,6 +113,16 @@ class PddConnector(Connector):
                                check=check_pdd_body, what=api_type)
         self._last_body = (reply.body, reply.raw)
         return reply.raw, _payload(reply.body)
+
+    def _refresh(self, now: datetime) -> Credentials:
+        """``pdd.pop.auth.token.refresh`` (see ``REFRESH_TYPE``)."""
+        raw, payload = self._send(REFRESH_TYPE, authorised=False, refresh_token=self.credentials.refresh_token)
+        if not payload.get("access_token") or not payload.get("expires_in"):
+            raise self._unexpected(REFRESH_TYPE, '{"pop_auth_token_refresh_response": {"access_token": …, '
+                                   '"expires_in": …}}', *self._last_body)
+        return renewed(self.credentials, now, str(payload["access_token"]), float(payload["expires_in"]),
+                       refresh_token=payload.get("refresh_token"),
+                       refresh_expires_in=payload.get("refresh_token_expires_in") or None)
 
     def _increment_page(self, window: Window, page_no: int) -> tuple[bytes, list[dict], int]:
         raw, payload = self._call(

@@ -13,12 +13,13 @@ count comes from page 1 and the pages are then read from the last one back to th
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from connectors.base import (CLOCK_SKEW_ADVICE, AuthError, Connector, Page, PlatformError, PushResult,
-                             ShipmentResult, ThrottledError, utc_now)
+from connectors.base import (CLOCK_SKEW_ADVICE, AuthError, Connector, Credentials, Page, PlatformError, PushResult,
+                             ShipmentResult, ThrottledError, TokenExpiredError, renewed, utc_now)
 from connectors.contract import Documented
 from connectors.http import stated_wait_seconds
 from connectors.signing import top_sign
@@ -28,6 +29,15 @@ from domain.windows import Window
 
 INCREMENT_METHOD = "taobao.trades.sold.increment.get"
 FULL_INFO_METHOD = "taobao.trade.fullinfo.get"
+#: TOP's token refresh (issue 18, "Tokens"): ``refresh_token`` (required), signed with the app,
+#: no ``session``; the answer ``{"top_auth_token_refresh_response": {"token_result": "<JSON text>"}}``
+#: whose text holds ``access_token``, ``expires_in`` (s), ``refresh_token``, ``re_expires_in`` (s),
+#: ``expire_time``/``refresh_token_valid_time`` (ms since the epoch). Only service-market
+#: (服务市场订购类) apps may refresh; others have fixed-length sessions. Source: open.taobao.com
+#: API ``taobao.top.auth.token.refresh`` as the SDKs carry it (bububa/opentaobao
+#: ``api/util/TaobaoTopAuthTokenRefresh.go``, ``model/util/TaobaoTopAuthTokenRefreshResponse.go``;
+#: the token JSON's fields as in netnr/Netnr.Login ``TaoBao_AccessToken_ResultEntity.cs``).
+REFRESH_METHOD = "taobao.top.auth.token.refresh"
 
 #: every trade field ``domain.normalise.taobao`` reads (TOP returns only the fields asked for, so a
 #: field missing here is silently absent from every trade): ``has_buyer_message`` decides the
@@ -67,6 +77,7 @@ DEFAULT_FULL_INFO_FIELDS = ("tid", "status", "payment", "modified", "orders")
 
 THROTTLED, INVALID_SIGNATURE, INVALID_SESSION, INVALID_TIMESTAMP = 7, 25, 27, 31
 _AUTH_CODES = {INVALID_SIGNATURE, INVALID_SESSION, 26, 28, 29}  # 26 missing / 28,29 bad app key
+_TOKEN_CODES = {INVALID_SESSION}   # the session itself refused (expired or invalid): a refresh may cure it
 
 
 def response_key(method: str) -> str:
@@ -84,8 +95,8 @@ def check_top_body(status: int, body: Any) -> None:
     if code == THROTTLED:
         raise ThrottledError(detail, retry_after_s=stated_wait_seconds(str(error.get("sub_msg", ""))))
     if code in _AUTH_CODES:
-        raise AuthError(f"{detail} — renew the shop's session (authorisation) or check app_key/app_secret "
-                        "and sign_method")
+        raise (TokenExpiredError if code in _TOKEN_CODES else AuthError)(
+            f"{detail} — renew the shop's session (authorisation) or check app_key/app_secret and sign_method")
     if code == INVALID_TIMESTAMP:  # the connector always formats it right: the clock is off
         raise PlatformError(f"{detail} — {CLOCK_SKEW_ADVICE}", code=str(code))
     raise PlatformError(f"{detail} — the request was refused; check the parameters named above", code=str(code))
@@ -95,6 +106,7 @@ class TaobaoConnector(Connector):
     platform = "taobao"
     DEFAULTS = dict(page_size=100, max_window=timedelta(days=1), safety_lag=timedelta(minutes=1),
                     throttle_rate_per_s=10.0)
+    REFRESHABLE = True
 
     @staticmethod
     def order_key(record: dict) -> str:
@@ -105,8 +117,14 @@ class TaobaoConnector(Connector):
         return record.get("modified")  # "yyyy-MM-dd HH:mm:ss": sorts as text
 
     def _call(self, method: str, *, envelope: str | None = None, **business: Any):
+        """A signed call in the shop's session; a refused session is refreshed once (when the
+        credentials hold a refresh token) and the call sent again."""
+        return self._with_fresh_token(lambda: self._send(method, envelope=envelope, **business))
+
+    def _send(self, method: str, *, envelope: str | None = None, session: bool = True, **business: Any):
         params = {
-            "method": method, "app_key": self.credentials.app_key, "session": self.credentials.access_token,
+            "method": method, "app_key": self.credentials.app_key,
+            **({"session": self.credentials.access_token} if session else {}),
             "timestamp": format_beijing(utc_now()), "format": "json", "v": "2.0",  # timestamp: wall clock
             "sign_method": self.settings.option("sign_method", "md5"),
             **{k: str(v) for k, v in business.items() if v is not None},
@@ -125,6 +143,23 @@ class TaobaoConnector(Connector):
                 raise self._unexpected(method, f'{{"{response_key(method)}": {{"{envelope}": …}}}}', reply.body,
                                        reply.raw)
         return reply.raw, (reply.body or {}).get(response_key(method)) or {}
+
+    def _refresh(self, now: datetime) -> Credentials:
+        """``taobao.top.auth.token.refresh`` (see ``REFRESH_METHOD``)."""
+        raw, body = self._send(REFRESH_METHOD, envelope="token_result", session=False,
+                               refresh_token=self.credentials.refresh_token)
+        try:
+            token = json.loads(body["token_result"]) if isinstance(body["token_result"], str) else body["token_result"]
+            access, expires_in = str(token["access_token"]), float(token["expires_in"])
+        except (ValueError, KeyError, TypeError):
+            raise self._unexpected(REFRESH_METHOD, '{"token_result": "<JSON text with access_token, expires_in>"}',
+                                   body, raw) from None
+        valid_ms = token.get("refresh_token_valid_time")   # the relative re_expires_in first: no clock to agree on
+        refresh_until = (datetime.fromtimestamp(int(valid_ms) / 1000, timezone.utc)
+                         if not token.get("re_expires_in") and str(valid_ms or "").isdigit() and int(valid_ms) > 0
+                         else None)
+        return renewed(self.credentials, now, access, expires_in, refresh_token=token.get("refresh_token"),
+                       refresh_expires_in=token.get("re_expires_in") or None, refresh_expires_at=refresh_until)
 
     def _increment_page(self, window: Window, page_no: int) -> tuple[bytes, list[dict], int]:
         raw, body = self._call(

@@ -237,10 +237,13 @@ class ShopCredentials:
     app_key: str
     app_secret: str
     access_token: str   # TOP calls it ``session``; Shopify/Amazon use it as the header token
+    #: renews the access token (TOP, PDD, Douyin, JD refresh calls; Amazon's LWA refresh token);
+    #: Shopify's admin token is never renewed, its refresh token is refused like a wrong one
+    refresh_token: str = ""
 
     def as_dict(self) -> dict[str, str]:
         return {"app_key": self.app_key, "app_secret": self.app_secret, "access_token": self.access_token,
-                "session": self.access_token}
+                "session": self.access_token, "refresh_token": self.refresh_token}
 
 
 def _credentials(seed: int, shop: ShopSpec) -> ShopCredentials:
@@ -254,7 +257,10 @@ def _credentials(seed: int, shop: ShopSpec) -> ShopCredentials:
               "shopify": f"shpat_{token[:32]}", "amazon": f"Atza|IwEB{token[:48]}"}
     keys = {"jd": key_digits.upper() + digest("key")[:24].upper(), "pdd": digest("key")[:32],
             "shopify": digest("key")[:32], "amazon": f"amzn1.application-oa2-client.{digest('key')[:32]}"}
-    return ShopCredentials(app_key=keys.get(shop.platform, key_digits), app_secret=secret, access_token=tokens[shop.platform])
+    refresh = digest("refresh")
+    return ShopCredentials(app_key=keys.get(shop.platform, key_digits), app_secret=secret,
+                           access_token=tokens[shop.platform],
+                           refresh_token=f"Atzr|IwEB{refresh[:48]}" if shop.platform == "amazon" else refresh[:40])
 
 
 def _uniform(rng: np.random.Generator, bounds: tuple[float, float], n: int, unit: int) -> np.ndarray:

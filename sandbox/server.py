@@ -2,8 +2,10 @@
 
 ``/taobao/router/rest``, ``/jd/routerjson``, ``/pdd/api/router``, ``/douyin/...``,
 ``/shopify/{shop}/admin/api/{version}/...`` and ``/amazon/orders/v0/...`` speak each platform's
-wire format (see the platform modules); ``/_sandbox/...`` is the control API for tests, the
-demo and benchmarks (health, simulated clock, faults, stats, stock and shipments written back, planted refunds).
+wire format (see the platform modules), token refresh included (TOP/PDD/Douyin refresh methods,
+``/jd/oauth2/refresh_token``, Amazon's LWA at ``/amazon/auth/o2/token``); ``/_sandbox/...`` is the
+control API for tests, the demo and benchmarks (health, simulated clock, faults, stats, stock and
+shipments written back, planted refunds, access tokens' lifetimes).
 
 ``SandboxServer`` serves it from a background thread with the sandbox's own keep-alive
 HTTP/1.1 server (``sandbox.http``: uvicorn's h11 backend stalls ≈44 ms per keep-alive
@@ -108,7 +110,26 @@ def _control_routes(state: SandboxState) -> list[Route]:
         state.history_changed(shop.id)
         return json_response({"shop_id": shop.id, "order_id": body["order_id"], "at": state.clock.now().isoformat()})
 
+    async def tokens(request: Request) -> Response:
+        """GET: when each shop's access token ends (simulated time; never a token). POST
+        {"shop_id", "expire": true} ends the shop's tokens now; {"platform", "lifetime_s": n}: the
+        tokens its refresh call issues from now on last n simulated seconds."""
+        if request.method == "POST":
+            body = await request.json()
+            try:
+                if body.get("expire"):
+                    state.world.shop(body["shop_id"])
+                    state.expire_tokens(body["shop_id"])
+                if "lifetime_s" in body:
+                    if body["platform"] not in state.token_lifetime_s or int(body["lifetime_s"]) < 1:
+                        raise ValueError("give a platform of the world and lifetime_s >= 1")
+                    state.token_lifetime_s[body["platform"]] = int(body["lifetime_s"])
+            except (ValueError, KeyError, TypeError) as exc:
+                return json_response({"error": str(exc)}, status=400)
+        return json_response(state.token_times())
+
     return [Route("/health", health), Route("/clock", clock, methods=["GET", "POST"]),
+            Route("/tokens", tokens, methods=["GET", "POST"]),
             Route("/faults", faults, methods=["GET", "POST"]), Route("/stats", stats), Route("/writes", writes),
             Route("/refund", refund, methods=["POST"])]
 

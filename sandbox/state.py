@@ -8,6 +8,7 @@ control API.
 """
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections import Counter, OrderedDict, defaultdict
@@ -18,6 +19,14 @@ import numpy as np
 from sandbox.faults import TOKEN_EXPIRED, FaultInjector
 from sandbox.generator import World, modified_between
 from sandbox.scenario import FaultShares, ShopSpec
+
+
+#: seconds a newly issued access token lasts [U per platform but Amazon's]: LWA 3600 (documented);
+#: the others' refresh answers give their own expires_in, 30 days here. Issued tokens end in the
+#: sandbox's simulated time (a test moves it instead of waiting); the absolute times a refresh
+#: answer carries (TOP ``expire_time``, JD ``refresh_token_expires`` …) are on the wall clock
+TOKEN_LIFETIME_S = {"taobao": 30 * 86400, "jd": 30 * 86400, "pdd": 30 * 86400, "douyin": 30 * 86400,
+                    "shopify": 30 * 86400, "amazon": 3600}
 
 
 class SimulatedClock:
@@ -96,6 +105,15 @@ class SandboxState:
         self.listings: dict[str, object] = {}                # platform → common.Listings
         self._by_app_key = {(s.platform, world.credentials[s.id].app_key): s for s in world.shops}
         self._by_token = {(s.platform, world.credentials[s.id].access_token): s for s in world.shops}
+        #: access tokens: per shop the one in force (the world's until a refresh replaces it) and
+        #: when it ends in simulated time (None: never, until a test sets a lifetime or expires it);
+        #: Amazon's LWA gives any number of hourly tokens beside the world's static one
+        self.access: dict[str, tuple[str, int | None]] = {s.id: (world.credentials[s.id].access_token, None)
+                                                          for s in world.shops}
+        self.lwa_tokens: dict[str, tuple[str, int]] = {}   # token → (shop id, ends at)
+        self.refresh_tokens: dict[str, str] = {s.id: world.credentials[s.id].refresh_token for s in world.shops}
+        #: seconds a newly issued access token lasts, per platform (``/_sandbox/tokens`` changes it)
+        self.token_lifetime_s: dict[str, int] = dict(TOKEN_LIFETIME_S)
         #: shops whose order history changed since their event index was built
         self._changed: set[str] = set()
 
@@ -115,15 +133,71 @@ class SandboxState:
     def shop_by_token(self, platform: str, token: str | None) -> ShopSpec | None:
         if TOKEN_EXPIRED.get():   # forced fault error_envelope: every token is refused
             return None
-        return self._by_token.get((platform, token))
+        issued = self.lwa_tokens.get(token or "")
+        if issued is not None:
+            shop_id, ends = issued
+            return self.world.shop(shop_id) if self.now_s() < ends else None
+        shop = self._by_token.get((platform, token))
+        if shop is not None and self.access[shop.id][0] == token and self._ended(self.access[shop.id][1]):
+            return None
+        return shop
+
+    def token_expired(self, token: str | None) -> bool:
+        """A token this sandbox issued whose time is up (the platform says "expired", not "invalid")."""
+        issued = self.lwa_tokens.get(token or "")
+        if issued is not None:
+            return self._ended(issued[1])
+        return any(value == token and self._ended(ends) for value, ends in self.access.values())
 
     def secret(self, shop: ShopSpec) -> str:
         return self.world.credentials[shop.id].app_secret
 
     def token(self, shop: ShopSpec) -> str:
+        """The shop's access token in force ("\x00expired", which no request carries, once it ended)."""
         if TOKEN_EXPIRED.get():   # forced fault error_envelope: the shop's token has expired
             return "\x00expired"
-        return self.world.credentials[shop.id].access_token
+        token, ends = self.access[shop.id]
+        return "\x00expired" if self._ended(ends) else token
+
+    def _ended(self, ends: int | None) -> bool:
+        return ends is not None and self.now_s() >= ends
+
+    # --- token refresh (each platform's refresh call) ------------------------------------------
+    def refresh_token_ok(self, shop: ShopSpec, given: str | None) -> bool:
+        expected = self.refresh_tokens.get(shop.id)
+        return bool(given) and bool(expected) and shop.platform != "shopify" and given == expected
+
+    def issue_token(self, shop: ShopSpec) -> tuple[str, int, str]:
+        """A new access token for ``shop`` (after its refresh token was checked): (token, seconds it
+        lasts, the refresh token to use next). The Chinese platforms replace the token in force and
+        hand out a new refresh token; LWA adds an hourly token and keeps its refresh token."""
+        lifetime = self.token_lifetime_s[shop.platform]
+        token = f"{shop.platform}-sandbox-{secrets.token_hex(16)}"
+        ends = self.now_s() + lifetime
+        if shop.platform == "amazon":
+            self.lwa_tokens[token] = (shop.id, ends)
+        else:
+            self.access[shop.id] = (token, ends)
+            self.refresh_tokens[shop.id] = f"r-{secrets.token_hex(20)}"
+        self.count(shop.platform, "token_refreshes")
+        return token, lifetime, self.refresh_tokens[shop.id]
+
+    def expire_tokens(self, shop_id: str) -> None:
+        """Every access token of the shop ends now (simulated time): the next call is refused."""
+        now = self.now_s()
+        token, _ = self.access[shop_id]
+        self.access[shop_id] = (token, now)
+        for value, (owner, ends) in list(self.lwa_tokens.items()):
+            if owner == shop_id:
+                self.lwa_tokens[value] = (owner, min(ends, now))
+
+    def token_times(self) -> dict[str, dict]:
+        """Per shop when its token in force ends (never a token's value)."""
+        def iso(ends: int | None) -> str | None:
+            return None if ends is None else datetime.fromtimestamp(ends, timezone.utc).isoformat()
+        return {shop_id: {"expires_at": iso(ends),
+                          "lwa_tokens": [iso(e) for owner, e in self.lwa_tokens.values() if owner == shop_id]}
+                for shop_id, (_, ends) in self.access.items()}
 
     # --- queries ------------------------------------------------------------------------
     def window(self, shop_id: str, low: int, high: int, newest_first: bool = True) -> tuple[np.ndarray, np.ndarray]:

@@ -759,4 +759,11 @@ MESSAGES.update({
                     "zh_CN": "{shop}：访问令牌已于 {at} UTC 过期：重新授权并更新凭证前，抓单会失败"},
     "tok_unknown": {"en": "{shop}: the credentials carry no expires_at: its token's expiry cannot be watched",
                     "zh_CN": "{shop}：凭证中没有 expires_at，无法提醒令牌到期"},
+    "tok_refresh_failed": {
+        "en": "{shop} ({platform}): the access token could not be renewed ({detail}); the watermark did not move. "
+              "Authorise the app again in the {platform} seller back office and put the new access_token, "
+              "refresh_token and expires_at into the shop's credentials; the next pull then goes on from where "
+              "this one stopped",
+        "zh_CN": "{shop}（{platform}）：访问令牌刷新失败（{detail}）；水位线未前移。请在{platform}商家后台重新授权本应用，"
+                 "并把新的 access_token、refresh_token 和 expires_at 写入该店铺的凭证；下次抓单会从本次停下处继续"},
 })

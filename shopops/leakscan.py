@@ -344,7 +344,7 @@ def secrets_of_credentials(credentials: Mapping[str, Mapping[str, str] | object]
     found = {}
     for shop, secret in credentials.items():
         get = secret.get if isinstance(secret, Mapping) else lambda name, s=secret: getattr(s, name, None)
-        for name in ("app_secret", "access_token"):
+        for name in ("app_secret", "access_token", "refresh_token"):
             if get(name):
                 found[f"{shop} {name}"] = get(name)
     return found

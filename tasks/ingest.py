@@ -28,7 +28,8 @@ import pandas as pd
 from prefect import task
 
 from config.schema import AppConfig, ShopConfig
-from connectors import Connector, ConnectorError, Credentials, Page, build_connector, default_settings, redact
+from connectors import (Connector, ConnectorError, Credentials, Page, TokenRefreshError, build_connector,
+                        default_settings, redact)
 from domain.canonical import CanonicalFrames
 from domain.normalise import normalise
 from domain.validation import (ValidationOutcome, ValidationRules, prepare_suite, resolve_listed_skus,
@@ -36,7 +37,7 @@ from domain.validation import (ValidationOutcome, ValidationRules, prepare_suite
 from domain.windows import Window, pull_window, watermark_limit
 from warehouse import repository
 from warehouse.db import make_engine
-from tasks.secrets import pii_hash_key, shop_credentials
+from tasks.secrets import EXPIRING_PLATFORMS, pii_hash_key, shop_credentials, store_credentials
 
 #: Test seam (tests/integration/test_ingest_crash.py): ``SHOPOPS_TEST_CRASH_AT=<point>:<n>`` makes
 #: the process SIGKILL itself the n-th time it passes ``_crash_point(<point>)``, to prove that a
@@ -572,7 +573,21 @@ def shop_connector(shop: ShopConfig, clock: Callable[[], datetime]) -> Connector
     settings = default_settings(shop.platform, shop.base_url or "", **{**overrides, **shop.connector_options})
     if shop.platform == "file":  # an export folder: a column mapping, no credentials
         return build_connector("file", shop.id, settings, Credentials(), clock=clock, mapping=shop.column_mapping)
-    return build_connector(shop.platform, shop.id, settings, shop_credentials(shop), clock=clock)
+    connector = build_connector(shop.platform, shop.id, settings, shop_credentials(shop), clock=clock)
+    # a renewed access token goes back where the credentials came from, for the next run
+    connector.on_refresh = lambda credentials: store_credentials(shop, credentials)
+    return connector
+
+
+def refresh_if_ending(connector: Connector, platform: str, before: timedelta) -> bool:
+    """At the start of a shop's pull: renew the access token when it ends within ``before``
+    (``orders.token_refresh_before_hours``) and the credentials hold a refresh token (TOP, PDD,
+    Douyin, JD; Amazon's hourly LWA token is renewed by its connector). True if renewed."""
+    if platform not in EXPIRING_PLATFORMS or not connector.can_refresh() or not connector.token_expires_within(before):
+        return False
+    connector.refresh_credentials(f"it ends within {before.total_seconds() / 3600:g} h "
+                                  "(orders.token_refresh_before_hours)")
+    return True
 
 
 def pull_shop(config: AppConfig, shop_id: str, *, database_url: str, since: datetime | None = None,
@@ -604,6 +619,7 @@ def pull_shop(config: AppConfig, shop_id: str, *, database_url: str, since: date
                           safety_lag=timedelta(minutes=rules.safety_lag_minutes))
             window = pull_window(watermark, now, first_pull_since=now - timedelta(hours=rules.first_pull_hours),
                                  since=since, until=until, **limits)
+            refresh_if_ending(connector, shop.platform, timedelta(hours=rules.token_refresh_before_hours))
             pull = ShopPull(config, shop, engine, connector, owner=owner, lease_holder=holder, hash_key=pii_hash_key(), clock=clock,
                             progress=progress)
             return pull.run(window, watermark_up_to=watermark_limit(window, watermark, now, **limits))
@@ -611,6 +627,11 @@ def pull_shop(config: AppConfig, shop_id: str, *, database_url: str, since: date
             secrets = connector.credentials.secrets() if connector is not None else ()
             result.status = "failed"
             result.error = redact(f"{type(exc).__name__}: {exc}", secrets)[:2000]
+            if isinstance(exc, TokenRefreshError):   # only a person can fix it: say who and how
+                from shopops.i18n import t
+
+                result.error = redact(t("tok_refresh_failed", shop=shop.id, platform=shop.platform,
+                                        detail=exc.detail), secrets)[:2000]
             if isinstance(exc, ConnectorError) or "MissingSecretError" in type(exc).__name__:
                 return result
             result.error += " (unexpected; the run's log has the traceback)"

@@ -6,6 +6,9 @@ underscores) holding JSON ``{"app_key", "app_secret", "access_token", "extras", 
 Secret block named by ``credentials_block`` in shops.yaml holding the same JSON. ``expires_at``
 (ISO 8601, optional): when the access token ends — authorisation time + the ``expires_in`` TOP,
 PDD, Douyin and JD return — watched by the daily warehouse check (``expiring_tokens``).
+``refresh_token`` (optional; for Amazon the LWA refresh token, with the LWA client id and secret
+as ``app_key``/``app_secret``) and ``refresh_expires_at``: what renews the access token; a renewed
+token is written back where the credentials came from (``store_credentials``).
 The PII hash key (one-way buyer/address hashes): ``SHOPOPS_PII_HASH_KEY`` or the Secret
 block ``shopops-pii-hash-key``.
 """
@@ -68,11 +71,45 @@ def shop_credentials(shop: ShopConfig) -> Credentials:
         raise MissingSecretError(f"shop {shop.id}: {where} must be a JSON object "
                                  '{"app_key": "...", "app_secret": "...", "access_token": "..."}, '
                                  f"not a {type(data).__name__}")
-    for value in (data.get("app_secret"), data.get("access_token"), *(data.get("extras") or {}).values()):
+    for value in (data.get("app_secret"), data.get("access_token"), data.get("refresh_token"),
+                  *(data.get("extras") or {}).values()):
         register_secret(str(value) if value else None)
     return Credentials(app_key=data.get("app_key", ""), app_secret=data.get("app_secret", ""),
                        access_token=data.get("access_token", ""), extras=data.get("extras") or {},
-                       expires_at=_expires_at(data.get("expires_at"), shop.id, where))
+                       expires_at=_expires_at(data.get("expires_at"), shop.id, where),
+                       refresh_token=data.get("refresh_token", "") or "",
+                       refresh_expires_at=_expires_at(data.get("refresh_expires_at"), shop.id, where))
+
+
+def credentials_json(credentials: Credentials) -> str:
+    """The JSON ``shop_credentials`` reads, for ``credentials``."""
+    def iso(value: datetime | None) -> str | None:
+        return value.astimezone(timezone.utc).isoformat() if value is not None else None
+
+    data = {"app_key": credentials.app_key, "app_secret": credentials.app_secret,
+            "access_token": credentials.access_token, "refresh_token": credentials.refresh_token,
+            "expires_at": iso(credentials.expires_at), "refresh_expires_at": iso(credentials.refresh_expires_at),
+            "extras": dict(credentials.extras)}
+    return json.dumps({k: v for k, v in data.items() if v not in (None, "", {})})
+
+
+def store_credentials(shop: ShopConfig, credentials: Credentials) -> str:
+    """Write renewed ``credentials`` back where ``shop_credentials`` reads them, so the next run
+    uses them: the environment variable when that is the source (this process and the ones it
+    starts; a variable cannot outlive them, so production keeps credentials in a Secret block),
+    else the shop's Prefect Secret block. The new token and refresh token are masked in logs
+    from now on. Returns where they went (never a value)."""
+    for value in credentials.secrets():
+        register_secret(value)
+    text = credentials_json(credentials)
+    name = _env_name(shop.id)
+    if name in os.environ or not shop.credentials_block:
+        os.environ[name] = text
+        return name
+    from prefect.blocks.system import Secret
+
+    Secret(value=text).save(shop.credentials_block, overwrite=True)
+    return f"the Prefect Secret block '{shop.credentials_block}'"
 
 
 def _expires_at(value: object, shop_id: str, where: str) -> datetime | None:

@@ -100,6 +100,17 @@ def engine(database_url):
     engine.dispose()
 
 
+@pytest.fixture
+def english(monkeypatch):
+    """Messages in English (``SHOPOPS_LOCALE=en``) for the test; the cached settings re-read."""
+    from config.settings import get_settings
+
+    monkeypatch.setenv("SHOPOPS_LOCALE", "en")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     """One Prefect test server for the whole session (≈15 s to start)."""

@@ -49,7 +49,7 @@ from sandbox import wire
 from sandbox.generator import NEVER, buyer_email
 from sandbox.platforms.common import (
     Listings, PageView, PlatformAPI, decimal_string, iso_utc, json_response, order_index, page_of_window,
-    record_shipment, rendered_orders, set_stock, single_order,
+    record_shipment, rendered_orders, request_params, set_stock, single_order,
 )
 
 MAX_RESULTS = 100
@@ -137,7 +137,8 @@ class AmazonAPI(PlatformAPI):
     platform = "amazon"
 
     def routes(self) -> list[Route]:
-        return [Route("/orders/v0/orders", self.endpoint(self.get_orders)),
+        return [Route("/auth/o2/token", self.endpoint(self.lwa_token), methods=["POST"]),
+                Route("/orders/v0/orders", self.endpoint(self.get_orders)),
                 Route("/orders/v0/orders/{order_id}", self.endpoint(self.get_order)),
                 Route("/orders/v0/orders/{order_id}/orderItems", self.endpoint(self.get_items)),
                 Route("/orders/v0/orders/{order_id}/shipmentConfirmation", self.endpoint(self.confirm_shipment),
@@ -155,10 +156,34 @@ class AmazonAPI(PlatformAPI):
                              headers={"Retry-After": str(retry_after_s), "x-amzn-RateLimit-Limit": "0.0167"})
 
     def _shop(self, request: Request):
-        shop = self.state.shop_by_token("amazon", request.headers.get("x-amz-access-token"))
+        token = request.headers.get("x-amz-access-token")
+        shop = self.state.shop_by_token("amazon", token)
         if shop is None:
+            if self.state.token_expired(token):
+                return None, self.error(403, "Unauthorized", "The access token you provided has expired.")
             return None, self.error(403, "Unauthorized", "Access to requested resource is denied.")
         return shop, None
+
+    async def lwa_token(self, request: Request, duplicate: bool) -> Response:
+        """Login with Amazon's token endpoint (``connectors.amazon.LWA_TOKEN_URL``): a form with
+        ``grant_type=refresh_token``, ``refresh_token``, ``client_id``, ``client_secret`` → an access
+        token for ``/_sandbox/tokens``' lifetime (3600 s by default); RFC 6749 errors otherwise."""
+        params = await request_params(request)
+
+        def refused(status: int, error: str, description: str) -> Response:
+            return json_response({"error_description": description, "error": error}, status=status)
+
+        if params.get("grant_type") != "refresh_token" or not params.get("refresh_token"):
+            return refused(400, "invalid_request", "The request is missing a required parameter : grant_type "
+                                                   "or refresh_token")
+        shop = self.state.shop_by_app_key("amazon", params.get("client_id"))
+        if shop is None or params.get("client_secret") != self.state.secret(shop):
+            return refused(401, "invalid_client", "Client authentication failed")
+        if not self.state.refresh_token_ok(shop, params["refresh_token"]):
+            return refused(400, "invalid_grant", "The request has an invalid grant parameter : refresh_token")
+        token, lifetime, refresh = self.state.issue_token(shop)
+        return json_response({"access_token": token, "refresh_token": refresh, "token_type": "bearer",
+                              "expires_in": lifetime})
 
     async def get_orders(self, request: Request, duplicate: bool) -> Response:
         shop, denied = self._shop(request)

@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from connectors.douyin import DOCUMENTED, NO_OLD_ERR_CODE_HEADER, SUCCESS_CODE
+from connectors.douyin import DOCUMENTED, NO_OLD_ERR_CODE_HEADER, REFRESH_METHOD, SUCCESS_CODE
 from sandbox import wire
 from sandbox.generator import NEVER, buyer_open_id
 from sandbox.platforms.common import (
@@ -47,6 +47,7 @@ MAX_PAGE_SIZE = 100
 SEARCH = DOCUMENTED["order.searchList"]
 #: the current envelope's ``sub_code`` for each error code the sandbox answers [U]
 SUB_CODES = {30001: "isv.app-key-invalid", 30002: "isv.access-token-expired", 30005: "isv.sign-invalid",
+             30004: "isv.refresh-token-invalid",
              30007: "isv.timestamp-invalid", 40001: "isv.parameter-invalid", 40004: "isv.method-invalid",
              90000: "isv.rate-limited"}
 
@@ -122,6 +123,8 @@ class DouyinAPI(PlatformAPI):
                 Route("/sku/syncStock", self.endpoint(self.api("sku.syncStock", self.sync_stock)), methods=["GET", "POST"]),
                 Route("/sku/stockNum", self.endpoint(self.api("sku.stockNum", self.stock_num)), methods=["GET", "POST"]),
                 Route("/order/logisticsAdd", self.endpoint(self.api("order.logisticsAdd", self.logistics_add)),
+                      methods=["GET", "POST"]),
+                Route("/token/refresh", self.endpoint(self.api(REFRESH_METHOD, self.refresh, authorised=False)),
                       methods=["GET", "POST"])]
 
     @staticmethod
@@ -138,8 +141,9 @@ class DouyinAPI(PlatformAPI):
     def throttled(self, retry_after_s: int) -> Response:
         return self.reply(err_no=90000, message=f"请求过于频繁，请{retry_after_s}秒后重试")
 
-    def api(self, method: str, handler):
-        """Authenticate a call to ``method`` and pass its decoded ``param_json`` to ``handler``."""
+    def api(self, method: str, handler, authorised: bool = True):
+        """Authenticate a call to ``method`` and pass its decoded ``param_json`` to ``handler``
+        (``authorised`` False: signed by the app alone, no ``access_token``: ``token.refresh``)."""
         state = self.state
 
         async def call(request: Request, duplicate: bool) -> Response:
@@ -163,7 +167,7 @@ class DouyinAPI(PlatformAPI):
                                    state.secret(shop), params.get("sign_method", "md5"))
             if not signatures_match(params.get("sign"), expected):
                 return self.reply(err_no=30005, message="签名错误")
-            if params.get("access_token") != state.token(shop):
+            if authorised and params.get("access_token") != state.token(shop):
                 return self.reply(err_no=30002, message="access_token无效或已过期")
             try:
                 business = orjson.loads(param_json)
@@ -172,6 +176,17 @@ class DouyinAPI(PlatformAPI):
             return handler(shop, business, duplicate)
 
         return call
+
+    def refresh(self, shop, business: dict, duplicate: bool) -> Response:
+        """``token.refresh`` (``connectors.douyin.REFRESH_METHOD``): ``grant_type`` must be
+        ``refresh_token``; a wrong or spent refresh token is refused [U: the exact code]."""
+        if business.get("grant_type") != "refresh_token" or not business.get("refresh_token"):
+            return self.reply(err_no=40001, message="grant_type须为refresh_token，refresh_token为必填参数")
+        if not self.state.refresh_token_ok(shop, business["refresh_token"]):
+            return self.reply(err_no=30004, message="refresh_token无效或已过期，请重新授权")
+        token, lifetime, refresh = self.state.issue_token(shop)
+        return self.reply({"access_token": token, "expires_in": lifetime, "refresh_token": refresh,
+                           "scope": "SCOPE", "shop_id": shop.id, "shop_name": shop.name})
 
     def search(self, shop, business: dict, duplicate: bool) -> Response:
         missing = SEARCH.missing(business)

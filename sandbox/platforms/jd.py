@@ -83,7 +83,8 @@ class JdAPI(PlatformAPI):
     platform = "jd"
 
     def routes(self) -> list[Route]:
-        return [Route("/routerjson", self.endpoint(self.router), methods=["GET", "POST"])]
+        return [Route("/routerjson", self.endpoint(self.router), methods=["GET", "POST"]),
+                Route("/oauth2/refresh_token", self.endpoint(self.refresh), methods=["GET", "POST"])]
 
     @staticmethod
     def error(code: str, zh: str, en: str) -> Response:
@@ -97,6 +98,24 @@ class JdAPI(PlatformAPI):
         key = method.replace(".", "_") + "_responce"
         return json_response({key: {"code": "0", "searchorderinfo_result": {"apiResult": {
             "success": False, "resultCode": "1001", "chineseErr": message, "englishErr": message}}}})
+
+    async def refresh(self, request: Request, duplicate: bool) -> Response:
+        """JD's OAuth host ``/oauth2/refresh_token`` (``connectors.jd.REFRESH_PATH``): ``app_key``,
+        ``app_secret``, ``grant_type=refresh_token``, ``refresh_token`` → ``{"code": 0, …token}``;
+        refused with a non-zero ``code`` and ``msg`` [U: JD's exact codes]."""
+        params = await request_params(request)
+        shop = self.state.shop_by_app_key("jd", params.get("app_key"))
+        if shop is None or params.get("app_secret") != self.state.secret(shop):
+            return json_response({"code": 401, "msg": "app_key或app_secret无效"})
+        if params.get("grant_type") != "refresh_token":
+            return json_response({"code": 400, "msg": "grant_type须为refresh_token"})
+        if not self.state.refresh_token_ok(shop, params.get("refresh_token")):
+            return json_response({"code": 402, "msg": "refresh_token无效或已过期，请重新授权"})
+        token, lifetime, refresh = self.state.issue_token(shop)
+        now_ms = int(self.state.wall_now()) * 1000
+        return json_response({"code": 0, "access_token": token, "expires_in": lifetime, "refresh_token": refresh,
+                              "refresh_token_expires": now_ms + lifetime * 2000, "time": now_ms,
+                              "uid": f"jd-{shop.id}", "token_type": "bearer", "scope": "snsapi_base"})
 
     async def router(self, request: Request, duplicate: bool) -> Response:
         params = await request_params(request)

@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from connectors.contract import only_requested
-from connectors.taobao import DOCUMENTED, FULL_INFO_METHOD, INCREMENT_METHOD
+from connectors.taobao import DOCUMENTED, FULL_INFO_METHOD, INCREMENT_METHOD, REFRESH_METHOD
 from sandbox.generator import address_open_id, buyer_open_id
 from sandbox.platforms.common import (
     Listings, dumps, PageView, PlatformAPI, beijing, decimal_string, json_response, order_index, page_of_window,
@@ -255,6 +255,8 @@ class TaobaoAPI(PlatformAPI):
                               f"sign_method must be one of {', '.join(SIGN_METHODS)}")
         if not signatures_match(params["sign"], top_sign(params, self.state.secret(shop), sign_method)):
             return self.error(25, "Invalid signature")
+        if method == REFRESH_METHOD:   # signed by the app alone: no session
+            return self.refresh(shop, params)
         if not params.get("session"):
             return self.error(26, "Missing session")
         if params["session"] != self.state.token(shop):
@@ -269,6 +271,25 @@ class TaobaoAPI(PlatformAPI):
         if handler is None:
             return self.error(22, "Invalid method")
         return handler(shop, params, duplicate)
+
+    def refresh(self, shop, params: dict[str, str]) -> Response:
+        """``taobao.top.auth.token.refresh`` (``connectors.taobao.REFRESH_METHOD``): a new session and
+        refresh token as the JSON text ``token_result``; a missing refresh token is code 40, a wrong
+        or spent one a business error [U: TOP's exact sub_code]."""
+        if not params.get("refresh_token"):
+            return self.error(40, "Missing required arguments:refresh_token", "isv.missing-parameter:refresh_token",
+                              "refresh_token is required")
+        if not self.state.refresh_token_ok(shop, params["refresh_token"]):
+            return self.error(15, "Remote service error", "isv.refresh-token-invalid",
+                              "refresh_token is invalid or expired: authorise the app again")
+        token, lifetime, refresh = self.state.issue_token(shop)
+        now_ms = int(self.state.wall_now()) * 1000
+        result = {"access_token": token, "token_type": "Bearer", "expires_in": lifetime, "refresh_token": refresh,
+                  "re_expires_in": lifetime * 2, "expire_time": now_ms + lifetime * 1000,
+                  "refresh_token_valid_time": now_ms + lifetime * 2000, "taobao_user_nick": "",
+                  "taobao_open_uid": f"AAE{shop.id}", "w1_expires_in": lifetime, "r1_expires_in": lifetime}
+        return json_response({"top_auth_token_refresh_response": {"token_result": dumps(result).decode(),
+                                                                  "request_id": uuid.uuid4().hex[:13]}})
 
     def missing(self, method: str, params: dict[str, str]) -> Response | None:
         """TOP's refusal of a call without one of its documented required parameters."""

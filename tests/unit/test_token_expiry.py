@@ -27,16 +27,6 @@ def _creds(monkeypatch, shop_id: str, **extra) -> None:
                        json.dumps({"app_key": "k", "app_secret": "secret-1234", "access_token": "token-1234", **extra}))
 
 
-@pytest.fixture
-def english(monkeypatch):
-    from config.settings import get_settings
-
-    monkeypatch.setenv("SHOPOPS_LOCALE", "en")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
 def test_tokens_ending_within_the_warning_days_or_ended_or_of_unknown_end_are_named(monkeypatch, english):
     shops = [_shop("tmall-a", "taobao"), _shop("jd-a", "jd"), _shop("pdd-a", "pdd"), _shop("douyin-a", "douyin"),
              _shop("shopify-a", "shopify")]
