@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     config_dir: Path = Field(default=CONFIG_DIR, description="Folder holding shops.yaml, rules.yaml, promotions/.")
     locale: Literal["zh_CN", "en"] = Field(default="zh_CN", description="Language of report headings and messages.")
     reports_dir: Path | None = Field(default=None, description="Where .xlsx/.csv reports go. Default: data/reports.")
+    report_retention_days: int = Field(
+        default=90, ge=0, description="Days a dated report (<family>-YYYY-MM-DD.xlsx) is kept; older ones of the "
+        "family are deleted when it publishes its next report. 0 keeps every report.")
+    reports_url: str | None = Field(
+        default=None, description="Base URL under which the reports folder is served read-only (shopops "
+        "reports-server; the demo sets http://127.0.0.1:<reports_port>/reports). Artifact links point there; "
+        "unset, they are file:// links that only the server machine can open.")
+    reports_port: int = Field(default=8767, description="Port of the demo's read-only reports server (127.0.0.1).")
     prefect_port: int = Field(default=4200, description="Port of the demo's local Prefect server (bound to 127.0.0.1).")
     sandbox_port: int = Field(default=8765, description="Port of the demo's sandbox marketplace (127.0.0.1).")
     webhook_url: str | None = Field(default=None, description="Team webhook for failed runs, quarantine spikes and "
@@ -39,6 +47,13 @@ class Settings(BaseSettings):
     webhook_format: Literal["generic", "dingtalk", "wecom"] = Field(
         default="generic", description="Message body the webhook expects: generic JSON {source, title, text}, or a "
         "DingTalk / WeCom group robot's markdown message.")
+
+    @field_validator("reports_url", mode="after")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"SHOPOPS_REPORTS_URL '{value}' is not an http(s) URL (e.g. http://127.0.0.1:8767/reports)")
+        return value.rstrip("/") if value else value
 
     @field_validator("data_dir", "config_dir", "reports_dir", mode="after")
     @classmethod

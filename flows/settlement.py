@@ -227,7 +227,8 @@ def monthly_settlement(month: str | None = None, preset: str | None = None, dry_
     family = f"settlement-{month}"
     report = publish_report(family=family, title=t("st_title", month=month, preset=preset, version=version.version,
                                                    status=status_text),
-                            tables=statement_tables(settlement, kpis, cs_kpis), summary_md="\n\n".join(summary))
+                            tables=statement_tables(settlement, kpis, cs_kpis), summary_md="\n\n".join(summary),
+                            edition=f"v{version.version}")   # a version's statement is never replaced by the next
     result = dict(month=month, preset=preset, version=version.version, settlement_id=version.id,
                   inputs_sha256=settlement.inputs_sha256, created=stored.created, status=version.status,
                   commission_total_minor=sum(line.commission_minor for line in settlement.lines),

@@ -28,7 +28,7 @@ from config.settings import get_settings
 from domain.canonical import ORDER_KEY
 from shopops.i18n import t
 from shopops.logmask import install_log_masking
-from tasks.reporting import publish_report
+from tasks.reporting import publish_report, report_link
 from tasks.shipping import (MoveResult, PullOutResult, batching_rules, load_shipping, missing_papers_task,
                             move_batch_task, plan_batches_task, pull_out_task, store_plan_task, write_documents_task)
 
@@ -54,12 +54,13 @@ def _links(documents: pd.DataFrame) -> str:
     """Markdown links to each batch's papers (the .xlsx and the .csv)."""
     lines = []
     for batch_id, papers in list(documents.groupby("batch_id", sort=True))[:LINKED_BATCHES]:
-        links = ", ".join(f"{t('ship_doc_' + row.document.replace('-', '_'))} ([xlsx]({row.xlsx.as_uri()}) · "
-                          f"[csv]({row.csv.as_uri()}))" for row in papers.itertuples())
+        links = ", ".join(f"{t('ship_doc_' + row.document.replace('-', '_'))} ([xlsx]({report_link(row.xlsx)}) · "
+                          f"[csv]({report_link(row.csv)}))" for row in papers.itertuples())
         lines.append(f"- `{batch_id}`: {links}")
     more = documents["batch_id"].nunique() - LINKED_BATCHES
     if more > 0:
-        lines.append(t("ship_more_batches", n=more, folder=documents["xlsx"].iloc[0].parent.as_uri()))
+        lines.append(t("ship_more_batches", n=more, folder=f"`{documents['xlsx'].iloc[0].parent}`"))
+        # a folder, not a link: the reports server lists no directory
     return "\n".join(lines)
 
 

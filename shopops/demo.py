@@ -133,6 +133,11 @@ class DemoStack:
         return f"http://127.0.0.1:{self.settings.sandbox_port}"
 
     @property
+    def reports_url(self) -> str:
+        """Where report links point: SHOPOPS_REPORTS_URL when set, else the demo's reports server."""
+        return self.settings.reports_url or f"http://127.0.0.1:{self.settings.reports_port}/reports"
+
+    @property
     def demo_config_dir(self) -> Path:
         return self.data_dir / "demo-config"
 
@@ -150,6 +155,8 @@ class DemoStack:
             "PREFECT_WORKER_QUERY_SECONDS": "2",
             "SHOPOPS_DATA_DIR": str(self.data_dir),
             "SHOPOPS_CONFIG_DIR": str(self.demo_config_dir),
+            # artifacts link to the reports server started below, not to file:// paths
+            "SHOPOPS_REPORTS_URL": self.reports_url,
         })
         return env
 
@@ -310,6 +317,12 @@ class DemoStack:
         self._spawn("prefect-server", [prefect, "server", "start", "--host", "127.0.0.1",
                                        "--port", str(self.settings.prefect_port)])
         self._wait_for(f"{self.api_url}/health", "prefect-server")
+        # the reports folder, read-only over HTTP: the artifacts' report links open in a browser
+        folder = self.settings.reports_dir or (self.data_dir / "reports")
+        self._spawn("reports-server", [sys.executable, "-m", "shopops.reports_server", "--host", "127.0.0.1",
+                                       "--port", str(self.settings.reports_port), "--folder", str(folder)])
+        self._wait_for(f"http://127.0.0.1:{self.settings.reports_port}/_health", "reports-server")
+        self.say(t("reports_server_listening", url=self.reports_url + "/", folder=folder))
 
         self.say(t("step", n=4, total=steps, what="credentials (Secret blocks), shops, SKU catalogue, order history before today, stock"))
         self._register_secrets_and_catalogue(scenario)

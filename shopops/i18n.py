@@ -767,3 +767,31 @@ MESSAGES.update({
         "zh_CN": "{shop}（{platform}）：访问令牌刷新失败（{detail}）；水位线未前移。请在{platform}商家后台重新授权本应用，"
                  "并把新的 access_token、refresh_token 和 expires_at 写入该店铺的凭证；下次抓单会从本次停下处继续"},
 })
+
+
+# --- .xlsx sheet names and workbook furniture (tasks/reporting.py) --------------------------
+#: ``sheet_<table>`` names a report's sheet; English keeps the table's own name. A table with
+#: no entry (a supplier's name in the purchase suggestions) is its own sheet name.
+_SHEETS = {
+    "findings": "巡检发现", "unshipped": "昨日未发货", "out_of_stock": "缺货", "deadline": "发货时限",
+    "logistics": "物流异常", "batches": "波次", "held_by_reason": "暂扣原因", "held": "暂扣订单",
+    "pulled_out": "拆出订单", "missing_gifts": "缺少赠品", "batch": "本波次", "people": "人员提成",
+    "components": "提成构成", "shops": "店铺", "store_kpis": "店铺KPI", "cs_kpis": "客服KPI",
+    "tables": "数据表", "tokens": "授权令牌", "discrepancies": "库存差异", "push_plan": "推送计划",
+    "edited_on_marketplace": "平台端被改动", "pushes": "推送记录", "positions": "库存结存",
+    "suggestions": "补货建议", "violations": "价格违规", "readiness": "准备情况",
+    "listing_buffers_before": "调整前库存缓冲", "skus": "商品", "near_deadline": "临近截止",
+    "comparison": "活动对比", "periods": "时段", "pick-list": "拣货单", "packing-slips": "发货单",
+    "manifest": "交接清单",
+}
+MESSAGES.update({f"sheet_{name}": {"en": name, "zh_CN": zh} for name, zh in _SHEETS.items()})
+MESSAGES.update({
+    "xlsx_total": {"en": "Total", "zh_CN": "合计"},
+    "xlsx_page": {"en": "Page &P of &N", "zh_CN": "第 &P 页，共 &N 页"},
+    "report_link_local": {"en": "This link opens only on the server machine: set SHOPOPS_REPORTS_URL to the "
+                                "reports server (see docs/RUNBOOK.md) for links that open in any browser.",
+                          "zh_CN": "此链接只能在服务器本机打开：设置 SHOPOPS_REPORTS_URL 指向报表服务"
+                                   "（见 docs/RUNBOOK.md）后，任何浏览器都能打开。"},
+    "reports_server_listening": {"en": "Reports served read-only on {url} (folder {folder}).",
+                                 "zh_CN": "报表只读服务已启动：{url}（目录 {folder}）。"},
+})

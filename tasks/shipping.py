@@ -434,7 +434,8 @@ def write_batch_documents(database_url: str, batch_ids: list[str]) -> pd.DataFra
             partial = csv.with_name(f".{csv.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial")
             csv_safe(frame).to_csv(partial, index=False, encoding="utf-8-sig")   # the BOM lets Excel read the Chinese
             partial.replace(csv)
-            xlsx = write_xlsx({name: frame}, "shipping-batches", stamp=f"{batch_id}-{name}")
+            xlsx = write_xlsx({name: frame}, "shipping-batches", stamp=f"{batch_id}-{name}",
+                              title=f"{t('ship_doc_' + name.replace('-', '_'))} {batch_id}")
             rows.append({"batch_id": batch_id, "document": name, "xlsx": xlsx, "csv": csv})
     return pd.DataFrame(rows, columns=["batch_id", "document", "xlsx", "csv"])
 

@@ -61,3 +61,38 @@ def test_check_warehouse_names_a_token_about_to_expire(warehouse_env, monkeypatc
     report = max((warehouse_env.report_folder / "warehouse-check").glob("*.xlsx"), key=lambda p: p.stat().st_mtime)
     rows = list(openpyxl.load_workbook(report)["tokens"].values)
     assert rows[0] == ("shop", "expires (UTC)", "days left") and ("jd-pop" in {r[0] for r in rows[1:]})
+
+
+def test_the_report_in_the_default_language_opens_from_its_artifact_link(warehouse_env, monkeypatch):
+    """issue 23 #5/#6: under zh_CN the workbook's sheets are Chinese and dressed for reading;
+    with SHOPOPS_REPORTS_URL the artifact links to the reports server, which answers 200."""
+    import re
+    import threading
+
+    import requests
+
+    from config.settings import get_settings
+    from shopops.reports_server import make_server
+
+    server = make_server(warehouse_env.report_folder, port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("SHOPOPS_LOCALE", "zh_CN")
+        monkeypatch.setenv("SHOPOPS_REPORTS_URL", f"http://127.0.0.1:{server.server_address[1]}/reports")
+        get_settings.cache_clear()
+        check_warehouse()
+        [report] = (warehouse_env.report_folder / "warehouse-check").glob("*.xlsx")
+        book = openpyxl.load_workbook(report)
+        assert book.sheetnames == ["数据表", "授权令牌"]
+        sheet = book["数据表"]
+        assert sheet["A1"].font.b and sheet.freeze_panes == "A2" and sheet.auto_filter.ref
+        assert sheet.page_setup.fitToWidth == 1 and sheet.column_dimensions["A"].width > 0
+
+        summary = max(asyncio.run(_artifacts("warehouse-check")), key=lambda a: a.created).data
+        links = re.findall(r"\]\((http://[^)]+)\)", summary)
+        assert links == [f"{get_settings().reports_url}/warehouse-check/{report.name}"], summary
+        answer = requests.get(links[0], timeout=10)
+        assert answer.status_code == 200 and answer.content == report.read_bytes()
+    finally:
+        server.shutdown()
+        server.server_close()
