@@ -59,7 +59,7 @@ def demo_env(tmp_path):
     for key in [k for k in env if k.startswith("PREFECT_")]:
         env.pop(key)  # the demo must configure Prefect itself, not inherit a test harness
     env.update(SHOPOPS_DATA_DIR=str(tmp_path / "data"), SHOPOPS_PREFECT_PORT=str(port),
-               SHOPOPS_SANDBOX_PORT=str(_free_port()), SHOPOPS_LOCALE="en")
+               SHOPOPS_SANDBOX_PORT=str(_free_port()), SHOPOPS_REPORTS_PORT=str(_free_port()), SHOPOPS_LOCALE="en")
     return env, port, tmp_path / "data"
 
 
@@ -213,6 +213,12 @@ def test_demo_reaches_the_ui_runs_a_flow_and_stops_cleanly(demo_env):
         assert not [r for r in runs if r["state_type"] in ("FAILED", "CRASHED")], worker_log
         # last month's settlement waits for a manager's approval in the UI
         assert [r["state_type"] for r in by_flow["monthly-settlement"]] == ["PAUSED"]
+        # every report link in every artifact opens (issue 23 #6: http from the reports server, not file://)
+        links = {link for a in artifacts for link in re.findall(r"\((https?://[^)\s]+|file://[^)\s]+)\)",
+                                                              a.get("data") or "")}
+        assert links and not [link for link in links if link.startswith("file://")], sorted(links)[:5]
+        broken = [link for link in links if requests.get(link, timeout=10).status_code != 200]
+        assert not broken, broken[:5]
         keys = {a.get("key") for a in artifacts}
         assert {"warehouse-check", "pull-orders", "pull-orders-shops"} <= keys
         pull_summary = next(a["data"] for a in artifacts if a.get("key") == "pull-orders")
