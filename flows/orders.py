@@ -19,7 +19,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from config.schema import AppConfig, ConfigError, load_config
 from config.settings import get_settings
-from shopops.i18n import t
+from shopops.i18n import t, when
 from shopops.logmask import install_log_masking, mask_line
 from shopops.notifications import EVENT_INCOMPLETE_PULL, EVENT_QUARANTINE_SPIKE, emit
 from tasks.ingest import ShopPullError, ShopPullResult, ingest_shop
@@ -79,9 +79,9 @@ def backfill_refusal(since: datetime | None, until: datetime | None, now: dateti
     if since is None:
         return None
     if since > now:
-        return t("backfill_since_future", locale, since=since.isoformat(), now=f"{now:%Y-%m-%d %H:%M:%S}")
+        return t("backfill_since_future", locale, since=when(since), now=when(now))
     if until is not None and since >= until:
-        return t("backfill_since_after_until", locale, since=since.isoformat(), until=until.isoformat())
+        return t("backfill_since_after_until", locale, since=when(since), until=when(until))
     return None
 
 

@@ -26,7 +26,7 @@ from prefect.runtime import flow_run
 from config.schema import load_config
 from config.settings import get_settings
 from domain.canonical import ORDER_KEY
-from shopops.i18n import t
+from shopops.i18n import t, when
 from shopops.logmask import install_log_masking
 from tasks.reporting import publish_report
 from tasks.shipping import (MoveResult, PullOutResult, batching_rules, load_shipping, missing_papers_task,
@@ -128,7 +128,7 @@ def shipping_batches(now: datetime | None = None, max_orders_per_batch: int | No
         f"### {t('needs_person')}\n" + "\n".join(f"- {x}" for x in todo) if todo else t("nothing_to_do"))
     if len(documents):
         summary += f"\n\n### {t('ship_documents')}\n" + _links(documents)
-    publish_report(family="shipping-batches", title=t("ship_title", at=f"{now:%Y-%m-%d %H:%M} UTC"),
+    publish_report(family="shipping-batches", title=t("ship_title", at=when(now)),
                    tables=tables, summary_md=summary)
     logger.info("shipping-batches: %s", counts)
     return counts

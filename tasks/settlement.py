@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from domain.settlement import (Change, Component, Settlement, SettlementError, SettlementLine, SettlementRules,
                                diff_versions, frame_records, line_figures, shown, to_fen)
 from domain.settlement_inputs import InputProblem, SettlementInputError, SettlementInputs, load_inputs
-from shopops.i18n import t
+from shopops.i18n import t, when
 from warehouse import repository
 from warehouse.db import make_engine
 from warehouse.repository import SettlementVersion
@@ -454,7 +454,7 @@ def describe_version(database_url: str, month: str, preset: str, version: int | 
               status=t(f"st_status_{stored.status}", locale), sha=stored.inputs_sha256).replace("*", "")]
     if stored.approved_at:
         text.append(t("st_approved", locale, month=month, version=stored.version, by=stored.approved_by)
-                    + f" ({stored.approved_at:%Y-%m-%d %H:%M} UTC)")
+                    + f" ({when(stored.approved_at)})")
     if stored.note:
         text.append(t("st_previous_note", locale, note=stored.note))
     text.append(t("st_versions", locale, versions=", ".join(
