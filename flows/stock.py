@@ -24,7 +24,7 @@ from prefect.runtime import flow_run
 
 from config.schema import load_config
 from config.settings import get_settings
-from shopops.i18n import t
+from shopops.i18n import t, when
 from shopops.logmask import install_log_masking
 from shopops.notifications import EVENT_RESTOCK_CRITICAL, emit, post_webhook
 from tasks.reporting import publish_report
@@ -130,7 +130,7 @@ def reconcile_stock(count_file: str | None = None, read_listings: bool = True, s
               "pushed_mismatch": int(outcomes.get("mismatch", 0)), "push_failed": int(outcomes.get("failed", 0)),
               "edited_on_marketplace": len(edited), "share_errors": len(result.plan_errors)}
     lines = [t("stk_summary", **counts)]
-    lines.append(t("stk_count_used", source=count.source, at=f"{count.counted_at:%Y-%m-%d %H:%M} UTC",
+    lines.append(t("stk_count_used", source=count.source, at=when(count.counted_at),
                    rows=len(count.counts)) if count else t("stk_no_count"))
     if not read_listings:
         lines.append(t("stk_listings_not_read"))
