@@ -89,8 +89,9 @@ def local_time(value: object, zone: str) -> datetime | None:
     return stamp.tz_convert(ZoneInfo(zone)).to_pydatetime()
 
 
-def local_text(value: object, zone: str) -> str:
+def local_text(value: object, zone: str, fmt: str = LOCAL_TEXT_FORMAT) -> str:
     """The one way a moment is written for a person: "2026-12-05 09:30" in ``zone`` (the shop's
-    zone, rules.yaml orders.default_timezone); empty or NaT → "". UTC stays in the database."""
+    zone, rules.yaml orders.default_timezone); empty or NaT → "". UTC stays in the database.
+    ``fmt``: a shorter form where the year is clear (a run's name: "12-05 09:30")."""
     local = local_time(value, zone)
-    return local.strftime(LOCAL_TEXT_FORMAT) if local is not None else ""
+    return local.strftime(fmt) if local is not None else ""

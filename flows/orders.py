@@ -17,6 +17,7 @@ from prefect.runtime import flow_run
 from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows import readable_run_name
 from config.schema import AppConfig, ConfigError, load_config
 from config.settings import get_settings
 from shopops.i18n import t, when
@@ -98,7 +99,7 @@ def _shop_result(future, shop) -> ShopPullResult:
                               + " (unexpected; the run's log has the traceback)")
 
 
-@flow(name="pull-orders", task_runner=ThreadPoolTaskRunner(max_workers=_shop_concurrency()))
+@flow(name="pull-orders", flow_run_name=readable_run_name, task_runner=ThreadPoolTaskRunner(max_workers=_shop_concurrency()))
 def pull_orders(shops: list[str] | None = None, since: datetime | None = None,
                 until: datetime | None = None) -> list[dict]:
     """Pull every enabled shop (or ``shops``); ``since``/``until`` backfill a past window.

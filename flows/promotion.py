@@ -26,6 +26,7 @@ import pandas as pd
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from flows import readable_run_name
 from config.schema import load_config
 from config.settings import get_settings
 from domain.promotion import phase_step
@@ -75,7 +76,7 @@ def _report(promo, phase: str, dry_run: bool, title: str, tables: dict[str, pd.D
     return publish_report(family=family, title=title, tables=tables, summary_md=summary).artifact_key
 
 
-@flow(name="promotion-campaign")
+@flow(name="promotion-campaign", flow_run_name=readable_run_name)
 def promotion_campaign(phase: Phase, name: str, dry_run: bool = False, now: datetime | None = None) -> dict:
     """Run one phase of a promotion campaign defined in config/promotions/<name>.yaml.
 

@@ -67,6 +67,7 @@ from prefect.input import RunInput
 from prefect.runtime import deployment, flow_run
 from pydantic import Field
 
+from flows import readable_run_name
 from config.schema import load_config
 from config.settings import get_settings
 from domain.settlement import (SettlementRules, closes_fiscal_year, customer_service_kpis, fiscal_year_months,
@@ -118,7 +119,7 @@ def approval_timeout(month: str, zone: str, now: datetime, confirmation_day: int
     return int((until - now).total_seconds()), until.astimezone(ZoneInfo(zone))
 
 
-@flow(name="monthly-settlement")
+@flow(name="monthly-settlement", flow_run_name=readable_run_name)
 def monthly_settlement(month: str | None = None, preset: str | None = None, dry_run: bool = False,
                        inputs_dir: str | None = None, correct_final: bool = False, allow_no_orders: bool = False) -> dict:
     """Settle a month's KPI coefficients and commissions, publish the statement, and (unless

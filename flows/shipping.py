@@ -23,6 +23,7 @@ import pandas as pd
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from flows import readable_run_name
 from config.schema import load_config
 from config.settings import get_settings
 from domain.canonical import ORDER_KEY
@@ -63,7 +64,7 @@ def _links(documents: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-@flow(name="shipping-batches")
+@flow(name="shipping-batches", flow_run_name=readable_run_name)
 def shipping_batches(now: datetime | None = None, max_orders_per_batch: int | None = None) -> dict[str, int]:
     """Pull out orders cancelled or refunded since batching, then batch the paid orders waiting.
 
@@ -134,7 +135,7 @@ def shipping_batches(now: datetime | None = None, max_orders_per_batch: int | No
     return counts
 
 
-@flow(name="batch-lifecycle")
+@flow(name="batch-lifecycle", flow_run_name=readable_run_name)
 def batch_lifecycle(batch_id: str, action: Literal["picked", "packed", "handover"],
                     now: datetime | None = None) -> dict[str, object]:
     """Move one shipping batch a step: created → picked → packed → handed over.

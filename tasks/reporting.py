@@ -71,6 +71,13 @@ def local_times(frame: pd.DataFrame, zone: str | None = None, as_text: bool = Fa
     return out.rename(columns=renames)
 
 
+def act_first(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """``frame`` with ``columns`` (those it has: what identifies a row, then the figure a person
+    acts on) first and the rest, the statistics behind it, to their right (issue 23 #4)."""
+    first = [c for c in columns if c in frame.columns]
+    return frame[first + [c for c in frame.columns if c not in first]]
+
+
 def records_for_artifact(frame: pd.DataFrame, limit: int = ARTIFACT_TABLE_MAX_ROWS) -> list[dict]:
     """DataFrame → JSON-safe records; times as "2026-12-05 09:30" in the shop's zone (raw
     Timestamps fail to serialise), NaN as empty."""
