@@ -224,7 +224,7 @@ def monthly_settlement(month: str | None = None, preset: str | None = None, dry_
         rules = config.rules.settlement
         timeout, deadline = approval_timeout(month, zone, now, rules.confirmation_day,
                                              timedelta(hours=rules.min_approval_hours))
-        summary.append(t("st_awaiting", deadline=f"{deadline:%Y-%m-%d %H:%M}", month=month))
+        summary.append(t("st_awaiting", deadline=when(deadline), month=month))
     family = f"settlement-{month}"
     report = publish_report(family=family, title=t("st_title", month=month, preset=preset, version=version.version,
                                                    status=status_text),

@@ -107,7 +107,7 @@ def check_month_ended(month: str, zone: str, now: datetime) -> None:
     """§5: a month is settled after it ends; before, its revenue and refunds are still coming in."""
     end = month_end(month, zone)
     if now < end:
-        raise SettlementRefused(t("st_month_not_ended", month=month, end=f"{end:%Y-%m-%d %H:%M} ({zone})"))
+        raise SettlementRefused(t("st_month_not_ended", month=month, end=f"{when(end, zone)} ({zone})"))
 
 
 def check_month_has_orders(month: str, sales: MonthSales, allow_no_orders: bool) -> None:
