@@ -30,6 +30,8 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from domain.timeutil import local_text
+
 #: higher is worse; an alert within the cooldown is sent again only when its level rises
 LEVEL_SEVERITY: dict[str, int] = {"overstock": 1, "warning": 2, "critical": 3}
 
@@ -137,7 +139,8 @@ def classify_abc(revenue: pd.Series, thresholds: Mapping[str, float]) -> pd.Data
                         index=ranked.index).reindex(revenue.index)
 
 
-def apply_cooldown(alerts: pd.DataFrame, last_sent: pd.DataFrame, now: datetime, cooldown: timedelta) -> pd.DataFrame:
+def apply_cooldown(alerts: pd.DataFrame, last_sent: pd.DataFrame, now: datetime, cooldown: timedelta,
+                   zone: str = "Asia/Shanghai") -> pd.DataFrame:
     """Which alerts to send: ``alerts`` with ``send`` (bool) and ``send_reason`` added.
 
     ``alerts``: sku, level. ``last_sent``: sku, level, last_sent_at — the last alert sent per SKU
@@ -159,9 +162,9 @@ def apply_cooldown(alerts: pd.DataFrame, last_sent: pd.DataFrame, now: datetime,
     out["send"] = first | cooled | worse
     out["send_reason"] = [
         "first alert for this SKU" if is_first
-        else f"cooldown over: last alert ({last}) at {at:%Y-%m-%d %H:%M} UTC" if is_cooled
+        else f"cooldown over: last alert ({last}) at {local_text(at, zone)}" if is_cooled
         else f"worse than the last alert: {last} → {level}" if is_worse
-        else f"held back: {last} already sent at {at:%Y-%m-%d %H:%M} UTC, within the cooldown"
+        else f"held back: {last} already sent at {local_text(at, zone)}, within the cooldown"
         for is_first, is_cooled, is_worse, last, level, at in zip(
             first, cooled, worse, judged["last_level"], judged["level"], last_at)]
     return out

@@ -65,3 +65,33 @@ def format_iso_utc(value: datetime) -> str:
 
 def unix_seconds(value: datetime) -> int:
     return int(value.timestamp())
+
+
+#: how a moment is shown to a person (issue 23 #1): minutes, no seconds, no offset text
+LOCAL_TEXT_FORMAT = "%Y-%m-%d %H:%M"
+
+
+def local_time(value: object, zone: str) -> datetime | None:
+    """A moment (aware ``datetime``/``Timestamp``, ISO text; naive means UTC, as stored in the
+    database) → aware ``datetime`` in ``zone`` (an IANA name such as "Asia/Shanghai"); empty → None."""
+    import pandas as pd
+    from zoneinfo import ZoneInfo
+
+    if value is None or value == "":
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        return None
+    if pd.isna(stamp):
+        return None
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+    return stamp.tz_convert(ZoneInfo(zone)).to_pydatetime()
+
+
+def local_text(value: object, zone: str, fmt: str = LOCAL_TEXT_FORMAT) -> str:
+    """The one way a moment is written for a person: "2026-12-05 09:30" in ``zone`` (the shop's
+    zone, rules.yaml orders.default_timezone); empty or NaT → "". UTC stays in the database.
+    ``fmt``: a shorter form where the year is clear (a run's name: "12-05 09:30")."""
+    local = local_time(value, zone)
+    return local.strftime(fmt) if local is not None else ""

@@ -15,6 +15,7 @@ import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows import readable_run_name
 from config.schema import load_config
 from config.settings import get_settings
 from domain.followup import FollowupRules, Followups, find_followups, yesterday
@@ -48,7 +49,7 @@ def _sheet(frame: pd.DataFrame, extra: list[str]) -> pd.DataFrame:
     return frame[columns].rename(columns={c: t(f"fu_{c}") for c in columns}).reset_index(drop=True)
 
 
-@flow(name="customer-service-followup")
+@flow(name="customer-service-followup", flow_run_name=readable_run_name)
 def customer_service_followup(now: datetime | None = None) -> dict[str, int]:
     """Build the morning follow-up lists and publish them.
 

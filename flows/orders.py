@@ -17,9 +17,10 @@ from prefect.runtime import flow_run
 from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows import readable_run_name
 from config.schema import AppConfig, ConfigError, load_config
 from config.settings import get_settings
-from shopops.i18n import t
+from shopops.i18n import t, when
 from shopops.logmask import install_log_masking, mask_line
 from shopops.notifications import EVENT_INCOMPLETE_PULL, EVENT_QUARANTINE_SPIKE, emit
 from tasks.ingest import ShopPullError, ShopPullResult, ingest_shop
@@ -79,9 +80,9 @@ def backfill_refusal(since: datetime | None, until: datetime | None, now: dateti
     if since is None:
         return None
     if since > now:
-        return t("backfill_since_future", locale, since=since.isoformat(), now=f"{now:%Y-%m-%d %H:%M:%S}")
+        return t("backfill_since_future", locale, since=when(since), now=when(now))
     if until is not None and since >= until:
-        return t("backfill_since_after_until", locale, since=since.isoformat(), until=until.isoformat())
+        return t("backfill_since_after_until", locale, since=when(since), until=when(until))
     return None
 
 
@@ -98,7 +99,7 @@ def _shop_result(future, shop) -> ShopPullResult:
                               + " (unexpected; the run's log has the traceback)")
 
 
-@flow(name="pull-orders", task_runner=ThreadPoolTaskRunner(max_workers=_shop_concurrency()))
+@flow(name="pull-orders", flow_run_name=readable_run_name, task_runner=ThreadPoolTaskRunner(max_workers=_shop_concurrency()))
 def pull_orders(shops: list[str] | None = None, since: datetime | None = None,
                 until: datetime | None = None) -> list[dict]:
     """Pull every enabled shop (or ``shops``); ``since``/``until`` backfill a past window.

@@ -26,10 +26,11 @@ import pandas as pd
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from flows import readable_run_name
 from config.schema import load_config
 from config.settings import get_settings
 from domain.promotion import phase_step
-from shopops.i18n import MESSAGES, t
+from shopops.i18n import MESSAGES, number, percent, t, when, yuan
 from shopops.logmask import install_log_masking
 from shopops.notifications import EVENT_RESTOCK_CRITICAL, emit
 from tasks import promotion as campaign
@@ -40,11 +41,14 @@ Phase = Literal["prepare", "start", "report", "close"]
 
 def _table(frame: pd.DataFrame) -> pd.DataFrame:
     """Columns headed in the report's language where a heading exists (``pr_col_<column>``;
-    others keep their column name), times as text."""
+    others keep their column name), times as text in the shop's zone, money (``*_minor``, fen)
+    in yuan (issue 23 #1, #3)."""
     out = frame.copy()
     for column in out.columns:
         if isinstance(out[column].dtype, pd.DatetimeTZDtype):
-            out[column] = out[column].dt.strftime("%Y-%m-%d %H:%M UTC")
+            out[column] = out[column].map(lambda v: when(v) or None)
+        elif str(column).endswith("_minor"):
+            out[column] = pd.to_numeric(out[column], errors="coerce").div(100).round(2)
         elif out[column].dtype == object:   # dates (order_by …) are not JSON for the artifact
             out[column] = out[column].map(lambda v: v.isoformat() if isinstance(v, (date, datetime)) else v)
     headings = {c: t(f"pr_col_{c}") for c in out.columns if f"pr_col_{c}" in MESSAGES}
@@ -52,14 +56,14 @@ def _table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _yuan(minor: int | float | None) -> str:
-    return "-" if minor is None or pd.isna(minor) else f"{minor / 100:,.2f}"
+    return yuan(minor) or "-"
 
 
 def violation_text(row) -> str:
     """One violation as a sentence with the SKU and its numbers."""
     return t(f"pr_rule_{row.rule}", sku=row.sku, price=_yuan(row.campaign_price_minor), list=_yuan(row.list_price_minor),
              coupon=_yuan(row.coupon_minor), limit=_yuan(row.limit_minor), reference=_yuan(row.reference_minor),
-             at=row.reference_at.strftime("%Y-%m-%d %H:%M UTC") if pd.notna(row.reference_at) else "-")
+             at=when(row.reference_at) or "-")
 
 
 def _report(promo, phase: str, dry_run: bool, title: str, tables: dict[str, pd.DataFrame], lines: list[str],
@@ -72,7 +76,7 @@ def _report(promo, phase: str, dry_run: bool, title: str, tables: dict[str, pd.D
     return publish_report(family=family, title=title, tables=tables, summary_md=summary).artifact_key
 
 
-@flow(name="promotion-campaign")
+@flow(name="promotion-campaign", flow_run_name=readable_run_name)
 def promotion_campaign(phase: Phase, name: str, dry_run: bool = False, now: datetime | None = None) -> dict:
     """Run one phase of a promotion campaign defined in config/promotions/<name>.yaml.
 
@@ -190,7 +194,7 @@ def _live(config, url, promo, state, now, dry_run) -> dict:
             if r.oversold_units > 0]
     if len(live.near_deadline):
         todo.append(t("pr_todo_near_deadline", n=len(live.near_deadline)))
-    lines = [t("pr_live_summary", name=promo.name, as_of=f"{live.as_of:%Y-%m-%d %H:%M} UTC",
+    lines = [t("pr_live_summary", name=promo.name, as_of=when(live.as_of),
                revenue=_yuan(live.totals["revenue_minor"]), **{k: v for k, v in live.totals.items()
                                                                 if k != "revenue_minor"})]
     if now < promo.window_start:
@@ -212,12 +216,15 @@ def _close(config, url, promo, rules, state, now, dry_run) -> dict:
     after = campaign.read_schedules(tuple(before)) if before else {}
     exact = all(campaign.comparable(after[name]) == campaign.comparable(before[name]) for name in before)
     review = campaign.after_action_task(config, url, promo, rules, now)
-    comparison = review.comparison.assign(metric=review.comparison["metric"].map(lambda m: t(f"pr_metric_{m}")))
+    money = review.comparison["metric"].str.endswith("_minor")   # those rows in yuan, not fen (issue 23 #3)
+    comparison = review.comparison.assign(
+        **{c: review.comparison[c].where(~money, review.comparison[c] / 100).round(2) for c in ("campaign", "baseline")},
+        metric=review.comparison["metric"].map(lambda m: t(f"pr_metric_{m}")))
     figures = dict(zip(review.comparison["metric"], review.comparison["campaign"]))
     uplift = dict(zip(review.comparison["metric"], review.comparison["uplift"]))
     lines = [t("pr_close_summary", name=promo.name, orders=figures["orders"], revenue=_yuan(figures["revenue_minor"]),
-               uplift="-" if pd.isna(uplift["revenue_minor"]) else f"{uplift['revenue_minor']:.2f}",
-               aov=_yuan(figures["aov_minor"]), refund=f"{figures['refund_rate']:.1%}",
+               uplift=number(uplift["revenue_minor"], 2) or "-",
+               aov=_yuan(figures["aov_minor"]), refund=percent(figures["refund_rate"]) or "-",
                stock_outs=figures["stock_outs"], late=figures["late_shipments"], weeks=rules.baseline_weeks)]
     lines.append(t("pr_schedules_restored") if exact or dry_run else t("pr_schedules_differ"))
     lines += [f"- {change}" for change in changes]

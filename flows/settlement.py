@@ -67,17 +67,18 @@ from prefect.input import RunInput
 from prefect.runtime import deployment, flow_run
 from pydantic import Field
 
+from flows import readable_run_name
 from config.schema import load_config
 from config.settings import get_settings
 from domain.settlement import (SettlementRules, closes_fiscal_year, customer_service_kpis, fiscal_year_months,
                                inputs_snapshot, plan_from_config, settle_month, store_kpis)
-from shopops.i18n import t
+from shopops.i18n import t, when, yuan as money_text
 from shopops.logmask import install_log_masking
 from tasks.reporting import publish_report
 from tasks.settlement import (check_month_ended, check_month_has_orders, kpi_document, load_earlier_coefficients,
                               load_month_sales, load_settlement_inputs, mark_awaiting_approval, record_decision_task,
                               run_still_asking, statement_notes, statement_tables, store_settlement_version,
-                              unattributed_shops, version_asked_in_run, yuan)
+                              unattributed_shops, version_asked_in_run)
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 #: earlier months whose final coefficients feed the low-coefficient flags (longest run shown: a year)
@@ -118,7 +119,7 @@ def approval_timeout(month: str, zone: str, now: datetime, confirmation_day: int
     return int((until - now).total_seconds()), until.astimezone(ZoneInfo(zone))
 
 
-@flow(name="monthly-settlement")
+@flow(name="monthly-settlement", flow_run_name=readable_run_name)
 def monthly_settlement(month: str | None = None, preset: str | None = None, dry_run: bool = False,
                        inputs_dir: str | None = None, correct_final: bool = False, allow_no_orders: bool = False) -> dict:
     """Settle a month's KPI coefficients and commissions, publish the statement, and (unless
@@ -185,14 +186,14 @@ def monthly_settlement(month: str | None = None, preset: str | None = None, dry_
             previous_note = version.note if version.status == "correction_requested" else None
             version = mark_awaiting_approval(url, version.id, run_id)
 
-    total = yuan(sum(line.commission_minor for line in settlement.lines))
+    total = money_text(sum(line.commission_minor for line in settlement.lines))
     status_text = t(f"st_status_{version.status}")
     summary = [t("st_summary", month=month, preset=preset, version=version.version, status=status_text,
                  sha=settlement.inputs_sha256),
                t("st_totals", people=len(settlement.lines), total=total)]
     if not stored.created and version.status == "final":
         summary.append(t("st_already_final", version=version.version,
-                         at=f"{version.approved_at:%Y-%m-%d %H:%M} UTC", by=version.approved_by))
+                         at=when(version.approved_at), by=version.approved_by))
     elif not stored.created:
         summary.append(t("st_same_inputs", version=version.version, status=t(f"st_status_{stored.version.status}")))
     else:
@@ -206,7 +207,7 @@ def monthly_settlement(month: str | None = None, preset: str | None = None, dry_
     if flagged:
         summary.append(f"### {t('st_for_review')}\n" + "\n".join(f"- {x}" for x in flagged))
     if not sales.other_currencies.empty:
-        items = ", ".join(f"{r.shop_id} {r.month} {r.currency} {yuan(r.placed_minor)}"
+        items = ", ".join(f"{r.shop_id} {r.month} {r.currency} {money_text(r.placed_minor)}"
                           for r in sales.other_currencies.itertuples())
         summary.append(t("st_other_currency", items=items))
     summary += statement_notes(settlement, rules)
@@ -223,7 +224,7 @@ def monthly_settlement(month: str | None = None, preset: str | None = None, dry_
         rules = config.rules.settlement
         timeout, deadline = approval_timeout(month, zone, now, rules.confirmation_day,
                                              timedelta(hours=rules.min_approval_hours))
-        summary.append(t("st_awaiting", deadline=f"{deadline:%Y-%m-%d %H:%M}", month=month))
+        summary.append(t("st_awaiting", deadline=when(deadline), month=month))
     family = f"settlement-{month}"
     report = publish_report(family=family, title=t("st_title", month=month, preset=preset, version=version.version,
                                                    status=status_text),

@@ -23,10 +23,11 @@ import pandas as pd
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from flows import readable_run_name
 from config.schema import load_config
 from config.settings import get_settings
 from domain.canonical import ORDER_KEY
-from shopops.i18n import t
+from shopops.i18n import t, when
 from shopops.logmask import install_log_masking
 from tasks.reporting import publish_report, report_link
 from tasks.shipping import (MoveResult, PullOutResult, batching_rules, load_shipping, missing_papers_task,
@@ -64,7 +65,7 @@ def _links(documents: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-@flow(name="shipping-batches")
+@flow(name="shipping-batches", flow_run_name=readable_run_name)
 def shipping_batches(now: datetime | None = None, max_orders_per_batch: int | None = None) -> dict[str, int]:
     """Pull out orders cancelled or refunded since batching, then batch the paid orders waiting.
 
@@ -129,13 +130,13 @@ def shipping_batches(now: datetime | None = None, max_orders_per_batch: int | No
         f"### {t('needs_person')}\n" + "\n".join(f"- {x}" for x in todo) if todo else t("nothing_to_do"))
     if len(documents):
         summary += f"\n\n### {t('ship_documents')}\n" + _links(documents)
-    publish_report(family="shipping-batches", title=t("ship_title", at=f"{now:%Y-%m-%d %H:%M} UTC"),
+    publish_report(family="shipping-batches", title=t("ship_title", at=when(now)),
                    tables=tables, summary_md=summary)
     logger.info("shipping-batches: %s", counts)
     return counts
 
 
-@flow(name="batch-lifecycle")
+@flow(name="batch-lifecycle", flow_run_name=readable_run_name)
 def batch_lifecycle(batch_id: str, action: Literal["picked", "packed", "handover"],
                     now: datetime | None = None) -> dict[str, object]:
     """Move one shipping batch a step: created → picked → packed → handed over.

@@ -22,12 +22,13 @@ import requests
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from flows import readable_run_name
 from config.schema import load_config
 from config.settings import get_settings
-from shopops.i18n import t
+from shopops.i18n import t, when
 from shopops.logmask import install_log_masking
 from shopops.notifications import EVENT_RESTOCK_CRITICAL, emit, post_webhook
-from tasks.reporting import publish_report
+from tasks.reporting import act_first, publish_report
 from tasks.stock import (PUSH_COLUMNS, ListingReadResult, StockReconciliation, alert_message_lines, judge_restock,
                          load_listings, load_restock, load_stock, purchase_suggestions, push_listing_stock,
                          pushes_to_make, read_count_file, read_listing_stock, reconcile_headline,
@@ -57,7 +58,7 @@ def _shop_drift(result: StockReconciliation, reads: list[ListingReadResult]) -> 
                                        "undersell_listings", "undersell_units", "read_errors"])
 
 
-@flow(name="reconcile-stock")
+@flow(name="reconcile-stock", flow_run_name=readable_run_name)
 def reconcile_stock(count_file: str | None = None, read_listings: bool = True, sync: str | None = None,
                     overwrite_edited: bool = False) -> dict[str, int]:
     """Reconcile warehouse count, ledger and marketplace listings; report; sync stock if asked.
@@ -111,7 +112,8 @@ def reconcile_stock(count_file: str | None = None, read_listings: bool = True, s
     found = result.discrepancies
     shops = _shop_drift(result, reads)
     tables = {
-        "discrepancies": _rename(found.drop(columns=["cause"]), "stk"),
+        "discrepancies": _rename(act_first(found.drop(columns=["cause"]), "sku", "warehouse", "shop_id", "kind",
+                                           "difference", "suggested_cause"), "stk"),
         "shops": _rename(shops, "stk"),
         "push_plan": _rename(result.plan, "stk"),
         "edited_on_marketplace": _rename(edited[["shop_id", "marketplace_item_id", "marketplace_sku_id", "sku",
@@ -130,7 +132,7 @@ def reconcile_stock(count_file: str | None = None, read_listings: bool = True, s
               "pushed_mismatch": int(outcomes.get("mismatch", 0)), "push_failed": int(outcomes.get("failed", 0)),
               "edited_on_marketplace": len(edited), "share_errors": len(result.plan_errors)}
     lines = [t("stk_summary", **counts)]
-    lines.append(t("stk_count_used", source=count.source, at=f"{count.counted_at:%Y-%m-%d %H:%M} UTC",
+    lines.append(t("stk_count_used", source=count.source, at=when(count.counted_at),
                    rows=len(count.counts)) if count else t("stk_no_count"))
     if not read_listings:
         lines.append(t("stk_listings_not_read"))
@@ -180,7 +182,7 @@ def _reply_text(reply) -> str:
     return json.dumps(reply, ensure_ascii=False, default=str)[:500] if reply is not None else ""
 
 
-@flow(name="restock-alerts")
+@flow(name="restock-alerts", flow_run_name=readable_run_name)
 def restock_alerts(now: datetime | None = None) -> dict[str, int]:
     """Restock suggestions with every term; alerts through the cooldown; critical ones notified.
 
@@ -220,7 +222,8 @@ def restock_alerts(now: datetime | None = None) -> dict[str, int]:
     if notified:
         summary += "\n\n" + notified
     publish_report(family="restock-alerts", title=t("rs_title", day=today.isoformat()),
-                   tables={"suggestions": _rename(table, "rs")}, summary_md=summary)
+                   tables={"suggestions": _rename(act_first(table, "sku", "name", "suggested_qty", "level", "supplier"),
+                                                  "rs")}, summary_md=summary)
     sheets = purchase_suggestions(judged, config, t("rs_no_supplier"))
     if sheets:
         publish_report(family="purchase-suggestions", title=t("rs_po_title", day=today.isoformat()),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 from prefect import flow, get_run_logger
 
+from flows import readable_run_name
 from config.schema import load_config
 from shopops.i18n import t
 from shopops.logmask import install_log_masking
@@ -17,7 +18,7 @@ from tasks.secrets import expiring_tokens
 from tasks.warehouse import count_warehouse_rows, migrate_warehouse
 
 
-@flow(name="check-warehouse", log_prints=False)
+@flow(name="check-warehouse", flow_run_name=readable_run_name, log_prints=False)
 def check_warehouse() -> dict[str, int]:
     """Migrate to the newest schema, count rows per table, publish the report."""
     install_log_masking()  # before anything is logged: secrets and phones never reach the server

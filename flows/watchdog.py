@@ -14,6 +14,7 @@ import pandas as pd
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from flows import readable_run_name
 from config.schema import load_config
 from config.settings import get_settings
 from shopops.i18n import t
@@ -23,7 +24,7 @@ from tasks.reporting import publish_report
 from tasks.watchdog import watchdog_findings
 
 
-@flow(name="watchdog")
+@flow(name="watchdog", flow_run_name=readable_run_name)
 def watchdog(now: datetime | None = None) -> dict[str, int]:
     """Look for business staleness and say what needs a person.
 

@@ -16,7 +16,7 @@ from config.settings import get_settings
 from shopops.cli_batch import batch_app
 from shopops.cli_errors import ShopopsGroup
 from shopops.cli_promo import promo_app
-from shopops.i18n import t
+from shopops.i18n import t, when
 
 #: ``ShopopsGroup`` turns any error that leaves a command into one message and an exit code
 app = typer.Typer(cls=ShopopsGroup, help="shopops — the online-operations pipeline (订单、库存、补货、发货、结算、促销).",
@@ -259,7 +259,7 @@ def ingest_rewind(shop: str = typer.Option(..., "--shop", help="Shop id."),
     except RewindRefused as exc:
         typer.echo(t("rw_refused", why=str(exc)), err=True)
         raise typer.Exit(1) from None
-    typer.echo(t("rw_done", shop=shop, before=before.isoformat() if before else "—", to=to_at.isoformat(), by=by,
+    typer.echo(t("rw_done", shop=shop, before=when(before) or "—", to=when(to_at), by=by,
                  reason=reason))
 
 

@@ -14,7 +14,7 @@ import typer
 
 from config.schema import load_config
 from config.settings import get_settings
-from shopops.i18n import t
+from shopops.i18n import t, when
 
 batch_app = typer.Typer(help="Shipping batches (发货波次): run, list, move a batch, release a hold.",
                         no_args_is_help=True)
@@ -46,7 +46,7 @@ def batch_list(all_: bool = typer.Option(False, "--all", help="Also handed-over 
     frame = store.read_batches(_engine(), None if all_ else store.LIVE_BATCH_STATUSES)
     for row in frame.head(limit).itertuples(index=False):
         typer.echo(f"{row.batch_id:<44} {row.status:<12} {row.order_count:>4} orders {row.unit_count:>5} units  "
-                   f"created {row.created_at:%Y-%m-%d %H:%M} UTC")
+                   f"created {when(row.created_at)}")
     typer.echo(f"{len(frame)} batch(es)" + (f" (first {limit} shown)" if len(frame) > limit else ""))
 
 

@@ -99,9 +99,9 @@ MESSAGES: dict[str, dict[str, str]] = {
                          "zh_CN": "{shop}：{n} 个订单被隔离（{reasons}）。查看 `shopops quarantine list --shop {shop}`。"},
     "pull_failed": {"en": "pull failed for: {shops}", "zh_CN": "以下店铺抓取失败：{shops}"},
     "backfill_since_future": {
-        "en": "The backfill start --since {since} is in the future (now {now} UTC): nothing has been modified then "
+        "en": "The backfill start --since {since} is in the future (now {now}): nothing has been modified then "
               "yet. Give a past time, or leave --since out to pull from the watermark.",
-        "zh_CN": "补抓起点 --since {since} 晚于当前时间（现在 {now} UTC）：那时还没有任何订单变更。"
+        "zh_CN": "补抓起点 --since {since} 晚于当前时间（现在 {now}）：那时还没有任何订单变更。"
                  "请给出过去的时间，或不填 --since 从水位线开始抓取。"},
     "backfill_since_after_until": {
         "en": "The backfill start --since {since} is not before --until {until}: the window is empty. "
@@ -110,8 +110,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "col_shop_id": {"en": "shop", "zh_CN": "店铺"},
     "col_platform": {"en": "platform", "zh_CN": "平台"},
     "col_status": {"en": "status", "zh_CN": "状态"},
-    "col_window_start": {"en": "window start (UTC)", "zh_CN": "窗口开始 (UTC)"},
-    "col_window_end": {"en": "window end (UTC)", "zh_CN": "窗口结束 (UTC)"},
+    "col_window_start": {"en": "window start", "zh_CN": "窗口开始"},
+    "col_window_end": {"en": "window end", "zh_CN": "窗口结束"},
     "col_pages": {"en": "pages", "zh_CN": "页数"},
     "col_orders_new": {"en": "new orders", "zh_CN": "新订单"},
     "col_orders_updated": {"en": "updated", "zh_CN": "更新"},
@@ -139,8 +139,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "fu_shop_id": {"en": "shop", "zh_CN": "店铺"},
     "fu_order_id": {"en": "order", "zh_CN": "订单号"},
     "fu_status": {"en": "status", "zh_CN": "状态"},
-    "fu_paid_at": {"en": "paid (UTC)", "zh_CN": "付款时间 (UTC)"},
-    "fu_ship_by_at": {"en": "ship by (UTC)", "zh_CN": "发货时限 (UTC)"},
+    "fu_paid_at": {"en": "paid", "zh_CN": "付款时间"},
+    "fu_ship_by_at": {"en": "ship by", "zh_CN": "发货时限"},
     "fu_receiver_name_masked": {"en": "receiver", "zh_CN": "收件人"},
     "fu_receiver_phone_masked": {"en": "phone", "zh_CN": "电话"},
     "fu_province": {"en": "province", "zh_CN": "省"},
@@ -248,7 +248,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "stk_on_hand": {"en": "on hand", "zh_CN": "在库"},
     "stk_reserved": {"en": "reserved", "zh_CN": "已占用"},
     "stk_in_transit": {"en": "in transit", "zh_CN": "在途"},
-    "stk_next_expected_at": {"en": "next arrival (UTC)", "zh_CN": "最近到货 (UTC)"},
+    "stk_next_expected_at": {"en": "next arrival", "zh_CN": "最近到货"},
     "stk_import_done": {"en": "{file}: {lines} counted rows imported as stocktake(s) {ids}; {posted} ledger rows posted.",
                        "zh_CN": "{file}：已导入 {lines} 行盘点（盘点单 {ids}），台账新增 {posted} 行。"},
     # restock-alerts (§3)
@@ -286,7 +286,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "rs_send": {"en": "sent", "zh_CN": "已发送"},
     "rs_send_reason": {"en": "sent / held back because", "zh_CN": "发送/未发送原因"},
     "rs_last_level": {"en": "last level sent", "zh_CN": "上次发送级别"},
-    "rs_last_sent_at": {"en": "last sent (UTC)", "zh_CN": "上次发送时间 (UTC)"},
+    "rs_last_sent_at": {"en": "last sent", "zh_CN": "上次发送时间"},
 }
 
 
@@ -546,19 +546,19 @@ MESSAGES.update({
                                  "zh_CN": "请在界面（部署）检查 pull-orders 与 promotion-campaign 的调度，然后重新运行 close。"},
     "pr_metric_orders": {"en": "orders", "zh_CN": "订单数"},
     "pr_metric_units": {"en": "units (promoted SKUs)", "zh_CN": "件数（活动商品）"},
-    "pr_metric_revenue_minor": {"en": "revenue (fen)", "zh_CN": "销售额（分）"},
-    "pr_metric_aov_minor": {"en": "average order value (fen)", "zh_CN": "客单价（分）"},
+    "pr_metric_revenue_minor": {"en": "revenue (yuan)", "zh_CN": "销售额（元）"},
+    "pr_metric_aov_minor": {"en": "average order value (yuan)", "zh_CN": "客单价（元）"},
     "pr_metric_refund_rate": {"en": "refund rate", "zh_CN": "退款率"},
     "pr_metric_stock_outs": {"en": "SKUs out of stock", "zh_CN": "断货 SKU 数"},
     "pr_metric_late_shipments": {"en": "late shipments", "zh_CN": "延迟发货数"},
     "pr_col_sku": {"en": "SKU", "zh_CN": "SKU"},
     "pr_col_rule": {"en": "rule", "zh_CN": "规则"},
     "pr_col_severity": {"en": "severity", "zh_CN": "级别"},
-    "pr_col_list_price_minor": {"en": "list price (fen)", "zh_CN": "吊牌价（分）"},
-    "pr_col_campaign_price_minor": {"en": "campaign price (fen)", "zh_CN": "活动价（分）"},
-    "pr_col_coupon_minor": {"en": "coupon (fen)", "zh_CN": "优惠券（分）"},
-    "pr_col_limit_minor": {"en": "limit (fen)", "zh_CN": "限额（分）"},
-    "pr_col_reference_minor": {"en": "reference price (fen)", "zh_CN": "参考价（分）"},
+    "pr_col_list_price_minor": {"en": "list price (yuan)", "zh_CN": "吊牌价（元）"},
+    "pr_col_campaign_price_minor": {"en": "campaign price (yuan)", "zh_CN": "活动价（元）"},
+    "pr_col_coupon_minor": {"en": "coupon (yuan)", "zh_CN": "优惠券（元）"},
+    "pr_col_limit_minor": {"en": "limit (yuan)", "zh_CN": "限额（元）"},
+    "pr_col_reference_minor": {"en": "reference price (yuan)", "zh_CN": "参考价（元）"},
     "pr_col_reference_at": {"en": "seen at", "zh_CN": "出现时间"},
     "pr_col_kind": {"en": "kind", "zh_CN": "类型"},
     "pr_col_expected_units": {"en": "expected units", "zh_CN": "预计销量"},
@@ -576,7 +576,7 @@ MESSAGES.update({
     "pr_col_order_by": {"en": "order by", "zh_CN": "最晚下单日"},
     "pr_col_orders": {"en": "orders", "zh_CN": "订单数"},
     "pr_col_units": {"en": "units", "zh_CN": "件数"},
-    "pr_col_revenue_minor": {"en": "revenue (fen)", "zh_CN": "销售额（分）"},
+    "pr_col_revenue_minor": {"en": "revenue (yuan)", "zh_CN": "销售额（元）"},
     "pr_col_available": {"en": "available", "zh_CN": "可用库存"},
     "pr_col_units_per_hour": {"en": "units/hour", "zh_CN": "每小时件数"},
     "pr_col_cover_hours": {"en": "cover (hours)", "zh_CN": "可售小时数"},
@@ -656,8 +656,8 @@ MESSAGES.update({
     "ship_order_id": {"en": "order", "zh_CN": "订单号"},
     "ship_order_ids": {"en": "orders in the parcel", "zh_CN": "包裹内订单"},
     "ship_status": {"en": "status", "zh_CN": "状态"},
-    "ship_paid_at": {"en": "paid (UTC)", "zh_CN": "付款时间 (UTC)"},
-    "ship_deadline": {"en": "ship by (UTC)", "zh_CN": "最晚发货 (UTC)"},
+    "ship_paid_at": {"en": "paid", "zh_CN": "付款时间"},
+    "ship_deadline": {"en": "ship by", "zh_CN": "最晚发货"},
     "ship_hours_left": {"en": "hours left", "zh_CN": "剩余小时"},
     "ship_held_for": {"en": "held for", "zh_CN": "暂扣原因"},
     "ship_bin_location": {"en": "bin", "zh_CN": "库位"},
@@ -749,14 +749,14 @@ MESSAGES.update({
     "rw_refused": {"en": "Watermark not moved: {why}", "zh_CN": "水位线未回退：{why}"},
     "tok_title": {"en": "Access tokens", "zh_CN": "访问令牌"},
     "tok_col_shop": {"en": "shop", "zh_CN": "店铺"},
-    "tok_col_expires_at": {"en": "expires (UTC)", "zh_CN": "到期时间 (UTC)"},
+    "tok_col_expires_at": {"en": "expires", "zh_CN": "到期时间"},
     "tok_col_days_left": {"en": "days left", "zh_CN": "剩余天数"},
-    "tok_expiring": {"en": "{shop}: the access token expires on {at} UTC ({days} day(s) left): renew the shop's "
+    "tok_expiring": {"en": "{shop}: the access token expires on {at} ({days} day(s) left): renew the shop's "
                            "authorisation in the platform's seller centre and update its credentials",
-                     "zh_CN": "{shop}：访问令牌将于 {at} UTC 到期（剩 {days} 天）：请在平台后台重新授权并更新该店铺的凭证"},
-    "tok_expired": {"en": "{shop}: the access token expired on {at} UTC: pulls fail until the shop is authorised "
+                     "zh_CN": "{shop}：访问令牌将于 {at} 到期（剩 {days} 天）：请在平台后台重新授权并更新该店铺的凭证"},
+    "tok_expired": {"en": "{shop}: the access token expired on {at}: pulls fail until the shop is authorised "
                           "again and its credentials updated",
-                    "zh_CN": "{shop}：访问令牌已于 {at} UTC 过期：重新授权并更新凭证前，抓单会失败"},
+                    "zh_CN": "{shop}：访问令牌已于 {at} 过期：重新授权并更新凭证前，抓单会失败"},
     "tok_unknown": {"en": "{shop}: the credentials carry no expires_at: its token's expiry cannot be watched",
                     "zh_CN": "{shop}：凭证中没有 expires_at，无法提醒令牌到期"},
     "tok_refresh_failed": {
@@ -795,3 +795,71 @@ MESSAGES.update({
     "reports_server_listening": {"en": "Reports served read-only on {url} (folder {folder}).",
                                  "zh_CN": "报表只读服务已启动：{url}（目录 {folder}）。"},
 })
+
+
+# --- how times, money and ratios are written for a person (issue 23 #1, #3) ------------------
+_ZONES: dict[tuple, str] = {}
+DEFAULT_ZONE = "Asia/Shanghai"
+
+
+def display_zone() -> str:
+    """The zone every time a person reads is shown in: rules.yaml orders.default_timezone (the
+    default when the configuration cannot be read, so a report is never lost to it)."""
+    from config.settings import get_settings
+
+    rules = get_settings().config_dir / "rules.yaml"
+    try:
+        key = (str(rules), rules.stat().st_mtime_ns)
+    except OSError:
+        return DEFAULT_ZONE
+    if key not in _ZONES:
+        import yaml
+
+        try:
+            zone = ((yaml.safe_load(rules.read_text(encoding="utf-8")) or {}).get("orders") or {}).get(
+                "default_timezone") or DEFAULT_ZONE
+        except (OSError, yaml.YAMLError, AttributeError):
+            zone = DEFAULT_ZONE
+        _ZONES[key] = str(zone)
+    return _ZONES[key]
+
+
+def when(value: object, zone: str | None = None) -> str:
+    """A moment for a person: "2026-12-05 09:30" in the shop's zone; empty → ""."""
+    from domain.timeutil import local_text
+
+    return local_text(value, zone or display_zone())
+
+
+def _missing(value: object) -> bool:
+    try:
+        import pandas as pd
+
+        return value is None or value == "" or bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def yuan(minor: object) -> str:
+    """Minor units (fen) → "1,234.56" (yuan, two decimals, thousands separators); empty/NaN → ""."""
+    from decimal import Decimal, ROUND_HALF_UP
+
+    if _missing(minor):
+        return ""
+    amount = (Decimal(str(minor)) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return f"{amount:,.2f}"
+
+
+def percent(ratio: object, digits: int = 1) -> str:
+    """A ratio (0.125) → "12.5%"; empty/NaN → ""."""
+    if _missing(ratio):
+        return ""
+    return f"{float(ratio) * 100:,.{digits}f}%"
+
+
+def number(value: object, digits: int = 1) -> str:
+    """A statistic rounded for reading ("1,234.6"); whole numbers without decimals; empty/NaN → ""."""
+    if _missing(value):
+        return ""
+    value = float(value)
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.{digits}f}"

@@ -38,6 +38,7 @@ from domain.windows import Window, pull_window, watermark_limit
 from warehouse import repository
 from warehouse.db import make_engine
 from tasks.secrets import EXPIRING_PLATFORMS, pii_hash_key, shop_credentials, store_credentials
+from shopops.i18n import when
 
 #: Test seam (tests/integration/test_ingest_crash.py): ``SHOPOPS_TEST_CRASH_AT=<point>:<n>`` makes
 #: the process SIGKILL itself the n-th time it passes ``_crash_point(<point>)``, to prove that a
@@ -447,7 +448,7 @@ class ShopPull:
         if short:
             self.result.status = "incomplete"
             self.result.error = "; ".join(
-                f"window {c.window.start:%Y-%m-%d %H:%M} – {c.window.end:%Y-%m-%d %H:%M} UTC: the platform counts "
+                f"window {when(c.window.start)} – {when(c.window.end)}: the platform counts "
                 f"{c.expected} orders, its pages held {c.captured} (read {c.reads} times)" for c in short[:5]) + (
                 f"; {len(short) - 5} more" if len(short) > 5 else "") + (
                 " — the watermark stays before the first of them; the next pull reads them again. If it repeats, "
@@ -558,8 +559,7 @@ def take_run_guard(engine, shop_id: str, holder: str, ttl: timedelta) -> str | N
         return None
     until_text = "?"
     if until is not None:
-        stamp = pd.Timestamp(until)
-        until_text = f"{stamp.tz_localize('UTC') if stamp.tzinfo is None else stamp.tz_convert('UTC'):%Y-%m-%d %H:%M} UTC"
+        until_text = when(until)
     return (f"another run is pulling this shop right now ({describe_holder(current)}, its guard lasts until "
             f"{until_text}); this run left it alone. If that run is stuck, cancel it in the UI: the next run then "
             "takes over at once")

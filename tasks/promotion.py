@@ -281,7 +281,7 @@ def check_readiness(config: AppConfig, database_url: str, promo: PromotionConfig
                                             promo.window_start.astimezone(ZoneInfo(zone)).date(),
                                             config.rules.restock.default_lead_time_days)
     judged = apply_cooldown(shortfalls.assign(campaign=promo.name), last_sent, now,
-                            timedelta(hours=config.rules.restock.cooldown_hours))
+                            timedelta(hours=config.rules.restock.cooldown_hours), zone)
     stored = 0
     if not dry_run and len(judged):
         engine = make_engine(database_url)

@@ -21,7 +21,8 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from config.settings import get_settings
-from shopops.i18n import MESSAGES, t
+from domain.timeutil import local_time
+from shopops.i18n import MESSAGES, display_zone, t, when
 
 ARTIFACT_TABLE_MAX_ROWS = 200
 #: a cell text starting with one of these is taken for a formula by a spreadsheet (OWASP
@@ -40,12 +41,52 @@ def _artifact_key(text: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
 
 
+def _is_time_column(series: pd.Series) -> bool:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return True
+    if not pd.api.types.is_object_dtype(series):
+        return False
+    values = series.dropna()
+    return len(values) > 0 and all(isinstance(v, datetime) for v in values)
+
+
+def _zone_header(column: object, zone: str) -> object:
+    """A time column's header names the zone its times are in ("付款时间 (Asia/Shanghai)")."""
+    if not isinstance(column, str) or zone in column:
+        return column
+    stripped = re.sub(r"\s*[(（]UTC[)）]", "", column)
+    return f"{stripped} ({zone})"
+
+
+def local_times(frame: pd.DataFrame, zone: str | None = None, as_text: bool = False) -> pd.DataFrame:
+    """``frame`` with every time column in the shop's zone (issue 23 #1): naive local datetimes
+    for a spreadsheet (Excel has no zones) or "2026-12-05 09:30" text; the header names the zone."""
+    zone = zone or display_zone()
+    out = frame.copy()
+    renames = {}
+    for column in out.columns:
+        if not _is_time_column(out[column]):
+            continue
+        if as_text:
+            out[column] = out[column].map(lambda v: when(v, zone) or None)
+        else:
+            out[column] = pd.to_datetime(out[column].map(
+                lambda v: (lambda x: x.replace(tzinfo=None) if x is not None else None)(local_time(v, zone))))
+        renames[column] = _zone_header(column, zone)
+    return out.rename(columns=renames)
+
+
+def act_first(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """``frame`` with ``columns`` (those it has: what identifies a row, then the figure a person
+    acts on) first and the rest, the statistics behind it, to their right (issue 23 #4)."""
+    first = [c for c in columns if c in frame.columns]
+    return frame[first + [c for c in frame.columns if c not in first]]
+
+
 def records_for_artifact(frame: pd.DataFrame, limit: int = ARTIFACT_TABLE_MAX_ROWS) -> list[dict]:
-    """DataFrame → JSON-safe records (timestamps as ISO strings: raw Timestamps fail to serialise)."""
-    head = frame.head(limit).copy()
-    for column in head.columns:
-        if pd.api.types.is_datetime64_any_dtype(head[column]):
-            head[column] = head[column].map(lambda v: v.isoformat() if pd.notna(v) else None)
+    """DataFrame → JSON-safe records; times as "2026-12-05 09:30" in the shop's zone (raw
+    Timestamps fail to serialise), NaN as empty."""
+    head = local_times(frame.head(limit), as_text=True)
     return head.astype(object).where(head.notna(), None).to_dict(orient="records")
 
 
@@ -133,10 +174,7 @@ def write_xlsx(tables: dict[str, pd.DataFrame], family: str, stamp: str | None =
             while sheet in used:   # two tables with one localised name: keep both sheets
                 sheet = f"{sheet[:_SHEET_NAME_MAX - 2]}_{len(used)}"
             used.add(sheet)
-            out = frame.copy()
-            for column in out.columns:  # Excel cannot store time-zone-aware datetimes
-                if isinstance(out[column].dtype, pd.DatetimeTZDtype):
-                    out[column] = out[column].dt.tz_convert("UTC").dt.tz_localize(None)
+            out = local_times(frame)  # Excel cannot store time-zone-aware datetimes: local, zone in header
             out.to_excel(writer, sheet_name=sheet, index=False)
             worksheet = writer.sheets[sheet]
             _cells_as_text(worksheet)
@@ -251,7 +289,7 @@ def publish_report(family: str, title: str, tables: dict[str, pd.DataFrame], sum
     """
     path = write_xlsx(tables, family, title=title, edition=edition)
     key = _artifact_key(family)
-    lines = [f"# {title}", "", f"{t('generated_at')}: {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC", ""]
+    lines = [f"# {title}", "", f"{t('generated_at')}: {when(datetime.now(timezone.utc))}", ""]
     if summary_md:
         lines += [summary_md, ""]
     lines.append(f"{t('report_file')}: [{path.name}]({report_link(path)})")

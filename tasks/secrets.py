@@ -141,7 +141,7 @@ EXPIRING_PLATFORMS = frozenset({"taobao", "pdd", "douyin", "jd"})
 def expiring_tokens(shops, warning_days: int, now: datetime | None = None) -> list[TokenExpiry]:
     """Enabled shops whose token expires within ``warning_days`` (or has expired), and shops of
     an expiring platform whose credentials do not say when: each with the message to show."""
-    from shopops.i18n import t
+    from shopops.i18n import t, when
 
     now = now or datetime.now(timezone.utc)
     found = []
@@ -158,7 +158,7 @@ def expiring_tokens(shops, warning_days: int, now: datetime | None = None) -> li
                 found.append(TokenExpiry(shop.id, None, None, t("tok_unknown", shop=shop.id)))
             continue
         left = (expires - now).total_seconds() / 86400
-        at = f"{expires.astimezone(timezone.utc):%Y-%m-%d %H:%M}"
+        at = when(expires)
         if left <= 0:
             found.append(TokenExpiry(shop.id, expires, round(left, 1), t("tok_expired", shop=shop.id, at=at)))
         elif left <= warning_days:

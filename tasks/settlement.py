@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from domain.settlement import (Change, Component, Settlement, SettlementError, SettlementLine, SettlementRules,
                                diff_versions, frame_records, line_figures, shown, to_fen)
 from domain.settlement_inputs import InputProblem, SettlementInputError, SettlementInputs, load_inputs
-from shopops.i18n import t
+from shopops.i18n import number as number_text, percent, t, when, yuan as money_text
 from warehouse import repository
 from warehouse.db import make_engine
 from warehouse.repository import SettlementVersion
@@ -107,7 +107,7 @@ def check_month_ended(month: str, zone: str, now: datetime) -> None:
     """§5: a month is settled after it ends; before, its revenue and refunds are still coming in."""
     end = month_end(month, zone)
     if now < end:
-        raise SettlementRefused(t("st_month_not_ended", month=month, end=f"{end:%Y-%m-%d %H:%M} ({zone})"))
+        raise SettlementRefused(t("st_month_not_ended", month=month, end=f"{when(end, zone)} ({zone})"))
 
 
 def check_month_has_orders(month: str, sales: MonthSales, allow_no_orders: bool) -> None:
@@ -130,7 +130,7 @@ def unattributed_shops(month: str, inputs: SettlementInputs, sales: pd.DataFrame
     month_sales = sales[sales["month"] == month]
     net = (month_sales.groupby("shop_id")["placed_minor"].sum()
            - month_sales.groupby("shop_id")["refunded_minor"].sum())
-    return [(shop, yuan(int(minor))) for shop, minor in sorted(net.items()) if minor and shop not in run]
+    return [(shop, money_text(int(minor))) for shop, minor in sorted(net.items()) if minor and shop not in run]
 
 
 @task(name="load-earlier-coefficients", cache_policy=NO_CACHE)
@@ -324,10 +324,11 @@ def statement_tables(settlement: Settlement, kpis: pd.DataFrame, cs_kpis: pd.Dat
         scores = {c.name: shown(c.score) for c in line.components}
         row = {t("st_person_id", locale): line.person_id, t("st_name", locale): line.name,
                t("st_role", locale): t(f"st_role_{line.role}", locale),
+               # the figure a person acts on first comes right after who it is (issue 23 #4)
+               t("st_commission", locale): yuan(line.commission_minor),
                t("st_revenue", locale): yuan(line.revenue_minor)}
         row |= {t(f"st_component_{n}", locale): scores.get(n) for n in names}
-        row |= {t("st_coefficient", locale): None if line.coefficient is None else shown(line.coefficient),
-                t("st_commission", locale): yuan(line.commission_minor)}
+        row |= {t("st_coefficient", locale): None if line.coefficient is None else shown(line.coefficient)}
         if annual:
             row |= {t("st_annual_coefficient", locale): shown(line.annual.coefficient) if line.annual else None,
                     t("st_annual_bonus", locale): yuan(line.annual.bonus_minor) if line.annual else None}
@@ -347,33 +348,46 @@ def statement_tables(settlement: Settlement, kpis: pd.DataFrame, cs_kpis: pd.Dat
                               lambda c: None if c is None or pd.isna(c) else t(f"st_channel_{c}", locale)),
                           **{t(f"st_{m.removesuffix('_minor')}", locale): settlement.shops[m].map(yuan)
                              for m in money}})
-    kpi_table = pd.DataFrame({
+    tables = {"people": pd.DataFrame(people), "components": pd.DataFrame(parts), "shops": shops,
+              "store_kpis": store_kpi_table(kpis, locale), "cs_kpis": cs_kpi_table(cs_kpis, locale)}
+    return {name: _displayed(frame) for name, frame in tables.items()}
+
+
+def store_kpi_table(kpis: pd.DataFrame, locale: str | None = None, money=None, ratio=None, stat=None) -> pd.DataFrame:
+    """The store KPIs under localised headings. ``money``/``ratio``/``stat`` turn fen, ratios and
+    scores into cells: exact yuan and 4-place ratios for the .xlsx by default; for text,
+    :func:`shopops.i18n.yuan`, :func:`~shopops.i18n.percent` and :func:`~shopops.i18n.number`."""
+    money, ratio, stat = money or yuan, ratio or _ratio, stat or _ratio
+    return pd.DataFrame({
         t("st_shop", locale): kpis["shop_id"],
-        t("st_revenue", locale): kpis["revenue_minor"].map(yuan),
+        t("st_revenue", locale): kpis["revenue_minor"].map(money),
         t("st_orders", locale): kpis["orders"],
-        t("st_aov", locale): kpis["average_order_value_minor"].map(yuan),
+        t("st_aov", locale): kpis["average_order_value_minor"].map(money),
         t("st_visitors", locale): kpis["visitors"],
-        t("st_conversion_rate", locale): kpis["conversion_rate"].map(_ratio),
-        **{t(f"st_{r}", locale): kpis[r].map(_ratio) for r in ("refund_rate", "repeat_purchase_rate")},
+        t("st_conversion_rate", locale): kpis["conversion_rate"].map(ratio),
+        **{t(f"st_{r}", locale): kpis[r].map(ratio) for r in ("refund_rate", "repeat_purchase_rate")},
         t("st_new_buyers", locale): kpis["new_buyers"],
-        t("st_new_customer_cost", locale): kpis["new_customer_cost_minor"].map(yuan),
-        t("st_on_time_shipment_share", locale): kpis["on_time_shipment_share"].map(_ratio),
+        t("st_new_customer_cost", locale): kpis["new_customer_cost_minor"].map(money),
+        t("st_on_time_shipment_share", locale): kpis["on_time_shipment_share"].map(ratio),
         t("st_oversell_count", locale): kpis["oversell_count"],
-        **{t(f"st_{r}", locale): kpis[r].map(_ratio) for r in ("gross_margin", "roi")},
-        t("st_dsr", locale): kpis["dsr"].map(_ratio),
+        t("st_gross_margin", locale): kpis["gross_margin"].map(ratio),
+        t("st_roi", locale): kpis["roi"].map(stat),
+        t("st_dsr", locale): kpis["dsr"].map(stat),
     })
-    cs_table = pd.DataFrame({
+
+
+def cs_kpi_table(cs_kpis: pd.DataFrame, locale: str | None = None, money=None, ratio=None, stat=None) -> pd.DataFrame:
+    """The customer-service KPIs under localised headings (cells as in :func:`store_kpi_table`)."""
+    money, ratio, stat = money or yuan, ratio or _ratio, stat or (lambda v: v)
+    return pd.DataFrame({
         t("st_person_id", locale): cs_kpis["person_id"], t("st_name", locale): cs_kpis["name"],
         t("st_conversations", locale): cs_kpis["conversations"],
-        t("st_avg_response_s", locale): cs_kpis["avg_response_s"],
-        t("st_cs_conversion_rate", locale): cs_kpis["conversion_rate"].map(_ratio),
-        t("st_attributed_sales", locale): cs_kpis["attributed_sales_minor"].map(yuan),
-        t("st_target", locale): cs_kpis["target_minor"].map(yuan),
-        t("st_achievement", locale): cs_kpis["achievement"].map(_ratio),
+        t("st_avg_response_s", locale): cs_kpis["avg_response_s"].map(stat),
+        t("st_cs_conversion_rate", locale): cs_kpis["conversion_rate"].map(ratio),
+        t("st_attributed_sales", locale): cs_kpis["attributed_sales_minor"].map(money),
+        t("st_target", locale): cs_kpis["target_minor"].map(money),
+        t("st_achievement", locale): cs_kpis["achievement"].map(ratio),
     })
-    tables = {"people": pd.DataFrame(people), "components": pd.DataFrame(parts), "shops": shops,
-              "store_kpis": kpi_table, "cs_kpis": cs_table}
-    return {name: _displayed(frame) for name, frame in tables.items()}
 
 
 def component_basis(component: Component, locale: str | None = None) -> str | None:
@@ -454,24 +468,28 @@ def describe_version(database_url: str, month: str, preset: str, version: int | 
               status=t(f"st_status_{stored.status}", locale), sha=stored.inputs_sha256).replace("*", "")]
     if stored.approved_at:
         text.append(t("st_approved", locale, month=month, version=stored.version, by=stored.approved_by)
-                    + f" ({stored.approved_at:%Y-%m-%d %H:%M} UTC)")
+                    + f" ({when(stored.approved_at)})")
     if stored.note:
         text.append(t("st_previous_note", locale, note=stored.note))
     text.append(t("st_versions", locale, versions=", ".join(
         f"{v.version} {t(f'st_status_{v.status}', locale)}" for v in reversed(others))))
+    # for reading: yuan with separators, ratios as percentages, statistics rounded, empty for
+    # nothing (issue 23 #3); commission right after who it is (#4)
     people = pd.DataFrame({
         t("st_person_id", locale): lines["person_id"],
         t("st_role", locale): lines["role"].map(lambda r: t(f"st_role_{r}", locale)),
-        t("st_revenue", locale): lines["revenue_minor"].map(yuan),
-        t("st_coefficient", locale): [shown(Decimal(str(c))) if parts else None
+        t("st_commission", locale): lines["commission_minor"].map(money_text),
+        t("st_revenue", locale): lines["revenue_minor"].map(money_text),
+        t("st_coefficient", locale): [number_text(c, 4) if parts else ""
                                       for c, parts in zip(lines["coefficient"], lines["components"])],
-        t("st_commission", locale): lines["commission_minor"].map(yuan),
-        t("st_annual_bonus", locale): lines["annual_bonus_minor"].map(yuan),
+        t("st_annual_bonus", locale): lines["annual_bonus_minor"].map(money_text),
         t("st_flags", locale): lines["flags"].map(lambda flags: "; ".join(f["detail"] for f in flags or [])),
     })
     text += ["", people.to_string(index=False)]
+    readable = dict(money=money_text, ratio=percent, stat=number_text)
     if kpis and kpis.get("store_kpis"):
-        text += ["", t("st_kpis_heading", locale), pd.DataFrame(kpis["store_kpis"]).to_string(index=False)]
+        text += ["", t("st_kpis_heading", locale),
+                 store_kpi_table(pd.DataFrame(kpis["store_kpis"]), locale, **readable).to_string(index=False)]
     if kpis and kpis.get("cs_kpis"):
-        text += ["", pd.DataFrame(kpis["cs_kpis"]).to_string(index=False)]
+        text += ["", cs_kpi_table(pd.DataFrame(kpis["cs_kpis"]), locale, **readable).to_string(index=False)]
     return "\n".join(text)

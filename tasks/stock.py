@@ -614,7 +614,8 @@ def judge_restock(inputs: RestockInputs, config: AppConfig, today: date, now: da
     suggestions = suggest_restock(inputs.sales, inputs.stock, inputs.terms[["sku", "lead_time_days", "case_pack", "moq"]],
                                   rules, today, uplift if len(uplift) else None)
     suggestions = suggestions.merge(inputs.terms[["sku", "name", "supplier", "lead_time_source"]], on="sku", how="left")
-    return apply_cooldown(suggestions, inputs.last_sent, now, timedelta(hours=block.cooldown_hours))
+    return apply_cooldown(suggestions, inputs.last_sent, now, timedelta(hours=block.cooldown_hours),
+                          config.rules.orders.default_timezone)
 
 
 @task(name="store-alerts", cache_policy=NO_CACHE)

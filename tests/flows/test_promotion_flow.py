@@ -26,7 +26,7 @@ def run(phase: str, name: str = CAMPAIGN, dry_run: bool = False):
     return promotion_campaign(phase=phase, name=name, dry_run=dry_run, return_state=True)
 
 
-def test_phases_out_of_order_dry_run_and_an_unverifiable_campaign(empty_warehouse):
+def test_phases_out_of_order_dry_run_and_an_unverifiable_campaign(empty_warehouse, warehouse_env):
     report = run("report")
     assert report.is_failed() and "has not started: run `prepare` and `start` first" in report.message
 
@@ -43,6 +43,14 @@ def test_phases_out_of_order_dry_run_and_an_unverifiable_campaign(empty_warehous
     row = promotions.read_promotion(empty_warehouse, CAMPAIGN)
     assert row["status"] == "prepared"
     assert any("DJ-BLK-L: no price seen in the 30 days" in v for v in row["state"]["prepare"]["violations"])
+    # issue 23 #3: the violations sheet is in yuan, not fen (the file's campaign price is 29900 fen)
+    import openpyxl
+    sheet = openpyxl.load_workbook(sorted((warehouse_env.report_folder / f"promotion-{CAMPAIGN}-prepare")
+                                          .glob("*.xlsx"))[-1])["violations"]
+    header = [c.value for c in sheet[1]]
+    assert "campaign price (yuan)" in header and not any("fen" in str(h) for h in header), header
+    prices = {r[header.index("campaign price (yuan)")] for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert prices == {299.0}, prices
     # nothing in stock: both SKUs and the gift short, sent to restock
     assert sorted(repository.read_alerts(empty_warehouse)["sku"]) == ["DJ-BLK-L", "DJ-BLK-M", "GIFT-SOCKS"]
 

@@ -7,6 +7,8 @@ dist-1 placed 41,000 with a 1,000 refund, cost 28,000.
 """
 from __future__ import annotations
 
+import re
+
 import asyncio
 import time
 from datetime import datetime, timezone
@@ -183,8 +185,13 @@ def test_changed_input_makes_a_new_version_and_diff_names_what_changed(settlemen
     shown = CliRunner().invoke(app, ["settle", "show", MONTH, "--version", "1"])
     assert shown.exit_code == 0, shown.output
     assert "version 1 (draft)" in shown.output and first["inputs_sha256"] in shown.output
-    assert "1960.67" in shown.output and "Store KPIs" in shown.output        # M1's commission, yuan
-    assert "1948.8" in CliRunner().invoke(app, ["settle", "show", MONTH]).output  # newest: version 2
+    assert "1,960.67" in shown.output and "Store KPIs" in shown.output        # M1's commission, yuan
+    # issue 23 #3: for reading: no NaN, no 30-digit ratios, ratios as percentages, commission first (#4)
+    assert "NaN" not in shown.output and not re.search(r"\d\.\d{5,}", shown.output), shown.output
+    assert re.search(r"\d+\.\d%", shown.output)
+    people_header = next(line for line in shown.output.splitlines() if "commission (yuan)" in line)
+    assert people_header.index("commission (yuan)") < people_header.index("revenue")
+    assert "1,948.8" in CliRunner().invoke(app, ["settle", "show", MONTH]).output  # newest: version 2
     missing = CliRunner().invoke(app, ["settle", "show", MONTH, "--version", "9"])
     assert missing.exit_code == 1 and "has no version 9 (there are 1, 2)" in missing.output
 
@@ -311,7 +318,7 @@ def test_cli_settle_month_show_and_diff_command_lines(settlement_env):
                                       "--inputs-dir", str(DATA)])
     assert preset.exit_code == 0 and "2026-10 (plan_performance_pay): version 1, draft." in preset.output
     show = CliRunner().invoke(app, ["settle", "show", MONTH, "--version", "1"])
-    assert show.exit_code == 0 and "1960.67" in show.output
+    assert show.exit_code == 0 and "1,960.67" in show.output
     same = CliRunner().invoke(app, ["settle", "diff", MONTH, "1", "1"])
     assert same.exit_code == 0 and "0 difference(s)" in same.output
     bad = CliRunner().invoke(app, ["settle", "2026-13", "--dry-run"])
@@ -393,7 +400,7 @@ def test_revenue_of_a_shop_nobody_runs_is_flagged_in_the_statement_and_the_cli(s
     # the roster gives tmall and taobao-c to O1/O2; dist-1 sold 40,000 yuan net in October and nobody runs it
     result = CliRunner().invoke(app, ["settle", MONTH, "--dry-run", "--inputs-dir", str(DATA)])
     assert result.exit_code == 0, result.output
-    warning = "dist-1: 40000.00 yuan of revenue in 2026-10 is attributed to nobody on the roster"
+    warning = "dist-1: 40,000.00 yuan of revenue in 2026-10 is attributed to nobody on the roster"
     assert warning in result.output
     summary = max(asyncio.run(_artifacts(f"settlement-{MONTH}")), key=lambda a: a.created)   # this run's statement
     assert "Dry run" in summary.data and "Needs a person" in summary.data and warning in summary.data

@@ -237,6 +237,9 @@ def test_reconcile_stock_records_the_unposted_movements_and_listing_drift(world,
     assert book.sheetnames == ["discrepancies", "shops", "push_plan", "edited_on_marketplace", "pushes", "positions"]
     header = [c.value for c in book["discrepancies"][1]]
     assert {"warehouse count", "ledger", "listing shows", "possible cause and what to do"} <= set(header)
+    # issue 23 #4: who (SKU, warehouse, shop), then the difference and what to do, then the figures
+    assert header.index("difference") < header.index("possible cause and what to do") < header.index("warehouse count")
+    assert header[0] == "SKU"
     shops = {row[0]: row for row in book["shops"].iter_rows(min_row=2, values_only=True)}
     assert shops["jd-pop"][3:5] == (1, 39) and shops["tmall-flagship"][5:7] == (1, 6)
     assert shops["pdd-main"][2] == "failed"
@@ -431,6 +434,7 @@ def test_restock_alerts_levels_cooldown_and_worse_level(stock_env, webhook, monk
     assert [c.value for c in po["广州鞋业有限公司"][1]][:3] == ["SKU", "name", "suggested qty"]
     book = openpyxl.load_workbook(sorted((settings.report_folder / "restock-alerts").glob("*.xlsx"))[-1])
     header = [c.value for c in book["suggestions"][1]]
+    assert header[:3] == ["SKU", "name", "suggested qty"]   # issue 23 #4: the decisive column first
     for term in ("daily demand d", "σ", "lead time L", "safety stock SS", "reorder point ROP", "order-up-to S",
                  "case pack", "MOQ", "suggested qty", "sent / held back because"):
         assert term in header

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import openpyxl
 from prefect.client.orchestration import get_client
@@ -57,10 +60,11 @@ def test_check_warehouse_names_a_token_about_to_expire(warehouse_env, monkeypatc
                                                           "access_token": "t-token", "expires_at": soon.isoformat()}))
     check_warehouse()
     summary = max(asyncio.run(_artifacts("warehouse-check")), key=lambda a: a.created).data
-    assert f"jd-pop: the access token expires on {soon:%Y-%m-%d %H:%M} UTC (2 day(s) left)" in summary, summary
+    local = soon.astimezone(ZoneInfo("Asia/Shanghai"))   # the shop's clock (issue 23 #1)
+    assert f"jd-pop: the access token expires on {local:%Y-%m-%d %H:%M} (2 day(s) left)" in summary, summary
     report = max((warehouse_env.report_folder / "warehouse-check").glob("*.xlsx"), key=lambda p: p.stat().st_mtime)
     rows = list(openpyxl.load_workbook(report)["tokens"].values)
-    assert rows[0] == ("shop", "expires (UTC)", "days left") and ("jd-pop" in {r[0] for r in rows[1:]})
+    assert rows[0] == ("shop", "expires (Asia/Shanghai)", "days left") and ("jd-pop" in {r[0] for r in rows[1:]})
 
 
 def test_the_report_in_the_default_language_opens_from_its_artifact_link(warehouse_env, monkeypatch):
@@ -96,3 +100,19 @@ def test_the_report_in_the_default_language_opens_from_its_artifact_link(warehou
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_run_is_named_after_its_flow_and_beijing_start_time(warehouse_env):
+    """Issue 23 #2: "check-warehouse 12-05 09:30" (Beijing time), not Prefect's random name."""
+    before = datetime.now(timezone.utc)
+    state = check_warehouse(return_state=True)
+
+    async def run_name() -> str:
+        async with get_client() as client:
+            return (await client.read_flow_run(state.state_details.flow_run_id)).name
+
+    name = asyncio.run(run_name())
+    match = re.fullmatch(r"check-warehouse (\d{2}-\d{2} \d{2}:\d{2})", name)
+    assert match, name
+    local = before.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert match.group(1) in {f"{local:%m-%d %H:%M}", f"{local + timedelta(minutes=1):%m-%d %H:%M}"}

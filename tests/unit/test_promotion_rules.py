@@ -76,7 +76,7 @@ def test_the_report_sentence_names_the_sku_and_the_numbers(monkeypatch):
     assert texts[("TOO-DEAR", "price_above_list_share")] == \
         "TOO-DEAR: campaign price 300.00 is above the allowed 299.50 (50 % of list price 599.00)."
     assert texts[("ODD-COUPON", "coupon_not_multiple")] == "ODD-COUPON: coupon 12.00 is not a multiple of 5.00."
-    assert "(seen 2026-10-31 16:00 UTC)" in texts[("NOT-BELOW-LOW", "price_not_below_history_low")]
+    assert "(seen 2026-11-01 00:00)" in texts[("NOT-BELOW-LOW", "price_not_below_history_low")]
 
 
 def test_history_outside_30_days_and_after_the_window_start_does_not_count():

@@ -14,7 +14,7 @@ from openpyxl.utils import get_column_letter
 from tasks.reporting import records_for_artifact, write_xlsx
 
 
-def test_records_for_artifact_turns_timestamps_into_iso_strings_and_caps_rows():
+def test_records_for_artifact_shows_times_in_the_shops_zone_and_caps_rows():
     frame = pd.DataFrame({
         "shop": ["a", "b", "c"],
         "at": pd.to_datetime(["2026-11-11 00:00", None, "2026-11-11 02:00"], utc=True),
@@ -22,8 +22,8 @@ def test_records_for_artifact_turns_timestamps_into_iso_strings_and_caps_rows():
     })
     records = records_for_artifact(frame, limit=2)
     assert records == [
-        {"shop": "a", "at": "2026-11-11T00:00:00+00:00", "orders": 1.0},
-        {"shop": "b", "at": None, "orders": None},
+        {"shop": "a", "at (Asia/Shanghai)": "2026-11-11 08:00", "orders": 1.0},
+        {"shop": "b", "at (Asia/Shanghai)": None, "orders": None},
     ]
 
 
@@ -43,7 +43,9 @@ def test_write_xlsx_one_sheet_per_table_with_aware_times(tmp_path, monkeypatch):
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["orders", "empty"]
     assert book["orders"]["A2"].value == "227668460417201790"  # 64-bit ids stay text
-    assert str(book["orders"]["B2"].value) == "2026-11-11 01:00:00"
+    # Excel has no zones: the naive local (Beijing) time, the header names the zone (issue 23 #1)
+    assert str(book["orders"]["B2"].value) == "2026-11-11 09:00:00"
+    assert book["orders"]["B1"].value == "at (Asia/Shanghai)"
 
 
 # --- issue 23 #5: a workbook staff can read, filter, print and forward -----------------------
@@ -204,3 +206,33 @@ def test_the_reports_server_serves_a_report_and_nothing_else(reports_server):
         assert status == 404 and b"pull-orders-2026" not in body, folder
     assert _get(reports_server, "/reports/pull-orders/.pull-orders-2026-12-05.1-ab.partial.xlsx")[0] == 404
     assert _get(reports_server, "/reports/pull-orders/pull-orders-2026-12-05.xlsx", "DELETE")[0] == 405
+
+
+def test_published_summary_shows_local_minutes_not_utc(tmp_path, monkeypatch):
+    """Issue 23 #1: 生成时间 is the shop's clock, "YYYY-MM-DD HH:MM", no "UTC", no microseconds."""
+    import re
+    from datetime import datetime, timezone
+
+    from config.settings import get_settings
+    import tasks.reporting as reporting
+
+    monkeypatch.setenv("SHOPOPS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SHOPOPS_LOCALE", "zh_CN")
+    get_settings.cache_clear()
+    shown: list[str] = []
+    monkeypatch.setattr(reporting, "create_markdown_artifact", lambda markdown, **_: shown.append(markdown))
+    monkeypatch.setattr(reporting, "create_table_artifact", lambda **_: None)
+    try:
+        before = datetime.now(timezone.utc)
+        reporting.publish_report.fn(family="unit", title="报告", tables={"t": pd.DataFrame({"x": [1]})},
+                                    summary_md="ok")
+    finally:
+        get_settings.cache_clear()
+    text = shown[0]
+    assert "UTC" not in text
+    stamp = re.search(r"生成时间: (\S+ \S+)", text).group(1)
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", stamp), stamp
+    from zoneinfo import ZoneInfo
+    local = datetime.strptime(stamp, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert abs((local - before).total_seconds()) < 120   # Beijing time, not UTC
+

@@ -207,7 +207,7 @@ def test_cooldown_holds_back_repeats_and_lets_worse_levels_through():
         "SAME": False, "WORSE": True, "BETTER": False, "OVERSTOCK": False, "COOLED": True, "EXACT": True, "NEW": True}
     reasons = dict(zip(judged["sku"], judged["send_reason"]))
     assert reasons["WORSE"] == "worse than the last alert: warning → critical"
-    assert reasons["SAME"] == "held back: warning already sent at 2026-11-23 08:00 UTC, within the cooldown"
+    assert reasons["SAME"] == "held back: warning already sent at 2026-11-23 16:00, within the cooldown"
     assert reasons["NEW"] == "first alert for this SKU"
     assert reasons["COOLED"].startswith("cooldown over")
 

@@ -38,8 +38,8 @@ def test_tokens_ending_within_the_warning_days_or_ended_or_of_unknown_end_are_na
     found = {x.shop_id: x for x in expiring_tokens(shops, warning_days=7, now=NOW)}
     assert set(found) == {"tmall-a", "pdd-a", "douyin-a"}
     assert found["tmall-a"].days_left == pytest.approx(3.0)
-    assert "expires on 2026-12-07 13:00 UTC (3 day(s) left)" in found["tmall-a"].message
-    assert "expired on 2026-12-01 00:00 UTC" in found["pdd-a"].message and found["pdd-a"].days_left < 0
+    assert "expires on 2026-12-07 21:00 (3 day(s) left)" in found["tmall-a"].message  # Beijing time (issue 23 #1)
+    assert "expired on 2026-12-01 08:00" in found["pdd-a"].message and found["pdd-a"].days_left < 0
     assert "no expires_at" in found["douyin-a"].message
     assert all("secret-1234" not in x.message and "token-1234" not in x.message for x in found.values())
 
