@@ -86,7 +86,7 @@ async def _forget_artifacts(flow_run_ids: list) -> None:
 
 def _report_sheet(settings, family: str, sheet: str) -> pd.DataFrame:
     """A sheet of the run's report (not of a batch's papers: those carry the batch id)."""
-    reports = sorted(p for p in (settings.report_folder / family).glob(f"{family}-*Z.xlsx"))
+    reports = sorted(p for p in (settings.report_folder / family).glob(f"{family}-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9].xlsx"))
     assert len(reports) == 1, reports
     return pd.read_excel(reports[0], sheet_name=sheet)
 

@@ -304,8 +304,8 @@ def test_hourly_reconcile_without_a_count_updates_the_open_records_instead_of_fi
     assert summary.startswith("# 库存对账：盘点与台账不符 1 处，商品超卖风险 1 个，少卖 1 个\n")
     assert "账实相符" not in summary
     book = openpyxl.load_workbook(next((settings.report_folder / "reconcile-stock").glob("*.xlsx")))
-    sheet = [dict(zip([c.value for c in book["discrepancies"][1]], row))
-             for row in book["discrepancies"].iter_rows(min_row=2, values_only=True)]
+    sheet = [dict(zip([c.value for c in book["库存差异"][1]], row))   # the sheet's zh_CN name (issue 23 #5)
+             for row in book["库存差异"].iter_rows(min_row=2, values_only=True)]
     advice = {row["类型"]: row["可能原因与处理建议"] for row in sheet}
     assert "出库未入账" in advice["count_vs_ledger"]
     assert "超卖" in advice["oversell_risk"] and "改为 22" in advice["oversell_risk"]
