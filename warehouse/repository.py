@@ -1191,6 +1191,11 @@ def record_discrepancies(conn_or_engine: ConnOrEngine, discrepancies: pd.DataFra
                "status": "open", "created_at": now, "last_seen_at": now}
             for row in discrepancies.itertuples(index=False)]
     with _connection(conn_or_engine) as conn:
+        if conn.dialect.name == "sqlite":
+            # the writer from the first statement: a transaction that reads first and writes after
+            # another process committed cannot upgrade its stale snapshot ("database is locked" at
+            # once, no busy wait): the hourly reconcile failed so beside a pull (found by test_demo)
+            _hold_sqlite_write_lock(conn)
         open_keys = {tuple(r) for r in conn.execute(
             sa.select(*[table.c[c] for c in DISCREPANCY_KEY]).where(table.c.status == "open"))}
         already = sum(tuple(r[c] for c in DISCREPANCY_KEY) in open_keys for r in rows)

@@ -433,3 +433,45 @@ def test_migration_0006_keeps_one_open_record_per_key_with_the_latest_numbers(da
         columns = {c["name"] for c in sa.inspect(conn).get_columns("stock_discrepancies")}
     assert "last_seen_at" not in columns
     engine.dispose()
+
+
+def test_discrepancies_are_stored_although_another_process_commits_after_their_transaction_began(tmp_path):
+    """SQLite: the hourly reconcile's transaction began with a read of the open records; a pull in
+    another process committed before its first write, and the write failed at once with
+    "database is locked" (a stale read snapshot cannot become the writer; found by test_demo at the
+    top of an hour). Now the transaction is the writer from its first statement: the other
+    process's commit waits for it instead, and both land."""
+    import threading
+
+    url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
+    migrate.upgrade(url)
+    ours, theirs = make_engine(url), make_engine(url)
+    other_done = threading.Event()
+
+    def other_process_commits() -> None:
+        with theirs.begin() as conn:   # another writer (a pull): one committed write
+            conn.execute(sa.text("INSERT INTO stock_movements_seen_by_test VALUES (1)"))
+        other_done.set()
+
+    with theirs.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE stock_movements_seen_by_test (x INTEGER)"))
+    fired = []
+
+    @sa.event.listens_for(ours, "after_cursor_execute")
+    def after(conn, cursor, statement, parameters, context, executemany):
+        if "FROM stock_discrepancies" in statement and not fired:   # our transaction has read
+            fired.append(statement)
+            threading.Thread(target=other_process_commits, daemon=True).start()
+            other_done.wait(2)   # the old code: the other commit lands here, before our first write
+
+    try:
+        stored = repository.record_discrepancies(ours, pd.DataFrame([
+            _record("oversell_risk", "s1", listing=40, planned=30, difference=10, cause="listing_drift")]),
+            flow_run_id="hourly", now=T0)
+        assert other_done.wait(60), "the other process's write never landed"
+        assert fired and stored.new == 1
+        with theirs.connect() as conn:
+            assert conn.execute(sa.text("SELECT COUNT(*) FROM stock_movements_seen_by_test")).scalar() == 1
+    finally:
+        ours.dispose()
+        theirs.dispose()
