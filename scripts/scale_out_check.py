@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             logs = requests.post(f"{api_url}/logs/filter", json={"logs": {"flow_run_id": {"any_": [run["id"]]}}},
                                  timeout=10).json()
             named = [m.group(1) for log in logs if (m := re.search(r"Worker '([^']+)' submitting", log["message"]))]
-            worker_of[run["name"]] = named[0] if named else None
+            worker_of[run["id"]] = named[0] if named else None   # by id: readable run names repeat (one minute)
         states = sorted({r["state_type"] for r in runs})
         per_worker = {w: sum(1 for v in worker_of.values() if v == w) for w in ("worker-a", "worker-b")}
         orders = assert_equals_truth(warehouse, world, world.end, [s.id for s in world.shops], until=until)
