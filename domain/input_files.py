@@ -129,9 +129,9 @@ def positive_count(value: object) -> int:
     return amount
 
 
-def money(value: object, *, allow_zero: bool = True) -> int:
-    """Yuan as typed (``1200``, ``¥1,200.00``, ``1200元``) → integer fen; more than 2 decimals is
-    an error, not a rounding."""
+def signed_money(value: object) -> int:
+    """Yuan as typed (``1200``, ``¥1,200.00``, ``1200元``, ``-3.5``) → integer fen; more than 2
+    decimals is an error, not a rounding."""
     if is_blank(value):
         raise ValueError("is empty")
     cleaned = value
@@ -139,9 +139,14 @@ def money(value: object, *, allow_zero: bool = True) -> int:
         cleaned = _MONEY_MARKS.sub("", unicodedata.normalize("NFKC", value).strip())
     amount = number(cleaned)
     try:
-        minor = major_to_minor(str(cleaned).strip() if isinstance(cleaned, str) else amount)
+        return major_to_minor(str(cleaned).strip() if isinstance(cleaned, str) else amount)
     except MoneyError as exc:
         raise ValueError(f"{exc} (yuan with at most 2 decimals)") from None
+
+
+def money(value: object, *, allow_zero: bool = True) -> int:
+    """:func:`signed_money` of 0 or more (above 0 unless ``allow_zero``)."""
+    minor = signed_money(value)
     if minor < 0 or (minor == 0 and not allow_zero):
         raise ValueError(f"{value} must be {'0 or more' if allow_zero else 'above 0'}")
     return minor
