@@ -317,7 +317,8 @@ app.add_typer(stock_app, name="stock")
 
 @stock_app.command("import-count")
 def stock_import_count(file: Path = typer.Argument(..., help="Count file (.csv/.xlsx): sku, warehouse, counted_qty "
-                                                           "[, counted_at].")) -> None:
+                                                           "[, counted_at] (or 商品编码, 仓库, 盘点数量, 盘点时间).")
+                       ) -> None:
     """Accept a warehouse count: a stocktake per warehouse and a ledger row per SKU that sets
     its on-hand from the count's moment. Importing the same file again changes nothing."""
     from tasks.stock import CountFileError, import_count, read_count_file
