@@ -25,10 +25,9 @@ the person who made the export can fix it; nothing is half-imported.
 """
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,7 +37,8 @@ import yaml
 from connectors.base import (Connector, ConnectorSettings, Credentials, Page, PlatformError, PushResult,
                              ShipmentResult)
 from domain.canonical import CANONICAL_STATUSES
-from domain.money import MoneyError, major_to_minor, minor_from_int
+from domain.input_files import InputFile, signed_money
+from domain.money import MINOR_PER_MAJOR, MoneyError, minor_from_int
 from domain.timeutil import UTC
 from domain.windows import Window
 
@@ -82,28 +82,14 @@ def load_mapping(mapping: Mapping[str, Any] | str | Path) -> dict[str, Any]:
 
 
 def read_rows(path: Path) -> tuple[bytes, list[str], list[list[Any]]]:
-    """(file bytes, header, data rows) of a .csv (UTF-8 or GB18030, as Chinese tools save)
-    or .xlsx export."""
-    raw = path.read_bytes()
-    if path.suffix.lower() == ".xlsx":
-        from openpyxl import load_workbook
-
-        sheet = load_workbook(io.BytesIO(raw), read_only=True, data_only=True).worksheets[0]
-        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-    else:
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = raw.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise FileImportError(f"{path.name}: neither UTF-8 nor GB18030 text; save the export as CSV UTF-8")
-        rows = list(csv.reader(io.StringIO(text)))
-    if not rows:
-        raise FileImportError(f"{path.name}: the file is empty (expected a header row)")
-    header = [str(h).strip() if h is not None else "" for h in rows[0]]
-    return raw, header, [r for r in rows[1:] if any(v not in (None, "") for v in r)]
+    """(file bytes, header, data rows) of a .csv (UTF-8, UTF-8 with BOM or GBK, as Chinese tools
+    save) or .xlsx export, read by ``domain.input_files`` as every other file people keep."""
+    source = InputFile(path)
+    table = source.table()
+    if source.problems:
+        raise FileImportError("\n".join(str(p) for p in source.problems))
+    header, rows = table
+    return path.read_bytes(), header, [row for _, row in rows]
 
 
 class FileImportConnector(Connector):
@@ -184,11 +170,16 @@ class FileImportConnector(Connector):
 
     def _convert(self, field: str, value: Any, fail) -> Any:
         if field in MONEY_FIELDS:
-            try:
-                (minor_from_int if self.mapping.get("money_unit") == "fen" else major_to_minor)(value)
-            except MoneyError as exc:
+            if self.mapping.get("money_unit") == "fen":
+                try:
+                    minor_from_int(value)
+                except MoneyError as exc:
+                    raise fail(field, str(exc)) from None
+                return value
+            try:   # ¥1,200.00 as the back-office writes it; 12,00 and 1e5 are ambiguous
+                return str(Decimal(signed_money(value)) / MINOR_PER_MAJOR)
+            except ValueError as exc:
                 raise fail(field, str(exc)) from None
-            return value
         if field in TIME_FIELDS:
             return self._time(value, fail, field)
         if field == "quantity":

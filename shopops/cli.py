@@ -317,7 +317,8 @@ app.add_typer(stock_app, name="stock")
 
 @stock_app.command("import-count")
 def stock_import_count(file: Path = typer.Argument(..., help="Count file (.csv/.xlsx): sku, warehouse, counted_qty "
-                                                           "[, counted_at].")) -> None:
+                                                           "[, counted_at] (or 商品编码, 仓库, 盘点数量, 盘点时间).")
+                       ) -> None:
     """Accept a warehouse count: a stocktake per warehouse and a ledger row per SKU that sets
     its on-hand from the count's moment. Importing the same file again changes nothing."""
     from tasks.stock import CountFileError, import_count, read_count_file
@@ -330,6 +331,89 @@ def stock_import_count(file: Path = typer.Argument(..., help="Count file (.csv/.
     done = import_count(get_settings().warehouse_url, count)
     typer.echo(t("stk_import_done", file=count.source, lines=done.lines,
                  ids=", ".join(f"{w}#{i}" for w, i in done.stocktake_ids.items()), posted=done.ledger_posted))
+
+
+def _refused_file(exc) -> None:
+    """A hand-kept file refused whole (``domain.input_files.InputFileError``): every problem with
+    its file, row and column, that nothing was stored, what to do; exit 2."""
+    files = sorted({p.file for p in exc.problems})
+    typer.echo(t("in_refused", file=", ".join(files), n=len(exc.problems)), err=True)
+    for problem in exc.problems:
+        typer.echo(f"  - {problem}", err=True)
+    typer.echo(t("in_fix_and_retry"), err=True)
+    raise typer.Exit(2)
+
+
+catalogue_app = typer.Typer(help="The SKU catalogue (商品档案): SKU, name, colour/size, supplier, cost, case pack, MOQ, bin.",
+                            no_args_is_help=True)
+app.add_typer(catalogue_app, name="catalogue")
+
+
+@catalogue_app.command("import")
+def catalogue_import(file: Path = typer.Argument(..., help="Catalogue file (.xlsx/.csv; `shopops templates` writes one).")
+                     ) -> None:
+    """Add or update SKUs from the catalogue file, all rows or none; blank cells get the
+    supplier's or rules.yaml's defaults."""
+    from domain.input_files import InputFileError
+    from tasks.catalogue import import_catalogue
+
+    try:
+        done = import_catalogue(get_settings().warehouse_url, file, load_config())
+    except InputFileError as exc:
+        _refused_file(exc)
+    typer.echo(t("cat_import_done", file=file.name, added=done.added, updated=done.updated))
+
+
+po_app = typer.Typer(help="Purchase orders (采购单) and their deliveries (到货入库) into the stock ledger.",
+                     no_args_is_help=True)
+app.add_typer(po_app, name="po")
+
+
+@po_app.command("import")
+def po_import(file: Path = typer.Argument(..., help="Purchase-order file (.xlsx/.csv), one row per PO line.")) -> None:
+    """Store new purchase orders (open): what they still owe is in transit for restock."""
+    from domain.input_files import InputFileError
+    from tasks.purchasing import import_purchase_orders
+
+    try:
+        done = import_purchase_orders(get_settings().warehouse_url, file, load_config())
+    except InputFileError as exc:
+        _refused_file(exc)
+    typer.echo(t("po_import_done", file=file.name, orders=done.orders_added, lines=done.lines_added,
+                 unchanged=done.orders_unchanged))
+
+
+@po_app.command("receive")
+def po_receive(file: Path = typer.Argument(..., help="Receipt file (.xlsx/.csv), one row per delivered PO line.")
+               ) -> None:
+    """Post deliveries: stock on hand goes up, the PO's open quantity down; an over-receipt or an
+    unknown PO or SKU refuses the whole file."""
+    from domain.input_files import InputFileError
+    from tasks.purchasing import receive_purchase_orders
+
+    try:
+        done = receive_purchase_orders(get_settings().warehouse_url, file, load_config())
+    except InputFileError as exc:
+        _refused_file(exc)
+    typer.echo(t("po_receive_done", file=file.name, lines=done.lines, units=done.units,
+                 done=", ".join(done.orders_completed) or "—"))
+    if done.already_posted:
+        typer.echo(t("po_receive_already", n=done.already_posted))
+
+
+@app.command("templates")
+def templates_command(folder: Optional[Path] = typer.Argument(None, help="Folder to write them to (default: "
+                                                               "<data>/templates).")) -> None:
+    """Write a ready .xlsx template of every file the product reads (roster, targets, expenses,
+    CS stats, shop channels and stats, catalogue, purchase orders, receipts, count)."""
+    from tasks.templates import write_templates
+
+    settings = get_settings()
+    folder = folder or settings.data_dir / "templates"
+    written = write_templates(folder, load_config(), settings.locale)
+    typer.echo(t("tpl_written", n=len(written), folder=folder, language=settings.locale))
+    for path in written:
+        typer.echo(f"  {path.name}")
 
 
 @stock_app.command("reconcile")

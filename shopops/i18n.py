@@ -251,6 +251,36 @@ MESSAGES: dict[str, dict[str, str]] = {
     "stk_next_expected_at": {"en": "next arrival", "zh_CN": "最近到货"},
     "stk_import_done": {"en": "{file}: {lines} counted rows imported as stocktake(s) {ids}; {posted} ledger rows posted.",
                        "zh_CN": "{file}：已导入 {lines} 行盘点（盘点单 {ids}），台账新增 {posted} 行。"},
+    # the files a department keeps (issue 23 #9): catalogue, purchase orders, receipts, templates
+    "in_refused": {"en": "{file}: {n} problem(s); nothing was stored:",
+                   "zh_CN": "{file}：有 {n} 处问题，未导入任何内容："},
+    "in_fix_and_retry": {"en": "Correct the named rows (row numbers as Excel shows them) and import the file again.",
+                         "zh_CN": "请按上面列出的行号（与 Excel 行号一致）修改后重新导入。"},
+    "cat_import_done": {"en": "{file}: {added} SKU(s) added, {updated} updated.",
+                        "zh_CN": "{file}：新增 {added} 个 SKU，更新 {updated} 个。"},
+    "po_import_done": {"en": "{file}: {orders} purchase order(s) with {lines} line(s) stored; {unchanged} were "
+                             "already stored as they are.",
+                       "zh_CN": "{file}：已导入 {orders} 张采购单（{lines} 行）；{unchanged} 张此前已导入且未变。"},
+    "po_receive_done": {"en": "{file}: {lines} receipt line(s) posted, {units} unit(s) added to stock on hand; "
+                              "fully received: {done}.",
+                        "zh_CN": "{file}：已入库 {lines} 行，共 {units} 件计入现有库存；已全部到货的采购单：{done}。"},
+    "po_receive_already": {"en": "{n} row(s) had been posted before and were skipped (a second delivery on the same "
+                                 "day needs its own receipt number).",
+                           "zh_CN": "{n} 行此前已入库，已跳过（同一天的第二次到货请填写各自的入库单号）。"},
+    "tpl_written": {"en": "{n} templates written to {folder} (headings in {language}, one example row each: "
+                          "replace it with your rows):",
+                    "zh_CN": "已在 {folder} 写入 {n} 个模板（{language} 表头，各含一行示例：请替换为实际数据）："},
+    "tpl_loaded_by": {"en": "load with: {command}", "zh_CN": "导入：{command}"},
+    "tpl_roster": {"en": "Staff roster", "zh_CN": "人员名单"},
+    "tpl_targets": {"en": "Monthly targets", "zh_CN": "月度目标"},
+    "tpl_expenses": {"en": "Monthly expenses", "zh_CN": "月度费用"},
+    "tpl_cs_stats": {"en": "Customer-service stats", "zh_CN": "客服数据"},
+    "tpl_shop_channels": {"en": "Shop channels", "zh_CN": "店铺渠道"},
+    "tpl_shop_stats": {"en": "Shop stats", "zh_CN": "店铺数据"},
+    "tpl_count": {"en": "Warehouse count", "zh_CN": "盘点表"},
+    "tpl_catalogue": {"en": "SKU catalogue", "zh_CN": "商品档案"},
+    "tpl_purchase_orders": {"en": "Purchase orders", "zh_CN": "采购单"},
+    "tpl_po_receipts": {"en": "Purchase receipts", "zh_CN": "采购到货"},
     # restock-alerts (§3)
     "rs_title": {"en": "Restock alerts {day}", "zh_CN": "补货提醒 {day}"},
     "rs_summary": {"en": "{critical} critical, {warning} warning, {overstock} overstock; {sent} sent, {held_back} held back by the cooldown; {events} critical notifications.",

@@ -224,6 +224,10 @@ def _dress(worksheet, frame: pd.DataFrame, totals: tuple[str, ...], heading: str
     worksheet.oddFooter.center.text = t("xlsx_page")
 
 
+#: the dressing of every workbook a person gets (reports, and the input templates of tasks/templates.py)
+dress_sheet = _dress
+
+
 def _prune(folder: Path, family: str, days: int) -> list[Path]:
     """Delete ``family``'s dated reports (and aside files left by a crash) last written more
     than ``days`` days ago; ``days == 0`` keeps everything. Other files in the folder (a

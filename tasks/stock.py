@@ -6,9 +6,8 @@ the flows run. A task is a load, a shop's listing reads, or a store — never on
 """
 from __future__ import annotations
 
-import csv
-import io
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -18,8 +17,9 @@ import sqlalchemy as sa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from config.schema import AppConfig, ShopConfig, load_config, read_text
+from config.schema import AppConfig, ShopConfig, load_config
 from connectors import ConnectorError, build_connector, default_settings, redact
+from domain.input_files import Column, count, read_records, text
 from domain.restock import RestockRules, apply_cooldown, suggest_restock
 from domain.stock import ALL_WAREHOUSES, LISTING_KEY, RESERVING_STATUSES, positions, push_plan, reconcile
 from shopops.i18n import t
@@ -44,111 +44,70 @@ class WarehouseCount:
     counts: pd.DataFrame          # sku, warehouse, counted_qty
     counted_at: datetime          # the moment the count is true at (UTC)
     source: str                   # the file name
+    rows: tuple[int, ...] = ()    # each count row's row in the file (as Excel numbers it), when read from one
 
 
-def _read_count_table(path: Path) -> pd.DataFrame:
-    """The count file's one table, every cell as text; ``CountFileError`` for a file that is
-    empty, not text in UTF-8 or GBK, ragged, not a workbook, or a workbook with data on more
-    than one sheet (only one would be read)."""
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        try:
-            sheets = pd.read_excel(path, sheet_name=None, dtype=str)
-        except Exception as exc:  # noqa: BLE001 - zip, XML or openpyxl errors: the file is not a workbook
-            raise CountFileError(f"{path}: not a readable Excel workbook ({type(exc).__name__}: "
-                                 f"{str(exc).splitlines()[0] if str(exc) else ''}); open it in Excel and save it "
-                                 "again as .xlsx, or export it as .csv") from None
-        filled = {name: frame for name, frame in sheets.items() if not frame.dropna(how="all").empty
-                  or not all(str(c).startswith("Unnamed:") for c in frame.columns)}
-        if len(filled) > 1:
-            raise CountFileError(f"{path}: the workbook has {len(filled)} sheets with data ({', '.join(filled)}); "
-                                 "a count file is read from one sheet: put every counted row on one sheet, or "
-                                 "save each sheet as its own file and import each")
-        if not filled:
-            raise CountFileError(f"{path}: the file is empty; the header row must name {', '.join(COUNT_COLUMNS)}")
-        return next(iter(filled.values()))
-    if suffix != ".csv":
-        raise CountFileError(f"{path}: unsupported file type '{path.suffix}'; use .csv or .xlsx")
-    try:
-        text = read_text(path)
-    except UnicodeError as exc:
-        raise CountFileError(f"{path}: {exc}") from None
-    if not text.strip():
-        raise CountFileError(f"{path}: the file is empty; the header row must name {', '.join(COUNT_COLUMNS)}")
-    rows = list(csv.reader(io.StringIO(text), skipinitialspace=True))
-    width = len(rows[0])
-    ragged = [f"{path}: row {n}: {len(row)} fields, the header has {width}; check the commas of that row"
-              for n, row in enumerate(rows, start=1) if row and len(row) != width]
-    if ragged:
-        raise CountFileError("\n".join(ragged))
-    return pd.read_csv(io.StringIO(text), dtype=str, skipinitialspace=True, keep_default_na=False,
-                       na_values=[""])
+#: the count file's columns (domain.input_files: English or Chinese headings); ``counted_at`` optional
+COUNT_FILE_COLUMNS = [
+    Column("sku", "商品编码", text, aliases=("SKU", "货号")),
+    Column("warehouse", "仓库", text, aliases=("仓库编码",)),
+    Column("counted_qty", "盘点数量", count, aliases=("实盘数量",)),
+    Column("counted_at", "盘点时间", text, optional=True),
+]
 
 
 def read_count_file(path: Path | str, *, now: datetime | None = None,
                     future_tolerance: timedelta | None = None) -> WarehouseCount:
-    """Read and check a count file (.csv or .xlsx; columns sku, warehouse, counted_qty and an
-    optional counted_at, ISO 8601 with an offset, the same on every row).
+    """Read and check a count file (.csv or .xlsx, read by ``domain.input_files``; columns sku,
+    warehouse, counted_qty and an optional counted_at, ISO 8601 with an offset, the same on
+    every row).
 
     The count is true at ``counted_at`` when given, else at the file's modification time (a
     WMS export is written when it is taken); a count cannot be true later than ``now`` plus
-    ``future_tolerance`` (rules.yaml stock.count_future_tolerance_minutes). A .csv may be
-    UTF-8 or GBK. Every bad row is listed with its row and column.
+    ``future_tolerance`` (rules.yaml stock.count_future_tolerance_minutes). Every bad row is
+    listed with its row and column.
     """
     path = Path(path)
-    if not path.exists():
-        raise CountFileError(f"{path}: no such file")
-    frame = _read_count_table(path)
-    frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in COUNT_COLUMNS if c not in frame.columns]
-    if missing:
-        raise CountFileError(f"{path}: missing column(s) {', '.join(missing)}; the header row must name "
-                             f"{', '.join(COUNT_COLUMNS)} (and optionally counted_at)")
-    if frame.dropna(how="all").empty:
+    rows, source = read_records(path, COUNT_FILE_COLUMNS, label=str(path))
+    if not source.problems and not rows:
         raise CountFileError(t("stk_count_no_rows", file=path))
-    problems = []
-    for column in ("sku", "warehouse"):
-        frame[column] = frame[column].astype("string").str.strip()
-        for index in frame.index[frame[column].isna() | (frame[column] == "")]:
-            problems.append(f"{path}: row {index + 2}, column {column}: empty")
-    numbers = pd.to_numeric(frame["counted_qty"], errors="coerce")
-    whole = numbers.notna() & (numbers >= 0) & (numbers == numbers.round())
-    for index in frame.index[~whole]:
-        problems.append(f"{path}: row {index + 2}, column counted_qty: '{frame.at[index, 'counted_qty']}' must be "
-                        "a whole number >= 0")
-    duplicated = frame.duplicated(["sku", "warehouse"], keep="first")
-    for index in frame.index[duplicated]:
-        problems.append(f"{path}: row {index + 2}, column sku: '{frame.at[index, 'sku']}' in "
-                        f"{frame.at[index, 'warehouse']} is counted twice; keep one row per SKU and warehouse")
+    seen: dict[tuple[str, str], int] = {}
+    for row_no, row in rows.items():
+        key = (row["sku"], row["warehouse"])
+        if key in seen:
+            source.problem(row_no, f"'{row['sku']}' in {row['warehouse']} is counted twice (row {seen[key]} too); keep "
+                                   "one row per SKU and warehouse", "sku")
+        seen.setdefault(key, row_no)
     counted_at = None
-    if "counted_at" in frame.columns:
-        stamps = pd.to_datetime(frame["counted_at"], utc=False, errors="coerce", format="ISO8601")
-        for index in frame.index[stamps.isna()]:
-            problems.append(f"{path}: row {index + 2}, column counted_at: '{frame.at[index, 'counted_at']}' is not "
-                            "an ISO 8601 time with an offset, e.g. 2026-11-23T08:00:00+08:00")
-        good = stamps.dropna()
-        if len(good) and any(getattr(t, "tzinfo", None) is None for t in good):
-            problems.append(f"{path}: column counted_at: give the offset (e.g. +08:00); a time without one is ambiguous")
-        elif len(good) and good.map(lambda t: t.timestamp()).nunique() > 1:
-            problems.append(f"{path}: column counted_at: every row must carry the same time (one count, one moment)")
-        elif len(good):
-            counted_at = pd.Timestamp(good.iloc[0]).tz_convert("UTC").to_pydatetime()
-            if future_tolerance is None:
-                future_tolerance = timedelta(minutes=load_config().rules.stock.count_future_tolerance_minutes)
-            latest = (now or datetime.now(timezone.utc)) + future_tolerance
-            if counted_at > latest:
-                first = good.index[0]
-                problems.append(f"{path}: row {first + 2}, column counted_at: '{frame.at[first, 'counted_at']}' "
-                                "is in the future; a count is true at the moment it was taken: fix the time (and its "
-                                "offset) or the clock of the system that wrote the file")
-                counted_at = None
-    if problems:
-        raise CountFileError("\n".join(problems))
+    stamps = {n: r["counted_at"] for n, r in rows.items() if r["counted_at"] is not None}
+    parsed = {}
+    for row_no, stamp in stamps.items():
+        try:
+            parsed[row_no] = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        except ValueError:
+            source.problem(row_no, f"'{stamp}' is not an ISO 8601 time with an offset, e.g. 2026-11-23T08:00:00+08:00",
+                           "counted_at")
+    if any(p.tzinfo is None for p in parsed.values()):
+        source.problem(None, "column counted_at: give the offset (e.g. +08:00); a time without one is ambiguous")
+    elif len({p.timestamp() for p in parsed.values()}) > 1:
+        source.problem(None, "column counted_at: every row must carry the same time (one count, one moment)")
+    elif parsed:
+        first = min(parsed)
+        counted_at = parsed[first].astimezone(timezone.utc)
+        if future_tolerance is None:
+            future_tolerance = timedelta(minutes=load_config().rules.stock.count_future_tolerance_minutes)
+        if counted_at > (now or datetime.now(timezone.utc)) + future_tolerance:
+            source.problem(first, f"'{stamps[first]}' is in the future; a count is true at the moment it was taken: fix "
+                                  "the time (and its offset) or the clock of the system that wrote the file",
+                           "counted_at")
+            counted_at = None
+    if source.problems:
+        raise CountFileError("\n".join(str(p) for p in sorted(source.problems, key=lambda p: p.row or 0)))
     if counted_at is None:
         counted_at = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
-    counts = frame[list(COUNT_COLUMNS)].astype({"sku": str, "warehouse": str})
-    counts["counted_qty"] = numbers.astype("int64")
-    return WarehouseCount(counts=counts.reset_index(drop=True), counted_at=counted_at, source=path.name)
+    counts = pd.DataFrame([{c: r[c] for c in COUNT_COLUMNS} for r in rows.values()], columns=list(COUNT_COLUMNS))
+    counts["counted_qty"] = counts["counted_qty"].astype("int64")
+    return WarehouseCount(counts=counts, counted_at=counted_at, source=path.name, rows=tuple(rows))
 
 
 def known_warehouses(engine) -> frozenset[str]:
@@ -158,7 +117,7 @@ def known_warehouses(engine) -> frozenset[str]:
 
     columns = (Warehouse.__table__.c.code, Sku.__table__.c.default_warehouse, StockLedgerEntry.__table__.c.warehouse,
                PurchaseOrder.__table__.c.warehouse, Stocktake.__table__.c.warehouse)
-    with engine.connect() as conn:
+    with (engine.connect() if isinstance(engine, sa.Engine) else nullcontext(engine)) as conn:
         return frozenset(code for column in columns for code in conn.scalars(sa.select(column).distinct())
                          if code)
 
@@ -169,12 +128,13 @@ def check_count_against_catalogue(engine, count: WarehouseCount) -> None:
     skus, warehouses = repository.known_skus(engine), known_warehouses(engine)
     problems = []
     for index, row in count.counts.iterrows():
+        row_no = count.rows[index] if index < len(count.rows) else index + 2
         if row["sku"] not in skus:
-            problems.append(f"{count.source}: row {index + 2}, column sku: '{row['sku']}' is not in the catalogue; "
+            problems.append(f"{count.source}: row {row_no}, column sku: '{row['sku']}' is not in the catalogue; "
                             "check the SKU (typo, old code), or add it to the catalogue first")
         if row["warehouse"] not in warehouses:
             known = ", ".join(sorted(warehouses)) or "none yet"
-            problems.append(f"{count.source}: row {index + 2}, column warehouse: '{row['warehouse']}' is not a known "
+            problems.append(f"{count.source}: row {row_no}, column warehouse: '{row['warehouse']}' is not a known "
                             f"warehouse (known: {known}); check the code, or set it as a SKU's default_warehouse "
                             "in the catalogue first")
     if problems:

@@ -82,3 +82,18 @@ def test_a_workbook_with_several_sheets_of_data_is_refused(tmp_path):
     book.save(path)
     assert read_count_file(path, now=NOW).counts.to_dict("records") == [
         {"sku": "A", "warehouse": "HZ01", "counted_qty": 3}]
+
+
+def test_a_count_kept_in_chinese_reads_and_ambiguous_quantities_are_refused(tmp_path):
+    """Issue 23 #9: Chinese headings in GBK, a thousands separator; ``1e5`` and ``12,00`` are
+    refused with the row and column (Excel's scientific notation is not a count of 100000)."""
+    path = tmp_path / "盘点.csv"
+    path.write_bytes("商品编码,仓库,盘点数量\nA,HZ01,\"1,200\"\nB,GZ02,7\n".encode("gbk"))
+    assert read_count_file(path, now=NOW).counts.to_dict("records") == [
+        {"sku": "A", "warehouse": "HZ01", "counted_qty": 1200}, {"sku": "B", "warehouse": "GZ02", "counted_qty": 7}]
+
+    path.write_text("sku,warehouse,counted_qty\nA,HZ01,1e5\nB,GZ02,\"12,00\"\n", encoding="utf-8")
+    with pytest.raises(CountFileError) as err:
+        read_count_file(path, now=NOW)
+    assert "盘点.csv: row 2, column counted_qty: '1e5' is ambiguous: scientific notation" in str(err.value)
+    assert "盘点.csv: row 3, column counted_qty: '12,00' is ambiguous" in str(err.value)

@@ -88,7 +88,8 @@ def test_missing_column_names_the_file_and_the_column(tmp_path):
 
 
 @pytest.mark.parametrize("column, value, problem", [
-    (5, "ten", r"row 3, column '单价' \(unit_price\): 'ten' is not an amount"),
+    (5, "ten", r"row 3, column '单价' \(unit_price\): 'ten' is not a number"),
+    (5, '"12,50"', r"row 3, column '单价' \(unit_price\): '12,50' is ambiguous"),
     (4, "2.5", r"row 3, column '数量' \(quantity\): '2.5' is not a whole number"),
     (2, "11/11/2026", r"row 3, column '修改时间' \(modified_at\): '11/11/2026' is not a time"),
     (1, "已退款", r"row 3, column '订单状态' \(status\): '已退款' is not in status_map"),
