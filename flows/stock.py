@@ -208,9 +208,11 @@ def restock_alerts(now: datetime | None = None, as_of: date | None = None) -> di
 
     inputs = load_restock(url, config, history_end, now if as_of else None)
     judged = judge_restock(inputs, config, history_end, now)
+    if as_of:   # a recomputed past day tells nobody and changes no cooldown: nothing sent or held back
+        judged = judged.drop(columns=["send", "send_reason"]).assign(send=False)
     counts = {level: int((judged["level"] == level).sum()) for level in ("critical", "warning", "overstock")}
-    counts.update(sent=int(judged["send"].sum()), held_back=int((~judged["send"]).sum()), events=0)
-    if not as_of:   # a recomputed past day tells nobody and changes no cooldown
+    counts.update(sent=int(judged["send"].sum()), held_back=0 if as_of else int((~judged["send"]).sum()), events=0)
+    if not as_of:
         store_alerts(url, judged, flow_run.id, now)
         sent_critical = judged[judged["send"] & (judged["level"] == "critical")]
         for row in sent_critical.itertuples():
@@ -221,12 +223,13 @@ def restock_alerts(now: datetime | None = None, as_of: date | None = None) -> di
                  cover_days=float(row.cover_days), lead_time_days=int(row.lead_time_days))
         counts["events"] = len(sent_critical)
 
-    table = judged.assign(cover_days=judged["cover_days"].map(lambda v: None if pd.isna(v) or v == float("inf")
-                                                               else round(float(v), 2)))
+    table = judged.drop(columns="send" if as_of else []).assign(cover_days=judged["cover_days"].map(
+        lambda v: None if pd.isna(v) or v == float("inf") else round(float(v), 2)))
     summary = t("rs_summary", day=today.isoformat(), **counts)
     if len(judged):
         summary += "\n\n" + t("rs_demand_term", term=judged["demand_method"].iloc[0])
-    summary += "".join("\n" + line for line in overstock_summary(judged))
+    if counts["overstock"]:
+        summary += "\n\n" + "\n".join(overstock_summary(judged))
     if inputs.other_currency_revenue:
         summary += "\n\n" + t("rs_other_currencies", currencies=", ".join(inputs.other_currency_revenue),
                               base=config.rules.orders.known_currencies[0])

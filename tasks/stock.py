@@ -583,7 +583,7 @@ def campaign_uplift(config: AppConfig) -> pd.DataFrame:
 def load_restock_inputs(database_url: str, config: AppConfig, today: date,
                         as_of: datetime | None = None) -> RestockInputs:
     """The history before ``today`` and the stock; ``as_of``: nothing from that moment on
-    (a run recomputed for a past day: its sales, stock and the alerts sent before it)."""
+    (a run recomputed for a past day: its sales and stock as they stood)."""
     rules = config.rules.restock
     base_currency = config.rules.orders.known_currencies[0]
     days = max(rules.abc_window_days, rules.demand_history_days) + 1
@@ -596,8 +596,6 @@ def load_restock_inputs(database_url: str, config: AppConfig, today: date,
         inputs = load_stock_inputs(database_url, as_of=as_of)
         catalogue = repository.restock_terms(engine)
         last_sent = repository.last_sent_alerts(engine, "restock")
-        if as_of is not None:   # the cooldowns as they stood: alerts sent since are not known then
-            last_sent = last_sent[pd.to_datetime(last_sent["last_sent_at"], utc=True) < pd.Timestamp(as_of)]
     finally:
         engine.dispose()
     held = positions(inputs.ledger, inputs.order_lines, inputs.purchase_orders)

@@ -19,9 +19,8 @@ from typer.testing import CliRunner
 from domain.canonical import REFUND_COLUMNS, CanonicalFrames
 from shopops.cli import app
 from tests.unit.test_batching import frames_of, line, make_order
-from warehouse import migrate, repository
+from warehouse import repository
 from warehouse import shipping as store
-from warehouse.db import make_engine
 from warehouse.models import PurchaseOrder, PurchaseOrderLine
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -35,11 +34,8 @@ def at(day: date, hour: float) -> datetime:
 
 
 @pytest.fixture
-def engine(warehouse_env):
-    migrate.upgrade(warehouse_env.warehouse_url)
-    engine = make_engine(warehouse_env.warehouse_url)
-    yield engine
-    engine.dispose()
+def engine(empty_warehouse):
+    return empty_warehouse
 
 
 def store_orders(engine, *made):
@@ -88,13 +84,14 @@ def test_stock_restock_as_of_a_past_day_counts_nothing_after_it(warehouse_env, e
     # d 2, σ 0, L 10 (hz-apparel) → cover 7.5 < 10 → critical; S = 2 × (10 + 7) = 34,
     # 34 − 15 = 19 → MOQ 50
     assert result.exit_code == 0, result.output
-    assert "critical 1" in result.output and "events 0" in result.output
+    assert "critical 1" in result.output and "sent 0" in result.output and "events 0" in result.output
     book = openpyxl.load_workbook(warehouse_env.report_folder / "restock-alerts" / f"restock-alerts-asof-{P}.xlsx")
     sheet = book[book.sheetnames[0]]
     header = [c.value for c in sheet[1]]
     row = dict(zip(header, [c.value for c in sheet[2]]))
     assert (row["SKU"], row["level"], row["suggested qty"]) == ("ASOF", "critical", 50)
     assert (row["daily demand d"], row["σ"], row["available"], row["in transit"]) == (2, 0, 15, 0)
+    assert "sent" not in header and "sent / held back because" not in header
     assert row["d and σ from"] == ("mean of 28 days, the highest 10% of selling days (at least 1) clipped to the "
                                    "next highest · σ standard deviation")
     assert f"Restock alerts {P} (recomputed as of that day)" in sheet.oddHeader.center.text
