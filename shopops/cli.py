@@ -13,6 +13,7 @@ import typer
 
 from config.schema import ConfigError, load_config
 from config.settings import get_settings
+from shopops.as_of import AS_OF_HELP, as_of_option
 from shopops.cli_batch import batch_app
 from shopops.cli_errors import ShopopsGroup
 from shopops.cli_promo import promo_app
@@ -481,14 +482,24 @@ def stock_resolve(ids: Optional[list[int]] = typer.Argument(None, help="Discrepa
 
 
 @stock_app.command("restock")
-def stock_restock() -> None:
-    """Run restock-alerts now (the same flow as the daily deployment)."""
+def stock_restock(as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DAY", callback=as_of_option,
+                                                      help=AS_OF_HELP)) -> None:
+    """Run restock-alerts now (the same flow as the daily deployment), or for a past day."""
     from flows.stock import restock_alerts
 
-    _report_counts(restock_alerts(return_state=True), "restock-alerts")
+    _report_counts(restock_alerts(as_of=as_of, return_state=True), "restock-alerts")
 
 
 app.command("restock", hidden=True, help="Alias of `shopops stock restock`.")(stock_restock)
+
+
+@app.command("followup")
+def followup(as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DAY", callback=as_of_option,
+                                                 help=AS_OF_HELP)) -> None:
+    """Run customer-service-followup now (the same flow as the 09:00 deployment), or for a past day."""
+    from flows.followup import customer_service_followup
+
+    _report_counts(customer_service_followup(as_of=as_of, return_state=True), "customer-service-followup")
 
 
 def _report_counts(state, flow_name: str) -> None:

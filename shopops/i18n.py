@@ -83,6 +83,17 @@ MESSAGES: dict[str, dict[str, str]] = {
     "warehouse_report_title": {"en": "Warehouse check", "zh_CN": "数据仓库检查"},
     "report_file": {"en": "Excel report", "zh_CN": "Excel 报表"},
     "generated_at": {"en": "Generated at", "zh_CN": "生成时间"},
+    # --as-of DAY (issue 23 #10): a past day recomputed as if it were that day
+    "as_of_malformed": {"en": "--as-of '{value}' is not a date; give the day as YYYY-MM-DD, e.g. 2026-11-30.",
+                        "zh_CN": "--as-of '{value}' 不是日期；请按 YYYY-MM-DD 填写，例如 2026-11-30。"},
+    "as_of_not_past": {"en": "--as-of {day} is not a past day (today is {today} in the shop's zone); --as-of "
+                             "recomputes a day that is over — for today run the command without --as-of.",
+                       "zh_CN": "--as-of {day} 不是已过去的日期（店铺时区今天是 {today}）；--as-of 只重算已结束的日期，"
+                                "计算今天请去掉 --as-of。"},
+    "as_of_title": {"en": "{title} (recomputed as of that day)", "zh_CN": "{title}（按当日重算）"},
+    "as_of_note": {"en": "Recomputed as of the close of {day} ({zone}): only what happened by then counts. "
+                         "Nothing was sent, stored or changed.",
+                   "zh_CN": "按 {day} 日终（{zone}）重算：只计入截至当时发生的数据。未发送、未保存、未做任何更改。"},
     # pull-orders
     "pull_report_title": {"en": "Order pull", "zh_CN": "订单抓取"},
     "pull_totals": {"en": "{shops} shops: {new} new orders, {updated} updated, {quarantined} quarantined.",
@@ -298,6 +309,18 @@ MESSAGES: dict[str, dict[str, str]] = {
     "rs_z": {"en": "z", "zh_CN": "z"},
     "rs_daily_demand": {"en": "daily demand d", "zh_CN": "日均需求 d"},
     "rs_demand_sigma": {"en": "σ", "zh_CN": "标准差 σ"},
+    "rs_demand_method": {"en": "d and σ from", "zh_CN": "d 与 σ 的算法"},
+    "rs_demand_term": {"en": "Daily demand d and σ (§3): {term} (rules.yaml restock.demand_method).",
+                       "zh_CN": "日均需求 d 与 σ（§3）：{term}（rules.yaml restock.demand_method）。"},
+    "rs_method_mean": {"en": "mean of {days} days", "zh_CN": "{days} 天均值"},
+    "rs_method_median": {"en": "median of {days} days", "zh_CN": "{days} 天中位数"},
+    "rs_method_trimmed_mean": {"en": "mean of {days} days without the {k} highest and {k} lowest",
+                               "zh_CN": "{days} 天截尾均值（去掉最高、最低各 {k} 天）"},
+    "rs_method_winsorised": {"en": "mean of {days} days, the highest {share} of selling days (at least 1) "
+                                   "clipped to the next highest",
+                             "zh_CN": "{days} 天缩尾均值（销量最高的 {share} 个有销售日，至少 1 天，按次高值计）"},
+    "rs_sigma_std": {"en": "standard deviation", "zh_CN": "标准差"},
+    "rs_sigma_mad": {"en": "1.4826 × median absolute deviation", "zh_CN": "1.4826 × 中位数绝对偏差"},
     "rs_lead_time_days": {"en": "lead time L", "zh_CN": "采购周期 L"},
     "rs_lead_time_source": {"en": "L from", "zh_CN": "L 来源"},
     "rs_review_days": {"en": "review days R", "zh_CN": "盘点周期 R"},
@@ -490,6 +513,14 @@ MESSAGES.update({
                          "zh_CN": "Webhook 无法送达（{error}）；提醒已保存并在此显示。请检查 SHOPOPS_WEBHOOK_URL。"},
     "rs_message_title": {"en": "Restock alerts {day}: {critical} critical, {warning} warning, {overstock} overstock",
                          "zh_CN": "补货提醒 {day}：紧急 {critical}，预警 {warning}，滞销 {overstock}"},
+    "rs_message_more": {"en": "- … {n} more in the run's report", "zh_CN": "- … 另有 {n} 条，见本次运行的报告"},
+    "rs_overstock_line": {"en": "- **overstock (滞销)**: {n} SKU(s) with more than the overstock cover, nothing to "
+                                "order — consider a promotion or stopping purchases: {skus}",
+                          "zh_CN": "- **滞销**：{n} 个 SKU 库存超过滞销天数，无需采购，可考虑促销或暂停采购：{skus}"},
+    "rs_overstock_more": {"en": " … and {n} more (see the report)", "zh_CN": " … 等另外 {n} 个（见报告）"},
+    "rs_level_critical": {"en": "critical", "zh_CN": "紧急"},
+    "rs_level_warning": {"en": "warning", "zh_CN": "预警"},
+    "rs_level_overstock": {"en": "overstock", "zh_CN": "滞销"},
 })
 
 

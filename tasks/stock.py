@@ -162,15 +162,19 @@ class StockInputs:
     listings: pd.DataFrame
 
 
-def load_stock_inputs(database_url: str, fallback_warehouse: str = ALL_WAREHOUSES) -> StockInputs:
+def load_stock_inputs(database_url: str, fallback_warehouse: str = ALL_WAREHOUSES,
+                      as_of: datetime | None = None) -> StockInputs:
     """Reserved lines of a SKU without ``skus.default_warehouse`` are held against
-    ``fallback_warehouse`` ("*": no particular warehouse; they still lower the SKU's available)."""
+    ``fallback_warehouse`` ("*": no particular warehouse; they still lower the SKU's available).
+    ``as_of``: the stock as it stood at that moment (exclusive; shopops/as_of.py) — ledger
+    movements, reserving orders and purchase orders before it."""
     engine = make_engine(database_url)
     try:
         return StockInputs(
-            ledger=repository.read_ledger(engine),
-            order_lines=repository.open_order_lines(engine, RESERVING_STATUSES, fallback_warehouse=fallback_warehouse),
-            purchase_orders=repository.open_po_lines(engine),
+            ledger=repository.read_ledger(engine, until=as_of - timedelta(microseconds=1) if as_of else None),
+            order_lines=repository.open_order_lines(engine, RESERVING_STATUSES, fallback_warehouse=fallback_warehouse,
+                                                    as_of=as_of),
+            purchase_orders=repository.open_po_lines(engine, as_of=as_of),
             listings=repository.read_listings(engine))
     finally:
         engine.dispose()
@@ -536,16 +540,20 @@ def campaign_uplift(config: AppConfig) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["day", "sku", "shop_id", "uplift_factor"])
 
 
-def load_restock_inputs(database_url: str, config: AppConfig, today: date) -> RestockInputs:
+def load_restock_inputs(database_url: str, config: AppConfig, today: date,
+                        as_of: datetime | None = None) -> RestockInputs:
+    """The history before ``today`` and the stock; ``as_of``: nothing from that moment on
+    (a run recomputed for a past day: its sales and stock as they stood)."""
     rules = config.rules.restock
     base_currency = config.rules.orders.known_currencies[0]
     days = max(rules.abc_window_days, rules.demand_history_days) + 1
     start = datetime.combine(today - timedelta(days=days), datetime.min.time(), tzinfo=timezone.utc)
     end = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
+    end = min(end, as_of) if as_of else end
     engine = make_engine(database_url)
     try:
         sales = repository.daily_sales(engine, start, end, by_shop=True)   # a campaign's uplift is per shop
-        inputs = load_stock_inputs(database_url)
+        inputs = load_stock_inputs(database_url, as_of=as_of)
         catalogue = repository.restock_terms(engine)
         last_sent = repository.last_sent_alerts(engine, "restock")
     finally:
@@ -561,9 +569,9 @@ def load_restock_inputs(database_url: str, config: AppConfig, today: date) -> Re
 
 
 @task(name="load-restock-inputs", cache_policy=NO_CACHE)
-def load_restock(database_url: str, config: AppConfig, today: date) -> RestockInputs:
+def load_restock(database_url: str, config: AppConfig, today: date, as_of: datetime | None = None) -> RestockInputs:
     """Sales history, positions, supplier terms and the alert cooldowns."""
-    return load_restock_inputs(database_url, config, today)
+    return load_restock_inputs(database_url, config, today, as_of)
 
 
 def judge_restock(inputs: RestockInputs, config: AppConfig, today: date, now: datetime) -> pd.DataFrame:
@@ -574,8 +582,19 @@ def judge_restock(inputs: RestockInputs, config: AppConfig, today: date, now: da
     suggestions = suggest_restock(inputs.sales, inputs.stock, inputs.terms[["sku", "lead_time_days", "case_pack", "moq"]],
                                   rules, today, uplift if len(uplift) else None)
     suggestions = suggestions.merge(inputs.terms[["sku", "name", "supplier", "lead_time_source"]], on="sku", how="left")
+    suggestions["demand_method"] = demand_term_text(rules)   # the §3 term d and σ come from, in words
     return apply_cooldown(suggestions, inputs.last_sent, now, timedelta(hours=block.cooldown_hours),
                           config.rules.orders.default_timezone)
+
+
+def demand_term_text(rules: RestockRules, locale: str | None = None) -> str:
+    """How ``d`` and ``σ`` were estimated (rules.yaml restock.demand_method, demand_trim_share,
+    demand_sigma), for a person: "mean of 28 days, the highest 10% of selling days (at least 1)
+    clipped to the next highest · σ standard deviation"."""
+    k = math.floor(rules.demand_history_days * rules.demand_trim_share + 1e-9)
+    method = t(f"rs_method_{rules.demand_method}", locale, k=k, days=rules.demand_history_days,
+               share=f"{rules.demand_trim_share:.0%}")
+    return f"{method} · σ {t(f'rs_sigma_{rules.demand_sigma}', locale)}"
 
 
 @task(name="store-alerts", cache_policy=NO_CACHE)
@@ -622,14 +641,33 @@ def purchase_suggestions(judged: pd.DataFrame, config: AppConfig, no_supplier: s
 
 #: at most this many alerts spelled out in one webhook message (robots cap a message's size)
 ALERT_MESSAGE_MAX_LINES = 30
+#: at most this many overstock SKUs named in the message's one overstock line
+OVERSTOCK_SKUS_LISTED = 100
 
 
-def alert_message_lines(sent: pd.DataFrame) -> list[str]:
-    """One markdown line per sent alert: SKU, name, supplier and the reason with its numbers —
-    catalogue and stock facts only, no buyer data exists in an alert."""
-    lines = [f"- **{row.level}** {row.sku} {row.name or ''} ({row.supplier or '-'}): {row.reason}"
-             for row in sent.itertuples()]
+def alert_message_lines(sent: pd.DataFrame, locale: str | None = None) -> list[str]:
+    """The message's markdown lines: one per critical or warning alert (SKU, name, supplier and
+    the reason with its numbers), then every overstock alert in one line naming the SKUs — a
+    first run finds every slow mover at once (95 on the demo's first day), which is one piece
+    of news, not 95 (issue 23 #11). Catalogue and stock facts only, no buyer data exists in an
+    alert."""
+    urgent = sent[sent["level"] != "overstock"]
+    lines = [f"- **{t('rs_level_' + row.level, locale)}** {row.sku} {row.name or ''} ({row.supplier or '-'}): "
+             f"{row.reason}" for row in urgent.itertuples()]
     if len(lines) > ALERT_MESSAGE_MAX_LINES:
         rest = len(lines) - ALERT_MESSAGE_MAX_LINES
-        lines = lines[:ALERT_MESSAGE_MAX_LINES] + [f"- … {rest} more in the run's report"]
+        lines = lines[:ALERT_MESSAGE_MAX_LINES] + [t("rs_message_more", locale, n=rest)]
+    lines += overstock_summary(sent, locale)
     return lines
+
+
+def overstock_summary(judged: pd.DataFrame, locale: str | None = None) -> list[str]:
+    """The overstock alerts of ``judged`` as one line naming their SKUs (the first
+    ``OVERSTOCK_SKUS_LISTED``, then how many more); no line when there is none."""
+    skus = sorted(judged.loc[judged["level"] == "overstock", "sku"].astype(str))
+    if not skus:
+        return []
+    named = ", ".join(skus[:OVERSTOCK_SKUS_LISTED])
+    if len(skus) > OVERSTOCK_SKUS_LISTED:
+        named += t("rs_overstock_more", locale, n=len(skus) - OVERSTOCK_SKUS_LISTED)
+    return [t("rs_overstock_line", locale, n=len(skus), skus=named)]
