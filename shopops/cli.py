@@ -18,6 +18,7 @@ from shopops.cli_batch import batch_app
 from shopops.cli_errors import ShopopsGroup
 from shopops.cli_promo import promo_app
 from shopops.i18n import t, when
+from shopops.prefect_api import require_prefect
 
 #: ``ShopopsGroup`` turns any error that leaves a command into one message and an exit code
 app = typer.Typer(cls=ShopopsGroup, help="shopops — the online-operations pipeline (订单、库存、补货、发货、结算、促销).",
@@ -200,6 +201,7 @@ def ingest(shop: list[str] = typer.Option([], "--shop", help="Shop id (repeatabl
     if refusal:
         typer.echo(refusal, err=True)
         raise typer.Exit(2)
+    require_prefect(get_settings())
     state = pull_orders(shops=shop or None, since=since_at, until=until_at, return_state=True)
     rows = state.result(raise_on_failure=False)
     if isinstance(rows, Exception):
@@ -300,13 +302,14 @@ app.add_typer(notify_app, name="notify")
 @notify_app.command("setup")
 def notify_setup(url: Optional[str] = typer.Option(None, help="Webhook URL (default: SHOPOPS_WEBHOOK_URL).")) -> None:
     """Register the webhook and the automations (failed/crashed runs, quarantine spikes,
-    critical restock) on the Prefect server at PREFECT_API_URL."""
+    critical restock) on the team's Prefect server (SHOPOPS_PREFECT_API_URL / PREFECT_API_URL)."""
     from shopops.notifications import configure_notifications
 
     url = url or get_settings().webhook_url
     if not url:
         typer.echo("No webhook URL: pass --url or set SHOPOPS_WEBHOOK_URL.", err=True)
         raise typer.Exit(2)
+    require_prefect(get_settings())
     for name in configure_notifications(url, get_settings().webhook_format):
         typer.echo(f"automation: {name}")
 
@@ -424,6 +427,7 @@ def stock_reconcile(count_file: Optional[Path] = typer.Option(None, "--count-fil
                                                        help="Read listing stock from the marketplaces first.")) -> None:
     """Run reconcile-stock now (the same flow as the hourly deployment; it pushes only as
     rules.yaml stock.push_enabled / push_dry_run say)."""
+    require_prefect(get_settings())
     from flows.stock import reconcile_stock
 
     _report_counts(reconcile_stock(count_file=str(count_file) if count_file else None,
@@ -438,6 +442,7 @@ def stock_sync(live: bool = typer.Option(False, "--live", help="Really push (nee
                                                           "our last push (normally reported and left alone).")) -> None:
     """Read every listing, then push the plan floor(available × share) − buffer: a dry run by
     default; --live pushes through each marketplace's API and reads every listing back."""
+    require_prefect(get_settings())
     from flows.stock import reconcile_stock
 
     _report_counts(reconcile_stock(sync="live" if live else "dry_run", overwrite_edited=overwrite_edited,
@@ -484,7 +489,9 @@ def stock_resolve(ids: Optional[list[int]] = typer.Argument(None, help="Discrepa
 @stock_app.command("restock")
 def stock_restock(as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DAY", callback=as_of_option,
                                                       help=AS_OF_HELP)) -> None:
-    """Run restock-alerts now (the same flow as the daily deployment), or for a past day."""
+    """Run restock-alerts now (the same flow as the daily deployment), or for a past day; the run
+    shows in the team's Prefect UI."""
+    require_prefect(get_settings())
     from flows.stock import restock_alerts
 
     _report_counts(restock_alerts(as_of=as_of, return_state=True), "restock-alerts")
@@ -550,9 +557,15 @@ def leak_scan(paths: Optional[list[Path]] = typer.Argument(None, help="Files or 
     if not no_prefect:
         from prefect.settings import PREFECT_API_URL
 
+        from shopops.prefect_api import PrefectUnreachable, unreachable_reason
+
         api = prefect_api_url or PREFECT_API_URL.value()
         if not api:
             typer.echo(t("leak_prefect_skipped", why="PREFECT_API_URL is not set; pass --prefect-api-url"), err=True)
+        elif (error := unreachable_reason(api)) is not None:
+            typer.echo(t("leak_prefect_skipped", why=PrefectUnreachable(api, "setting" if prefect_api_url else "env",
+                                                                         error)), err=True)
+            api = None
     secrets.update(_known_secrets(with_prefect_blocks=bool(api)))
     places = [str(p) for p in paths] + ([api] if api else []) + [_safe_url(database_url or settings.warehouse_url)]
     typer.echo(t("leak_scanning", places=", ".join(places), secrets=len(secrets), buyers=len(buyers)))
@@ -656,10 +669,11 @@ def settle_run(month: Optional[str] = typer.Argument(None, callback=_month,
     """Settle a month (the monthly-settlement flow); `shopops settle MONTH` is the same. Without
     --dry-run the version then awaits approval: `shopops settle approve MONTH --by NAME` or
     `shopops settle correct MONTH --by NAME --note …` decides it."""
-    from flows.settlement import monthly_settlement
-
     if preset is not None:
         _preset(preset)
+    _settle_needs_prefect(month, preset, dry_run)
+    from flows.settlement import monthly_settlement
+
     state = monthly_settlement(month=month, preset=preset, dry_run=dry_run, correct_final=correct_final,
                                inputs_dir=str(inputs_dir) if inputs_dir else None, allow_no_orders=allow_no_orders,
                                return_state=True)
@@ -673,6 +687,38 @@ def settle_run(month: Optional[str] = typer.Argument(None, callback=_month,
     if result.get("decide_with"):
         typer.echo(result["decide_with"])
     typer.echo(result["xlsx"])
+
+
+def _settle_needs_prefect(month: Optional[str], preset: Optional[str], dry_run: bool) -> None:
+    """The settlement runs on the team's Prefect server, which also asks for its approval: without
+    one nothing is settled, and the month's version awaiting approval (if any) stays so — named
+    with the commands that decide it without the server."""
+    from shopops.prefect_api import PrefectUnreachable
+
+    try:
+        require_prefect(get_settings())
+    except PrefectUnreachable as exc:
+        if dry_run:
+            raise
+        from datetime import datetime, timezone
+
+        from flows.settlement import previous_month
+        from warehouse import repository
+
+        config = load_config()
+        month = month or previous_month(datetime.now(timezone.utc), config.rules.orders.default_timezone)
+        preset = preset or config.rules.settlement.default_preset
+        typer.echo(t("st_no_server_no_approval", month=month, why=str(exc)), err=True)
+        engine = _engine()
+        try:
+            waiting = repository.latest_settlement(engine, month, preset)
+        except Exception:  # noqa: BLE001 - no warehouse to look in: the message above says enough
+            waiting = None
+        finally:
+            engine.dispose()
+        if waiting is not None and waiting.status == "awaiting_approval":
+            typer.echo(t("st_no_server_awaiting", month=month, version=waiting.version, preset=preset), err=True)
+        raise typer.Exit(2) from None
 
 
 def _decide(month: str, decision: str, reviewer: str, note: str, preset: Optional[str], version: Optional[int]) -> None:
@@ -692,7 +738,12 @@ def _decide(month: str, decision: str, reviewer: str, note: str, preset: Optiona
     if done.resumed_run:
         typer.echo(t("st_decided_resumed", run=done.resumed_run))
     if done.resume_error:
-        typer.echo(t("st_decided_not_resumed", run=decided.flow_run_id, error=done.resume_error), err=True)
+        from shopops import prefect_api
+
+        api = prefect_api.chosen[0] if prefect_api.chosen else None
+        error = (t("st_not_resumed_no_server", url=api) if api and prefect_api.unreachable_reason(api)
+                 else done.resume_error)
+        typer.echo(t("st_decided_not_resumed", run=decided.flow_run_id, error=error), err=True)
 
 
 @settle_app.command("approve")

@@ -28,6 +28,9 @@ def batch_run(max_orders: Optional[int] = typer.Option(None, "--max-orders", min
                                                   help=AS_OF_HELP)) -> None:
     """Run shipping-batches now (the same flow as the 09:00 / 14:00 / 17:30 deployment), or
     recompute a past day's plan (nothing written)."""
+    from shopops.prefect_api import require_prefect
+
+    require_prefect(get_settings())
     from flows.shipping import shipping_batches
 
     state = shipping_batches(max_orders_per_batch=max_orders, as_of=as_of, return_state=True)

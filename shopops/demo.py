@@ -174,7 +174,7 @@ class DemoStack:
 
     def _write_state(self) -> None:
         self.state_file.write_text(json.dumps({
-            "supervisor": os.getpid(), "ui": self.ui_url,
+            "supervisor": os.getpid(), "ui": self.ui_url, "api": self.api_url,   # the CLI's default server
             "children": {name: proc.pid for name, proc in self.processes},
         }, indent=2))
 

@@ -385,6 +385,11 @@ MESSAGES.update({
                     "zh_CN": "等待审批，截止 {deadline}（北京时间）：在 Prefect 界面打开本运行（Suspended），点击 Resume 并填写表单；或在终端执行 `shopops settle approve {month} --by 姓名` / `shopops settle correct {month} --by 姓名 --note …`。等待不占用进程，重启不会丢失。"},
     "st_decide_on_terminal": {"en": "Settlement {month} version {version} awaits approval (this run has no deployment, so it does not wait itself): decide with `shopops settle approve {month} --by NAME` or `shopops settle correct {month} --by NAME --note …`.",
                               "zh_CN": "{month} 结算第 {version} 版待审批（本运行不属于任何部署，不在运行中等待）：请执行 `shopops settle approve {month} --by 姓名` 或 `shopops settle correct {month} --by 姓名 --note …`。"},
+    "st_no_server_no_approval": {"en": "Settlement {month} was not run: the approval cannot be asked without the Prefect server. {why}",
+                                 "zh_CN": "{month} 结算未运行：没有 Prefect 服务器就无法发起审批。{why}"},
+    "st_no_server_awaiting": {"en": "Version {version} ({preset}) stays awaiting approval: decide it with `shopops settle approve {month} --by NAME` or `shopops settle correct {month} --by NAME --note …` (these need only the warehouse).",
+                              "zh_CN": "第 {version} 版（{preset}）仍待审批：请执行 `shopops settle approve {month} --by 姓名` 或 `shopops settle correct {month} --by 姓名 --note …` 决定（只需数据仓库）。"},
+    "st_not_resumed_no_server": {"en": "no Prefect server answers at {url}", "zh_CN": "{url} 没有 Prefect 服务器应答"},
     "st_reviewer_required": {"en": "Say who decides: --by NAME (the reviewer is stored with the decision).",
                              "zh_CN": "请写明审批人：--by 姓名（审批人会与决定一起保存）。"},
     "st_note_required": {"en": "A correction needs a note saying what is wrong: --note TEXT.",
@@ -650,6 +655,13 @@ MESSAGES.update({
     "pr_col_baseline": {"en": "baseline", "zh_CN": "基线"},
     "pr_col_uplift": {"en": "× baseline", "zh_CN": "相对基线倍数"},
     "pr_col_period": {"en": "period", "zh_CN": "时段"},
+    "pr_unknown_campaign": {"en": "There is no campaign '{name}' in {folder}; known campaigns: {known}. Add {folder}/<name>.yaml and run `shopops config check`.",
+                            "zh_CN": "{folder} 中没有名为 '{name}' 的促销活动；已有活动：{known}。如需新增，请添加 {folder}/<名称>.yaml 并运行 `shopops config check`。"},
+    "pr_which_campaign": {"en": "Which campaign? Name one: {known} (e.g. `shopops promo prepare {first}`).",
+                          "zh_CN": "请指定促销活动：{known}（例如 `shopops promo prepare {first}`）。"},
+    "pr_no_campaigns": {"en": "(none)", "zh_CN": "（无）"},
+    "pr_cli_dry_run_hint": {"en": "Dry run (the default): nothing was changed. Run it for real with `shopops promo {phase} {name} --live`.",
+                            "zh_CN": "试运行（默认）：未做任何更改。正式执行：`shopops promo {phase} {name} --live`。"},
     "pr_cli_done": {"en": "{phase} {name}: {status}. Report: artifact {artifact}", "zh_CN": "{phase} {name}：{status}。报表：工件 {artifact}"},
 })
 
@@ -757,6 +769,20 @@ MESSAGES.update({
                      "zh_CN": "文件无法按文本读取（{error}）。请另存为 UTF-8 编码后重试。"},
     "cli_os_error": {"en": "{error}. Check the path and its permissions.",
                      "zh_CN": "{error}。请检查路径及其权限。"},
+    # the Prefect server the CLI talks to (shopops/prefect_api.py, issue 23 #7)
+    "pf_unreachable": {"en": "No Prefect server answers at {url} ({source}; {error}). This command runs on the team's "
+                             "Prefect server and starts no throwaway one. Start the demo with `shopops demo` (its server "
+                             "is {demo}), or point the CLI at your server: SHOPOPS_PREFECT_API_URL=http://HOST:4200/api "
+                             "(or PREFECT_API_URL).",
+                       "zh_CN": "{url} 没有 Prefect 服务器应答（{source}；{error}）。此命令在团队的 Prefect 服务器上运行，"
+                                "不会自行启动临时服务器。请用 `shopops demo` 启动演示环境（其服务器为 {demo}），"
+                                "或把 CLI 指向你们的服务器：SHOPOPS_PREFECT_API_URL=http://主机:4200/api（或 PREFECT_API_URL）。"},
+    "pf_source_env": {"en": "from PREFECT_API_URL", "zh_CN": "来自 PREFECT_API_URL"},
+    "pf_source_profile": {"en": "from the active Prefect profile's PREFECT_API_URL",
+                          "zh_CN": "来自当前 Prefect 配置档案的 PREFECT_API_URL"},
+    "pf_source_setting": {"en": "from SHOPOPS_PREFECT_API_URL", "zh_CN": "来自 SHOPOPS_PREFECT_API_URL"},
+    "pf_source_demo": {"en": "the running demo's server", "zh_CN": "正在运行的演示环境的服务器"},
+    "pf_source_default": {"en": "the demo's default address", "zh_CN": "演示环境的默认地址"},
     "cli_unexpected": {"en": "The command stopped on an unexpected error: {kind}: {error}. If it happens again, "
                              "run the same command with SHOPOPS_DEBUG=1 and report its output.",
                        "zh_CN": "命令因意外错误停止：{kind}：{error}。如再次出现，请用 SHOPOPS_DEBUG=1 "
