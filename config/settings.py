@@ -75,10 +75,15 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.data_dir / 'warehouse.sqlite'}"
 
     @property
+    def demo_prefect_api(self) -> str:
+        """The API of the demo's Prefect server (127.0.0.1:<prefect_port>)."""
+        return f"http://127.0.0.1:{self.prefect_port}/api"
+
+    @property
     def prefect_api(self) -> str:
         """The Prefect API the CLI uses when PREFECT_API_URL is not set: SHOPOPS_PREFECT_API_URL, else
-        the demo's server on 127.0.0.1:<prefect_port>."""
-        return self.prefect_api_url or f"http://127.0.0.1:{self.prefect_port}/api"
+        the demo's server."""
+        return self.prefect_api_url or self.demo_prefect_api
 
     @property
     def report_folder(self) -> Path:

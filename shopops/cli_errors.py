@@ -184,7 +184,11 @@ class ShopopsGroup(typer.core.TyperGroup):
         from config.settings import get_settings
         from shopops.prefect_api import prefect_configured
 
-        with prefect_configured(get_settings()):
+        settings = get_settings()
+        words = [*getattr(ctx, "_protected_args", []), *ctx.args]
+        # the demo registers its blocks on the server it starts, whatever else is configured
+        own = settings.demo_prefect_api if words[:1] == ["demo"] else None
+        with prefect_configured(settings, own):
             try:
                 quiet_console_tracebacks()
                 return super().invoke(ctx)

@@ -122,7 +122,7 @@ class DemoStack:
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.prefect_port}/api"
+        return self.settings.demo_prefect_api
 
     @property
     def ui_url(self) -> str:

@@ -44,7 +44,7 @@ class PrefectUnreachable(RuntimeError):
         from shopops.i18n import t
 
         self.url, self.source, self.error = url, source, error
-        demo = f"http://127.0.0.1:{get_settings().prefect_port}/api"
+        demo = get_settings().demo_prefect_api
         super().__init__(t("pf_unreachable", url=url, source=t(f"pf_source_{source}"), error=error, demo=demo))
 
 
@@ -86,28 +86,29 @@ def choose_api_url(settings: Settings) -> tuple[str, str]:
     return settings.prefect_api, "default"
 
 
-def configure_prefect(settings: Settings) -> tuple[str, str]:
-    """Point this process's Prefect at the chosen server, analytics off, no throwaway server.
-    Must run before Prefect is imported (Prefect reads its settings once, at import); when a
-    caller already configured an imported Prefect (a test harness), that configuration stays."""
+def configure_prefect(settings: Settings, own_server: str | None = None) -> tuple[str, str]:
+    """Point this process's Prefect at the chosen server (``own_server``: the demo supervisor's
+    own, whatever else is set), analytics off, no throwaway server. Must run before Prefect is
+    imported (Prefect reads its settings once, at import); when a caller already configured an
+    imported Prefect (a test harness), that configuration stays."""
     global chosen
     for name, value in QUIET:
         os.environ.setdefault(name, value)
-    chosen = _current(settings)
-    if chosen[1] != "env":
+    chosen = (own_server, "demo") if own_server else _current(settings)
+    if own_server or chosen[1] != "env":
         os.environ["PREFECT_API_URL"] = chosen[0]
     return chosen
 
 
 @contextmanager
-def prefect_configured(settings: Settings):
+def prefect_configured(settings: Settings, own_server: str | None = None):
     """:func:`configure_prefect` for one command; afterwards the environment is as it was (a
     command invoked in-process, by a test, leaves nothing behind)."""
     global chosen
     names = [name for name, _ in QUIET] + ["PREFECT_API_URL"]
     saved = {name: os.environ.get(name) for name in names}
     try:
-        yield configure_prefect(settings)
+        yield configure_prefect(settings, own_server)
     finally:
         chosen = None
         for name, value in saved.items():

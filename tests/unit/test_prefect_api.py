@@ -73,3 +73,14 @@ def test_a_command_gets_analytics_off_and_leaves_the_environment_as_it_was(clean
         assert prefect_api.chosen == (url, source)
     assert "PREFECT_API_URL" not in os.environ and "DO_NOT_TRACK" not in os.environ
     assert prefect_api.chosen is None
+
+
+def test_the_demo_supervisor_uses_its_own_server_whatever_else_is_set(clean, monkeypatch):
+    """`shopops demo` registers its Secret blocks in-process: on the server it starts, not on the
+    team's server a SHOPOPS_PREFECT_API_URL or PREFECT_API_URL of the shell names."""
+    monkeypatch.delitem(sys.modules, "prefect.settings", raising=False)
+    monkeypatch.setenv("PREFECT_API_URL", "http://team:4200/api")
+    own = settings(clean, prefect_port=4556).demo_prefect_api
+    with prefect_configured(settings(clean, prefect_api_url="http://team:4200/api"), own) as chosen:
+        assert chosen == ("http://127.0.0.1:4556/api", "demo") and os.environ["PREFECT_API_URL"] == own
+    assert os.environ["PREFECT_API_URL"] == "http://team:4200/api"
