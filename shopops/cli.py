@@ -557,14 +557,15 @@ def leak_scan(paths: Optional[list[Path]] = typer.Argument(None, help="Files or 
     if not no_prefect:
         from prefect.settings import PREFECT_API_URL
 
-        from shopops.prefect_api import PrefectUnreachable, unreachable_reason
+        from shopops import prefect_api
 
         api = prefect_api_url or PREFECT_API_URL.value()
         if not api:
             typer.echo(t("leak_prefect_skipped", why="PREFECT_API_URL is not set; pass --prefect-api-url"), err=True)
-        elif (error := unreachable_reason(api)) is not None:
-            typer.echo(t("leak_prefect_skipped", why=PrefectUnreachable(api, "setting" if prefect_api_url else "env",
-                                                                         error)), err=True)
+        elif (error := prefect_api.unreachable_reason(api)) is not None:
+            source = "option" if prefect_api_url else (prefect_api.chosen or (api, "env"))[1]
+            why = str(prefect_api.PrefectUnreachable(api, source, error)).rstrip(".。")
+            typer.echo(t("leak_prefect_skipped", why=why), err=True)
             api = None
     secrets.update(_known_secrets(with_prefect_blocks=bool(api)))
     places = [str(p) for p in paths] + ([api] if api else []) + [_safe_url(database_url or settings.warehouse_url)]

@@ -780,6 +780,7 @@ MESSAGES.update({
     "pf_source_env": {"en": "from PREFECT_API_URL", "zh_CN": "来自 PREFECT_API_URL"},
     "pf_source_profile": {"en": "from the active Prefect profile's PREFECT_API_URL",
                           "zh_CN": "来自当前 Prefect 配置档案的 PREFECT_API_URL"},
+    "pf_source_option": {"en": "from --prefect-api-url", "zh_CN": "来自 --prefect-api-url"},
     "pf_source_setting": {"en": "from SHOPOPS_PREFECT_API_URL", "zh_CN": "来自 SHOPOPS_PREFECT_API_URL"},
     "pf_source_demo": {"en": "the running demo's server", "zh_CN": "正在运行的演示环境的服务器"},
     "pf_source_default": {"en": "the demo's default address", "zh_CN": "演示环境的默认地址"},

@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -82,7 +83,8 @@ def test_commands_without_prefect_work_with_no_server(tmp_path):
 
 
 def test_settle_without_a_server_says_the_approval_cannot_be_asked(tmp_path):
-    """A version already awaiting approval stays so, and the commands that decide it are named."""
+    """A version already awaiting approval stays so, and the commands that decide it are named;
+    they decide it with the warehouse alone and say why the asking run was not resumed."""
     from warehouse import repository
     from warehouse.db import make_engine
 
@@ -90,12 +92,13 @@ def test_settle_without_a_server_says_the_approval_cannot_be_asked(tmp_path):
     migrate.upgrade(url)
     engine = make_engine(url)
     waiting, _ = repository.write_settlement(engine, month="2026-10", preset="seed_commission", inputs_sha256="0" * 64,
-                                             lines=[], status="awaiting_approval", flow_run_id=None, inputs={},
+                                             lines=[], status="awaiting_approval", flow_run_id=str(uuid.uuid4()), inputs={},
                                              kpis={})
     engine.dispose()
 
-    done = subprocess.run([str(SHOPOPS), "settle", "2026-10"], capture_output=True, text=True, timeout=120,
-                          env=bare_env(tmp_path, SHOPOPS_PREFECT_PORT=str(free_port()), SHOPOPS_LOCALE="en"))
+    port = free_port()
+    env = bare_env(tmp_path, SHOPOPS_PREFECT_PORT=str(port), SHOPOPS_LOCALE="en")
+    done = subprocess.run([str(SHOPOPS), "settle", "2026-10"], capture_output=True, text=True, timeout=120, env=env)
 
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
@@ -105,3 +108,23 @@ def test_settle_without_a_server_says_the_approval_cannot_be_asked(tmp_path):
     assert lines[1] == (f"Version {waiting.version} (seed_commission) stays awaiting approval: decide it with "
                         "`shopops settle approve 2026-10 --by NAME` or `shopops settle correct 2026-10 --by NAME "
                         "--note …` (these need only the warehouse).")
+
+    approved = subprocess.run([str(SHOPOPS), "settle", "approve", "2026-10", "--by", "王芳"], capture_output=True,
+                              text=True, timeout=120, env=env)
+    assert approved.returncode == 0, approved.stderr
+    assert approved.stdout.strip() == f"Settlement 2026-10 version {waiting.version} is final (approved by 王芳)."
+    assert (f"could not be resumed (no Prefect server answers at http://127.0.0.1:{port}/api)"
+            in approved.stderr), approved.stderr
+
+
+def test_leak_scan_without_a_server_scans_the_rest_and_says_prefect_was_not(tmp_path):
+    port = free_port()
+    migrate.upgrade(f"sqlite:///{tmp_path / 'data' / 'warehouse.sqlite'}")
+    (tmp_path / "logs").mkdir()
+
+    done = subprocess.run([str(SHOPOPS), "leak-scan", str(tmp_path / "logs")], capture_output=True, text=True,
+                          timeout=120, env=bare_env(tmp_path, SHOPOPS_PREFECT_PORT=str(port), SHOPOPS_LOCALE="en"))
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr.startswith(f"Prefect not scanned: No Prefect server answers at http://127.0.0.1:{port}/api "
+                                  "(the demo's default address;"), done.stderr
