@@ -504,6 +504,7 @@ app.command("restock", hidden=True, help="Alias of `shopops stock restock`.")(st
 def followup(as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DAY", callback=as_of_option,
                                                  help=AS_OF_HELP)) -> None:
     """Run customer-service-followup now (the same flow as the 09:00 deployment), or for a past day."""
+    require_prefect(get_settings())
     from flows.followup import customer_service_followup
 
     _report_counts(customer_service_followup(as_of=as_of, return_state=True), "customer-service-followup")
