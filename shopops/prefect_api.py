@@ -7,7 +7,9 @@ team's server — in this order:
 
 1. ``PREFECT_API_URL`` given explicitly (environment, or the active Prefect profile);
 2. ``SHOPOPS_PREFECT_API_URL``;
-3. the demo running from this data folder (``<data_dir>/demo.json`` records its API);
+3. the demo running from this data folder (``<data_dir>/demo.json`` records its API); the command
+   then also reads the demo's copy of the configuration (shops pointed at the sandbox) and links
+   to its reports server, unless ``SHOPOPS_CONFIG_DIR`` / ``SHOPOPS_REPORTS_URL`` say otherwise;
 4. the demo's address, ``http://127.0.0.1:<SHOPOPS_PREFECT_PORT, 4200>/api``.
 
 It also switches analytics off (``DO_NOT_TRACK``, ``PREFECT_SERVER_ANALYTICS_ENABLED``) and forbids
@@ -97,7 +99,26 @@ def configure_prefect(settings: Settings, own_server: str | None = None) -> tupl
     chosen = (own_server, "demo") if own_server else _current(settings)
     if own_server or chosen[1] != "env":
         os.environ["PREFECT_API_URL"] = chosen[0]
+    if chosen[1] == "demo" and not own_server:
+        _follow_the_demo(settings)
     return chosen
+
+
+def _follow_the_demo(settings: Settings) -> None:
+    """A command run beside the demo of this data folder works on the demo's world: its copy of
+    the configuration (shops pointed at the sandbox, not at the real marketplaces with the
+    sandbox's credentials) and its reports server for links — unless they are set explicitly."""
+    from config.settings import get_settings
+    from shopops.demo import DemoStack
+
+    stack = DemoStack(settings=settings)
+    changed = False
+    for name, value in (("SHOPOPS_CONFIG_DIR", stack.demo_config_dir), ("SHOPOPS_REPORTS_URL", stack.reports_url)):
+        if name not in os.environ and (name != "SHOPOPS_CONFIG_DIR" or (stack.demo_config_dir / "shops.yaml").exists()):
+            os.environ[name] = str(value)
+            changed = True
+    if changed:
+        get_settings.cache_clear()
 
 
 @contextmanager
@@ -105,7 +126,7 @@ def prefect_configured(settings: Settings, own_server: str | None = None):
     """:func:`configure_prefect` for one command; afterwards the environment is as it was (a
     command invoked in-process, by a test, leaves nothing behind)."""
     global chosen
-    names = [name for name, _ in QUIET] + ["PREFECT_API_URL"]
+    names = [name for name, _ in QUIET] + ["PREFECT_API_URL", "SHOPOPS_CONFIG_DIR", "SHOPOPS_REPORTS_URL"]
     saved = {name: os.environ.get(name) for name in names}
     try:
         yield configure_prefect(settings, own_server)
@@ -116,6 +137,9 @@ def prefect_configured(settings: Settings, own_server: str | None = None):
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+        from config.settings import get_settings
+
+        get_settings.cache_clear()
 
 
 def _current(settings: Settings) -> tuple[str, str]:

@@ -84,3 +84,30 @@ def test_the_demo_supervisor_uses_its_own_server_whatever_else_is_set(clean, mon
     with prefect_configured(settings(clean, prefect_api_url="http://team:4200/api"), own) as chosen:
         assert chosen == ("http://127.0.0.1:4556/api", "demo") and os.environ["PREFECT_API_URL"] == own
     assert os.environ["PREFECT_API_URL"] == "http://team:4200/api"
+
+
+def test_beside_the_running_demo_a_command_reads_the_demos_configuration_and_links_to_its_reports(clean, monkeypatch):
+    """With nothing set, a command run beside the demo works on the demo's world: its copy of
+    the configuration (shops pointed at the sandbox — never the real marketplaces with the
+    sandbox's credentials) and its reports server; an explicit setting still wins; afterwards
+    the environment is as it was."""
+    from config.settings import get_settings
+
+    for name in ("SHOPOPS_CONFIG_DIR", "SHOPOPS_REPORTS_URL", "SHOPOPS_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    data = clean / "data"
+    (data / "demo-config").mkdir(parents=True)
+    (data / "demo-config" / "shops.yaml").write_text("shops: []\n", encoding="utf-8")
+    (data / "demo.json").write_text(json.dumps({"supervisor": os.getpid(), "api": "http://127.0.0.1:4300/api"}))
+    monkeypatch.setenv("SHOPOPS_DATA_DIR", str(data))
+    get_settings.cache_clear()
+    with prefect_configured(get_settings()) as (url, source):
+        assert (url, source) == ("http://127.0.0.1:4300/api", "demo")
+        assert get_settings().config_dir == data / "demo-config"
+        assert get_settings().reports_url == "http://127.0.0.1:8767/reports"
+    assert "SHOPOPS_CONFIG_DIR" not in os.environ and "SHOPOPS_REPORTS_URL" not in os.environ
+    monkeypatch.setenv("SHOPOPS_CONFIG_DIR", str(clean / "team-config"))
+    get_settings.cache_clear()
+    with prefect_configured(get_settings()):
+        assert get_settings().config_dir == clean / "team-config"
+    get_settings.cache_clear()
