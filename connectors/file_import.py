@@ -37,7 +37,7 @@ import yaml
 from connectors.base import (Connector, ConnectorSettings, Credentials, Page, PlatformError, PushResult,
                              ShipmentResult)
 from domain.canonical import CANONICAL_STATUSES
-from domain.input_files import InputFile, signed_money
+from domain.input_files import REASONS, InputFile, InputProblem, Reason, signed_money
 from domain.money import MINOR_PER_MAJOR, MoneyError, minor_from_int
 from domain.timeutil import UTC
 from domain.windows import Window
@@ -51,8 +51,23 @@ TIME_FIELDS = ("modified_at", "created_at", "paid_at", "shipped_at")
 SUFFIXES = (".csv", ".xlsx")
 
 
+#: the English of this connector's reasons about a row (their Chinese: shopops/i18n.py, same keys)
+REASONS.update({
+    "in_fi_missing_columns": "column(s) {columns} of the mapping are missing; the header has: {header}",
+    "in_fi_not_whole": "{value!r} is not a whole number",
+    "in_fi_status_unmapped": "{value!r} is not in status_map ({known}); add it to the mapping",
+    "in_fi_not_time": "{value!r} is not a time ({format})",
+})
+
+
 class FileImportError(PlatformError):
-    """An export that does not match its mapping: names the file, the row and the column."""
+    """An export that does not match its mapping: names the file, the row and the column.
+    ``problems`` (``domain.input_files.InputProblem``) let the layer that reports it say it in
+    the person's language."""
+
+    def __init__(self, message: str, *, problems: list[InputProblem] | tuple = (), **kwargs):
+        super().__init__(message, **kwargs)
+        self.problems = list(problems)
 
 
 def load_mapping(mapping: Mapping[str, Any] | str | Path) -> dict[str, Any]:
@@ -87,7 +102,7 @@ def read_rows(path: Path) -> tuple[bytes, list[str], list[list[Any]]]:
     source = InputFile(path)
     table = source.table()
     if source.problems:
-        raise FileImportError("\n".join(str(p) for p in source.problems))
+        raise FileImportError("\n".join(str(p) for p in source.problems), problems=source.problems)
     header, rows = table
     return path.read_bytes(), header, [row for _, row in rows]
 
@@ -137,8 +152,9 @@ class FileImportConnector(Connector):
         columns = self.mapping["columns"]
         missing = [c for c in columns if c not in header]
         if missing:
-            raise FileImportError(f"{path.name}: column(s) {', '.join(repr(c) for c in missing)} of the mapping "
-                                  f"are missing; the header has: {', '.join(h for h in header if h)}")
+            why = Reason("in_fi_missing_columns", columns=", ".join(repr(c) for c in missing),
+                         header=", ".join(h for h in header if h))
+            raise FileImportError(f"{path.name}: {why}", problems=[InputProblem(path.name, 1, why)])
         index = {field: header.index(column) for column, field in columns.items()}
         records, lines_per_order = [], {}
         for row_no, row in enumerate(rows, start=2):  # row 1 is the header, as Excel counts
@@ -149,9 +165,10 @@ class FileImportConnector(Connector):
         return raw, records
 
     def _record(self, file_name: str, row_no: int, row: list[Any], index: dict[str, int]) -> dict:
-        def fail(field: str, problem: str) -> FileImportError:
+        def fail(field: str, problem: Reason | str) -> FileImportError:
             return FileImportError(f"{file_name}, row {row_no}, column {self.column_of[field]!r} ({field}): "
-                                   f"{problem}")
+                                   f"{problem}", problems=[InputProblem(file_name, row_no, problem,
+                                                                        f"{self.column_of[field]} ({field})")])
 
         record: dict[str, Any] = {"money_unit": self.mapping.get("money_unit", "yuan"),
                                   "currency": self.mapping.get("currency", "CNY")}
@@ -163,7 +180,7 @@ class FileImportConnector(Connector):
                 value = value.strip()
             if value in (None, ""):
                 if field in REQUIRED_FIELDS:
-                    raise fail(field, "is empty")
+                    raise fail(field, Reason("in_empty"))
                 continue
             record[field] = self._convert(field, value, fail)
         return record
@@ -173,26 +190,26 @@ class FileImportConnector(Connector):
             if self.mapping.get("money_unit") == "fen":
                 try:
                     minor_from_int(value)
-                except MoneyError as exc:
-                    raise fail(field, str(exc)) from None
+                except MoneyError:
+                    raise fail(field, Reason("in_fi_not_whole", value=value)) from None
                 return value
             try:   # ¥1,200.00 as the back-office writes it; 12,00 and 1e5 are ambiguous
                 return str(Decimal(signed_money(value)) / MINOR_PER_MAJOR)
             except ValueError as exc:
-                raise fail(field, str(exc)) from None
+                raise fail(field, exc) from None
         if field in TIME_FIELDS:
             return self._time(value, fail, field)
         if field == "quantity":
             try:
                 return int(str(value))
             except ValueError:
-                raise fail(field, f"{value!r} is not a whole number") from None
+                raise fail(field, Reason("in_fi_not_whole", value=value)) from None
         if field == "status":
             status_map = self.mapping.get("status_map") or {}
             status = status_map.get(str(value), str(value))
             if status not in CANONICAL_STATUSES:
-                raise fail(field, f"{value!r} is not in status_map ({', '.join(status_map) or 'empty'}); "
-                                  "add it to the mapping")
+                raise fail(field, Reason("in_fi_status_unmapped", value=value,
+                                         known=", ".join(status_map) or "—"))
             return status
         return str(value)
 
@@ -203,8 +220,8 @@ class FileImportConnector(Connector):
                 fmt = self.mapping.get("time_format")
                 value = datetime.strptime(text, fmt) if fmt else datetime.fromisoformat(text)
             except ValueError:
-                raise fail(field, f"{text!r} is not a time ({self.mapping.get('time_format') or 'ISO 8601'})") \
-                    from None
+                raise fail(field, Reason("in_fi_not_time", value=text,
+                                         format=self.mapping.get("time_format") or "ISO 8601")) from None
         if value.tzinfo is None:
             value = value.replace(tzinfo=self.zone)
         return value.astimezone(UTC)

@@ -15,8 +15,11 @@ orders and their receipts. Every loader declares its columns (:class:`Column`) a
 * Ambiguous numbers are refused, never guessed: ``12,00`` (a decimal comma, or a thousands
   separator in the wrong place?) and ``1e5`` (Excel's scientific notation of a long code).
 * Every problem names the file, the row (as Excel numbers it: the header is row 1) and the
-  column; a file with problems is refused whole (:class:`InputFileError` lists them all), so
-  the loaders store all rows or none.
+  column (its heading as the file writes it); a file with problems is refused whole
+  (:class:`InputFileError` lists them all), so the loaders store all rows or none.
+* Every reason is a :class:`Reason`: a message key and its values, so the layer that shows it
+  renders it in the person's language (``shopops.i18n``, ``SHOPOPS_LOCALE``); this module only
+  knows the English (:data:`REASONS`, its ``str()``), as ``domain`` imports no catalogue.
 """
 from __future__ import annotations
 
@@ -44,29 +47,115 @@ _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*�
 _MONTH = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$")
 
 
+#: the English of every reason this module (and domain.settlement_inputs) gives; the same keys,
+#: with their Chinese, are in shopops/i18n.py (a test keeps the two English texts equal)
+REASONS: dict[str, str] = {
+    "in_at_file": "{file}: {reason}",
+    "in_at_row": "{file}: row {row}: {reason}",
+    "in_at_cell": "{file}: row {row}, column {column}: {reason}",
+    "in_file_problems": "The file has {n} problem(s):",
+    "in_file_fix": "Correct the named rows and load the file again; nothing was stored.",
+    "in_empty": "is empty",
+    "in_not_number": "{value!r} is not a number",
+    "in_decimal_comma": "{value!r} is ambiguous: a comma is a thousands separator only between groups of three "
+                        "digits (1,200.00); write a decimal point for decimals (12.00)",
+    "in_scientific": "{value!r} is ambiguous: scientific notation (Excel's way of showing a long number); write the "
+                     "number in full, or format the cells as text",
+    "in_not_count": "{value!r} is not a whole number of 0 or more",
+    "in_not_positive_count": "{value!r} must be 1 or more",
+    "in_money_cents": "{value!r} has more than 2 decimals (yuan with at most 2 decimals)",
+    "in_money_negative": "{value} must be 0 or more",
+    "in_money_not_above_zero": "{value} must be above 0",
+    "in_not_date": "{value!r} is not a date written YYYY-MM-DD (or YYYY/MM/DD)",
+    "in_date_not_month": "{value} is a date, expected a month as YYYY-MM",
+    "in_not_month": "{value!r} is not a month written YYYY-MM (e.g. 2026-10)",
+    "in_not_one_of": "{value!r} is not one of {known}",
+    "in_not_rate": "{value!r} is not a rate between 0 and 1 (or 0 % and 100 %)",
+    "in_no_column": "no column {name!r} ({chinese}) in the header",
+    "in_unreadable": "cannot read the file ({error})",
+    "in_file_type": "unsupported file type '{suffix}'; use .csv or .xlsx",
+    "in_file_empty": "the file is empty (expected a header row)",
+    "in_extra_fields": "{fields} fields, the header has {header}; check the commas of that row",
+    "in_not_workbook": "not a readable Excel workbook ({error}); open it in Excel and save it again as .xlsx, or "
+                       "export it as .csv",
+    "in_many_sheets": "the workbook has {n} sheets with data ({sheets}); only one is read: put every row on one "
+                      "sheet, or save each sheet as its own file",
+    "in_not_text": "not text in UTF-8 or GBK (byte 0x{byte:02x} at position {at}); save the file as CSV UTF-8",
+    "in_duplicate": "the same {what} ({value}) as row {row}",
+    "in_no_rows": "has a header but no rows",
+}
+
+
+def english(key: str, **values: object) -> str:
+    """The English of reason ``key`` (a translate function: see :meth:`Reason.render`)."""
+    return REASONS[key].format(**values)
+
+
+class Reason(ValueError):
+    """Why a value or a row is refused, for a person: a message ``key`` and its ``values``.
+
+    ``str()`` is the English (``english``, default :data:`REASONS` of ``key``); the layer that
+    shows it calls :meth:`render` with its catalogue's translate function (``shopops.i18n``).
+    A ValueError, so the callers of the value parsers keep catching ValueError."""
+
+    def __init__(self, key: str, english_text: str | None = None, **values: object):
+        self.key, self.values = key, values
+        super().__init__((english_text if english_text is not None else REASONS[key]).format(**values))
+
+    def render(self, translate: Callable[..., str] | None = None) -> str:
+        """This reason in the language of ``translate(key, **values)`` (values that are reasons
+        themselves rendered first); English without one."""
+        if translate is None:
+            return str(self)
+        return translate(self.key, **{k: v.render(translate) if isinstance(v, Reason) else v
+                                      for k, v in self.values.items()})
+
+
+def render(reason: object, translate: Callable[..., str] | None = None) -> str:
+    """A :class:`Reason` rendered through ``translate``; anything else as its ``str()``."""
+    return reason.render(translate) if isinstance(reason, Reason) else str(reason)
+
+
 @dataclass(frozen=True)
 class InputProblem:
     file: str
     row: int | None          # as Excel numbers it (header = 1); None for a whole-file problem
-    reason: str
-    column: str | None = None
+    reason: Reason | str
+    column: str | None = None  # the heading as the file writes it (English or Chinese)
+
+    def render(self, translate: Callable[..., str] | None = None) -> str:
+        """``file: row N, column C: why`` in the language of ``translate`` (English without one)."""
+        reason = render(self.reason, translate)
+        translate = translate or english
+        if self.row is None:
+            return translate("in_at_file", file=self.file, reason=reason)
+        if self.column:
+            return translate("in_at_cell", file=self.file, row=self.row, column=self.column, reason=reason)
+        return translate("in_at_row", file=self.file, row=self.row, reason=reason)
 
     def __str__(self) -> str:
-        if self.row is None:
-            return f"{self.file}: {self.reason}"
-        where = f"row {self.row}, column {self.column}" if self.column else f"row {self.row}"
-        return f"{self.file}: {where}: {self.reason}"
+        return self.render()
 
 
 class InputFileError(ValueError):
     """Every problem of an input file at once (so they are all fixed in one pass); nothing of
-    the file was stored."""
+    the file was stored. ``str()`` is English; :meth:`render` (or :meth:`localise`) gives it in
+    the language of a translate function."""
 
-    def __init__(self, problems: list[InputProblem], heading: str | None = None):
+    def __init__(self, problems: list[InputProblem], heading: Reason | None = None):
         self.problems = problems
-        listed = "\n".join(f"  - {p}" for p in problems)
-        heading = heading or f"The file has {len(problems)} problem(s):"
-        super().__init__(f"{heading}\n{listed}\nCorrect the named rows and load the file again; nothing was stored.")
+        self.heading = heading or Reason("in_file_problems", n=len(problems))
+        super().__init__(self.render())
+
+    def render(self, translate: Callable[..., str] | None = None) -> str:
+        listed = "\n".join(f"  - {p.render(translate)}" for p in self.problems)
+        return f"{render(self.heading, translate)}\n{listed}\n{(translate or english)('in_file_fix')}"
+
+    def localise(self, translate: Callable[..., str]) -> InputFileError:
+        """This error, its message now in the language of ``translate`` (for a layer that shows
+        ``str(exc)``: a Prefect run's failure, a log line)."""
+        self.args = (self.render(translate),)
+        return self
 
 
 # --- value parsers: each returns the value or raises ValueError with the reason ----------
@@ -81,7 +170,7 @@ def text(value: object) -> str:
         value = int(value)
     out = "" if value is None else str(value).strip()
     if not out:
-        raise ValueError("is empty")
+        raise Reason("in_empty")
     return out
 
 
@@ -89,14 +178,14 @@ def number(value: object) -> Decimal:
     """A number as typed: ``1200``, ``1,200.5``, ``-3``; Excel number cells as they are. Refuses
     ``12,00`` and ``1e5``: each could mean two things."""
     if is_blank(value):
-        raise ValueError("is empty")
+        raise Reason("in_empty")
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a number")
+        raise Reason("in_not_number", value=value)
     if isinstance(value, (int, Decimal)):
         return Decimal(value)
     if isinstance(value, float):
         if not value == value or value in (float("inf"), float("-inf")):
-            raise ValueError(f"{value!r} is not a number")
+            raise Reason("in_not_number", value=value)
         return Decimal(repr(value))
     raw = str(value)
     cleaned = unicodedata.normalize("NFKC", raw).strip().replace(" ", "")
@@ -105,19 +194,17 @@ def number(value: object) -> Decimal:
     if _GROUPED_NUMBER.match(cleaned):
         return Decimal(cleaned.replace(",", ""))
     if "," in cleaned and re.match(r"^[+-]?[\d,]+(\.\d+)?$", cleaned):
-        raise ValueError(f"{raw!r} is ambiguous: a comma is a thousands separator only between groups of three "
-                         "digits (1,200.00); write a decimal point for decimals (12.00)")
+        raise Reason("in_decimal_comma", value=raw)
     if re.match(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$", cleaned):
-        raise ValueError(f"{raw!r} is ambiguous: scientific notation (Excel's way of showing a long number); "
-                         "write the number in full, or format the cells as text")
-    raise ValueError(f"{raw!r} is not a number")
+        raise Reason("in_scientific", value=raw)
+    raise Reason("in_not_number", value=raw)
 
 
 def count(value: object) -> int:
     """A whole number of 0 or more."""
     amount = number(value)
     if amount != amount.to_integral_value() or amount < 0:
-        raise ValueError(f"{value!r} is not a whole number of 0 or more")
+        raise Reason("in_not_count", value=value)
     return int(amount)
 
 
@@ -125,7 +212,7 @@ def positive_count(value: object) -> int:
     """A whole number of 1 or more (a case pack, an ordered quantity)."""
     amount = count(value)
     if amount < 1:
-        raise ValueError(f"{value!r} must be 1 or more")
+        raise Reason("in_not_positive_count", value=value)
     return amount
 
 
@@ -133,22 +220,22 @@ def signed_money(value: object) -> int:
     """Yuan as typed (``1200``, ``¥1,200.00``, ``1200元``, ``-3.5``) → integer fen; more than 2
     decimals is an error, not a rounding."""
     if is_blank(value):
-        raise ValueError("is empty")
+        raise Reason("in_empty")
     cleaned = value
     if isinstance(value, str):
         cleaned = _MONEY_MARKS.sub("", unicodedata.normalize("NFKC", value).strip())
     amount = number(cleaned)
     try:
         return major_to_minor(str(cleaned).strip() if isinstance(cleaned, str) else amount)
-    except MoneyError as exc:
-        raise ValueError(f"{exc} (yuan with at most 2 decimals)") from None
+    except MoneyError:
+        raise Reason("in_money_cents", value=value) from None
 
 
 def money(value: object, *, allow_zero: bool = True) -> int:
     """:func:`signed_money` of 0 or more (above 0 unless ``allow_zero``)."""
     minor = signed_money(value)
     if minor < 0 or (minor == 0 and not allow_zero):
-        raise ValueError(f"{value} must be {'0 or more' if allow_zero else 'above 0'}")
+        raise Reason("in_money_negative" if allow_zero else "in_money_not_above_zero", value=value)
     return minor
 
 
@@ -169,19 +256,19 @@ def day(value: object) -> date:
             raise ValueError
         return date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
-        raise ValueError(f"{raw!r} is not a date written YYYY-MM-DD (or YYYY/MM/DD)") from None
+        raise Reason("in_not_date", value=raw) from None
 
 
 def month(value: object) -> str:
     """``2025-01``, ``2025/01``, ``2025年1月``, or an Excel cell that made it the 1st of the month."""
     if isinstance(value, (datetime, date)):
         if value.day != 1:
-            raise ValueError(f"{value:%Y-%m-%d} is a date, expected a month as YYYY-MM")
+            raise Reason("in_date_not_month", value=f"{value:%Y-%m-%d}")
         return f"{value.year:04d}-{value.month:02d}"
     raw = text(value)
     match = _MONTH.match(unicodedata.normalize("NFKC", raw))
     if not match or not 1 <= int(match[2]) <= 12:
-        raise ValueError(f"{raw!r} is not a month written YYYY-MM (e.g. 2026-10)")
+        raise Reason("in_not_month", value=raw)
     return f"{int(match[1]):04d}-{int(match[2]):02d}"
 
 
@@ -198,7 +285,7 @@ def one_of(choices: tuple[str, ...], names: dict[str, str] | None = None) -> Cal
             return raw.lower()
         chinese = {choice: [n for n, c in names.items() if c == choice] for choice in choices}
         known = ", ".join(f"{c} ({'/'.join(chinese[c])})" if chinese[c] else c for c in choices)
-        raise ValueError(f"{raw!r} is not one of {known}")
+        raise Reason("in_not_one_of", value=raw, known=known)
     return parse
 
 
@@ -207,7 +294,7 @@ def rate(value: object) -> Decimal:
     raw = str(value).strip()
     share = number(raw[:-1]) / 100 if raw.endswith("%") else number(value)
     if not 0 <= share <= 1:
-        raise ValueError(f"{raw!r} is not a rate between 0 and 1 (or 0 % and 100 %)")
+        raise Reason("in_not_rate", value=raw)
     return share
 
 
@@ -240,15 +327,18 @@ class InputFile:
     path: Path
     label: str = ""                         # how messages name the file (default: its name)
     problems: list[InputProblem] = field(default_factory=list)
+    written: dict[str, str] = field(default_factory=dict)   # column name → its heading in this file
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
         self.label = self.label or self.path.name
 
-    def problem(self, row: int | None, reason: str, column: str | None = None) -> None:
-        self.problems.append(InputProblem(self.label, row, reason, column))
+    def problem(self, row: int | None, reason: Reason | str, column: str | None = None) -> None:
+        """A problem of ``row`` (None: the whole file); ``column`` is a column's name, shown as
+        the heading this file gives it."""
+        self.problems.append(InputProblem(self.label, row, reason, self.written.get(column, column)))
 
-    def raise_problems(self, heading: str | None = None) -> None:
+    def raise_problems(self, heading: Reason | None = None) -> None:
         if self.problems:
             raise InputFileError(sorted(self.problems, key=lambda p: p.row or 0), heading)
 
@@ -265,8 +355,9 @@ class InputFile:
             found = [keys.index(_key(h)) for h in column.headings() if _key(h) in keys]
             if found:
                 position[column.name] = found[0]
+                self.written[column.name] = header[found[0]]
             elif not column.optional:
-                self.problem(1, f"no column {column.name!r} ({column.chinese}) in the header")
+                self.problem(1, Reason("in_no_column", name=column.name, chinese=column.chinese))
         if any(not c.optional and c.name not in position for c in columns):
             return
         for row_no, cells in rows:
@@ -280,7 +371,7 @@ class InputFile:
                 try:
                     record[column.name] = column.parse(raw)
                 except ValueError as exc:
-                    self.problem(row_no, str(exc), column.name)
+                    self.problem(row_no, exc if isinstance(exc, Reason) else str(exc), column.name)
                     ok = False
             if ok:
                 yield row_no, record
@@ -291,7 +382,7 @@ class InputFile:
         try:
             raw = self.path.read_bytes()
         except OSError as exc:
-            self.problem(None, f"cannot read the file ({exc.strerror})")
+            self.problem(None, Reason("in_unreadable", error=exc.strerror))
             return None
         suffix = self.path.suffix.lower()
         if suffix in (".xlsx", ".xlsm"):
@@ -299,12 +390,12 @@ class InputFile:
         elif suffix == ".csv":
             rows = self._csv(raw)
         else:
-            self.problem(None, f"unsupported file type '{self.path.suffix}'; use .csv or .xlsx")
+            self.problem(None, Reason("in_file_type", suffix=self.path.suffix))
             return None
         if rows is None:
             return None
         if not rows or all(is_blank(v) for v in rows[0]):
-            self.problem(None, "the file is empty (expected a header row)")
+            self.problem(None, Reason("in_file_empty"))
             return None
         header = [str(h).strip() if not is_blank(h) else "" for h in rows[0]]
         data = []
@@ -312,7 +403,7 @@ class InputFile:
             if all(is_blank(v) for v in row):
                 continue
             if any(not is_blank(v) for v in row[len(header):]):
-                self.problem(row_no, f"{len(row)} fields, the header has {len(header)}; check the commas of that row")
+                self.problem(row_no, Reason("in_extra_fields", fields=len(row), header=len(header)))
                 continue
             data.append((row_no, list(row)))
         return header, data
@@ -321,14 +412,12 @@ class InputFile:
         try:
             sheets = pd.read_excel(io.BytesIO(raw), sheet_name=None, header=None, dtype=object, engine="openpyxl")
         except (ValueError, OSError, KeyError, zipfile.BadZipFile) as exc:
-            self.problem(None, f"not a readable Excel workbook ({type(exc).__name__}: "
-                               f"{str(exc).splitlines()[0] if str(exc) else ''}); open it in Excel and save it "
-                               "again as .xlsx, or export it as .csv")
+            self.problem(None, Reason("in_not_workbook", error=f"{type(exc).__name__}: "
+                                                              f"{str(exc).splitlines()[0] if str(exc) else ''}"))
             return None
         filled = {name: frame for name, frame in sheets.items() if not frame.dropna(how="all").empty}
         if len(filled) > 1:
-            self.problem(None, f"the workbook has {len(filled)} sheets with data ({', '.join(filled)}); only one "
-                               "is read: put every row on one sheet, or save each sheet as its own file")
+            self.problem(None, Reason("in_many_sheets", n=len(filled), sheets=", ".join(map(str, filled))))
             return None
         if not filled:
             return []
@@ -348,16 +437,19 @@ class InputFile:
                 raw.decode("utf-8")
             except UnicodeDecodeError as exc:
                 at = exc.start
-            self.problem(None, f"not text in UTF-8 or GBK (byte 0x{raw[at]:02x} at position {at}); "
-                               "save the file as CSV UTF-8")
+            self.problem(None, Reason("in_not_text", byte=raw[at], at=at))
             return None
         return [[None if is_blank(v) else v.strip() for v in row] for row in csv.reader(io.StringIO(decoded))]
 
-    def refuse_duplicates(self, key_of_row: dict[int, tuple], what: str) -> None:
+    def refuse_duplicates(self, key_of_row: dict[int, tuple], columns: tuple[str, ...]) -> None:
+        """A problem for every row whose ``columns`` (names; the key's values) repeat an earlier
+        row's, named by their headings in this file."""
+        what = " / ".join(self.written.get(c, c) for c in columns)
         first_row: dict[tuple, int] = {}
         for row_no, key in key_of_row.items():
             if key in first_row:
-                self.problem(row_no, f"{what} {' / '.join(map(str, key))} is also in row {first_row[key]}")
+                self.problem(row_no, Reason("in_duplicate", what=what, value=" / ".join(map(str, key)),
+                                            row=first_row[key]))
             else:
                 first_row[key] = row_no
 

@@ -65,8 +65,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from domain.input_files import (Column, InputFile, InputFileError, InputProblem, count, day, money, month, number,
-                                one_of, positive_money, rate, text)
+from domain.input_files import (REASONS, Column, InputFile, InputFileError, InputProblem, Reason, count, day, money,
+                                month, number, one_of, positive_money, rate, text)
 
 ROLES = ("manager", "operations", "customer_service")
 TARGET_SCOPES = ("shop", "person")
@@ -84,11 +84,31 @@ SHOP_STATS_FRAME_COLUMNS = ["month", "shop_id", "visitors", "dsr"]
 DSR_MAX = Decimal(5)
 
 
+#: the English of this module's reasons (their Chinese: shopops/i18n.py, same keys)
+REASONS.update({
+    "in_st_problems": "The settlement input files have {n} problem(s):",
+    "in_st_negative": "{value!r} is negative",
+    "in_st_left_before_joined": "left {left} is before joined {joined}",
+    "in_st_manager_shops": "a manager's revenue is every shop's: leave shops empty",
+    "in_st_operations_no_shops": "operations staff need the shops they run (shops, separated by ;)",
+    "in_st_shares_not_operations": "shares split a shop between operations staff; leave them empty for this role",
+    "in_st_shares_count": "{shares} share(s) for {shops} shop(s); give one share per shop",
+    "in_st_share_range": "{value} for shop {shop} is not above 0 and at most 1",
+    "in_st_shares_partial": "shop {shop}: shares are given for some of its operations staff but not in row(s) "
+                            "{rows}; give them for all or for none (equal split)",
+    "in_st_shares_sum": "shop {shop}: shares on {day} sum to {total} ({parts}), must sum to 1",
+    "in_st_not_dsr": "{value!r} is not a rating between 0 and {top}",
+    "in_st_not_on_roster": "person {person} is not on the staff roster",
+    "in_st_cs_not_on_roster": "person {person} is not on the staff roster, not customer_service",
+    "in_st_cs_other_role": "person {person} is on the roster as {role}, not customer_service",
+})
+
+
 class SettlementInputError(InputFileError):
     """Every problem of the input files at once, so they can all be fixed in one pass."""
 
     def __init__(self, problems: list[InputProblem]):
-        super().__init__(problems, f"The settlement input files have {len(problems)} problem(s):")
+        super().__init__(problems, Reason("in_st_problems", n=len(problems)))
 
 
 @dataclass(frozen=True)
@@ -119,7 +139,7 @@ class SettlementInputs:
 def _seconds(value: object) -> float:
     seconds = number(str(value).removesuffix("秒").removesuffix("s"))
     if seconds < 0:
-        raise ValueError(f"{value!r} is negative")
+        raise Reason("in_st_negative", value=value)
     return float(seconds)
 
 
@@ -148,15 +168,15 @@ def _read_roster(reader: InputFile) -> tuple[pd.DataFrame, pd.DataFrame]:
         persons[row_no] = (r["person_id"],)
         shops, shares = r["shops"] or [], r["shares"] or []
         if r["left"] is not None and r["left"] < r["joined"]:
-            reader.problem(row_no, f"left {r['left']} is before joined {r['joined']}")
+            reader.problem(row_no, Reason("in_st_left_before_joined", left=r["left"], joined=r["joined"]), "left")
         if r["role"] == "manager" and shops:
-            reader.problem(row_no, "a manager's revenue is every shop's: leave shops empty")
+            reader.problem(row_no, Reason("in_st_manager_shops"), "shops")
         if r["role"] == "operations" and not shops:
-            reader.problem(row_no, "operations staff need the shops they run (shops, separated by ;)")
+            reader.problem(row_no, Reason("in_st_operations_no_shops"), "shops")
         if shares and r["role"] != "operations":
-            reader.problem(row_no, "shares split a shop between operations staff; leave them empty for this role")
+            reader.problem(row_no, Reason("in_st_shares_not_operations"), "shares")
         if shares and len(shares) != len(shops):
-            reader.problem(row_no, f"{len(shares)} share(s) for {len(shops)} shop(s); give one share per shop")
+            reader.problem(row_no, Reason("in_st_shares_count", shares=len(shares), shops=len(shops)), "shares")
             continue
         parsed_shares: list[Decimal | None] = [None] * len(shops)
         shares_readable = True
@@ -164,18 +184,18 @@ def _read_roster(reader: InputFile) -> tuple[pd.DataFrame, pd.DataFrame]:
             try:
                 parsed_shares[i] = number(written)
             except ValueError as exc:
-                reader.problem(row_no, str(exc), "shares")
+                reader.problem(row_no, exc, "shares")
                 shares_readable = False
                 continue
             if not 0 < parsed_shares[i] <= 1:
-                reader.problem(row_no, f"{written} for shop {shops[i]} is not above 0 and at most 1", "shares")
+                reader.problem(row_no, Reason("in_st_share_range", value=written, shop=shops[i]), "shares")
         staff.append(dict(person_id=r["person_id"], name=r["name"], role=r["role"], joined_on=r["joined"],
                           left_on=r["left"]))
         for shop, share in zip(shops, parsed_shares):
             assignments.append(dict(person_id=r["person_id"], shop_id=shop, share=share))
             if r["role"] == "operations" and shares_readable:  # an unreadable share is reported once
                 members_of_shop.setdefault(shop, []).append((row_no, r, share))
-    reader.refuse_duplicates(persons, "person")
+    reader.refuse_duplicates(persons, ("person_id",))
     for shop, members in members_of_shop.items():
         _check_shares(reader, shop, members)
     return (_frame(staff, ["person_id", "name", "role", "joined_on", "left_on"]),
@@ -190,8 +210,7 @@ def _check_shares(reader: InputFile, shop: str, members: list[tuple[int, dict, D
         return
     if len(given) != len(members):
         rows = ", ".join(str(m[0]) for m in members if m[2] is None)
-        reader.problem(members[0][0], f"shop {shop}: shares are given for some of its operations staff but not "
-                                      f"in row(s) {rows}; give them for all or for none (equal split)")
+        reader.problem(members[0][0], Reason("in_st_shares_partial", shop=shop, rows=rows), "shares")
         return
     reported: set[tuple[int, ...]] = set()
     for _, starter, _ in members:
@@ -202,7 +221,7 @@ def _check_shares(reader: InputFile, shop: str, members: list[tuple[int, dict, D
         if total != 1 and rows not in reported:
             reported.add(rows)
             parts = ", ".join(f"{m[1]['person_id']} {m[2]}" for m in active)
-            reader.problem(rows[-1], f"shop {shop}: shares on {day} sum to {total} ({parts}), must sum to 1")
+            reader.problem(rows[-1], Reason("in_st_shares_sum", shop=shop, day=day, total=total, parts=parts), "shares")
 
 
 TARGET_COLUMNS = [Column("month", "月份", month), Column("scope", "范围", one_of(TARGET_SCOPES, SCOPE_NAMES)),
@@ -211,7 +230,7 @@ TARGET_COLUMNS = [Column("month", "月份", month), Column("scope", "范围", on
 
 def _read_targets(reader: InputFile) -> tuple[pd.DataFrame, dict[int, dict]]:
     rows = dict(reader.records(TARGET_COLUMNS))
-    reader.refuse_duplicates({n: (r["month"], r["scope"], r["id"]) for n, r in rows.items()}, "target")
+    reader.refuse_duplicates({n: (r["month"], r["scope"], r["id"]) for n, r in rows.items()}, ("month", "scope", "id"))
     frame = _frame([dict(month=r["month"], scope=r["scope"], scope_id=r["id"], target_minor=r["target"])
                     for r in rows.values()], ["month", "scope", "scope_id", "target_minor"])
     return frame, rows
@@ -223,7 +242,8 @@ EXPENSE_COLUMNS = [Column("month", "月份", month), Column("shop", "店铺", te
 
 def _read_expenses(reader: InputFile) -> pd.DataFrame:
     rows = dict(reader.records(EXPENSE_COLUMNS))
-    reader.refuse_duplicates({n: (r["month"], r["shop"], r["category"]) for n, r in rows.items()}, "expense")
+    reader.refuse_duplicates({n: (r["month"], r["shop"], r["category"]) for n, r in rows.items()},
+                             ("month", "shop", "category"))
     return _frame([dict(month=r["month"], shop_id=r["shop"], category=r["category"], amount_minor=r["amount"])
                    for r in rows.values()], ["month", "shop_id", "category", "amount_minor"])
 
@@ -239,7 +259,7 @@ CS_COLUMNS = [
 
 def _read_cs_stats(reader: InputFile) -> tuple[pd.DataFrame, dict[int, dict]]:
     rows = dict(reader.records(CS_COLUMNS))
-    reader.refuse_duplicates({n: (r["month"], r["person"]) for n, r in rows.items()}, "month and person")
+    reader.refuse_duplicates({n: (r["month"], r["person"]) for n, r in rows.items()}, ("month", "person"))
     frame = _frame([dict(month=r["month"], person_id=r["person"], conversations=r["conversations"],
                          avg_response_s=r["avg_response_seconds"], conversion_rate=r["conversion_rate"],
                          attributed_sales_minor=r["attributed_sales"], attributed_cost_minor=r["attributed_cost"])
@@ -254,14 +274,14 @@ CHANNEL_COLUMNS = [Column("shop", "店铺", text), Column("channel", "渠道", o
 
 def _read_shop_channels(reader: InputFile) -> pd.DataFrame:
     rows = dict(reader.records(CHANNEL_COLUMNS))
-    reader.refuse_duplicates({n: (r["shop"],) for n, r in rows.items()}, "shop")
+    reader.refuse_duplicates({n: (r["shop"],) for n, r in rows.items()}, ("shop",))
     return _frame([dict(shop_id=r["shop"], channel=r["channel"]) for r in rows.values()], ["shop_id", "channel"])
 
 
 def _dsr(value: object) -> Decimal:
     rating = number(value)
     if not 0 <= rating <= DSR_MAX:
-        raise ValueError(f"{value!r} is not a rating between 0 and {DSR_MAX}")
+        raise Reason("in_st_not_dsr", value=value, top=DSR_MAX)
     return rating
 
 
@@ -271,7 +291,7 @@ SHOP_STATS_COLUMNS = [Column("month", "月份", month), Column("shop", "店铺",
 
 def _read_shop_stats(reader: InputFile) -> pd.DataFrame:
     rows = dict(reader.records(SHOP_STATS_COLUMNS))
-    reader.refuse_duplicates({n: (r["month"], r["shop"]) for n, r in rows.items()}, "month and shop")
+    reader.refuse_duplicates({n: (r["month"], r["shop"]) for n, r in rows.items()}, ("month", "shop"))
     return _frame([dict(month=r["month"], shop_id=r["shop"], visitors=r["visitors"], dsr=r["dsr"])
                    for r in rows.values()], SHOP_STATS_FRAME_COLUMNS)
 
@@ -297,11 +317,12 @@ def load_inputs(*, roster: Path | str, targets: Path | str, expenses: Path | str
         role_of = dict(zip(staff["person_id"], staff["role"]))
         for row_no, r in target_rows.items():
             if r["scope"] == "person" and r["id"] not in role_of:
-                readers["targets"].problem(row_no, f"person {r['id']} is not on the staff roster")
+                readers["targets"].problem(row_no, Reason("in_st_not_on_roster", person=r["id"]), "id")
         for row_no, r in cs_rows.items():
             if role_of.get(r["person"]) != "customer_service":
-                what = "not on the staff roster" if r["person"] not in role_of else f"on the roster as {role_of[r['person']]}"
-                readers["cs_stats"].problem(row_no, f"person {r['person']} is {what}, not customer_service")
+                why = Reason("in_st_cs_not_on_roster", person=r["person"]) if r["person"] not in role_of else \
+                    Reason("in_st_cs_other_role", person=r["person"], role=role_of[r["person"]])
+                readers["cs_stats"].problem(row_no, why, "person")
     problems = [p for reader in readers.values() for p in sorted(reader.problems, key=lambda p: p.row or 0)]
     if problems:
         raise SettlementInputError(problems)

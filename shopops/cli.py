@@ -17,7 +17,7 @@ from shopops.as_of import AS_OF_HELP, as_of_option
 from shopops.cli_batch import batch_app
 from shopops.cli_errors import ShopopsGroup
 from shopops.cli_promo import promo_app
-from shopops.i18n import t, when
+from shopops.i18n import t, translator, when
 from shopops.prefect_api import require_prefect
 
 #: ``ShopopsGroup`` turns any error that leaves a command into one message and an exit code
@@ -339,11 +339,13 @@ def stock_import_count(file: Path = typer.Argument(..., help="Count file (.csv/.
 
 def _refused_file(exc) -> None:
     """A hand-kept file refused whole (``domain.input_files.InputFileError``): every problem with
-    its file, row and column, that nothing was stored, what to do; exit 2."""
+    its file, row and column (the heading as the file writes it) and why, in ``SHOPOPS_LOCALE``,
+    that nothing was stored, what to do; exit 2."""
+    translate = translator()
     files = sorted({p.file for p in exc.problems})
     typer.echo(t("in_refused", file=", ".join(files), n=len(exc.problems)), err=True)
     for problem in exc.problems:
-        typer.echo(f"  - {problem}", err=True)
+        typer.echo(f"  - {problem.render(translate)}", err=True)
     typer.echo(t("in_fix_and_retry"), err=True)
     raise typer.Exit(2)
 

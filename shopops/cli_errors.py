@@ -123,6 +123,11 @@ def explain(exc: BaseException) -> tuple[str, int]:
 
         if isinstance(exc, DBAPIError):
             return t("db_unreachable", locale, url=_warehouse_url(), error=_first_line(exc.orig or exc)), EXIT_FAILED
+    if "domain.input_files" in sys.modules:
+        from domain.input_files import InputFileError
+
+        if isinstance(exc, InputFileError):                           # a hand-kept file refused, in the locale
+            return exc.render(lambda key, **values: t(key, locale, **values)), EXIT_FAILED
     if type(exc).__name__ in ("MissingSecretError", "CountFileError"):
         return str(exc), EXIT_BAD_INPUT
     if isinstance(exc, KeyError) and exc.args and isinstance(exc.args[0], str) and " " in exc.args[0]:

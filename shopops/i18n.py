@@ -267,6 +267,160 @@ MESSAGES: dict[str, dict[str, str]] = {
                    "zh_CN": "{file}：有 {n} 处问题，未导入任何内容："},
     "in_fix_and_retry": {"en": "Correct the named rows (row numbers as Excel shows them) and import the file again.",
                          "zh_CN": "请按上面列出的行号（与 Excel 行号一致）修改后重新导入。"},
+    # why a file, a row or a cell is refused (issue 23 #9): keys of domain/input_files.py (its English is
+    # REASONS there, kept equal by tests/unit/test_input_files.py), domain/settlement_inputs.py and the loaders
+    "in_at_file": {"en": "{file}: {reason}", "zh_CN": "{file}：{reason}"},
+    "in_at_row": {"en": "{file}: row {row}: {reason}", "zh_CN": "{file}：第 {row} 行：{reason}"},
+    "in_at_cell": {"en": "{file}: row {row}, column {column}: {reason}",
+                   "zh_CN": "{file}：第 {row} 行“{column}”列：{reason}"},
+    "in_file_problems": {"en": "The file has {n} problem(s):", "zh_CN": "文件有 {n} 处问题："},
+    "in_file_fix": {"en": "Correct the named rows and load the file again; nothing was stored.",
+                    "zh_CN": "请修改上面列出的行后重新导入；本次未保存任何内容。"},
+    "in_empty": {"en": "is empty", "zh_CN": "为空"},
+    "in_not_number": {"en": "{value!r} is not a number", "zh_CN": "{value!r} 不是数字"},
+    "in_decimal_comma": {"en": "{value!r} is ambiguous: a comma is a thousands separator only between groups of three "
+                               "digits (1,200.00); write a decimal point for decimals (12.00)",
+                         "zh_CN": "{value!r} 有歧义：逗号只能作千位分隔符，且每组三位（1,200.00）；小数请用小数点（12.00）"},
+    "in_scientific": {"en": "{value!r} is ambiguous: scientific notation (Excel's way of showing a long number); write "
+                            "the number in full, or format the cells as text",
+                      "zh_CN": "{value!r} 有歧义：这是科学计数法（Excel 显示长数字的方式）；请写出完整数字，或把单元格设为文本格式"},
+    "in_not_count": {"en": "{value!r} is not a whole number of 0 or more", "zh_CN": "{value!r} 不是大于等于 0 的整数"},
+    "in_not_positive_count": {"en": "{value!r} must be 1 or more", "zh_CN": "{value!r} 必须大于等于 1"},
+    "in_money_cents": {"en": "{value!r} has more than 2 decimals (yuan with at most 2 decimals)",
+                       "zh_CN": "{value!r} 超过 2 位小数（金额以元为单位，最多 2 位小数）"},
+    "in_money_negative": {"en": "{value} must be 0 or more", "zh_CN": "{value} 不能为负数"},
+    "in_money_not_above_zero": {"en": "{value} must be above 0", "zh_CN": "{value} 必须大于 0"},
+    "in_not_date": {"en": "{value!r} is not a date written YYYY-MM-DD (or YYYY/MM/DD)",
+                    "zh_CN": "{value!r} 不是日期，请写成 YYYY-MM-DD（或 YYYY/MM/DD）"},
+    "in_date_not_month": {"en": "{value} is a date, expected a month as YYYY-MM",
+                          "zh_CN": "{value} 是一个日期，这里应填月份 YYYY-MM"},
+    "in_not_month": {"en": "{value!r} is not a month written YYYY-MM (e.g. 2026-10)",
+                     "zh_CN": "{value!r} 不是月份，请写成 YYYY-MM（如 2026-10）"},
+    "in_not_one_of": {"en": "{value!r} is not one of {known}", "zh_CN": "{value!r} 不在可选值中：{known}"},
+    "in_not_rate": {"en": "{value!r} is not a rate between 0 and 1 (or 0 % and 100 %)",
+                    "zh_CN": "{value!r} 不是 0 到 1（或 0% 到 100%）之间的比率"},
+    "in_no_column": {"en": "no column {name!r} ({chinese}) in the header",
+                     "zh_CN": "表头中没有“{chinese}”列（英文表头 {name}）"},
+    "in_unreadable": {"en": "cannot read the file ({error})", "zh_CN": "无法读取文件（{error}）"},
+    "in_file_type": {"en": "unsupported file type '{suffix}'; use .csv or .xlsx",
+                     "zh_CN": "不支持的文件类型 '{suffix}'；请使用 .csv 或 .xlsx"},
+    "in_file_empty": {"en": "the file is empty (expected a header row)", "zh_CN": "文件为空（第一行应为表头）"},
+    "in_extra_fields": {"en": "{fields} fields, the header has {header}; check the commas of that row",
+                        "zh_CN": "该行有 {fields} 个字段，表头只有 {header} 个；请检查该行的逗号"},
+    "in_not_workbook": {"en": "not a readable Excel workbook ({error}); open it in Excel and save it again as .xlsx, "
+                              "or export it as .csv",
+                        "zh_CN": "不是可读取的 Excel 工作簿（{error}）；请用 Excel 打开后另存为 .xlsx，或导出为 .csv"},
+    "in_many_sheets": {"en": "the workbook has {n} sheets with data ({sheets}); only one is read: put every row on one "
+                             "sheet, or save each sheet as its own file",
+                       "zh_CN": "工作簿有 {n} 个工作表含数据（{sheets}），只会读取一个：请把所有行放在同一个工作表，或把每个工作表另存为单独的文件"},
+    "in_not_text": {"en": "not text in UTF-8 or GBK (byte 0x{byte:02x} at position {at}); save the file as CSV UTF-8",
+                    "zh_CN": "不是 UTF-8 或 GBK 编码的文本（位置 {at} 的字节 0x{byte:02x}）；请另存为“CSV UTF-8”"},
+    "in_duplicate": {"en": "the same {what} ({value}) as row {row}", "zh_CN": "{what}（{value}）与第 {row} 行重复"},
+    "in_no_rows": {"en": "has a header but no rows", "zh_CN": "只有表头，没有数据行"},
+    "in_none_yet": {"en": "none yet", "zh_CN": "暂无"},
+    "in_unknown_supplier": {"en": "'{supplier}' is not a supplier of config/suppliers.yaml (known: {known}); add it "
+                                  "there first",
+                            "zh_CN": "'{supplier}' 不是 config/suppliers.yaml 中的供应商（已有：{known}）；请先在该文件中添加"},
+    "in_unknown_currency": {"en": "'{currency}' is not a known currency (rules.yaml orders.known_currencies)",
+                            "zh_CN": "'{currency}' 不是已知币种（见 rules.yaml orders.known_currencies）"},
+    "in_unknown_warehouse": {"en": "'{warehouse}' is not a known warehouse (known: {known})",
+                             "zh_CN": "'{warehouse}' 不是已知仓库（已有：{known}）"},
+    "in_sku_not_in_catalogue": {"en": "'{sku}' is not in the catalogue; import it first (shopops catalogue import)",
+                                "zh_CN": "'{sku}' 不在商品档案中；请先导入商品档案（shopops catalogue import）"},
+    "in_cat_problems": {"en": "The catalogue file {file} has {n} problem(s):", "zh_CN": "商品档案文件 {file} 有 {n} 处问题："},
+    "in_po_problems": {"en": "The purchase-order file {file} has {n} problem(s):",
+                       "zh_CN": "采购单文件 {file} 有 {n} 处问题："},
+    "in_po_header_differs": {"en": "PO {po} has {value} in row {row}: every line of an order carries the same supplier, "
+                                   "warehouse and dates",
+                             "zh_CN": "采购单 {po} 在第 {row} 行填的是 {value}：同一采购单的每一行供应商、仓库和日期必须相同"},
+    "in_po_expected_before": {"en": "{expected} is before the order date {ordered}",
+                              "zh_CN": "{expected} 早于下单日期 {ordered}"},
+    "in_po_stored_other_lines": {"en": "PO {po} is already stored with other lines ({lines}); give a new order its own "
+                                       "number",
+                                 "zh_CN": "采购单 {po} 已按其他明细导入（{lines}）；新的采购请使用新的单号"},
+    "in_rc_problems": {"en": "The receipt file {file} has {n} problem(s):", "zh_CN": "到货文件 {file} 有 {n} 处问题："},
+    "in_rc_unknown_po": {"en": "PO '{po}' is not in the warehouse; import it first (shopops po import)",
+                         "zh_CN": "采购单 '{po}' 不在数据仓库中；请先导入采购单（shopops po import）"},
+    "in_rc_sku_not_on_po": {"en": "'{sku}' is not on PO {po} (its lines: {lines})",
+                            "zh_CN": "'{sku}' 不在采购单 {po} 中（该单的商品：{lines}）"},
+    "in_rc_future": {"en": "{day} is in the future", "zh_CN": "{day} 是将来的日期"},
+    "in_rc_same_receipt": {"en": "the same PO, SKU and receipt number as row {row}: give each delivery its own receipt "
+                                 "number (入库单号), or add the two rows up",
+                           "zh_CN": "与第 {row} 行的采购单、商品编码和入库单号相同：每次到货请填写各自的入库单号，或把两行合并"},
+    "in_rc_same_day": {"en": "the same PO, SKU and day as row {row}: give each delivery its own receipt number (入库单号), "
+                             "or add the two rows up",
+                       "zh_CN": "与第 {row} 行的采购单、商品编码和到货日期相同：每次到货请填写各自的入库单号，或把两行合并"},
+    "in_rc_po_closed": {"en": "PO {po} is {status}: nothing more can be received on it",
+                        "zh_CN": "采购单 {po} 状态为{status}：不能再收货"},
+    "in_po_status_received": {"en": "received", "zh_CN": "已全部到货"},
+    "in_po_status_cancelled": {"en": "cancelled", "zh_CN": "已取消"},
+    "in_rc_over_receipt": {"en": "{qty} received, but PO {po} still owes {owed} of {sku} (ordered {ordered}, received "
+                                 "{before} before): receive at most that, and order the rest on a new PO",
+                           "zh_CN": "到货 {qty}，但采购单 {po} 的 {sku} 只剩 {owed} 未到（采购 {ordered}，此前已到 {before}）："
+                                    "最多收这么多，其余请另开采购单"},
+    "in_rc_over_receipt_earlier": {"en": "{qty} received, but PO {po} still owes {owed} of {sku} (ordered {ordered}, "
+                                         "received {before} before, and in earlier rows of this file): receive at "
+                                         "most that, and order the rest on a new PO",
+                                   "zh_CN": "到货 {qty}，但采购单 {po} 的 {sku} 只剩 {owed} 未到（采购 {ordered}，此前已到 "
+                                            "{before}，本文件前面的行也已收货）：最多收这么多，其余请另开采购单"},
+    "in_cnt_twice": {"en": "'{sku}' in {warehouse} is counted twice (row {row} too); keep one row per SKU and warehouse",
+                     "zh_CN": "'{sku}' 在 {warehouse} 盘点了两次（第 {row} 行也有）；每个 SKU 和仓库只保留一行"},
+    "in_cnt_bad_time": {"en": "'{value}' is not an ISO 8601 time with an offset, e.g. 2026-11-23T08:00:00+08:00",
+                        "zh_CN": "'{value}' 不是带时区的 ISO 8601 时间，例如 2026-11-23T08:00:00+08:00"},
+    "in_cnt_no_offset": {"en": "column {column}: give the offset (e.g. +08:00); a time without one is ambiguous",
+                         "zh_CN": "“{column}”列：请写明时区（如 +08:00）；不带时区的时间有歧义"},
+    "in_cnt_mixed_times": {"en": "column {column}: every row must carry the same time (one count, one moment)",
+                           "zh_CN": "“{column}”列：每一行的时间必须相同（一次盘点对应一个时刻）"},
+    "in_cnt_future": {"en": "'{value}' is in the future; a count is true at the moment it was taken: fix the time (and "
+                            "its offset) or the clock of the system that wrote the file",
+                      "zh_CN": "'{value}' 是将来的时间；盘点数只在盘点那一刻成立：请改正时间（及时区），或生成该文件的系统的时钟"},
+    "in_cnt_unknown_sku": {"en": "'{sku}' is not in the catalogue; check the SKU (typo, old code), or add it to the "
+                                 "catalogue first",
+                           "zh_CN": "'{sku}' 不在商品档案中；请检查商品编码（笔误、旧编码），或先把它加入商品档案"},
+    "in_cnt_unknown_warehouse": {"en": "'{warehouse}' is not a known warehouse (known: {known}); check the code, or set "
+                                       "it as a SKU's default_warehouse in the catalogue first",
+                                 "zh_CN": "'{warehouse}' 不是已知仓库（已有：{known}）；请检查仓库编码，或先在商品档案中把它设为某个 SKU 的默认仓库"},
+    "in_fi_refused": {"en": "the back-office export was not imported: {problems}. Correct the export (or the shop's "
+                            "column mapping) and pull again.",
+                      "zh_CN": "后台导出文件未导入：{problems}。请修正导出文件（或该店铺的列映射）后重新拉取。"},
+    "in_fi_missing_columns": {"en": "column(s) {columns} of the mapping are missing; the header has: {header}",
+                              "zh_CN": "表头中缺少列映射里的列 {columns}；表头实际为：{header}"},
+    "in_fi_not_whole": {"en": "{value!r} is not a whole number", "zh_CN": "{value!r} 不是整数"},
+    "in_fi_status_unmapped": {"en": "{value!r} is not in status_map ({known}); add it to the mapping",
+                              "zh_CN": "{value!r} 不在 status_map 中（已有：{known}）；请把它加入列映射"},
+    "in_fi_not_time": {"en": "{value!r} is not a time ({format})", "zh_CN": "{value!r} 不是时间（应为 {format}）"},
+    "in_st_problems": {"en": "The settlement input files have {n} problem(s):", "zh_CN": "结算输入文件有 {n} 处问题："},
+    "in_st_no_folder": {"en": "the inputs folder does not exist; create it with {files} (or .xlsx)",
+                        "zh_CN": "输入文件夹不存在；请创建它并放入 {files}（或 .xlsx）"},
+    "in_st_missing_file": {"en": "missing in {folder} (expected {name}.csv or {name}.xlsx)",
+                           "zh_CN": "{folder} 中缺少该文件（应为 {name}.csv 或 {name}.xlsx）"},
+    "in_st_both_files": {"en": "both {name}.csv and {name}.xlsx are in {folder}; keep only the one that is right",
+                         "zh_CN": "{folder} 中同时有 {name}.csv 和 {name}.xlsx；请只保留正确的那个"},
+    "in_st_negative": {"en": "{value!r} is negative", "zh_CN": "{value!r} 是负数"},
+    "in_st_left_before_joined": {"en": "left {left} is before joined {joined}",
+                                 "zh_CN": "离职日期 {left} 早于入职日期 {joined}"},
+    "in_st_manager_shops": {"en": "a manager's revenue is every shop's: leave shops empty",
+                            "zh_CN": "经理的业绩是所有店铺的业绩：负责店铺请留空"},
+    "in_st_operations_no_shops": {"en": "operations staff need the shops they run (shops, separated by ;)",
+                                  "zh_CN": "运营人员须填写负责的店铺（负责店铺列，用 ; 分隔）"},
+    "in_st_shares_not_operations": {"en": "shares split a shop between operations staff; leave them empty for this "
+                                          "role",
+                                    "zh_CN": "分成比例用于在运营人员之间分配店铺；该岗位请留空"},
+    "in_st_shares_count": {"en": "{shares} share(s) for {shops} shop(s); give one share per shop",
+                           "zh_CN": "{shares} 个分成比例对应 {shops} 个店铺；每个店铺填一个比例"},
+    "in_st_share_range": {"en": "{value} for shop {shop} is not above 0 and at most 1",
+                          "zh_CN": "店铺 {shop} 的比例 {value} 应大于 0 且不超过 1"},
+    "in_st_shares_partial": {"en": "shop {shop}: shares are given for some of its operations staff but not in row(s) "
+                                   "{rows}; give them for all or for none (equal split)",
+                             "zh_CN": "店铺 {shop}：部分运营人员填了分成比例，第 {rows} 行没有填；请全部填写或全部留空（平均分配）"},
+    "in_st_shares_sum": {"en": "shop {shop}: shares on {day} sum to {total} ({parts}), must sum to 1",
+                         "zh_CN": "店铺 {shop}：{day} 的分成比例合计为 {total}（{parts}），合计必须为 1"},
+    "in_st_not_dsr": {"en": "{value!r} is not a rating between 0 and {top}", "zh_CN": "{value!r} 不是 0 到 {top} 之间的评分"},
+    "in_st_not_on_roster": {"en": "person {person} is not on the staff roster", "zh_CN": "人员 {person} 不在人员名单中"},
+    "in_st_cs_not_on_roster": {"en": "person {person} is not on the staff roster, not customer_service",
+                               "zh_CN": "人员 {person} 不在人员名单中，不是客服"},
+    "in_st_cs_other_role": {"en": "person {person} is on the roster as {role}, not customer_service",
+                            "zh_CN": "人员 {person} 在人员名单中的岗位是 {role}，不是客服"},
     "cat_import_done": {"en": "{file}: {added} SKU(s) added, {updated} updated.",
                         "zh_CN": "{file}：新增 {added} 个 SKU，更新 {updated} 个。"},
     "po_import_done": {"en": "{file}: {orders} purchase order(s) with {lines} line(s) stored; {unchanged} were "
@@ -341,6 +495,24 @@ MESSAGES: dict[str, dict[str, str]] = {
     "rs_last_level": {"en": "last level sent", "zh_CN": "上次发送级别"},
     "rs_last_sent_at": {"en": "last sent", "zh_CN": "上次发送时间"},
 }
+
+
+def reason(key: str, **values: object):
+    """A refusal of the tasks layer (``domain.input_files.Reason``): its key and values, its
+    English from this catalogue; shown in the person's language by :func:`translator`."""
+    from domain.input_files import Reason
+
+    return Reason(key, MESSAGES[key]["en"], **values)
+
+
+def translator(locale: str | None = None):
+    """``translate(key, **values)`` in ``locale`` (default: the configured one), for
+    ``domain.input_files`` reasons and problems (``render``)."""
+    if locale is None:
+        from config.settings import get_settings
+
+        locale = get_settings().locale
+    return lambda key, **values: t(key, locale, **values)
 
 
 def t(key: str, locale: str | None = None, **values: object) -> str:

@@ -16,7 +16,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from config.schema import AppConfig, load_config
-from domain.input_files import Column, count, money, positive_count, read_records, text
+from domain.input_files import Column, Reason, count, money, positive_count, read_records, text
+from shopops.i18n import reason
 from warehouse import repository
 from warehouse.db import make_engine
 
@@ -48,17 +49,16 @@ def read_catalogue(path: Path | str, config: AppConfig | None = None) -> pd.Data
     rules = config.rules
     suppliers = {s.id: s for s in config.suppliers}
     rows, source = read_records(path, CATALOGUE_FILE_COLUMNS)
-    source.refuse_duplicates({n: (r["sku"],) for n, r in rows.items()}, "SKU")
+    source.refuse_duplicates({n: (r["sku"],) for n, r in rows.items()}, ("sku",))
     records = []
     for row_no, r in rows.items():
         supplier = suppliers.get(r["supplier"]) if r["supplier"] else None
         if r["supplier"] and supplier is None:
-            source.problem(row_no, f"'{r['supplier']}' is not a supplier of config/suppliers.yaml (known: "
-                                   f"{', '.join(sorted(suppliers)) or 'none'}); add it there first", "supplier")
+            source.problem(row_no, reason("in_unknown_supplier", supplier=r["supplier"],
+                                          known=", ".join(sorted(suppliers)) or reason("in_none_yet")), "supplier")
         currency = (r["currency"] or "").upper() or None
         if currency and currency not in rules.orders.known_currencies:
-            source.problem(row_no, f"'{r['currency']}' is not a known currency (rules.yaml orders.known_currencies)",
-                           "currency")
+            source.problem(row_no, reason("in_unknown_currency", currency=r["currency"]), "currency")
         records.append({
             "sku": r["sku"], "name": r["name"], "variant": r["variant"], "category": r["category"],
             "supplier": r["supplier"], "lead_time_days": r["lead_time_days"],
@@ -68,8 +68,8 @@ def read_catalogue(path: Path | str, config: AppConfig | None = None) -> pd.Data
             "currency": currency or (rules.orders.known_currencies[0] if r["unit_cost"] is not None else None),
             "bin_location": r["bin_location"], "default_warehouse": r["default_warehouse"]})
     if not rows and not source.problems:
-        source.problem(None, "has a header but no rows")
-    source.raise_problems(f"The catalogue file {source.label} has {len(source.problems)} problem(s):")
+        source.problem(None, Reason("in_no_rows"))
+    source.raise_problems(reason("in_cat_problems", file=source.label, n=len(source.problems)))
     return pd.DataFrame(records, columns=list(CATALOGUE_COLUMNS), dtype=object)
 
 

@@ -21,8 +21,9 @@ import pandas as pd
 import sqlalchemy as sa
 
 from config.schema import AppConfig, load_config
-from domain.input_files import (Column, InputFile, InputFileError, day, money, positive_count, read_records,
+from domain.input_files import (Column, InputFile, InputFileError, Reason, day, money, positive_count, read_records,
                                 text)
+from shopops.i18n import MESSAGES, reason
 from warehouse import repository
 from warehouse.db import make_engine
 from warehouse.models import PurchaseOrder, PurchaseOrderLine, StockLedgerEntry
@@ -61,10 +62,10 @@ def _start_of(on: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(on, time.min, tzinfo=zone).astimezone(timezone.utc)
 
 
-def _refuse(source: InputFile, what: str) -> None:
+def _refuse(source: InputFile, heading_key: str) -> None:
     if source.problems:
         raise PurchaseFileError(sorted(source.problems, key=lambda p: p.row or 0),
-                                f"The {what} file {source.label} has {len(source.problems)} problem(s):")
+                                reason(heading_key, file=source.label, n=len(source.problems)))
 
 
 # --- purchase orders ----------------------------------------------------------------------------
@@ -83,23 +84,24 @@ def import_purchase_orders(database_url: str, path: Path | str, config: AppConfi
     config = config or load_config()
     rows, source = read_records(path, PO_FILE_COLUMNS)
     if not rows and not source.problems:
-        source.problem(None, "has a header but no rows")
-    source.refuse_duplicates({n: (r["po_no"], r["sku"]) for n, r in rows.items()}, "PO and SKU")
+        source.problem(None, Reason("in_no_rows"))
+    source.refuse_duplicates({n: (r["po_no"], r["sku"]) for n, r in rows.items()}, ("po_no", "sku"))
     orders: dict[str, dict] = {}
     for row_no, r in rows.items():
         first = orders.setdefault(r["po_no"], {"row": row_no, **{k: r[k] for k in _HEADER_FIELDS}, "lines": {}})
         for key in _HEADER_FIELDS:
             if r[key] != first[key]:
-                source.problem(row_no, f"PO {r['po_no']} has {first[key]} in row {first['row']}: every line of an order "
-                                       "carries the same supplier, warehouse and dates", key)
+                source.problem(row_no, reason("in_po_header_differs", po=r["po_no"], value=first[key], row=first["row"]),
+                               key)
         if r["expected_on"] is not None and r["expected_on"] < r["ordered_on"]:
-            source.problem(row_no, f"{r['expected_on']} is before the order date {r['ordered_on']}", "expected_on")
+            source.problem(row_no, reason("in_po_expected_before", expected=r["expected_on"], ordered=r["ordered_on"]),
+                           "expected_on")
         first["lines"][r["sku"]] = (row_no, r["qty"], r["unit_cost"])
     suppliers = {s.id for s in config.suppliers}
     for po_no, order in orders.items():
         if order["supplier"] not in suppliers:
-            source.problem(order["row"], f"'{order['supplier']}' is not a supplier of config/suppliers.yaml (known: "
-                                         f"{', '.join(sorted(suppliers))})", "supplier")
+            source.problem(order["row"], reason("in_unknown_supplier", supplier=order["supplier"],
+                                                known=", ".join(sorted(suppliers)) or reason("in_none_yet")), "supplier")
     zone, currency = _zone(config), config.rules.orders.known_currencies[0]
     engine = make_engine(database_url)
     try:
@@ -118,10 +120,9 @@ def import_purchase_orders(database_url: str, path: Path | str, config: AppConfi
                 if wanted == stored[po_no]:
                     unchanged += 1
                 else:
-                    source.problem(order["row"], f"PO {po_no} is already stored with other lines "
-                                                 f"({', '.join(f'{s} × {q}' for s, q in sorted(stored[po_no].items()))}); "
-                                                 "give a new order its own number", "po_no")
-            _refuse(source, "purchase-order")
+                    lines = ", ".join(f"{s} × {q}" for s, q in sorted(stored[po_no].items()))
+                    source.problem(order["row"], reason("in_po_stored_other_lines", po=po_no, lines=lines), "po_no")
+            _refuse(source, "in_po_problems")
             new = {po_no: o for po_no, o in orders.items() if po_no not in stored}
             if new:
                 conn.execute(sa.insert(po_t), [
@@ -146,11 +147,10 @@ def _check_skus_and_warehouses(conn, source: InputFile, rows: dict[int, dict]) -
     warehouses = known_warehouses(conn)
     for row_no, r in rows.items():
         if r["sku"] not in skus:
-            source.problem(row_no, f"'{r['sku']}' is not in the catalogue; import it first "
-                                   "(shopops catalogue import)", "sku")
+            source.problem(row_no, reason("in_sku_not_in_catalogue", sku=r["sku"]), "sku")
         if "warehouse" in r and r["warehouse"] not in warehouses:
-            source.problem(row_no, f"'{r['warehouse']}' is not a known warehouse (known: "
-                                   f"{', '.join(sorted(warehouses)) or 'none yet'})", "warehouse")
+            source.problem(row_no, reason("in_unknown_warehouse", warehouse=r["warehouse"],
+                                          known=", ".join(sorted(warehouses)) or reason("in_none_yet")), "warehouse")
 
 
 # --- receipts -------------------------------------------------------------------------------------
@@ -182,7 +182,7 @@ def receive_purchase_orders(database_url: str, path: Path | str, config: AppConf
     zone, now = _zone(config), now or datetime.now(timezone.utc)
     rows, source = read_records(path, RECEIPT_FILE_COLUMNS)
     if not rows and not source.problems:
-        source.problem(None, "has a header but no rows")
+        source.problem(None, Reason("in_no_rows"))
     engine = make_engine(database_url)
     po_t, line_t, ledger_t = PurchaseOrder.__table__, PurchaseOrderLine.__table__, StockLedgerEntry.__table__
     try:
@@ -199,35 +199,35 @@ def receive_purchase_orders(database_url: str, path: Path | str, config: AppConf
                 po_no, sku = r["po_no"], r["sku"]
                 order = orders.get(po_no)
                 if order is None:
-                    source.problem(row_no, f"PO '{po_no}' is not in the warehouse; import it first "
-                                           "(shopops po import)", "po_no")
+                    source.problem(row_no, reason("in_rc_unknown_po", po=po_no), "po_no")
                     continue
                 if (po_no, sku) not in lines:
                     on_it = sorted(s for p, s in lines if p == po_no)
-                    source.problem(row_no, f"'{sku}' is not on PO {po_no} (its lines: {', '.join(on_it)})", "sku")
+                    source.problem(row_no, reason("in_rc_sku_not_on_po", sku=sku, po=po_no, lines=", ".join(on_it)),
+                                   "sku")
                     continue
                 if r["received_on"] > now.astimezone(zone).date():
-                    source.problem(row_no, f"{r['received_on']} is in the future", "received_on")
+                    source.problem(row_no, reason("in_rc_future", day=r["received_on"]), "received_on")
                     continue
                 reference = f"po:{po_no}:{r['receipt_no'] or r['received_on'].isoformat()}"
                 if (reference, sku) in in_file:
-                    source.problem(row_no, f"the same PO, SKU and {'receipt number' if r['receipt_no'] else 'day'} as "
-                                           f"row {in_file[(reference, sku)]}: give each delivery its own receipt number "
-                                           "(入库单号), or add the two rows up", "sku")
+                    source.problem(row_no, reason("in_rc_same_receipt" if r["receipt_no"] else "in_rc_same_day",
+                                                  row=in_file[(reference, sku)]), "sku")
                     continue
                 in_file[(reference, sku)] = row_no
                 if (reference, sku) in posted_refs:
                     already += 1
                     continue
                 if order.status not in ("open", "partially_received"):
-                    source.problem(row_no, f"PO {po_no} is {order.status}: nothing more can be received on it", "po_no")
+                    status = f"in_po_status_{order.status}"
+                    source.problem(row_no, reason("in_rc_po_closed", po=po_no, status=reason(status) if status in
+                                                  MESSAGES else order.status), "po_no")
                     continue
                 line = lines[(po_no, sku)]
                 if r["qty"] > open_qty[(po_no, sku)]:
-                    source.problem(row_no, f"{r['qty']} received, but PO {po_no} still owes {open_qty[(po_no, sku)]} of "
-                                           f"{sku} (ordered {line.qty_ordered}, received {line.qty_received} before"
-                                           f"{', and in earlier rows of this file' if received.get((po_no, sku)) else ''}"
-                                           "): receive at most that, and order the rest on a new PO", "qty")
+                    key = "in_rc_over_receipt_earlier" if received.get((po_no, sku)) else "in_rc_over_receipt"
+                    source.problem(row_no, reason(key, qty=r["qty"], po=po_no, owed=open_qty[(po_no, sku)], sku=sku,
+                                                  ordered=line.qty_ordered, before=line.qty_received), "qty")
                     continue
                 open_qty[(po_no, sku)] -= r["qty"]
                 received[(po_no, sku)] = received.get((po_no, sku), 0) + r["qty"]
@@ -235,7 +235,7 @@ def receive_purchase_orders(database_url: str, path: Path | str, config: AppConf
                 entries.append({"sku": sku, "warehouse": order.warehouse, "kind": "receipt", "quantity": r["qty"],
                                 "moved_at": pd.Timestamp(_received_at(r["received_on"], zone, now)),
                                 "reference": reference, "note": f"PO {po_no} row {row_no} of {source.label}"})
-            _refuse(source, "receipt")
+            _refuse(source, "in_rc_problems")
             if entries:
                 repository.post_ledger(conn, pd.DataFrame(entries))
             for (po_no, sku), qty in received.items():

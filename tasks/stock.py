@@ -19,10 +19,10 @@ from prefect.cache_policies import NO_CACHE
 
 from config.schema import AppConfig, ShopConfig, load_config
 from connectors import ConnectorError, build_connector, default_settings, redact
-from domain.input_files import Column, count, read_records, text
+from domain.input_files import Column, InputProblem, count, read_records, text
 from domain.restock import RestockRules, apply_cooldown, suggest_restock
 from domain.stock import ALL_WAREHOUSES, LISTING_KEY, RESERVING_STATUSES, positions, push_plan, reconcile
-from shopops.i18n import t
+from shopops.i18n import reason, t, translator
 from warehouse import repository
 from warehouse.db import make_engine
 
@@ -37,6 +37,13 @@ class CountFileError(ValueError):
     """A count file problem, naming the file, the row (as numbered in Excel) and the column."""
 
 
+def _refused_count(problems: list[InputProblem]) -> CountFileError:
+    """Every problem of a count file, in the person's language (``SHOPOPS_LOCALE``)."""
+    translate = translator()
+    lines = [p.render(translate) for p in sorted(problems, key=lambda p: p.row or 0)]
+    return CountFileError("\n".join([*lines, translate("in_file_fix")]))
+
+
 # --- the count file ------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -45,6 +52,7 @@ class WarehouseCount:
     counted_at: datetime          # the moment the count is true at (UTC)
     source: str                   # the file name
     rows: tuple[int, ...] = ()    # each count row's row in the file (as Excel numbers it), when read from one
+    headings: dict[str, str] = field(default_factory=dict)   # column → its heading in the file, when read from one
 
 
 #: the count file's columns (domain.input_files: English or Chinese headings); ``counted_at`` optional
@@ -75,8 +83,8 @@ def read_count_file(path: Path | str, *, now: datetime | None = None,
     for row_no, row in rows.items():
         key = (row["sku"], row["warehouse"])
         if key in seen:
-            source.problem(row_no, f"'{row['sku']}' in {row['warehouse']} is counted twice (row {seen[key]} too); keep "
-                                   "one row per SKU and warehouse", "sku")
+            source.problem(row_no, reason("in_cnt_twice", sku=row["sku"], warehouse=row["warehouse"], row=seen[key]),
+                           "sku")
         seen.setdefault(key, row_no)
     counted_at = None
     stamps = {n: r["counted_at"] for n, r in rows.items() if r["counted_at"] is not None}
@@ -85,29 +93,28 @@ def read_count_file(path: Path | str, *, now: datetime | None = None,
         try:
             parsed[row_no] = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
         except ValueError:
-            source.problem(row_no, f"'{stamp}' is not an ISO 8601 time with an offset, e.g. 2026-11-23T08:00:00+08:00",
-                           "counted_at")
+            source.problem(row_no, reason("in_cnt_bad_time", value=stamp), "counted_at")
+    stamp_column = source.written.get("counted_at", "counted_at")
     if any(p.tzinfo is None for p in parsed.values()):
-        source.problem(None, "column counted_at: give the offset (e.g. +08:00); a time without one is ambiguous")
+        source.problem(None, reason("in_cnt_no_offset", column=stamp_column))
     elif len({p.timestamp() for p in parsed.values()}) > 1:
-        source.problem(None, "column counted_at: every row must carry the same time (one count, one moment)")
+        source.problem(None, reason("in_cnt_mixed_times", column=stamp_column))
     elif parsed:
         first = min(parsed)
         counted_at = parsed[first].astimezone(timezone.utc)
         if future_tolerance is None:
             future_tolerance = timedelta(minutes=load_config().rules.stock.count_future_tolerance_minutes)
         if counted_at > (now or datetime.now(timezone.utc)) + future_tolerance:
-            source.problem(first, f"'{stamps[first]}' is in the future; a count is true at the moment it was taken: fix "
-                                  "the time (and its offset) or the clock of the system that wrote the file",
-                           "counted_at")
+            source.problem(first, reason("in_cnt_future", value=stamps[first]), "counted_at")
             counted_at = None
     if source.problems:
-        raise CountFileError("\n".join(str(p) for p in sorted(source.problems, key=lambda p: p.row or 0)))
+        raise _refused_count(source.problems)
     if counted_at is None:
         counted_at = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
     counts = pd.DataFrame([{c: r[c] for c in COUNT_COLUMNS} for r in rows.values()], columns=list(COUNT_COLUMNS))
     counts["counted_qty"] = counts["counted_qty"].astype("int64")
-    return WarehouseCount(counts=counts, counted_at=counted_at, source=path.name, rows=tuple(rows))
+    return WarehouseCount(counts=counts, counted_at=counted_at, source=path.name, rows=tuple(rows),
+                          headings=dict(source.written))
 
 
 def known_warehouses(engine) -> frozenset[str]:
@@ -130,15 +137,15 @@ def check_count_against_catalogue(engine, count: WarehouseCount) -> None:
     for index, row in count.counts.iterrows():
         row_no = count.rows[index] if index < len(count.rows) else index + 2
         if row["sku"] not in skus:
-            problems.append(f"{count.source}: row {row_no}, column sku: '{row['sku']}' is not in the catalogue; "
-                            "check the SKU (typo, old code), or add it to the catalogue first")
+            problems.append(InputProblem(count.source, row_no, reason("in_cnt_unknown_sku", sku=row["sku"]),
+                                         count.headings.get("sku", "sku")))
         if row["warehouse"] not in warehouses:
-            known = ", ".join(sorted(warehouses)) or "none yet"
-            problems.append(f"{count.source}: row {row_no}, column warehouse: '{row['warehouse']}' is not a known "
-                            f"warehouse (known: {known}); check the code, or set it as a SKU's default_warehouse "
-                            "in the catalogue first")
+            known = ", ".join(sorted(warehouses)) or reason("in_none_yet")
+            problems.append(InputProblem(count.source, row_no, reason("in_cnt_unknown_warehouse", known=known,
+                                                                      warehouse=row["warehouse"]),
+                                         count.headings.get("warehouse", "warehouse")))
     if problems:
-        raise CountFileError("\n".join(problems) + "\nNothing was imported.")
+        raise _refused_count(problems)
 
 
 def import_count(database_url: str, count: WarehouseCount) -> repository.StocktakeImport:

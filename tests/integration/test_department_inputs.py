@@ -3,6 +3,7 @@
 or not at all: one refused row stores nothing, and every refused row is listed."""
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -161,6 +162,49 @@ def test_over_receipt_and_unknown_po_or_sku_are_refused_and_nothing_is_received(
     assert rows(shop, StockLedgerEntry.__table__, "sku") == []
 
 
+#: runs of three or more English words: a sentence left untranslated (file names, quoted values,
+#: codes and commands are taken out before looking)
+ENGLISH_RUN = re.compile(r"[A-Za-z]{2,}(?:[ ,;:()]+[A-Za-z]{2,}){2,}")
+
+
+def english_runs(output: str, *names: str) -> list[str]:
+    for name in names:
+        output = output.replace(name, "")
+    output = re.sub(r"'[^']*'|shopops [a-z -]+|[A-Z]+-\d+|\d{4}-\d{2}-\d{2}", "", output)
+    return ENGLISH_RUN.findall(output)
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_every_refusal_of_a_file_is_in_the_persons_language(shop, tmp_path, monkeypatch, locale):
+    """Issue 23 #9/#2: what went wrong and what to do, for every kind of bad row (an unknown PO, a
+    SKU not on it, an over-receipt, a future day, ambiguous and unreadable cells, a repeated
+    delivery), in SHOPOPS_LOCALE, with the columns named as the file heads them."""
+    purchase_orders(shop, tmp_path)
+    tomorrow = f"{datetime.now(ZoneInfo('Asia/Shanghai')).date() + timedelta(days=2):%Y/%m/%d}"
+    path = tmp_path / "到货单.csv"
+    path.write_bytes((f"采购单号,商品编码,到货数量,到货日期,入库单号\nPO-9,T-1,5,{yesterday()},\nPO-1,X-1,5,{yesterday()},\n"
+                      f"PO-1,T-1,101,{yesterday()},\nPO-1,T-2,1,{tomorrow},\nPO-1,T-2,\"12,00\",{yesterday()},\n"
+                      f"PO-1,T-2,1e5,{yesterday()},\nPO-1,T-2,1,20/11/2026,\nPO-1,T-2,0,{yesterday()},\n"
+                      f"PO-1,T-2,1,{yesterday()},RK-7\nPO-1,T-2,2,{yesterday()},RK-7\n").encode("gbk"))
+    monkeypatch.setenv("SHOPOPS_LOCALE", locale)
+    done = cli("po", "receive", path)
+    assert done.exit_code == 2
+    lines = done.output.strip().splitlines()
+    assert len(lines) == 1 + 9 + 1                                  # heading, one line per bad row, what to do
+    if locale == "zh_CN":
+        assert lines[0] == "到货单.csv：有 9 处问题，未导入任何内容："
+        assert "  - 到货单.csv：第 4 行“到货数量”列：到货 101，但采购单 PO-1 的 T-1 只剩 100 未到（采购 100，此前已到 0）：" \
+               "最多收这么多，其余请另开采购单" in lines
+        assert f"  - 到货单.csv：第 5 行“到货日期”列：{tomorrow.replace('/', '-')} 是将来的日期" in lines
+        assert english_runs(done.output, path.name) == []
+    else:
+        assert lines[0] == "到货单.csv: 9 problem(s); nothing was stored:"
+        assert ("  - 到货单.csv: row 4, column 到货数量: 101 received, but PO PO-1 still owes 100 of T-1 (ordered 100, "
+                "received 0 before): receive at most that, and order the rest on a new PO") in lines
+        assert len(english_runs(done.output, path.name)) >= 10      # the check above does find English
+    assert stock(shop) == {"T-1": (0, 100), "T-2": (0, 40)}
+
+
 def test_a_purchase_order_file_with_one_bad_row_stores_nothing(shop, tmp_path):
     catalogue(shop, tmp_path)
     path = write_xlsx(tmp_path / "po.xlsx", PO_HEADER,
@@ -169,8 +213,8 @@ def test_a_purchase_order_file_with_one_bad_row_stores_nothing(shop, tmp_path):
                       ["PO-3", "hz-apparel", "HZ01", "20/11/2026", None, "T-2", 5, None])
     done = cli("po", "import", path)
     assert done.exit_code == 2
-    assert "po.xlsx: row 3, column sku: 'GHOST' is not in the catalogue" in done.output
-    assert "po.xlsx: row 4, column ordered_on: '20/11/2026' is not a date written YYYY-MM-DD" in done.output
+    assert "po.xlsx: row 3, column 商品编码: 'GHOST' is not in the catalogue" in done.output   # headings as written
+    assert "po.xlsx: row 4, column 下单日期: '20/11/2026' is not a date written YYYY-MM-DD" in done.output
     assert rows(shop, PurchaseOrder.__table__, "po_no") == [] and rows(shop, PurchaseOrderLine.__table__, "sku") == []
 
 
