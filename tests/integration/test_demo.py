@@ -339,11 +339,28 @@ def second_operating_day_after_a_restart(env: dict, data: Path) -> None:
         assert not failed, "".join(lines)
         check_in_browser(ui, api, "zh_CN", restarted)
         check_workbooks(data, ("zh_CN", restarted))
+        a_cli_command_shows_its_run_in_the_demos_ui(api, env)
         approve_after_the_restart(api, data, restarted, worker_log)
     finally:
         demo.stop()
     assert proc.returncode == 0, "".join(lines)
     print("second day:\n" + "".join(lines))
+
+
+def a_cli_command_shows_its_run_in_the_demos_ui(api: str, env: dict) -> None:
+    """Issue 23 #7: a command typed with no Prefect variable and no port set, beside the running
+    demo, runs on the demo's server (its run is in the UI with the others), on the demo's world,
+    and starts no throwaway server. (The data folder is named: the test's demo does not run from
+    the repository's data/.)"""
+    bare = {k: v for k, v in env.items() if not k.startswith("PREFECT_") and k != "SHOPOPS_PREFECT_PORT"}
+    query = {"flows": {"name": {"any_": ["restock-alerts"]}}}
+    before = {r["id"] for r in requests.post(f"{api}/flow_runs/filter", json=query, timeout=10).json()}
+    done = subprocess.run([SHOPOPS, "stock", "restock"], cwd=PROJECT, env=bare, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "temporary server" not in done.stdout + done.stderr, done.stdout + done.stderr
+    new = [r for r in requests.post(f"{api}/flow_runs/filter", json=query, timeout=10).json() if r["id"] not in before]
+    assert [r["state_type"] for r in new] == ["COMPLETED"], (new, done.stdout)
 
 
 def approve_after_the_restart(api: str, data: Path, restarted: float, worker_log: str) -> None:
