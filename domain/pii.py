@@ -312,7 +312,8 @@ class _PathMatcher:
     where comparing every path with every key cost the Shopify pages 10× their ``mask_payload``.
     ``**`` matches zero or more keys, ``*`` exactly one; lists are passed through."""
 
-    #: memoised steps kept at most (documents keyed by ids would otherwise grow it without end)
+    #: memoised steps kept at most per state set (documents keyed by ids would otherwise grow
+    #: it without end in a long-lived worker)
     MEMO_LIMIT = 50_000
 
     def __init__(self, compiled: tuple[tuple[tuple[str, ...], str], ...]):
@@ -349,12 +350,12 @@ class _PathMatcher:
         """(the kind of a path ending at ``key``, or None; the states below ``key``)."""
         table = self._memo.get(states)
         if table is None:
-            if sum(map(len, self._memo.values())) >= self.MEMO_LIMIT:
-                self._memo.clear()
             table = self._memo[states] = {}
         found = table.get(key)
         if found is not None:
             return found
+        if len(table) >= self.MEMO_LIMIT:
+            table.clear()
         kind, following = None, set()
         for state in states:
             for node, is_anywhere in self._closure(state):

@@ -92,3 +92,14 @@ def test_masking_a_page_costs_the_same_however_many_paths_are_declared():
     # about 100 instructions a key, half the keys being masked values (the walk compared every key
     # with every path: about 1,500)
     assert base <= 200 * keys, f"{base:,} instructions for {keys:,} keys"
+
+
+def test_a_document_keyed_by_ids_does_not_grow_the_remembered_steps_without_end(monkeypatch):
+    from domain.pii import _PathMatcher, _compiled
+
+    matcher = _PathMatcher(_compiled({"**.customer.name": "name"}))
+    monkeypatch.setattr(matcher, "MEMO_LIMIT", 100)
+    document = {"by_id": {str(n): {"customer": {"name": "Ann"}} for n in range(1000)}}
+    assert matcher.mask_in_place(document) == 1000
+    assert document["by_id"]["999"]["customer"]["name"] == "A**"
+    assert max(len(steps) for steps in matcher._memo.values()) <= 100
