@@ -30,11 +30,18 @@ e. *steady tick*: a second sandbox serving a one-hour slice of the scenario at i
    ``POST /_sandbox/clock {"advance_seconds": 600}`` and time one incremental round of
    ``pull_shop`` over all shops (window ``[watermark − lookback, now − safety lag]``).
 
+Every step reports wall time and the client process's CPU time (user + sys, every thread; per
+shop its own thread's), which other work on the shared cores hardly moves.
+``--baseline-tree DIR`` (a worktree of an earlier commit with its own ``.venv``) runs every
+run also with that commit's code, interleaved (this, baseline, baseline, this …), and adds a
+comparison per step and per shop.
+
 Prints a progress line per step, then rewrites the ``ingest`` section of
 docs/BENCHMARKS.md. ``--profile`` instead runs one ``pull_shop`` of the scenario's biggest
 shop under cProfile and prints the top functions.
 
     .venv/bin/python bench/bench_ingest.py --scenario normal_day --repeats 3
+    .venv/bin/python bench/bench_ingest.py --scenario normal_day --repeats 3 --baseline-tree ../wt-base
 """
 from __future__ import annotations
 
@@ -54,7 +61,9 @@ from pathlib import Path
 import requests
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+#: the code measured: this checkout, or with SHOPOPS_BENCH_ROOT another one (``--baseline-tree``
+#: runs this script with that tree's interpreter and code)
+ROOT = Path(os.environ.get("SHOPOPS_BENCH_ROOT") or Path(__file__).resolve().parent.parent).resolve()
 sys.path.insert(0, str(ROOT))
 
 from bench._common import machine, median, peak_rss_mb, rewrite_section, spread, utc_stamp  # noqa: E402
@@ -82,19 +91,28 @@ def child_pipeline(spec: dict) -> dict:
     url = spec["database_url"]
     concurrency = 1 if spec["sequential"] else config.rules.orders.shop_concurrency
 
+    def one_shop(shop: str, since: datetime | None, now: datetime, until: datetime | None):
+        wall, cpu = time.perf_counter(), time.thread_time()
+        result = pull_shop(config, shop, database_url=url, since=since, until=until, clock=lambda: now)
+        return result, {"seconds": time.perf_counter() - wall, "cpu_s": time.thread_time() - cpu,
+                        "orders": result.orders_seen}
+
     def round_(since: datetime | None, now: datetime, until: datetime | None = None) -> tuple[float, dict]:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            results = list(pool.map(lambda shop: pull_shop(config, shop, database_url=url, since=since, until=until,
-                                                           clock=lambda: now), spec["shops"]))
-        seconds = time.perf_counter() - started
+            pulled = list(pool.map(lambda shop: one_shop(shop, since, now, until), spec["shops"]))
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        results = [result for result, _ in pulled]
         failed = {r.shop_id: r.error for r in results if r.status != "ok"}
         if failed:
             raise SystemExit(f"pull failed: {failed}")
         return seconds, {"seconds": seconds, "orders": sum(r.orders_seen for r in results),
                          "new": sum(r.orders_new for r in results), "updated": sum(r.orders_updated for r in results),
                          "unchanged": sum(r.orders_unchanged + r.orders_stale for r in results),
-                         "quarantined": sum(r.quarantined for r in results), "pages": sum(r.pages for r in results)}
+                         "quarantined": sum(r.quarantined for r in results), "pages": sum(r.pages for r in results),
+                         # client CPU (user + sys) of the whole process, every thread (GX's start-up
+                         # included), and per shop its own thread's: robust against other load
+                         "cpu_s": cpu, "per_shop": {r.shop_id: one for r, one in zip(results, (o for _, o in pulled))}}
 
     now = datetime.fromisoformat(spec["now"])
     _, out = round_(datetime.fromisoformat(spec["since"]), now,
@@ -145,7 +163,7 @@ def child_floor(spec: dict) -> dict:
     db.execute("CREATE TABLE order_lines (shop_id TEXT, order_id TEXT, line_no INTEGER, fields TEXT)")
     orders = lines = 0
     refused: list[str] = []  # a replay the marketplace refused reads nothing: the floor would lie
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with requests.Session() as session:
         for shop_id, calls in recorded.items():
             for r in calls:
@@ -165,11 +183,11 @@ def child_floor(spec: dict) -> dict:
                 db.execute("COMMIT")
                 orders += len(order_rows)
                 lines += len(line_rows)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     db.close()
     if refused:
         raise SystemExit(f"{len(refused)} replayed requests were refused, e.g. {refused[:3]}")
-    return {"seconds": seconds, "rows": orders, "line_rows": lines,
+    return {"seconds": seconds, "cpu_s": cpu, "rows": orders, "line_rows": lines,
             "requests": sum(len(c) for c in recorded.values()), "rss_mb": peak_rss_mb()}
 
 
@@ -189,12 +207,13 @@ def child_dlt(spec: dict) -> dict:
     pipeline = dlt.pipeline(pipeline_name=f"bench_{uuid.uuid4().hex[:8]}", pipelines_dir=spec["pipelines_dir"],
                             destination=dlt.destinations.sqlalchemy(credentials=f"sqlite:///{spec['sqlite_path']}"),
                             dataset_name="main")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     info = pipeline.run(source)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     info.raise_on_failed_jobs()
     counts = pipeline.last_trace.last_normalize_info.row_counts
-    return {"seconds": seconds, "rows": counts.get("orders", 0), "line_rows": counts.get("orders__line_items", 0),
+    return {"seconds": seconds, "cpu_s": cpu, "rows": counts.get("orders", 0),
+            "line_rows": counts.get("orders__line_items", 0),
             "tables": dict(counts), "rss_mb": peak_rss_mb(), "version": dlt.__version__}
 
 
@@ -313,7 +332,8 @@ def tick_scenario(scenario, target: Path) -> Path:
 
 def progress(run: str, step: str, out: dict) -> None:
     count = out.get("orders", out.get("rows", 0))
-    print(f"  {run} {step:<28} {out['seconds']:7.2f} s {count:>9,} orders {count / out['seconds']:>8,.0f} orders/s "
+    print(f"  {run} {step:<28} {out['seconds']:7.2f} s (CPU {out.get('cpu_s', float('nan')):6.2f} s) {count:>9,} orders "
+          f"{count / out['seconds']:>8,.0f} orders/s "
           f"peak RSS {out['rss_mb']:6.0f} MB" + (f" (new {out['new']:,}, updated {out['updated']:,}, unchanged "
                                                  f"{out['unchanged']:,}, quarantined {out['quarantined']:,})"
                                                  if "new" in out else ""), flush=True)
@@ -446,9 +466,55 @@ def bounds(samples: dict[str, list[dict]]) -> list[str]:
     return out
 
 
-def markdown(samples: dict[str, list[dict]], facts: dict, args, command: str, total_s: float) -> str:
-    rows = ["| step | orders read | median s | min–max s | orders/s (min–max) | peak RSS MB (max) | time vs floor |",
-            "|---|---:|---:|---:|---:|---:|---:|"]
+def versus_baseline(samples: dict[str, list[dict]], baseline: dict) -> list[str]:
+    """This code against ``--baseline-tree``'s, measured in the same run: each step, then each shop."""
+    theirs: dict[str, list[dict]] = baseline["samples"]
+    out = [f"**Against the baseline** (commit `{baseline['commit']}`, run by this script from its worktree with its own "
+           "interpreter, code, sandbox and warehouses, interleaved with the runs above: one run each in turn, "
+           "alternating which goes first). Ratios are this code's median over the baseline's.", "",
+           "| step | median s | baseline median s | time vs baseline | client CPU s | baseline client CPU s | "
+           "CPU vs baseline |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for step in (*STEPS[:5], STEPS[7], *STEPS[5:7]):
+        if not (samples.get(step) and theirs.get(step)):
+            continue
+        ours_s, their_s = (median([o["seconds"] for o in x]) for x in (samples[step], theirs[step]))
+        ours_cpu, their_cpu = ([o.get("cpu_s", float("nan")) for o in x] for x in (samples[step], theirs[step]))
+        ours_c, their_c = median(ours_cpu), median(their_cpu)
+        out.append(f"| {step} | {ours_s:.2f} ({spread([o['seconds'] for o in samples[step]], '.2f')}) | "
+                   f"{their_s:.2f} ({spread([o['seconds'] for o in theirs[step]], '.2f')}) | {ours_s / their_s:.2f}× | "
+                   f"{ours_c:.2f} ({spread(ours_cpu, '.2f')}) | {their_c:.2f} ({spread(their_cpu, '.2f')}) | "
+                   f"{ours_c / their_c:.2f}× |")
+    shops = sorted({shop for o in samples.get(STEPS[0], []) for shop in o.get("per_shop", {})})
+    if shops and all("per_shop" in o for o in theirs.get(STEPS[0], [])):
+        out += ["", f"Per shop, in the `{STEPS[0]}` step (shops in parallel threads: a shop's wall time includes "
+                    "waiting for the others; its CPU is its own thread's, the GX start-up thread not counted)"
+                    + (f", and `{PEER_SHOP}` pulled alone in a process of its own (its process CPU)"
+                       if samples.get(STEPS[3]) and theirs.get(STEPS[3]) else "") + ":", "",
+                "| shop | orders | wall s | baseline wall s | CPU s | baseline CPU s | CPU vs baseline |",
+                "|---|---:|---:|---:|---:|---:|---:|"]
+
+        def per_shop(outs: list[dict], shop: str, key: str) -> float:
+            return median([o["per_shop"][shop][key] for o in outs if shop in o["per_shop"]])
+
+        rows = [(shop, per_shop(samples[STEPS[0]], shop, "orders"), per_shop(samples[STEPS[0]], shop, "seconds"),
+                 per_shop(theirs[STEPS[0]], shop, "seconds"), per_shop(samples[STEPS[0]], shop, "cpu_s"),
+                 per_shop(theirs[STEPS[0]], shop, "cpu_s")) for shop in shops]
+        if samples.get(STEPS[3]) and theirs.get(STEPS[3]):
+            rows.append((f"{PEER_SHOP} alone", median([o["orders"] for o in samples[STEPS[3]]]),
+                         *(median([o[k] for o in x]) for k, x in (("seconds", samples[STEPS[3]]),
+                                                                  ("seconds", theirs[STEPS[3]]),
+                                                                  ("cpu_s", samples[STEPS[3]]),
+                                                                  ("cpu_s", theirs[STEPS[3]])))))
+        out += [f"| {shop} | {orders:,.0f} | {wall:.2f} | {base_wall:.2f} | {cpu:.2f} | {base_cpu:.2f} | "
+                f"{cpu / base_cpu:.2f}× |" for shop, orders, wall, base_wall, cpu, base_cpu in rows]
+    return out + [""]
+
+
+def markdown(samples: dict[str, list[dict]], facts: dict, args, command: str, total_s: float,
+             baseline: dict | None = None) -> str:
+    rows = ["| step | orders read | median s | min–max s | client CPU s (min–max) | orders/s (min–max) | "
+            "peak RSS MB (max) | time vs floor |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|"]
     floor = median([o["seconds"] for o in samples[STEPS[2]]]) if samples.get(STEPS[2]) else None
     peer_base = median([o["seconds"] for o in samples[STEPS[3]]]) if samples.get(STEPS[3]) else None
     peer_floor = median([o["seconds"] for o in samples[STEPS[7]]]) if samples.get(STEPS[7]) else None
@@ -473,7 +539,9 @@ def markdown(samples: dict[str, list[dict]], facts: dict, args, command: str, to
             versus = f"{median(seconds) / peer_floor:.1f}× its floor"
         if peer_base and step == STEPS[4]:
             versus += f"{'; ' if versus else ''}{median(seconds) / peer_base:.2f}× our pipeline"
-        rows.append(f"| {step} | {count} | {median(seconds):.2f} | {spread(seconds, '.2f')} | "
+        cpu = [o["cpu_s"] for o in outs if "cpu_s" in o]
+        cpu_text = f"{median(cpu):.2f} ({spread(cpu, '.2f')})" if cpu else ""
+        rows.append(f"| {step} | {count} | {median(seconds):.2f} | {spread(seconds, '.2f')} | {cpu_text} | "
                     f"{median(rates):,.0f} ({spread(rates)}) | {median(rss):,.0f} ({max(rss):,.0f}) | {versus} |")
     mode = "one after the other (`--sequential`)" if args.sequential else \
         "in parallel threads, `rules.yaml orders.shop_concurrency` at a time, as the `pull-orders` flow does"
@@ -513,7 +581,10 @@ def markdown(samples: dict[str, list[dict]], facts: dict, args, command: str, to
         "end, `POST /_sandbox/clock {\"advance_seconds\": 600}`, then one incremental `pull_shop` round "
         "over all shops (window = watermark − lookback … now − safety lag, so it re-reads the lookback; "
         "its pages are rendered for the first time, as in production). "
-        "Client throttles opened wide, injected faults cleared: throughput, not the marketplaces' limits.",
+        "Client throttles opened wide, injected faults cleared: throughput, not the marketplaces' limits. "
+        "*Client CPU*: user + sys time of the client process over the timed part (`time.process_time`: every "
+        "thread, GX's start-up included; the sandbox's and the database's CPU are not in it); unlike wall time "
+        "it hardly moves when other work loads the shared cores.",
         "",
         *rows,
         "",
@@ -524,6 +595,8 @@ def markdown(samples: dict[str, list[dict]], facts: dict, args, command: str, to
               "in the backfill's process, so it does not pay that import again; a flow run in a fresh worker "
               "process would.", ""]
     lines += bounds(samples)
+    if baseline:
+        lines += versus_baseline(samples, baseline)
     if facts.get("dlt_error"):
         lines += [f"dlt failed: `{facts['dlt_error'].splitlines()[-1]}`", ""]
     load = os.getloadavg()
@@ -570,6 +643,37 @@ def profile(args, scratch: Path) -> None:
 ALL_STEPS = ("sqlite", "postgresql", "floor", "dlt", "tick")
 
 
+def run_interleaved(args, scratch: Path) -> tuple[dict[str, list[dict]], dict, dict]:
+    """``--baseline-tree``: each run once with this code and once with the baseline's (that
+    worktree's ``.venv`` and code, this script; ``SHOPOPS_BENCH_ROOT``), alternating which goes
+    first, so both see the same machine at the same time. (samples, facts, baseline)."""
+    import subprocess
+
+    here = Path(__file__).resolve().parent.parent
+    trees = {"this": (here, sys.executable), "baseline": (args.baseline_tree, args.baseline_tree / ".venv/bin/python")}
+    if not trees["baseline"][1].exists():
+        raise SystemExit(f"--baseline-tree {args.baseline_tree}: no .venv/bin/python there (run `make install` in it)")
+    gathered: dict[str, dict] = {name: {"samples": defaultdict(list), "facts": {}} for name in trees}
+    for repeat in range(1, args.repeats + 1):
+        for name in (("this", "baseline") if repeat % 2 else ("baseline", "this")):
+            tree, python = trees[name]
+            out = scratch / f"{name}-{repeat}.json"
+            print(f"run {repeat}/{args.repeats}: {name} ({tree})", flush=True)
+            command = [str(python), str(Path(__file__).resolve()), "--scenario", args.scenario, "--repeats", "1",
+                       "--steps", ",".join(args.steps), "--no-docs", "--json-out", str(out)]
+            command += ["--sequential"] if args.sequential else []
+            command += ["--hours", f"{args.hours:g}"] if args.hours else []
+            subprocess.run(command, cwd=tree, env={**os.environ, "SHOPOPS_BENCH_ROOT": str(tree)}, check=True)
+            result = json.loads(out.read_text(encoding="utf-8"))
+            for step, outs in result["samples"].items():
+                gathered[name]["samples"][step] += outs
+            gathered[name]["facts"].update(result["facts"])
+    commit = subprocess.run(["git", "-C", str(args.baseline_tree), "log", "-1", "--format=%h %s"],
+                            capture_output=True, text=True).stdout.strip()
+    baseline = {"samples": gathered["baseline"]["samples"], "commit": commit[:90] or str(args.baseline_tree)}
+    return gathered["this"]["samples"], gathered["this"]["facts"], baseline
+
+
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--child":
         out = CHILDREN[sys.argv[2]](json.loads(sys.argv[3]))
@@ -586,6 +690,10 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile one pull_shop of the biggest shop instead")
     parser.add_argument("--profile-out", help="with --profile: also dump the stats to this file")
     parser.add_argument("--quick", action="store_true", help="smoke test: scenario smoke, one run, docs left alone")
+    parser.add_argument("--baseline-tree", type=Path, help="a worktree of the baseline commit with its own .venv: "
+                        "every run also with its code, interleaved, and compared (e.g. `git worktree add --detach "
+                        "../base <commit> && make -C ../base install`)")
+    parser.add_argument("--json-out", type=Path, help="also write the samples and facts as JSON to this file")
     args = parser.parse_args()
     if args.quick:
         args.scenario, args.repeats, args.no_docs = "smoke", 1, True
@@ -600,8 +708,15 @@ def main() -> None:
         if args.profile:
             profile(args, Path(scratch))
             return
-        samples, facts = run(args, Path(scratch))
+        baseline = None
+        if args.baseline_tree:
+            args.baseline_tree = args.baseline_tree.resolve()
+            samples, facts, baseline = run_interleaved(args, Path(scratch))
+        else:
+            samples, facts = run(args, Path(scratch))
     total = time.perf_counter() - started
+    if args.json_out:
+        args.json_out.write_text(json.dumps({"samples": samples, "facts": facts}, default=str), encoding="utf-8")
     command = f".venv/bin/python bench/bench_ingest.py --scenario {args.scenario} --repeats {args.repeats}"
     if args.steps != list(ALL_STEPS):
         command += f" --steps {','.join(args.steps)}"
@@ -611,7 +726,9 @@ def main() -> None:
         command += f" --hours {args.hours:g}"
     if args.section != "ingest":
         command += f" --section {args.section}"
-    section = markdown(samples, facts, args, command, total)
+    if args.baseline_tree:
+        command += f" --baseline-tree {args.baseline_tree}"
+    section = markdown(samples, facts, args, command, total, baseline)
     print("\n".join(line for line in section.splitlines() if line.startswith("|")))
     print(f"total {total:.0f} s", flush=True)
     if not args.no_docs:
