@@ -19,7 +19,7 @@ from flows import readable_run_name
 from config.schema import load_config
 from config.settings import get_settings
 from domain.followup import FollowupRules, Followups, find_followups, yesterday
-from shopops.i18n import t
+from shopops.i18n import count_line, labelled, say, t
 from shopops.logmask import install_log_masking
 from tasks.reporting import publish_report
 from warehouse import repository
@@ -46,6 +46,9 @@ def load_open_orders(database_url: str):
 
 def _sheet(frame: pd.DataFrame, extra: list[str]) -> pd.DataFrame:
     columns = [c for c in COLUMNS + extra if c in frame.columns]
+    frame = labelled(frame, status="order_status")
+    if "problem" in frame.columns:
+        frame = frame.assign(problem=frame["problem"].map(say))
     return frame[columns].rename(columns={c: t(f"fu_{c}") for c in columns}).reset_index(drop=True)
 
 
@@ -81,7 +84,7 @@ def customer_service_followup(now: datetime | None = None) -> dict[str, int]:
     publish_report(family="customer-service-followup",
                    title=t("fu_title", day=yesterday(now, rules.timezone).isoformat()),
                    tables=tables, summary_md=summary)
-    logger.info("follow-ups: %s", counts)
+    logger.info(count_line(counts))
     return counts
 
 

@@ -22,7 +22,7 @@ from config.schema import AppConfig, ShopConfig, load_config, read_text
 from connectors import ConnectorError, build_connector, default_settings, redact
 from domain.restock import RestockRules, apply_cooldown, suggest_restock
 from domain.stock import ALL_WAREHOUSES, LISTING_KEY, RESERVING_STATUSES, positions, push_plan, reconcile
-from shopops.i18n import t
+from shopops.i18n import label, say, t
 from warehouse import repository
 from warehouse.db import make_engine
 
@@ -257,7 +257,7 @@ def read_shop_listings(config: AppConfig, shop_id: str, listings: pd.DataFrame) 
         result.status, result.errors = "failed", [str(exc).strip("'\"")]
         return result
     if not shop.enabled:
-        result.status, result.errors = "skipped", ["the shop is disabled in shops.yaml: its listings were not read"]
+        result.status, result.errors = "skipped", [t("stk_shop_disabled")]
         return result
     connector = None
     rows = []
@@ -667,9 +667,9 @@ ALERT_MESSAGE_MAX_LINES = 30
 def alert_message_lines(sent: pd.DataFrame) -> list[str]:
     """One markdown line per sent alert: SKU, name, supplier and the reason with its numbers —
     catalogue and stock facts only, no buyer data exists in an alert."""
-    lines = [f"- **{row.level}** {row.sku} {row.name or ''} ({row.supplier or '-'}): {row.reason}"
-             for row in sent.itertuples()]
+    lines = [f"- **{label('restock_level', row.level)}** {row.sku} {row.name or ''} ({row.supplier or '-'}): "
+             f"{say(row.reason)}" for row in sent.itertuples()]
     if len(lines) > ALERT_MESSAGE_MAX_LINES:
         rest = len(lines) - ALERT_MESSAGE_MAX_LINES
-        lines = lines[:ALERT_MESSAGE_MAX_LINES] + [f"- … {rest} more in the run's report"]
+        lines = lines[:ALERT_MESSAGE_MAX_LINES] + [f"- {t('rs_message_more', n=rest)}"]
     return lines
