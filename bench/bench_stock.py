@@ -55,7 +55,7 @@ SHOP_SHARES = [(0.30, 2), (0.20, 2), (0.15, 2), (0.15, 1), (0.10, 1), (0.10, 1)]
 TOLERANCE, UNDERSELL_TOLERANCE = 0, 2
 RULES = RestockRules(demand_history_days=28, abc_window_days=90, abc_thresholds={"A": 0.80, "B": 0.95},
                      service_level_z={"A": 1.96, "B": 1.65, "C": 1.28}, review_days=7, default_lead_time_days=7,
-                     overstock_cover_days=90)
+                     overstock_cover_days=90, demand_method="mean", demand_trim_share=0.10, demand_sigma="std")  # the baseline loop computes §3's plain mean and σ
 COOLDOWN = timedelta(hours=24)
 SECTIONS = {"stock-reconcile": ("reconcile_stock_inputs", "baseline: loop over SKUs"),
             "restock": ("suggest_restock + apply_cooldown", "baseline: loop over SKUs")}

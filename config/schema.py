@@ -239,6 +239,14 @@ class RestockRules(Strict):
     default_lead_time_days: int = Field(ge=0)
     overstock_cover_days: int = Field(gt=0)
     cooldown_hours: float = Field(ge=0)
+    #: §3 supplier case pack and MOQ: a catalogue row (`shopops catalogue import`) with the cell
+    #: blank gets its supplier's (suppliers.yaml), else this
+    default_case_pack: int = Field(default=1, ge=1)
+    default_moq: int = Field(default=1, ge=1)
+    # §3 d and σ, robust by default (issue 23 #11): domain.restock.DEMAND_METHODS / SIGMA_METHODS
+    demand_method: Literal["mean", "median", "trimmed_mean", "winsorised"] = "winsorised"
+    demand_trim_share: float = Field(default=0.10, ge=0, lt=0.5)
+    demand_sigma: Literal["std", "mad"] = "std"
 
     @model_validator(mode="after")
     def _abc_order(self) -> "RestockRules":

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
         "unset, they are file:// links that only the server machine can open.")
     reports_port: int = Field(default=8767, description="Port of the demo's read-only reports server (127.0.0.1).")
     prefect_port: int = Field(default=4200, description="Port of the demo's local Prefect server (bound to 127.0.0.1).")
+    prefect_api_url: str | None = Field(
+        default=None, description="Prefect API the shopops CLI runs its flows on and reads secrets from, e.g. "
+        "http://prefect.internal:4200/api. Default: the demo's server, http://127.0.0.1:<prefect_port>/api. "
+        "An explicit PREFECT_API_URL (environment or Prefect profile) wins. The CLI never starts a "
+        "throwaway server of its own (shopops/prefect_api.py).")
     sandbox_port: int = Field(default=8765, description="Port of the demo's sandbox marketplace (127.0.0.1).")
     webhook_url: str | None = Field(default=None, description="Team webhook for failed runs, quarantine spikes and "
                                     "critical restock alerts (`shopops notify setup` registers it).")
@@ -48,11 +53,13 @@ class Settings(BaseSettings):
         default="generic", description="Message body the webhook expects: generic JSON {source, title, text}, or a "
         "DingTalk / WeCom group robot's markdown message.")
 
-    @field_validator("reports_url", mode="after")
+    @field_validator("reports_url", "prefect_api_url", mode="after")
     @classmethod
-    def _http(cls, value: str | None) -> str | None:
+    def _http(cls, value: str | None, info) -> str | None:
+        example = {"reports_url": "http://127.0.0.1:8767/reports", "prefect_api_url": "http://127.0.0.1:4200/api"}
         if value and not value.startswith(("http://", "https://")):
-            raise ValueError(f"SHOPOPS_REPORTS_URL '{value}' is not an http(s) URL (e.g. http://127.0.0.1:8767/reports)")
+            raise ValueError(f"SHOPOPS_{info.field_name.upper()} '{value}' is not an http(s) URL "
+                             f"(e.g. {example[info.field_name]})")
         return value.rstrip("/") if value else value
 
     @field_validator("data_dir", "config_dir", "reports_dir", mode="after")
@@ -66,6 +73,17 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'warehouse.sqlite'}"
+
+    @property
+    def demo_prefect_api(self) -> str:
+        """The API of the demo's Prefect server (127.0.0.1:<prefect_port>)."""
+        return f"http://127.0.0.1:{self.prefect_port}/api"
+
+    @property
+    def prefect_api(self) -> str:
+        """The Prefect API the CLI uses when PREFECT_API_URL is not set: SHOPOPS_PREFECT_API_URL, else
+        the demo's server."""
+        return self.prefect_api_url or self.demo_prefect_api
 
     @property
     def report_folder(self) -> Path:

@@ -25,10 +25,9 @@ the person who made the export can fix it; nothing is half-imported.
 """
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,7 +37,8 @@ import yaml
 from connectors.base import (Connector, ConnectorSettings, Credentials, Page, PlatformError, PushResult,
                              ShipmentResult)
 from domain.canonical import CANONICAL_STATUSES
-from domain.money import MoneyError, major_to_minor, minor_from_int
+from domain.input_files import REASONS, InputFile, InputProblem, Reason, signed_money
+from domain.money import MINOR_PER_MAJOR, MoneyError, minor_from_int
 from domain.timeutil import UTC
 from domain.windows import Window
 
@@ -51,8 +51,23 @@ TIME_FIELDS = ("modified_at", "created_at", "paid_at", "shipped_at")
 SUFFIXES = (".csv", ".xlsx")
 
 
+#: the English of this connector's reasons about a row (their Chinese: shopops/i18n.py, same keys)
+REASONS.update({
+    "in_fi_missing_columns": "column(s) {columns} of the mapping are missing; the header has: {header}",
+    "in_fi_not_whole": "{value!r} is not a whole number",
+    "in_fi_status_unmapped": "{value!r} is not in status_map ({known}); add it to the mapping",
+    "in_fi_not_time": "{value!r} is not a time ({format})",
+})
+
+
 class FileImportError(PlatformError):
-    """An export that does not match its mapping: names the file, the row and the column."""
+    """An export that does not match its mapping: names the file, the row and the column.
+    ``problems`` (``domain.input_files.InputProblem``) let the layer that reports it say it in
+    the person's language."""
+
+    def __init__(self, message: str, *, problems: list[InputProblem] | tuple = (), **kwargs):
+        super().__init__(message, **kwargs)
+        self.problems = list(problems)
 
 
 def load_mapping(mapping: Mapping[str, Any] | str | Path) -> dict[str, Any]:
@@ -82,28 +97,14 @@ def load_mapping(mapping: Mapping[str, Any] | str | Path) -> dict[str, Any]:
 
 
 def read_rows(path: Path) -> tuple[bytes, list[str], list[list[Any]]]:
-    """(file bytes, header, data rows) of a .csv (UTF-8 or GB18030, as Chinese tools save)
-    or .xlsx export."""
-    raw = path.read_bytes()
-    if path.suffix.lower() == ".xlsx":
-        from openpyxl import load_workbook
-
-        sheet = load_workbook(io.BytesIO(raw), read_only=True, data_only=True).worksheets[0]
-        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-    else:
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = raw.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise FileImportError(f"{path.name}: neither UTF-8 nor GB18030 text; save the export as CSV UTF-8")
-        rows = list(csv.reader(io.StringIO(text)))
-    if not rows:
-        raise FileImportError(f"{path.name}: the file is empty (expected a header row)")
-    header = [str(h).strip() if h is not None else "" for h in rows[0]]
-    return raw, header, [r for r in rows[1:] if any(v not in (None, "") for v in r)]
+    """(file bytes, header, data rows) of a .csv (UTF-8, UTF-8 with BOM or GBK, as Chinese tools
+    save) or .xlsx export, read by ``domain.input_files`` as every other file people keep."""
+    source = InputFile(path)
+    table = source.table()
+    if source.problems:
+        raise FileImportError("\n".join(str(p) for p in source.problems), problems=source.problems)
+    header, rows = table
+    return path.read_bytes(), header, [row for _, row in rows]
 
 
 class FileImportConnector(Connector):
@@ -151,8 +152,9 @@ class FileImportConnector(Connector):
         columns = self.mapping["columns"]
         missing = [c for c in columns if c not in header]
         if missing:
-            raise FileImportError(f"{path.name}: column(s) {', '.join(repr(c) for c in missing)} of the mapping "
-                                  f"are missing; the header has: {', '.join(h for h in header if h)}")
+            why = Reason("in_fi_missing_columns", columns=", ".join(repr(c) for c in missing),
+                         header=", ".join(h for h in header if h))
+            raise FileImportError(f"{path.name}: {why}", problems=[InputProblem(path.name, 1, why)])
         index = {field: header.index(column) for column, field in columns.items()}
         records, lines_per_order = [], {}
         for row_no, row in enumerate(rows, start=2):  # row 1 is the header, as Excel counts
@@ -163,9 +165,10 @@ class FileImportConnector(Connector):
         return raw, records
 
     def _record(self, file_name: str, row_no: int, row: list[Any], index: dict[str, int]) -> dict:
-        def fail(field: str, problem: str) -> FileImportError:
+        def fail(field: str, problem: Reason | str) -> FileImportError:
             return FileImportError(f"{file_name}, row {row_no}, column {self.column_of[field]!r} ({field}): "
-                                   f"{problem}")
+                                   f"{problem}", problems=[InputProblem(file_name, row_no, problem,
+                                                                        f"{self.column_of[field]} ({field})")])
 
         record: dict[str, Any] = {"money_unit": self.mapping.get("money_unit", "yuan"),
                                   "currency": self.mapping.get("currency", "CNY")}
@@ -177,31 +180,36 @@ class FileImportConnector(Connector):
                 value = value.strip()
             if value in (None, ""):
                 if field in REQUIRED_FIELDS:
-                    raise fail(field, "is empty")
+                    raise fail(field, Reason("in_empty"))
                 continue
             record[field] = self._convert(field, value, fail)
         return record
 
     def _convert(self, field: str, value: Any, fail) -> Any:
         if field in MONEY_FIELDS:
-            try:
-                (minor_from_int if self.mapping.get("money_unit") == "fen" else major_to_minor)(value)
-            except MoneyError as exc:
-                raise fail(field, str(exc)) from None
-            return value
+            if self.mapping.get("money_unit") == "fen":
+                try:
+                    minor_from_int(value)
+                except MoneyError:
+                    raise fail(field, Reason("in_fi_not_whole", value=value)) from None
+                return value
+            try:   # ¥1,200.00 as the back-office writes it; 12,00 and 1e5 are ambiguous
+                return str(Decimal(signed_money(value)) / MINOR_PER_MAJOR)
+            except ValueError as exc:
+                raise fail(field, exc) from None
         if field in TIME_FIELDS:
             return self._time(value, fail, field)
         if field == "quantity":
             try:
                 return int(str(value))
             except ValueError:
-                raise fail(field, f"{value!r} is not a whole number") from None
+                raise fail(field, Reason("in_fi_not_whole", value=value)) from None
         if field == "status":
             status_map = self.mapping.get("status_map") or {}
             status = status_map.get(str(value), str(value))
             if status not in CANONICAL_STATUSES:
-                raise fail(field, f"{value!r} is not in status_map ({', '.join(status_map) or 'empty'}); "
-                                  "add it to the mapping")
+                raise fail(field, Reason("in_fi_status_unmapped", value=value,
+                                         known=", ".join(status_map) or "—"))
             return status
         return str(value)
 
@@ -212,8 +220,8 @@ class FileImportConnector(Connector):
                 fmt = self.mapping.get("time_format")
                 value = datetime.strptime(text, fmt) if fmt else datetime.fromisoformat(text)
             except ValueError:
-                raise fail(field, f"{text!r} is not a time ({self.mapping.get('time_format') or 'ISO 8601'})") \
-                    from None
+                raise fail(field, Reason("in_fi_not_time", value=text,
+                                         format=self.mapping.get("time_format") or "ISO 8601")) from None
         if value.tzinfo is None:
             value = value.replace(tzinfo=self.zone)
         return value.astimezone(UTC)

@@ -2,8 +2,19 @@
 
 Per SKU, from its daily sales and stock:
 
-- daily demand ``d`` = mean daily units over the last ``demand_history_days`` days (a day
-  without sales is a day of 0), ``σ`` their sample standard deviation (n − 1). Units a
+- daily demand ``d`` over the last ``demand_history_days`` days (a day without sales is a day
+  of 0) and its spread ``σ``, by ``demand_method`` (``DEMAND_METHODS``; §3 says "mean … σ its
+  standard deviation", which one spike day blows up — σ 400 against d 103 ordered 5–6k units —
+  so the estimate is robust by default, issue 23 #11): ``mean`` is §3's plain mean and sample
+  standard deviation (n − 1); ``winsorised`` (the default) sets the SKU's k highest selling
+  days to the next highest, k = ⌊selling days × trim share⌋ but at least 1 (a SKU sold on one
+  day only is left as it is) — only the top is clipped, so a slow mover that sells on two
+  days of 28 keeps its demand; ``trimmed_mean`` drops the k = ⌊n × trim share⌋ highest and
+  lowest days of all n; ``median``. The last two give a slow mover that sells on fewer than
+  half of the days a ``d`` of 0 (never restocked by the formula). ``σ`` by ``demand_sigma``:
+  ``std`` is the sample standard deviation of the days as the method uses them (clipped or
+  kept), ``mad`` is 1.4826 × the median absolute deviation of every day (0 for a SKU selling
+  on fewer than half of the days: no safety stock). Units a
   campaign's promoted SKU sold in one of the campaign's shops on a campaign day are divided by
   the campaign's uplift factor first: Double 11 sells eight times a normal day, and left in the
   history that spike would make the month after it order as if every day were Double 11. The
@@ -37,7 +48,7 @@ from domain.text import Text
 LEVEL_SEVERITY: dict[str, int] = {"overstock": 1, "warning": 2, "critical": 3}
 
 RESTOCK_COLUMNS: tuple[str, ...] = (
-    "sku", "level", "abc_class", "revenue_share_before", "z", "daily_demand", "demand_sigma",
+    "sku", "level", "abc_class", "revenue_share_before", "z", "daily_demand", "demand_sigma", "demand_method",
     "lead_time_days", "review_days", "safety_stock", "reorder_point", "order_up_to",
     "available", "in_transit", "position", "cover_days", "case_pack", "moq", "raw_qty",
     "suggested_qty", "reason")
@@ -45,6 +56,13 @@ RESTOCK_COLUMNS: tuple[str, ...] = (
 #: the formula's terms are rounded to this many decimals so that float noise (4.999999999) never
 #: decides whether a position is "at" the reorder point
 _TERM_DECIMALS = 6
+
+#: how ``d`` is estimated from the history's days (rules.yaml restock.demand_method)
+DEMAND_METHODS: tuple[str, ...] = ("mean", "median", "trimmed_mean", "winsorised")
+#: how ``σ`` is estimated (rules.yaml restock.demand_sigma)
+SIGMA_METHODS: tuple[str, ...] = ("std", "mad")
+#: 1.4826 × MAD estimates the standard deviation of normally distributed days (1 / Φ⁻¹(3/4))
+MAD_TO_SIGMA = 1.4826
 
 
 @dataclass(frozen=True)
@@ -58,6 +76,17 @@ class RestockRules:
     review_days: int                       # R
     default_lead_time_days: int            # L of a SKU whose terms give none
     overstock_cover_days: int
+    demand_method: str                     # DEMAND_METHODS
+    demand_trim_share: float               # winsorised: share of selling days clipped; trimmed_mean: of days cut at each end
+    demand_sigma: str                      # SIGMA_METHODS
+
+    def __post_init__(self) -> None:
+        if self.demand_method not in DEMAND_METHODS:
+            raise ValueError(f"demand_method '{self.demand_method}' is not one of {', '.join(DEMAND_METHODS)}")
+        if self.demand_sigma not in SIGMA_METHODS:
+            raise ValueError(f"demand_sigma '{self.demand_sigma}' is not one of {', '.join(SIGMA_METHODS)}")
+        if not 0 <= self.demand_trim_share < 0.5:
+            raise ValueError(f"demand_trim_share {self.demand_trim_share} must be at least 0 and below 0.5")
 
     @classmethod
     def from_config(cls, restock_block: Mapping[str, Any]) -> "RestockRules":
@@ -86,7 +115,7 @@ def suggest_restock(sales: pd.DataFrame, stock: pd.DataFrame, terms: pd.DataFram
     overstock while it has stock.
     """
     skus = pd.Index(terms["sku"], name="sku")
-    demand = _daily_demand(sales, skus, rules.demand_history_days, today, campaign_uplift)
+    demand = _daily_demand(sales, skus, rules, today, campaign_uplift)
     abc = classify_abc(_revenue(sales, skus, rules.abc_window_days, today), rules.abc_thresholds)
     held = stock.groupby("sku")[["available", "in_transit"]].sum().reindex(skus).fillna(0).astype("int64")
 
@@ -174,16 +203,53 @@ def apply_cooldown(alerts: pd.DataFrame, last_sent: pd.DataFrame, now: datetime,
     return out
 
 
-def _daily_demand(sales: pd.DataFrame, skus: pd.Index, history_days: int, today: date,
+def _daily_demand(sales: pd.DataFrame, skus: pd.Index, rules: RestockRules, today: date,
                   campaign_uplift: pd.DataFrame | pd.Series | None) -> pd.DataFrame:
-    days = pd.date_range(end=pd.Timestamp(today) - pd.Timedelta(days=1), periods=history_days, freq="D")
+    days = pd.date_range(end=pd.Timestamp(today) - pd.Timedelta(days=1), periods=rules.demand_history_days, freq="D")
     sales = sales.assign(day=pd.to_datetime(sales["day"]))
     if campaign_uplift is not None and len(campaign_uplift):
         sales = sales.assign(units=sales["units"] / _uplift_factors(sales, campaign_uplift))
     baseline = (sales.pivot_table(index="day", columns="sku", values="units", aggfunc="sum")
                 .reindex(index=days, columns=skus).fillna(0))
-    return pd.DataFrame({"daily_demand": baseline.mean().round(_TERM_DECIMALS),
-                         "demand_sigma": baseline.std(ddof=1).fillna(0).round(_TERM_DECIMALS)})
+    d, sigma = demand_estimate(baseline.to_numpy(dtype=float), rules.demand_method, rules.demand_trim_share,
+                               rules.demand_sigma)
+    return pd.DataFrame({"daily_demand": np.round(d, _TERM_DECIMALS), "demand_sigma": np.round(sigma, _TERM_DECIMALS),
+                         "demand_method": demand_term(rules)}, index=baseline.columns)
+
+
+def demand_estimate(days: np.ndarray, method: str, trim_share: float, sigma: str) -> tuple[np.ndarray, np.ndarray]:
+    """``d`` and ``σ`` of each column of ``days`` (one row per day of the history, one column per
+    SKU; see the module's docstring for the methods and what ``trim_share`` means for each)."""
+    n = days.shape[0]
+    ordered = np.sort(days, axis=0)
+    if method in ("mean", "median"):
+        used = days
+    elif method == "trimmed_mean":
+        k = min(int(math.floor(n * trim_share + 1e-9)), (n - 1) // 2)
+        used = ordered[k:n - k]
+    elif method == "winsorised":
+        selling = (days > 0).sum(axis=0)
+        k = np.where(selling >= 2, np.maximum(1, np.floor(selling * trim_share + 1e-9)), 0).astype(int)
+        k = np.minimum(k, np.maximum(selling - 1, 0))
+        cap = np.take_along_axis(ordered, (n - 1 - k)[None, :], axis=0)    # the (k+1)-th highest day
+        used = np.minimum(days, cap)
+    else:
+        raise ValueError(f"demand method '{method}' is not one of {', '.join(DEMAND_METHODS)}")
+    d = np.median(days, axis=0) if method == "median" else used.mean(axis=0)
+    if sigma == "mad":
+        spread = MAD_TO_SIGMA * np.median(np.abs(days - np.median(days, axis=0)), axis=0)
+    elif sigma == "std":
+        spread = used.std(axis=0, ddof=1) if used.shape[0] > 1 else np.zeros(days.shape[1])
+    else:
+        raise ValueError(f"σ method '{sigma}' is not one of {', '.join(SIGMA_METHODS)}")
+    return d, np.nan_to_num(spread)
+
+
+def demand_term(rules: RestockRules) -> str:
+    """The §3 term a row's ``d`` and ``σ`` come from, as a short code for the report:
+    "mean/std", "winsorised 10%/std", "median/mad" …"""
+    share = f" {rules.demand_trim_share:.0%}" if rules.demand_method in ("trimmed_mean", "winsorised") else ""
+    return f"{rules.demand_method}{share}/{rules.demand_sigma}"
 
 
 def _uplift_factors(sales: pd.DataFrame, campaign_uplift: pd.DataFrame | pd.Series) -> np.ndarray:
@@ -217,8 +283,8 @@ def _cover_days(position: pd.Series, daily_demand: pd.Series) -> pd.Series:
 
 
 def _level(level: object) -> Text | object:
-    """A restock level as words said in the reader's language (``lbl_restock_level_<level>``)."""
-    return Text(level, f"lbl_restock_level_{level}") if isinstance(level, str) and level else level
+    """A restock level as words said in the reader's language (``rs_level_<level>``)."""
+    return Text(level, f"rs_level_{level}") if isinstance(level, str) and level else level
 
 
 def _reason(row, rules: RestockRules) -> Text:

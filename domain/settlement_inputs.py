@@ -3,20 +3,21 @@
 
 These figures decide people's pay, so nothing is guessed: every row is checked and a file
 with mistakes is refused as a whole, with one :class:`SettlementInputError` that lists
-*every* problem as ``file, row N: reason`` (N counted as Excel shows it: the header is
-row 1), so the person who keeps the file fixes it in one pass.
+*every* problem as ``file: row N, column C: reason`` (N counted as Excel shows it: the header
+is row 1), so the person who keeps the file fixes it in one pass.
 
-Common rules for every file
+Common rules for every file: those of every hand-kept input, :mod:`domain.input_files`
     * The first row is the header; the English names below are the documented ones, and the
-      Chinese name in brackets is accepted too (staff often keep Chinese headers). Column
+      Chinese name in brackets is accepted too (``shopops templates`` writes them). Column
       order does not matter; unknown columns are ignored (exports carry many).
-    * CSV in UTF-8 (with or without BOM) or GB18030, as Chinese Excel saves it; .xlsx: the
-      first sheet. Empty rows are skipped.
-    * ``month`` is ``YYYY-MM`` (an Excel cell that turned it into the 1st of the month is
-      accepted); dates are ``YYYY-MM-DD``.
-    * Money is in yuan with at most 2 decimals (``12345.67``); it becomes integer fen
-      through :class:`~decimal.Decimal`, never float arithmetic. A third decimal is an error,
-      not a rounding.
+    * CSV in UTF-8 (with or without BOM) or GBK/GB18030, as Chinese Excel saves it; .xlsx with
+      one sheet of data. Empty rows are skipped.
+    * ``month`` is ``YYYY-MM`` (or ``YYYY/MM``, ``YYYY年M月``; an Excel cell that turned it into
+      the 1st of the month is accepted); dates ``YYYY-MM-DD`` or ``YYYY/MM/DD``.
+    * Money is in yuan with at most 2 decimals (``12345.67``, ``¥12,345.67``); it becomes
+      integer fen through :class:`~decimal.Decimal`, never float arithmetic. A third decimal
+      is an error, not a rounding; ``12,00`` and ``1e5`` are refused as ambiguous.
+    * Roles, scopes and channels may be written in Chinese (客服, 店铺, 分销 …).
 
 The files
     **Staff roster** (人员名单), one row per person: ``person_id`` (工号), ``name`` (姓名),
@@ -57,48 +58,57 @@ The files
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
-import zipfile
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 
-from domain.money import MoneyError, major_to_minor, to_decimal
+from domain.input_files import (REASONS, Column, InputFile, InputFileError, InputProblem, Reason, count, day, money,
+                                month, number, one_of, positive_money, rate, text)
 
 ROLES = ("manager", "operations", "customer_service")
 TARGET_SCOPES = ("shop", "person")
 CHANNELS = ("own", "distribution")
+#: the Chinese names staff write instead (岗位, 范围, 渠道), accepted as well
+ROLE_NAMES = {"店长": "manager", "运营经理": "manager", "经理": "manager", "运营": "operations",
+              "运营专员": "operations", "客服": "customer_service", "客服专员": "customer_service"}
+SCOPE_NAMES = {"店铺": "shop", "个人": "person", "人员": "person"}
+CHANNEL_NAMES = {"自营": "own", "自营旗舰店": "own", "旗舰店": "own", "C店": "own", "分销": "distribution",
+                 "分销专营店": "distribution", "专营店": "distribution"}
 LIST_SEPARATORS = re.compile(r"[;；]")
-MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
 SHOP_STATS_FRAME_COLUMNS = ["month", "shop_id", "visitors", "dsr"]
 #: the platforms' detailed seller rating runs from 0 to 5
 DSR_MAX = Decimal(5)
 
 
-@dataclass(frozen=True)
-class InputProblem:
-    file: str
-    row: int | None          # as Excel numbers it (header = 1); None for a whole-file problem
-    reason: str
+#: the English of this module's reasons (their Chinese: shopops/i18n.py, same keys)
+REASONS.update({
+    "in_st_problems": "The settlement input files have {n} problem(s):",
+    "in_st_negative": "{value!r} is negative",
+    "in_st_left_before_joined": "left {left} is before joined {joined}",
+    "in_st_manager_shops": "a manager's revenue is every shop's: leave shops empty",
+    "in_st_operations_no_shops": "operations staff need the shops they run (shops, separated by ;)",
+    "in_st_shares_not_operations": "shares split a shop between operations staff; leave them empty for this role",
+    "in_st_shares_count": "{shares} share(s) for {shops} shop(s); give one share per shop",
+    "in_st_share_range": "{value} for shop {shop} is not above 0 and at most 1",
+    "in_st_shares_partial": "shop {shop}: shares are given for some of its operations staff but not in row(s) "
+                            "{rows}; give them for all or for none (equal split)",
+    "in_st_shares_sum": "shop {shop}: shares on {day} sum to {total} ({parts}), must sum to 1",
+    "in_st_not_dsr": "{value!r} is not a rating between 0 and {top}",
+    "in_st_not_on_roster": "person {person} is not on the staff roster",
+    "in_st_cs_not_on_roster": "person {person} is not on the staff roster, not customer_service",
+    "in_st_cs_other_role": "person {person} is on the roster as {role}, not customer_service",
+})
 
-    def __str__(self) -> str:
-        return f"{self.file}, row {self.row}: {self.reason}" if self.row else f"{self.file}: {self.reason}"
 
-
-class SettlementInputError(ValueError):
+class SettlementInputError(InputFileError):
     """Every problem of the input files at once, so they can all be fixed in one pass."""
 
     def __init__(self, problems: list[InputProblem]):
-        self.problems = problems
-        listed = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"The settlement input files have {len(problems)} problem(s):\n{listed}\n"
-                         "Correct the named rows and load the files again; nothing was read.")
+        super().__init__(problems, Reason("in_st_problems", n=len(problems)))
 
 
 @dataclass(frozen=True)
@@ -124,194 +134,13 @@ class SettlementInputs:
     shop_stats: pd.DataFrame = field(default_factory=lambda: _frame([], SHOP_STATS_FRAME_COLUMNS))
 
 
-# --- value parsers: each returns the value or raises ValueError with the reason ----------
-
-def _text(value: object) -> str:
-    """Ids typed into Excel come back as numbers (1001 or 1001.0); they are still ids."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = "" if value is None else str(value).strip()
-    if not text:
-        raise ValueError("is empty")
-    return text
-
-
-def _month(value: object) -> str:
-    if isinstance(value, (datetime, date)):
-        if value.day != 1:
-            raise ValueError(f"{value:%Y-%m-%d} is a date, expected a month as YYYY-MM")
-        return f"{value.year:04d}-{value.month:02d}"
-    text = _text(value)
-    if not MONTH_PATTERN.match(text):
-        raise ValueError(f"{text!r} is not a month written YYYY-MM (e.g. 2026-10)")
-    return text
-
-
-def _date(value: object) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = _text(value)
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a date written YYYY-MM-DD") from None
-
-
-def _one_of(choices: tuple[str, ...]) -> Callable[[object], str]:
-    def parse(value: object) -> str:
-        text = _text(value)
-        if text not in choices:
-            raise ValueError(f"{text!r} is not one of {', '.join(choices)}")
-        return text
-    return parse
-
-
-def _yuan(value: object, *, allow_zero: bool) -> int:
-    try:
-        minor = major_to_minor(value)
-    except MoneyError as exc:
-        raise ValueError(f"{exc} (yuan with at most 2 decimals)") from None
-    if minor is None:
-        raise ValueError("is empty")
-    if minor < 0 or (minor == 0 and not allow_zero):
-        raise ValueError(f"{value} must be {'0 or more' if allow_zero else 'above 0'}")
-    return minor
-
-
-def _count(value: object) -> int:
-    number = _number(value)
-    if number != number.to_integral_value() or number < 0:
-        raise ValueError(f"{value!r} is not a whole number of 0 or more")
-    return int(number)
-
-
-def _number(value: object) -> Decimal:
-    if _is_blank(value):
-        raise ValueError("is empty")
-    try:
-        number = to_decimal(value)
-    except MoneyError:
-        number = Decimal("NaN")
-    if not number.is_finite():
-        raise ValueError(f"{value!r} is not a number")
-    return number
-
+# --- value parsers (domain.input_files, shared by every loader) ----------------------------
 
 def _seconds(value: object) -> float:
-    seconds = _number(str(value).removesuffix("秒").removesuffix("s"))
+    seconds = number(str(value).removesuffix("秒").removesuffix("s"))
     if seconds < 0:
-        raise ValueError(f"{value!r} is negative")
+        raise Reason("in_st_negative", value=value)
     return float(seconds)
-
-
-def _rate(value: object) -> Decimal:
-    """``35.2%`` (as the platform shows it) or ``0.352``: a share between 0 and 1."""
-    text = str(value).strip()
-    rate = _number(text[:-1]) / 100 if text.endswith("%") else _number(value)
-    if not 0 <= rate <= 1:
-        raise ValueError(f"{text!r} is not a rate between 0 and 1 (or 0 % and 100 %)")
-    return rate
-
-
-def _is_blank(value: object) -> bool:
-    return value is None or (isinstance(value, float) and pd.isna(value)) or str(value).strip() == ""
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str                               # documented English header
-    chinese: str                            # the Chinese header, accepted as well
-    parse: Callable[[object], object]       # never sees an empty cell of an optional column
-    optional: bool = False                  # the column may be absent or the cell empty (→ None)
-
-
-# --- reading a file -------------------------------------------------------------------
-
-@dataclass
-class _Reader:
-    """Collects the problems of one file while its rows are parsed."""
-
-    path: Path
-    problems: list[InputProblem] = field(default_factory=list)
-
-    def problem(self, row: int | None, reason: str) -> None:
-        self.problems.append(InputProblem(self.path.name, row, reason))
-
-    def records(self, columns: list[Column]) -> Iterator[tuple[int, dict[str, object]]]:
-        """(Excel row number, parsed values) of every row whose cells all parse."""
-        table = self._table()
-        if table is None:
-            return
-        header, rows = table
-        position: dict[str, int] = {}
-        for column in columns:
-            for label in (column.name, column.chinese):
-                if label in header:
-                    position[column.name] = header.index(label)
-                    break
-            else:
-                if not column.optional:
-                    self.problem(1, f"no column {column.name!r} ({column.chinese}) in the header")
-        if any(not c.optional and c.name not in position for c in columns):
-            return
-        for row_no, cells in rows:
-            record, ok = {}, True
-            for column in columns:
-                at = position.get(column.name)
-                raw = cells[at] if at is not None and at < len(cells) else None
-                if column.optional and _is_blank(raw):
-                    record[column.name] = None
-                    continue
-                try:
-                    record[column.name] = column.parse(raw)
-                except ValueError as exc:
-                    self.problem(row_no, f"{column.name}: {exc}")
-                    ok = False
-            if ok:
-                yield row_no, record
-
-    def _table(self) -> tuple[list[str], list[tuple[int, list[object]]]] | None:
-        try:
-            raw = self.path.read_bytes()
-        except OSError as exc:
-            self.problem(None, f"cannot read the file ({exc.strerror})")
-            return None
-        if self.path.suffix.lower() == ".xlsx":
-            try:
-                sheet = pd.read_excel(io.BytesIO(raw), header=None, dtype=object, engine="openpyxl")
-            except (ValueError, OSError, zipfile.BadZipFile) as exc:
-                self.problem(None, f"cannot be read as an .xlsx workbook ({exc}); save it again from Excel")
-                return None
-            rows = [[None if _is_blank(v) else v for v in row] for row in sheet.itertuples(index=False)]
-        elif self.path.suffix.lower() == ".csv":
-            for encoding in ("utf-8-sig", "gb18030"):
-                try:
-                    rows = list(csv.reader(io.StringIO(raw.decode(encoding))))
-                    break
-                except UnicodeDecodeError:
-                    continue
-            else:
-                self.problem(None, "neither UTF-8 nor GB18030 text; save it as CSV UTF-8")
-                return None
-        else:
-            self.problem(None, "is neither .csv nor .xlsx")
-            return None
-        if not rows:
-            self.problem(None, "is empty (expected a header row)")
-            return None
-        header = [str(h).strip() if h is not None else "" for h in rows[0]]
-        data = [(n, r) for n, r in enumerate(rows[1:], start=2) if not all(_is_blank(v) for v in r)]
-        return header, data
-
-    def refuse_duplicates(self, key_of_row: dict[int, tuple], what: str) -> None:
-        first_row: dict[tuple, int] = {}
-        for row_no, key in key_of_row.items():
-            if key in first_row:
-                self.problem(row_no, f"{what} {' / '.join(map(str, key))} is also in row {first_row[key]}")
-            else:
-                first_row[key] = row_no
 
 
 def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
@@ -326,54 +155,54 @@ def _split_list(value: object) -> list[str]:
 
 
 ROSTER_COLUMNS = [
-    Column("person_id", "工号", _text), Column("name", "姓名", _text), Column("role", "岗位", _one_of(ROLES)),
+    Column("person_id", "工号", text), Column("name", "姓名", text), Column("role", "岗位", one_of(ROLES, ROLE_NAMES)),
     Column("shops", "负责店铺", _split_list, optional=True), Column("shares", "分成比例", _split_list, optional=True),
-    Column("joined", "入职日期", _date), Column("left", "离职日期", _date, optional=True),
+    Column("joined", "入职日期", day), Column("left", "离职日期", day, optional=True),
 ]
 
 
-def _read_roster(reader: _Reader) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _read_roster(reader: InputFile) -> tuple[pd.DataFrame, pd.DataFrame]:
     staff, assignments, persons = [], [], {}
     members_of_shop: dict[str, list[tuple[int, dict, Decimal | None]]] = {}
     for row_no, r in reader.records(ROSTER_COLUMNS):
         persons[row_no] = (r["person_id"],)
         shops, shares = r["shops"] or [], r["shares"] or []
         if r["left"] is not None and r["left"] < r["joined"]:
-            reader.problem(row_no, f"left {r['left']} is before joined {r['joined']}")
+            reader.problem(row_no, Reason("in_st_left_before_joined", left=r["left"], joined=r["joined"]), "left")
         if r["role"] == "manager" and shops:
-            reader.problem(row_no, "a manager's revenue is every shop's: leave shops empty")
+            reader.problem(row_no, Reason("in_st_manager_shops"), "shops")
         if r["role"] == "operations" and not shops:
-            reader.problem(row_no, "operations staff need the shops they run (shops, separated by ;)")
+            reader.problem(row_no, Reason("in_st_operations_no_shops"), "shops")
         if shares and r["role"] != "operations":
-            reader.problem(row_no, "shares split a shop between operations staff; leave them empty for this role")
+            reader.problem(row_no, Reason("in_st_shares_not_operations"), "shares")
         if shares and len(shares) != len(shops):
-            reader.problem(row_no, f"{len(shares)} share(s) for {len(shops)} shop(s); give one share per shop")
+            reader.problem(row_no, Reason("in_st_shares_count", shares=len(shares), shops=len(shops)), "shares")
             continue
         parsed_shares: list[Decimal | None] = [None] * len(shops)
         shares_readable = True
-        for i, text in enumerate(shares):
+        for i, written in enumerate(shares):
             try:
-                parsed_shares[i] = _number(text)
+                parsed_shares[i] = number(written)
             except ValueError as exc:
-                reader.problem(row_no, f"shares: {exc}")
+                reader.problem(row_no, exc, "shares")
                 shares_readable = False
                 continue
             if not 0 < parsed_shares[i] <= 1:
-                reader.problem(row_no, f"shares: {text} for shop {shops[i]} is not above 0 and at most 1")
+                reader.problem(row_no, Reason("in_st_share_range", value=written, shop=shops[i]), "shares")
         staff.append(dict(person_id=r["person_id"], name=r["name"], role=r["role"], joined_on=r["joined"],
                           left_on=r["left"]))
         for shop, share in zip(shops, parsed_shares):
             assignments.append(dict(person_id=r["person_id"], shop_id=shop, share=share))
             if r["role"] == "operations" and shares_readable:  # an unreadable share is reported once
                 members_of_shop.setdefault(shop, []).append((row_no, r, share))
-    reader.refuse_duplicates(persons, "person")
+    reader.refuse_duplicates(persons, ("person_id",))
     for shop, members in members_of_shop.items():
         _check_shares(reader, shop, members)
     return (_frame(staff, ["person_id", "name", "role", "joined_on", "left_on"]),
             _frame(assignments, ["person_id", "shop_id", "share"]))
 
 
-def _check_shares(reader: _Reader, shop: str, members: list[tuple[int, dict, Decimal | None]]) -> None:
+def _check_shares(reader: InputFile, shop: str, members: list[tuple[int, dict, Decimal | None]]) -> None:
     """Shares must sum to 1 among the people running the shop *at the same time*: a
     replacement takes over a leaver's share, so the check runs at every member's start."""
     given = [m for m in members if m[2] is not None]
@@ -381,8 +210,7 @@ def _check_shares(reader: _Reader, shop: str, members: list[tuple[int, dict, Dec
         return
     if len(given) != len(members):
         rows = ", ".join(str(m[0]) for m in members if m[2] is None)
-        reader.problem(members[0][0], f"shop {shop}: shares are given for some of its operations staff but not "
-                                      f"in row(s) {rows}; give them for all or for none (equal split)")
+        reader.problem(members[0][0], Reason("in_st_shares_partial", shop=shop, rows=rows), "shares")
         return
     reported: set[tuple[int, ...]] = set()
     for _, starter, _ in members:
@@ -393,44 +221,45 @@ def _check_shares(reader: _Reader, shop: str, members: list[tuple[int, dict, Dec
         if total != 1 and rows not in reported:
             reported.add(rows)
             parts = ", ".join(f"{m[1]['person_id']} {m[2]}" for m in active)
-            reader.problem(rows[-1], f"shop {shop}: shares on {day} sum to {total} ({parts}), must sum to 1")
+            reader.problem(rows[-1], Reason("in_st_shares_sum", shop=shop, day=day, total=total, parts=parts), "shares")
 
 
-TARGET_COLUMNS = [Column("month", "月份", _month), Column("scope", "范围", _one_of(TARGET_SCOPES)),
-                  Column("id", "店铺/工号", _text), Column("target", "目标金额", lambda v: _yuan(v, allow_zero=False))]
+TARGET_COLUMNS = [Column("month", "月份", month), Column("scope", "范围", one_of(TARGET_SCOPES, SCOPE_NAMES)),
+                  Column("id", "店铺/工号", text), Column("target", "目标金额", positive_money)]
 
 
-def _read_targets(reader: _Reader) -> tuple[pd.DataFrame, dict[int, dict]]:
+def _read_targets(reader: InputFile) -> tuple[pd.DataFrame, dict[int, dict]]:
     rows = dict(reader.records(TARGET_COLUMNS))
-    reader.refuse_duplicates({n: (r["month"], r["scope"], r["id"]) for n, r in rows.items()}, "target")
+    reader.refuse_duplicates({n: (r["month"], r["scope"], r["id"]) for n, r in rows.items()}, ("month", "scope", "id"))
     frame = _frame([dict(month=r["month"], scope=r["scope"], scope_id=r["id"], target_minor=r["target"])
                     for r in rows.values()], ["month", "scope", "scope_id", "target_minor"])
     return frame, rows
 
 
-EXPENSE_COLUMNS = [Column("month", "月份", _month), Column("shop", "店铺", _text), Column("category", "费用类别", _text),
-                   Column("amount", "金额", lambda v: _yuan(v, allow_zero=True))]
+EXPENSE_COLUMNS = [Column("month", "月份", month), Column("shop", "店铺", text), Column("category", "费用类别", text),
+                   Column("amount", "金额", money)]
 
 
-def _read_expenses(reader: _Reader) -> pd.DataFrame:
+def _read_expenses(reader: InputFile) -> pd.DataFrame:
     rows = dict(reader.records(EXPENSE_COLUMNS))
-    reader.refuse_duplicates({n: (r["month"], r["shop"], r["category"]) for n, r in rows.items()}, "expense")
+    reader.refuse_duplicates({n: (r["month"], r["shop"], r["category"]) for n, r in rows.items()},
+                             ("month", "shop", "category"))
     return _frame([dict(month=r["month"], shop_id=r["shop"], category=r["category"], amount_minor=r["amount"])
                    for r in rows.values()], ["month", "shop_id", "category", "amount_minor"])
 
 
 CS_COLUMNS = [
-    Column("month", "月份", _month), Column("person", "客服工号", _text), Column("conversations", "接待人数", _count),
+    Column("month", "月份", month), Column("person", "客服工号", text), Column("conversations", "接待人数", count),
     Column("avg_response_seconds", "平均响应时间(秒)", _seconds, optional=True),
-    Column("conversion_rate", "询单转化率", _rate, optional=True),
-    Column("attributed_sales", "询单转化销售额", lambda v: _yuan(v, allow_zero=True)),
-    Column("attributed_cost", "询单转化销售成本", lambda v: _yuan(v, allow_zero=True), optional=True),
+    Column("conversion_rate", "询单转化率", rate, optional=True),
+    Column("attributed_sales", "询单转化销售额", money),
+    Column("attributed_cost", "询单转化销售成本", money, optional=True),
 ]
 
 
-def _read_cs_stats(reader: _Reader) -> tuple[pd.DataFrame, dict[int, dict]]:
+def _read_cs_stats(reader: InputFile) -> tuple[pd.DataFrame, dict[int, dict]]:
     rows = dict(reader.records(CS_COLUMNS))
-    reader.refuse_duplicates({n: (r["month"], r["person"]) for n, r in rows.items()}, "month and person")
+    reader.refuse_duplicates({n: (r["month"], r["person"]) for n, r in rows.items()}, ("month", "person"))
     frame = _frame([dict(month=r["month"], person_id=r["person"], conversations=r["conversations"],
                          avg_response_s=r["avg_response_seconds"], conversion_rate=r["conversion_rate"],
                          attributed_sales_minor=r["attributed_sales"], attributed_cost_minor=r["attributed_cost"])
@@ -440,29 +269,29 @@ def _read_cs_stats(reader: _Reader) -> tuple[pd.DataFrame, dict[int, dict]]:
     return frame, rows
 
 
-CHANNEL_COLUMNS = [Column("shop", "店铺", _text), Column("channel", "渠道", _one_of(CHANNELS))]
+CHANNEL_COLUMNS = [Column("shop", "店铺", text), Column("channel", "渠道", one_of(CHANNELS, CHANNEL_NAMES))]
 
 
-def _read_shop_channels(reader: _Reader) -> pd.DataFrame:
+def _read_shop_channels(reader: InputFile) -> pd.DataFrame:
     rows = dict(reader.records(CHANNEL_COLUMNS))
-    reader.refuse_duplicates({n: (r["shop"],) for n, r in rows.items()}, "shop")
+    reader.refuse_duplicates({n: (r["shop"],) for n, r in rows.items()}, ("shop",))
     return _frame([dict(shop_id=r["shop"], channel=r["channel"]) for r in rows.values()], ["shop_id", "channel"])
 
 
 def _dsr(value: object) -> Decimal:
-    rating = _number(value)
+    rating = number(value)
     if not 0 <= rating <= DSR_MAX:
-        raise ValueError(f"{value!r} is not a rating between 0 and {DSR_MAX}")
+        raise Reason("in_st_not_dsr", value=value, top=DSR_MAX)
     return rating
 
 
-SHOP_STATS_COLUMNS = [Column("month", "月份", _month), Column("shop", "店铺", _text),
-                      Column("visitors", "访客数", _count), Column("dsr", "DSR", _dsr, optional=True)]
+SHOP_STATS_COLUMNS = [Column("month", "月份", month), Column("shop", "店铺", text),
+                      Column("visitors", "访客数", count), Column("dsr", "DSR", _dsr, optional=True)]
 
 
-def _read_shop_stats(reader: _Reader) -> pd.DataFrame:
+def _read_shop_stats(reader: InputFile) -> pd.DataFrame:
     rows = dict(reader.records(SHOP_STATS_COLUMNS))
-    reader.refuse_duplicates({n: (r["month"], r["shop"]) for n, r in rows.items()}, "month and shop")
+    reader.refuse_duplicates({n: (r["month"], r["shop"]) for n, r in rows.items()}, ("month", "shop"))
     return _frame([dict(month=r["month"], shop_id=r["shop"], visitors=r["visitors"], dsr=r["dsr"])
                    for r in rows.values()], SHOP_STATS_FRAME_COLUMNS)
 
@@ -475,7 +304,7 @@ def load_inputs(*, roster: Path | str, targets: Path | str, expenses: Path | str
     paths = dict(roster=roster, targets=targets, expenses=expenses, cs_stats=cs_stats, shop_channels=shop_channels)
     if shop_stats is not None:
         paths["shop_stats"] = shop_stats
-    readers = {name: _Reader(Path(path)) for name, path in paths.items()}
+    readers = {name: InputFile(Path(path)) for name, path in paths.items()}
     staff, assignments = _read_roster(readers["roster"])
     target_frame, target_rows = _read_targets(readers["targets"])
     cs_frame, cs_rows = _read_cs_stats(readers["cs_stats"])
@@ -488,11 +317,12 @@ def load_inputs(*, roster: Path | str, targets: Path | str, expenses: Path | str
         role_of = dict(zip(staff["person_id"], staff["role"]))
         for row_no, r in target_rows.items():
             if r["scope"] == "person" and r["id"] not in role_of:
-                readers["targets"].problem(row_no, f"person {r['id']} is not on the staff roster")
+                readers["targets"].problem(row_no, Reason("in_st_not_on_roster", person=r["id"]), "id")
         for row_no, r in cs_rows.items():
             if role_of.get(r["person"]) != "customer_service":
-                what = "not on the staff roster" if r["person"] not in role_of else f"on the roster as {role_of[r['person']]}"
-                readers["cs_stats"].problem(row_no, f"person {r['person']} is {what}, not customer_service")
+                why = Reason("in_st_cs_not_on_roster", person=r["person"]) if r["person"] not in role_of else \
+                    Reason("in_st_cs_other_role", person=r["person"], role=role_of[r["person"]])
+                readers["cs_stats"].problem(row_no, why, "person")
     problems = [p for reader in readers.values() for p in sorted(reader.problems, key=lambda p: p.row or 0)]
     if problems:
         raise SettlementInputError(problems)

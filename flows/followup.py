@@ -9,7 +9,7 @@ never an order in a batch; the deadline list = ``ship_first``, the shipping repo
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import pandas as pd
 from prefect import flow, get_run_logger, task
@@ -19,6 +19,7 @@ from flows import readable_run_name
 from config.schema import load_config
 from config.settings import get_settings
 from domain.followup import FollowupRules, Followups, find_followups, yesterday
+from shopops.as_of import as_of_day, day_close
 from shopops.i18n import count_line, labelled, say, t
 from shopops.logmask import install_log_masking
 from tasks.reporting import publish_report
@@ -32,14 +33,16 @@ COLUMNS = ["shop_id", "order_id", "status", "paid_at", "ship_by_at", "receiver_n
 
 
 @task(name="load-open-orders", cache_policy=NO_CACHE)
-def load_open_orders(database_url: str):
+def load_open_orders(database_url: str, as_of: datetime | None = None):
     """Orders waiting or shipped with their lines, the open holds the shipping run stored and
-    the orders in a batch — read in one transaction, so they describe one moment."""
+    the orders in a batch — read in one transaction, so they describe one moment; ``as_of``:
+    that moment in the past (shopops/as_of.py): as they stood then."""
     engine = make_engine(database_url)
     try:
         with engine.connect() as conn:
-            frames = repository.open_orders(conn, ["paid", "presale_deposit_paid", "shipped"])
-            return frames, shipping_store.open_holds(conn), shipping_store.batched_order_keys(conn)
+            frames = repository.open_orders(conn, ["paid", "presale_deposit_paid", "shipped"], as_of=as_of)
+            return (frames, shipping_store.open_holds(conn, as_of=as_of),
+                    shipping_store.batched_order_keys(conn, as_of=as_of))
     finally:
         engine.dispose()
 
@@ -53,22 +56,27 @@ def _sheet(frame: pd.DataFrame, extra: list[str]) -> pd.DataFrame:
 
 
 @flow(name="customer-service-followup", flow_run_name=readable_run_name)
-def customer_service_followup(now: datetime | None = None) -> dict[str, int]:
+def customer_service_followup(now: datetime | None = None, as_of: date | None = None) -> dict[str, int]:
     """Build the morning follow-up lists and publish them.
 
     Args:
         now: the moment to evaluate at (UTC); empty means now.
+        as_of: recompute a past day as if it were that day (YYYY-MM-DD in the operations
+            zone): the orders paid on it and not shipped by its close, deadlines and the
+            shipping run's holds as they stood at 24:00, nothing after. Empty: now.
     """
     install_log_masking()  # before anything is logged: secrets and phones never reach the server
     logger = get_run_logger()
     config = load_config()
-    now = now or datetime.now(timezone.utc)
+    zone = config.rules.orders.default_timezone
+    as_of = as_of_day(as_of, zone)            # a malformed or future day stops here, said so
+    now = day_close(as_of, zone) if as_of else (now or datetime.now(timezone.utc))
     shipping = config.rules.shipping
     rules = FollowupRules(ship_deadline_hours=shipping.ship_deadline_hours,
                           near_deadline_hours=shipping.near_deadline_hours,
                           abnormal_logistics_days=shipping.abnormal_logistics_days,
                           timezone=config.rules.orders.default_timezone)
-    frames, holds, batched = load_open_orders(get_settings().warehouse_url)
+    frames, holds, batched = load_open_orders(get_settings().warehouse_url, now if as_of else None)
     found: Followups = find_followups(frames.orders, frames.lines, holds, batched, now, rules)
     counts = found.counts()
     tables = {
@@ -81,10 +89,12 @@ def customer_service_followup(now: datetime | None = None) -> dict[str, int]:
     }
     summary = "\n".join(f"- {t('fu_' + name)}: **{n}**" for name, n in counts.items())
     summary += "\n\n" + t("fu_out_of_stock_basis")
-    publish_report(family="customer-service-followup",
-                   title=t("fu_title", day=yesterday(now, rules.timezone).isoformat()),
-                   tables=tables, summary_md=summary)
-    logger.info(count_line(counts))
+    title = t("fu_title", day=yesterday(now, rules.timezone).isoformat())
+    if as_of:
+        summary = t("as_of_note", day=as_of.isoformat(), zone=zone) + "\n\n" + summary
+        title = t("as_of_title", title=title)
+    publish_report(family="customer-service-followup", title=title, tables=tables, summary_md=summary, as_of=as_of)
+    logger.info(count_line({**({"as_of": as_of.isoformat()} if as_of else {}), **counts}))
     return counts
 
 

@@ -20,11 +20,12 @@ everything and changes nothing: no state, no schedule, no buffer, no alert.
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from typing import Literal
+from typing import Annotated, Literal
 
 import pandas as pd
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
+from pydantic import WithJsonSchema
 
 from flows import localise_form, readable_run_name
 from config.schema import load_config
@@ -37,6 +38,30 @@ from tasks import promotion as campaign
 from tasks.reporting import publish_report
 
 Phase = Literal["prepare", "start", "report", "close"]
+
+
+def _configured_campaigns() -> list[str]:
+    """The campaign names of config/promotions/ (empty when the configuration cannot be read: the
+    run itself, or `shopops config check`, then says what is wrong)."""
+    try:
+        return campaign.campaign_names(load_config())
+    except Exception:  # noqa: BLE001 - importing the flow must not fail on a bad configuration
+        return []
+
+
+def campaign_name_type(names: list[str]) -> object:
+    """``name``'s type: a string whose schema lists the configured campaigns, so the custom-run form
+    offers them as a choice (issue 23 #8). An explicit ``enum`` — not a ``Literal``, which for a
+    single campaign becomes ``const`` and no choice in the form; and the value stays a plain
+    string, so a wrong name reaches the flow and gets its localised message with the known names
+    instead of a pydantic error. The schema is taken when the deployment is registered (`prefect
+    deploy`): a campaign file added later appears in the form after the next deploy."""
+    if not names:
+        return str
+    return Annotated[str, WithJsonSchema({"type": "string", "enum": list(names)})]
+
+
+CampaignName = campaign_name_type(_configured_campaigns())
 
 
 #: columns holding codes, and their kind (shopops.i18n.label)
@@ -89,7 +114,7 @@ def _report(promo, phase: str, dry_run: bool, title: str, tables: dict[str, pd.D
 
 
 @flow(name="promotion-campaign", flow_run_name=readable_run_name)
-def promotion_campaign(phase: Phase, name: str, dry_run: bool = False, now: datetime | None = None) -> dict:
+def promotion_campaign(phase: Phase, name: CampaignName, dry_run: bool = True, now: datetime | None = None) -> dict:
     """Run one phase of a promotion campaign defined in config/promotions/<name>.yaml.
 
     Args:
@@ -97,7 +122,8 @@ def promotion_campaign(phase: Phase, name: str, dry_run: bool = False, now: date
             every-minute pull, 15-minute report) → report (live figures) → close (normal
             cadence back, after-action report). Each phase may be run again.
         name: the campaign's name, as in its file (e.g. double11-2026).
-        dry_run: compute and report only; change no state, schedule, buffer or alert.
+        dry_run: on by default: compute and report only; change no state, schedule, buffer or
+            alert. Switch it off to run the phase for real.
         now: the moment the phase runs at (UTC); empty means now.
     """
     install_log_masking()  # before anything is logged: secrets and phones never reach the server
@@ -259,4 +285,4 @@ def _close(config, url, promo, rules, state, now, dry_run) -> dict:
 if __name__ == "__main__":
     import sys
 
-    promotion_campaign(phase=sys.argv[1], name=sys.argv[2])
+    promotion_campaign(phase=sys.argv[1], name=sys.argv[2], dry_run="--live" not in sys.argv)

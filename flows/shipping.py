@@ -16,7 +16,7 @@ stock ledger, tracking numbers to the marketplaces, orders shipped) — the same
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Literal
 
 import pandas as pd
@@ -27,6 +27,7 @@ from flows import readable_run_name
 from config.schema import load_config
 from config.settings import get_settings
 from domain.canonical import ORDER_KEY
+from shopops.as_of import as_of_day, day_close
 from shopops.i18n import count_line, label, labelled, say, t, when
 from shopops.logmask import install_log_masking
 from tasks.reporting import publish_report, report_link
@@ -66,7 +67,8 @@ def _links(documents: pd.DataFrame) -> str:
 
 
 @flow(name="shipping-batches", flow_run_name=readable_run_name)
-def shipping_batches(now: datetime | None = None, max_orders_per_batch: int | None = None) -> dict[str, int]:
+def shipping_batches(now: datetime | None = None, max_orders_per_batch: int | None = None,
+                     as_of: date | None = None) -> dict[str, int]:
     """Pull out orders cancelled or refunded since batching, then batch the paid orders waiting.
 
     Args:
@@ -74,22 +76,34 @@ def shipping_batches(now: datetime | None = None, max_orders_per_batch: int | No
             judged against it; empty means now.
         max_orders_per_batch: largest batch for this run only; empty means rules.yaml
             shipping.max_orders_per_batch.
+        as_of: recompute a past day as if it were that day (YYYY-MM-DD in the operations
+            zone): the orders waiting at its close, deadlines judged at 24:00, nothing paid
+            after it; the report only — no batch, hold, pull-out or paper is written.
+            Empty: now.
     """
     install_log_masking()  # before anything is logged: secrets and phones never reach the server
     logger = get_run_logger()
     config = load_config()
     url = get_settings().warehouse_url
-    now = now or datetime.now(timezone.utc)
+    zone = config.rules.orders.default_timezone
+    as_of = as_of_day(as_of, zone)            # a malformed or future day stops here, said so
+    now = day_close(as_of, zone) if as_of else (now or datetime.now(timezone.utc))
     rules = batching_rules(config, now, max_orders_per_batch)
 
-    pulled = pull_out_task(url, rules)
-    inputs = load_shipping(url)
-    plan = plan_batches_task(inputs, rules, config, now)
-    stored = store_plan_task(url, plan, flow_run.id, now)
-    new_ids = [b.batch_id for b in plan.batches]
-    # and the papers of any live batch a crashed run stored but never wrote (issue 19 #3)
-    unwritten = missing_papers_task(url)
-    documents = write_documents_task(url, sorted(set(new_ids) | set(pulled.batch_ids) | set(unwritten)))
+    if as_of:   # a past day's batches cannot be picked any more: plan and report, write nothing
+        pulled = PullOutResult(pulled=pd.DataFrame(columns=["batch_id", *ORDER_KEY, "reason"]),
+                               released=pd.DataFrame(columns=["batch_id", *ORDER_KEY, "sku", "warehouse", "quantity"]))
+        plan = plan_batches_task(load_shipping(url, now), rules, config, now)
+        stored = {"batches_new": 0, "holds_new": 0, "holds_kept": 0, "holds_released": 0}
+        documents = pd.DataFrame(columns=["batch_id", "document", "xlsx", "csv"])
+    else:
+        pulled = pull_out_task(url, rules)
+        plan = plan_batches_task(load_shipping(url), rules, config, now)
+        stored = store_plan_task(url, plan, flow_run.id, now)
+        new_ids = [b.batch_id for b in plan.batches]
+        # and the papers of any live batch a crashed run stored but never wrote (issue 19 #3)
+        unwritten = missing_papers_task(url)
+        documents = write_documents_task(url, sorted(set(new_ids) | set(pulled.batch_ids) | set(unwritten)))
 
     held = plan.held
     by_reason = held.explode("reasons")["reasons"].map(str).value_counts()
@@ -130,13 +144,15 @@ def shipping_batches(now: datetime | None = None, max_orders_per_batch: int | No
         todo.append(t("ship_todo_missing_gifts", n=counts["missing_gifts"]))
     if counts["past_deadline"]:
         todo.append(t("ship_todo_past_deadline", n=counts["past_deadline"]))
+    if as_of:
+        lines.insert(0, t("as_of_note", day=as_of.isoformat(), zone=zone))
     summary = "\n\n".join(lines) + "\n\n" + (
         f"### {t('needs_person')}\n" + "\n".join(f"- {x}" for x in todo) if todo else t("nothing_to_do"))
     if len(documents):
         summary += f"\n\n### {t('ship_documents')}\n" + _links(documents)
-    publish_report(family="shipping-batches", title=t("ship_title", at=when(now)),
-                   tables=tables, summary_md=summary)
-    logger.info(count_line(counts))
+    title = t("as_of_title", title=t("ship_title", at=as_of.isoformat())) if as_of else t("ship_title", at=when(now))
+    publish_report(family="shipping-batches", title=title, tables=tables, summary_md=summary, as_of=as_of)
+    logger.info(count_line({**({"as_of": as_of.isoformat()} if as_of else {}), **counts}))
     return counts
 
 

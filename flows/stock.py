@@ -14,7 +14,7 @@ restock-alerts (§3, 补货提醒): the restock formula with every term, the coo
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -25,13 +25,14 @@ from prefect.runtime import flow_run
 from flows import readable_run_name
 from config.schema import load_config
 from config.settings import get_settings
+from shopops.as_of import as_of_day, day_close
 from shopops.i18n import count_line, labelled, say, t, when
 from shopops.logmask import install_log_masking
 from shopops.notifications import EVENT_RESTOCK_CRITICAL, emit, post_webhook
 from tasks.reporting import act_first, publish_report
 from tasks.stock import (PUSH_COLUMNS, ListingReadResult, StockReconciliation, alert_message_lines, judge_restock,
-                         load_listings, load_restock, load_stock, purchase_suggestions, push_listing_stock,
-                         pushes_to_make, read_count_file, read_listing_stock, reconcile_headline,
+                         load_listings, load_restock, load_stock, overstock_summary, purchase_suggestions,
+                         push_listing_stock, pushes_to_make, read_count_file, read_listing_stock, reconcile_headline,
                          reconcile_stock_inputs, record_dry_run_pushes, store_alerts, store_reconciliation, sync_mode)
 
 
@@ -194,55 +195,78 @@ def _reply_text(reply) -> str:
 
 
 @flow(name="restock-alerts", flow_run_name=readable_run_name)
-def restock_alerts(now: datetime | None = None) -> dict[str, int]:
+def restock_alerts(now: datetime | None = None, as_of: date | None = None) -> dict[str, int]:
     """Restock suggestions with every term; alerts through the cooldown; critical ones notified.
 
     Args:
         now: the moment to evaluate at (UTC); empty means now. The sales history ends the day
             before (in the operations zone, rules.yaml orders.default_timezone).
+        as_of: recompute a past day as if it were that day (YYYY-MM-DD in the operations
+            zone): the history up to and including it, the stock at its close, nothing after;
+            the report only — no alert is sent or stored. Empty: today, as scheduled.
     """
     install_log_masking()  # before anything is logged: secrets and phones never reach the server
     logger = get_run_logger()
     config = load_config()
     url = get_settings().warehouse_url
-    now = now or datetime.now(timezone.utc)
-    today = now.astimezone(ZoneInfo(config.rules.orders.default_timezone)).date()
+    zone = config.rules.orders.default_timezone
+    as_of = as_of_day(as_of, zone)            # a malformed or future day stops here, said so
+    if as_of:
+        now, today, history_end = day_close(as_of, zone), as_of, as_of + timedelta(days=1)
+    else:
+        now = now or datetime.now(timezone.utc)
+        today = history_end = now.astimezone(ZoneInfo(zone)).date()
 
-    inputs = load_restock(url, config, today)
-    judged = judge_restock(inputs, config, today, now)
-    store_alerts(url, judged, flow_run.id, now)
-
-    sent_critical = judged[judged["send"] & (judged["level"] == "critical")]
-    for row in sent_critical.itertuples():
-        emit(EVENT_RESTOCK_CRITICAL, f"shopops.sku.{row.sku}",
-             t("rs_critical_message", sku=row.sku, name=row.name or "", cover=f"{row.cover_days:.1f}",
-               lead=row.lead_time_days, qty=row.suggested_qty, supplier=row.supplier or "-"),
-             sku=row.sku, level=row.level, suggested_qty=int(row.suggested_qty),
-             cover_days=float(row.cover_days), lead_time_days=int(row.lead_time_days))
-
+    inputs = load_restock(url, config, history_end, now if as_of else None)
+    judged = judge_restock(inputs, config, history_end, now)
+    if as_of:   # a recomputed past day tells nobody and changes no cooldown: nothing sent or held back
+        judged = judged.drop(columns=["send", "send_reason"]).assign(send=False)
     counts = {level: int((judged["level"] == level).sum()) for level in ("critical", "warning", "overstock")}
-    counts.update(sent=int(judged["send"].sum()), held_back=int((~judged["send"]).sum()),
-                  events=len(sent_critical))
-    table = _readable(judged.assign(cover_days=judged["cover_days"].map(
+    counts.update(sent=int(judged["send"].sum()), held_back=0 if as_of else int((~judged["send"]).sum()), events=0)
+    if not as_of:
+        store_alerts(url, judged, flow_run.id, now)
+        sent_critical = judged[judged["send"] & (judged["level"] == "critical")]
+        for row in sent_critical.itertuples():
+            emit(EVENT_RESTOCK_CRITICAL, f"shopops.sku.{row.sku}",
+                 t("rs_critical_message", sku=row.sku, name=row.name or "", cover=f"{row.cover_days:.1f}",
+                   lead=row.lead_time_days, qty=row.suggested_qty, supplier=row.supplier or "-"),
+                 sku=row.sku, level=row.level, suggested_qty=int(row.suggested_qty),
+                 cover_days=float(row.cover_days), lead_time_days=int(row.lead_time_days))
+        counts["events"] = len(sent_critical)
+
+    table = _readable(judged.drop(columns="send" if as_of else []).assign(cover_days=judged["cover_days"].map(
         lambda v: None if pd.isna(v) or v == float("inf") else round(float(v), 2))))
     summary = t("rs_summary", day=today.isoformat(), **counts)
+    if len(judged):
+        summary += "\n\n" + t("rs_demand_term", term=judged["demand_method"].iloc[0])
+    if counts["overstock"]:
+        summary += "\n\n" + "\n".join(overstock_summary(judged))
     if inputs.other_currency_revenue:
         summary += "\n\n" + t("rs_other_currencies", currencies=", ".join(inputs.other_currency_revenue),
                               base=config.rules.orders.known_currencies[0])
-    notified = _notify(judged[judged["send"]], today.isoformat())
-    if notified:
-        summary += "\n\n" + notified
-    publish_report(family="restock-alerts", title=t("rs_title", day=today.isoformat()),
+    if as_of:
+        summary = t("as_of_note", day=as_of.isoformat(), zone=zone) + "\n\n" + summary
+    else:
+        notified = _notify(judged[judged["send"]], today.isoformat())
+        if notified:
+            summary += "\n\n" + notified
+    publish_report(family="restock-alerts", title=_dated(t("rs_title", day=today.isoformat()), as_of),
                    tables={"suggestions": _rename(act_first(table, "sku", "name", "suggested_qty", "level", "supplier"),
-                                                  "rs")}, summary_md=summary)
+                                                  "rs")}, summary_md=summary, as_of=as_of)
     sheets = purchase_suggestions(judged, config, t("rs_no_supplier"))
     if sheets:
-        publish_report(family="purchase-suggestions", title=t("rs_po_title", day=today.isoformat()),
+        publish_report(family="purchase-suggestions", title=_dated(t("rs_po_title", day=today.isoformat()), as_of),
                        tables={name: _rename(_readable(frame), "rs") for name, frame in sheets.items()},
-                       summary_md=t("rs_po_summary", lines=sum(len(f) for f in sheets.values()), suppliers=len(sheets)))
+                       summary_md=t("rs_po_summary", lines=sum(len(f) for f in sheets.values()), suppliers=len(sheets)),
+                       as_of=as_of)
     counts["purchase_lines"] = sum(len(f) for f in sheets.values())
-    logger.info(count_line(counts))
+    logger.info(count_line({**({"as_of": as_of.isoformat()} if as_of else {}), **counts}))
     return counts
+
+
+def _dated(title: str, as_of: date | None) -> str:
+    """A report's title, marked as recomputed for a past day when it is one."""
+    return t("as_of_title", title=title) if as_of else title
 
 
 if __name__ == "__main__":

@@ -13,10 +13,12 @@ import typer
 
 from config.schema import ConfigError, load_config
 from config.settings import get_settings
+from shopops.as_of import AS_OF_HELP, as_of_option
 from shopops.cli_batch import batch_app
 from shopops.cli_errors import ShopopsGroup
 from shopops.cli_promo import promo_app
-from shopops.i18n import count_line, label, say, t, when
+from shopops.i18n import count_line, label, say, t, translator, when
+from shopops.prefect_api import require_prefect
 
 #: ``ShopopsGroup`` turns any error that leaves a command into one message and an exit code
 app = typer.Typer(cls=ShopopsGroup, help="shopops — the online-operations pipeline (订单、库存、补货、发货、结算、促销).",
@@ -199,6 +201,7 @@ def ingest(shop: list[str] = typer.Option([], "--shop", help="Shop id (repeatabl
     if refusal:
         typer.echo(refusal, err=True)
         raise typer.Exit(2)
+    require_prefect(get_settings())
     state = pull_orders(shops=shop or None, since=since_at, until=until_at, return_state=True)
     rows = state.result(raise_on_failure=False)
     if isinstance(rows, Exception):
@@ -300,13 +303,14 @@ app.add_typer(notify_app, name="notify")
 @notify_app.command("setup")
 def notify_setup(url: Optional[str] = typer.Option(None, help="Webhook URL (default: SHOPOPS_WEBHOOK_URL).")) -> None:
     """Register the webhook and the automations (failed/crashed runs, quarantine spikes,
-    critical restock) on the Prefect server at PREFECT_API_URL."""
+    critical restock) on the team's Prefect server (SHOPOPS_PREFECT_API_URL / PREFECT_API_URL)."""
     from shopops.notifications import configure_notifications
 
     url = url or get_settings().webhook_url
     if not url:
         typer.echo(t("cli_no_webhook"), err=True)
         raise typer.Exit(2)
+    require_prefect(get_settings())
     for name in configure_notifications(url, get_settings().webhook_format):
         typer.echo(t("cli_automation", name=name))
 
@@ -318,7 +322,8 @@ app.add_typer(stock_app, name="stock")
 
 @stock_app.command("import-count")
 def stock_import_count(file: Path = typer.Argument(..., help="Count file (.csv/.xlsx): sku, warehouse, counted_qty "
-                                                           "[, counted_at].")) -> None:
+                                                           "[, counted_at] (or 商品编码, 仓库, 盘点数量, 盘点时间).")
+                       ) -> None:
     """Accept a warehouse count: a stocktake per warehouse and a ledger row per SKU that sets
     its on-hand from the count's moment. Importing the same file again changes nothing."""
     from tasks.stock import CountFileError, import_count, read_count_file
@@ -333,6 +338,91 @@ def stock_import_count(file: Path = typer.Argument(..., help="Count file (.csv/.
                  ids=", ".join(f"{w}#{i}" for w, i in done.stocktake_ids.items()), posted=done.ledger_posted))
 
 
+def _refused_file(exc) -> None:
+    """A hand-kept file refused whole (``domain.input_files.InputFileError``): every problem with
+    its file, row and column (the heading as the file writes it) and why, in ``SHOPOPS_LOCALE``,
+    that nothing was stored, what to do; exit 2."""
+    translate = translator()
+    files = sorted({p.file for p in exc.problems})
+    typer.echo(t("in_refused", file=", ".join(files), n=len(exc.problems)), err=True)
+    for problem in exc.problems:
+        typer.echo(f"  - {problem.render(translate)}", err=True)
+    typer.echo(t("in_fix_and_retry"), err=True)
+    raise typer.Exit(2)
+
+
+catalogue_app = typer.Typer(help="The SKU catalogue (商品档案): SKU, name, colour/size, supplier, cost, case pack, MOQ, bin.",
+                            no_args_is_help=True)
+app.add_typer(catalogue_app, name="catalogue")
+
+
+@catalogue_app.command("import")
+def catalogue_import(file: Path = typer.Argument(..., help="Catalogue file (.xlsx/.csv; `shopops templates` writes one).")
+                     ) -> None:
+    """Add or update SKUs from the catalogue file, all rows or none; blank cells get the
+    supplier's or rules.yaml's defaults."""
+    from domain.input_files import InputFileError
+    from tasks.catalogue import import_catalogue
+
+    try:
+        done = import_catalogue(get_settings().warehouse_url, file, load_config())
+    except InputFileError as exc:
+        _refused_file(exc)
+    typer.echo(t("cat_import_done", file=file.name, added=done.added, updated=done.updated))
+
+
+po_app = typer.Typer(help="Purchase orders (采购单) and their deliveries (到货入库) into the stock ledger.",
+                     no_args_is_help=True)
+app.add_typer(po_app, name="po")
+
+
+@po_app.command("import")
+def po_import(file: Path = typer.Argument(..., help="Purchase-order file (.xlsx/.csv), one row per PO line.")) -> None:
+    """Store new purchase orders (open): what they still owe is in transit for restock."""
+    from domain.input_files import InputFileError
+    from tasks.purchasing import import_purchase_orders
+
+    try:
+        done = import_purchase_orders(get_settings().warehouse_url, file, load_config())
+    except InputFileError as exc:
+        _refused_file(exc)
+    typer.echo(t("po_import_done", file=file.name, orders=done.orders_added, lines=done.lines_added,
+                 unchanged=done.orders_unchanged))
+
+
+@po_app.command("receive")
+def po_receive(file: Path = typer.Argument(..., help="Receipt file (.xlsx/.csv), one row per delivered PO line.")
+               ) -> None:
+    """Post deliveries: stock on hand goes up, the PO's open quantity down; an over-receipt or an
+    unknown PO or SKU refuses the whole file."""
+    from domain.input_files import InputFileError
+    from tasks.purchasing import receive_purchase_orders
+
+    try:
+        done = receive_purchase_orders(get_settings().warehouse_url, file, load_config())
+    except InputFileError as exc:
+        _refused_file(exc)
+    typer.echo(t("po_receive_done", file=file.name, lines=done.lines, units=done.units,
+                 done=", ".join(done.orders_completed) or "—"))
+    if done.already_posted:
+        typer.echo(t("po_receive_already", n=done.already_posted))
+
+
+@app.command("templates")
+def templates_command(folder: Optional[Path] = typer.Argument(None, help="Folder to write them to (default: "
+                                                               "<data>/templates).")) -> None:
+    """Write a ready .xlsx template of every file the product reads (roster, targets, expenses,
+    CS stats, shop channels and stats, catalogue, purchase orders, receipts, count)."""
+    from tasks.templates import write_templates
+
+    settings = get_settings()
+    folder = folder or settings.data_dir / "templates"
+    written = write_templates(folder, load_config(), settings.locale)
+    typer.echo(t("tpl_written", n=len(written), folder=folder, language=settings.locale))
+    for path in written:
+        typer.echo(f"  {path.name}")
+
+
 @stock_app.command("reconcile")
 def stock_reconcile(count_file: Optional[Path] = typer.Option(None, "--count-file", help="Warehouse count to compare "
                                                               "with the ledger (.csv/.xlsx)."),
@@ -340,6 +430,7 @@ def stock_reconcile(count_file: Optional[Path] = typer.Option(None, "--count-fil
                                                        help="Read listing stock from the marketplaces first.")) -> None:
     """Run reconcile-stock now (the same flow as the hourly deployment; it pushes only as
     rules.yaml stock.push_enabled / push_dry_run say)."""
+    require_prefect(get_settings())
     from flows.stock import reconcile_stock
 
     _report_counts(reconcile_stock(count_file=str(count_file) if count_file else None,
@@ -354,6 +445,7 @@ def stock_sync(live: bool = typer.Option(False, "--live", help="Really push (nee
                                                           "our last push (normally reported and left alone).")) -> None:
     """Read every listing, then push the plan floor(available × share) − buffer: a dry run by
     default; --live pushes through each marketplace's API and reads every listing back."""
+    require_prefect(get_settings())
     from flows.stock import reconcile_stock
 
     _report_counts(reconcile_stock(sync="live" if live else "dry_run", overwrite_edited=overwrite_edited,
@@ -398,14 +490,27 @@ def stock_resolve(ids: Optional[list[int]] = typer.Argument(None, help="Discrepa
 
 
 @stock_app.command("restock")
-def stock_restock() -> None:
-    """Run restock-alerts now (the same flow as the daily deployment)."""
+def stock_restock(as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DAY", callback=as_of_option,
+                                                      help=AS_OF_HELP)) -> None:
+    """Run restock-alerts now (the same flow as the daily deployment), or for a past day; the run
+    shows in the team's Prefect UI."""
+    require_prefect(get_settings())
     from flows.stock import restock_alerts
 
-    _report_counts(restock_alerts(return_state=True), "restock-alerts")
+    _report_counts(restock_alerts(as_of=as_of, return_state=True), "restock-alerts")
 
 
 app.command("restock", hidden=True, help="Alias of `shopops stock restock`.")(stock_restock)
+
+
+@app.command("followup")
+def followup(as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DAY", callback=as_of_option,
+                                                 help=AS_OF_HELP)) -> None:
+    """Run customer-service-followup now (the same flow as the 09:00 deployment), or for a past day."""
+    require_prefect(get_settings())
+    from flows.followup import customer_service_followup
+
+    _report_counts(customer_service_followup(as_of=as_of, return_state=True), "customer-service-followup")
 
 
 def _report_counts(state, flow_name: str) -> None:
@@ -456,9 +561,16 @@ def leak_scan(paths: Optional[list[Path]] = typer.Argument(None, help="Files or 
     if not no_prefect:
         from prefect.settings import PREFECT_API_URL
 
+        from shopops import prefect_api
+
         api = prefect_api_url or PREFECT_API_URL.value()
         if not api:
             typer.echo(t("leak_prefect_skipped", why="PREFECT_API_URL is not set; pass --prefect-api-url"), err=True)
+        elif (error := prefect_api.unreachable_reason(api)) is not None:
+            source = "option" if prefect_api_url else (prefect_api.chosen or (api, "env"))[1]
+            why = str(prefect_api.PrefectUnreachable(api, source, error)).rstrip(".。")
+            typer.echo(t("leak_prefect_skipped", why=why), err=True)
+            api = None
     secrets.update(_known_secrets(with_prefect_blocks=bool(api)))
     places = [str(p) for p in paths] + ([api] if api else []) + [_safe_url(database_url or settings.warehouse_url)]
     typer.echo(t("leak_scanning", places=", ".join(places), secrets=len(secrets), buyers=len(buyers)))
@@ -562,10 +674,11 @@ def settle_run(month: Optional[str] = typer.Argument(None, callback=_month,
     """Settle a month (the monthly-settlement flow); `shopops settle MONTH` is the same. Without
     --dry-run the version then awaits approval: `shopops settle approve MONTH --by NAME` or
     `shopops settle correct MONTH --by NAME --note …` decides it."""
-    from flows.settlement import monthly_settlement
-
     if preset is not None:
         _preset(preset)
+    _settle_needs_prefect(month, preset, dry_run)
+    from flows.settlement import monthly_settlement
+
     state = monthly_settlement(month=month, preset=preset, dry_run=dry_run, correct_final=correct_final,
                                inputs_dir=str(inputs_dir) if inputs_dir else None, allow_no_orders=allow_no_orders,
                                return_state=True)
@@ -579,6 +692,38 @@ def settle_run(month: Optional[str] = typer.Argument(None, callback=_month,
     if result.get("decide_with"):
         typer.echo(result["decide_with"])
     typer.echo(result["xlsx"])
+
+
+def _settle_needs_prefect(month: Optional[str], preset: Optional[str], dry_run: bool) -> None:
+    """The settlement runs on the team's Prefect server, which also asks for its approval: without
+    one nothing is settled, and the month's version awaiting approval (if any) stays so — named
+    with the commands that decide it without the server."""
+    from shopops.prefect_api import PrefectUnreachable
+
+    try:
+        require_prefect(get_settings())
+    except PrefectUnreachable as exc:
+        if dry_run:
+            raise
+        from datetime import datetime, timezone
+
+        from flows.settlement import previous_month
+        from warehouse import repository
+
+        config = load_config()
+        month = month or previous_month(datetime.now(timezone.utc), config.rules.orders.default_timezone)
+        preset = preset or config.rules.settlement.default_preset
+        typer.echo(t("st_no_server_no_approval", month=month, why=str(exc)), err=True)
+        engine = _engine()
+        try:
+            waiting = repository.latest_settlement(engine, month, preset)
+        except Exception:  # noqa: BLE001 - no warehouse to look in: the message above says enough
+            waiting = None
+        finally:
+            engine.dispose()
+        if waiting is not None and waiting.status == "awaiting_approval":
+            typer.echo(t("st_no_server_awaiting", month=month, version=waiting.version, preset=preset), err=True)
+        raise typer.Exit(2) from None
 
 
 def _decide(month: str, decision: str, reviewer: str, note: str, preset: Optional[str], version: Optional[int]) -> None:
@@ -598,7 +743,12 @@ def _decide(month: str, decision: str, reviewer: str, note: str, preset: Optiona
     if done.resumed_run:
         typer.echo(t("st_decided_resumed", run=done.resumed_run))
     if done.resume_error:
-        typer.echo(t("st_decided_not_resumed", run=decided.flow_run_id, error=done.resume_error), err=True)
+        from shopops import prefect_api
+
+        api = prefect_api.chosen[0] if prefect_api.chosen else None
+        error = (t("st_not_resumed_no_server", url=api) if api and prefect_api.unreachable_reason(api)
+                 else done.resume_error)
+        typer.echo(t("st_decided_not_resumed", run=decided.flow_run_id, error=error), err=True)
 
 
 @settle_app.command("approve")

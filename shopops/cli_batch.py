@@ -14,6 +14,7 @@ import typer
 
 from config.schema import load_config
 from config.settings import get_settings
+from shopops.as_of import AS_OF_HELP, as_of_option
 from shopops.i18n import count_line, label, say, t, when
 
 batch_app = typer.Typer(help="Shipping batches (发货波次): run, list, move a batch, release a hold.",
@@ -22,11 +23,17 @@ batch_app = typer.Typer(help="Shipping batches (发货波次): run, list, move a
 
 @batch_app.command("run")
 def batch_run(max_orders: Optional[int] = typer.Option(None, "--max-orders", min=1,
-                                                       help="Largest batch for this run (default: rules.yaml).")) -> None:
-    """Run shipping-batches now (the same flow as the 09:00 / 14:00 / 17:30 deployment)."""
+                                                       help="Largest batch for this run (default: rules.yaml)."),
+              as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DAY", callback=as_of_option,
+                                                  help=AS_OF_HELP)) -> None:
+    """Run shipping-batches now (the same flow as the 09:00 / 14:00 / 17:30 deployment), or
+    recompute a past day's plan (nothing written)."""
+    from shopops.prefect_api import require_prefect
+
+    require_prefect(get_settings())
     from flows.shipping import shipping_batches
 
-    state = shipping_batches(max_orders_per_batch=max_orders, return_state=True)
+    state = shipping_batches(max_orders_per_batch=max_orders, as_of=as_of, return_state=True)
     counts = state.result(raise_on_failure=False)
     if isinstance(counts, Exception):
         raise counts  # the flow's error, explained once by shopops.cli_errors.ShopopsGroup

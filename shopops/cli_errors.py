@@ -81,6 +81,23 @@ def _missing_table(exc: BaseException) -> bool:
     return False
 
 
+def _prefect_unreachable(exc: BaseException):
+    """The :class:`~shopops.prefect_api.PrefectUnreachable` an error amounts to: itself, or a
+    connection to the configured Prefect API that failed mid-command (a Secret block read …)."""
+    from shopops import prefect_api
+    from shopops.prefect_api import PrefectUnreachable
+
+    api, source = prefect_api.chosen or (os.environ.get("PREFECT_API_URL", ""), "env")
+    for link in _chain(exc):
+        if isinstance(link, PrefectUnreachable):
+            return link
+        request = getattr(link, "_request", None)   # httpx's errors keep the request they failed on
+        if api and type(link).__module__.startswith("httpx") and type(link).__name__ in (
+                "ConnectError", "ConnectTimeout") and request is not None and str(request.url).startswith(api):
+            return PrefectUnreachable(api, source, type(link).__name__)
+    return None
+
+
 def explain(exc: BaseException) -> tuple[str, int]:
     """(message, exit code) for an exception that left a command."""
     from pydantic import ValidationError
@@ -96,6 +113,9 @@ def explain(exc: BaseException) -> tuple[str, int]:
         lines = [t("config_bad", locale, n=len(exc.problems)), *(f"  - {p}" for p in exc.problems),
                  t("config_fix", locale)]
         return "\n".join(lines), EXIT_BAD_INPUT
+    unreachable = _prefect_unreachable(exc)
+    if unreachable is not None:
+        return str(unreachable), EXIT_BAD_INPUT
     if _missing_table(exc):
         return t("cli_not_migrated", locale, url=_warehouse_url()), EXIT_BAD_INPUT
     if "sqlalchemy" in sys.modules:
@@ -103,6 +123,11 @@ def explain(exc: BaseException) -> tuple[str, int]:
 
         if isinstance(exc, DBAPIError):
             return t("db_unreachable", locale, url=_warehouse_url(), error=_first_line(exc.orig or exc)), EXIT_FAILED
+    if "domain.input_files" in sys.modules:
+        from domain.input_files import InputFileError
+
+        if isinstance(exc, InputFileError):                           # a hand-kept file refused, in the locale
+            return exc.render(lambda key, **values: t(key, locale, **values)), EXIT_FAILED
     if type(exc).__name__ in ("MissingSecretError", "CountFileError"):
         return str(exc), EXIT_BAD_INPUT
     if isinstance(exc, KeyError) and exc.args and isinstance(exc.args[0], str) and " " in exc.args[0]:
@@ -144,17 +169,47 @@ def quiet_console_tracebacks() -> None:
             handler.setFormatter(_WithoutTraceback(handler.formatter))
 
 
+#: what a command raises to end itself: not an error to explain
+_EXITS = (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException, click.Abort,
+          typer_click.ClickException)
+
+
 class ShopopsGroup(typer.core.TyperGroup):
     """The top-level group: every command's error is explained here, once."""
 
     def invoke(self, ctx: click.Context):
-        try:
-            words = [*getattr(ctx, "_protected_args", []), *ctx.args]
-            if words and words[0] not in ("version", "config", "db"):
+        words = [*getattr(ctx, "_protected_args", []), *ctx.args]
+        if not words or words[0] in ("version", "config", "db"):
+            return self._explained(super().invoke, ctx)
+        return self._explained(self._on_the_teams_server, ctx)
+
+    def _on_the_teams_server(self, ctx: click.Context):
+        """The command with Prefect pointed at the team's server, analytics off, no throwaway
+        server — set before Prefect is imported (shopops/prefect_api.py)."""
+        from config.settings import get_settings
+        from shopops.prefect_api import prefect_configured
+
+        settings = get_settings()
+        words = [*getattr(ctx, "_protected_args", []), *ctx.args]
+        # the demo registers its blocks on the server it starts, whatever else is configured
+        own = settings.demo_prefect_api if words[:1] == ["demo"] else None
+        with prefect_configured(settings, own):
+            try:
                 quiet_console_tracebacks()
-            return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException, click.Abort,
-                typer_click.ClickException):
+                return super().invoke(ctx)
+            except _EXITS:
+                raise
+            except Exception as exc:  # noqa: BLE001 - explained while the server's address is still known
+                unreachable = _prefect_unreachable(exc)
+                if unreachable is None:
+                    raise
+                raise unreachable from None
+
+    @staticmethod
+    def _explained(call, ctx: click.Context):
+        try:
+            return call(ctx)
+        except _EXITS:
             raise
         except Exception as exc:  # noqa: BLE001 - this is the one place that turns errors into words
             message, code = explain(exc)

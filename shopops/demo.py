@@ -122,7 +122,7 @@ class DemoStack:
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.prefect_port}/api"
+        return self.settings.demo_prefect_api
 
     @property
     def ui_url(self) -> str:
@@ -174,7 +174,7 @@ class DemoStack:
 
     def _write_state(self) -> None:
         self.state_file.write_text(json.dumps({
-            "supervisor": os.getpid(), "ui": self.ui_url,
+            "supervisor": os.getpid(), "ui": self.ui_url, "api": self.api_url,   # the CLI's default server
             "children": {name: proc.pid for name, proc in self.processes},
         }, indent=2))
 

@@ -28,8 +28,8 @@ import pandas as pd
 from prefect import task
 
 from config.schema import AppConfig, ShopConfig
-from connectors import (Connector, ConnectorError, Credentials, Page, TokenRefreshError, build_connector,
-                        default_settings, redact)
+from connectors import (Connector, ConnectorError, Credentials, FileImportError, Page, TokenRefreshError,
+                        build_connector, default_settings, redact)
 from domain.canonical import CanonicalFrames
 from domain.normalise import normalise
 from domain.text import Text
@@ -638,6 +638,12 @@ def pull_shop(config: AppConfig, shop_id: str, *, database_url: str, since: date
             secrets = connector.credentials.secrets() if connector is not None else ()
             result.status = "failed"
             result.error = redact(f"{type(exc).__name__}: {exc}", secrets)[:2000]
+            if isinstance(exc, FileImportError) and exc.problems:   # a back-office export refused, in the locale
+                from shopops.i18n import t, translator
+
+                translate = translator()
+                result.error = redact(t("in_fi_refused", problems="; ".join(p.render(translate) for p in exc.problems)),
+                                      secrets)[:2000]
             if isinstance(exc, TokenRefreshError):   # only a person can fix it: say who and how
                 from shopops.i18n import t
 

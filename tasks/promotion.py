@@ -42,6 +42,7 @@ from tasks.stock import StockInputs, load_stock_inputs, read_shop_listings, reco
 from warehouse import promotions as store
 from warehouse import repository
 from warehouse.db import make_engine
+from shopops.i18n import t
 
 NORMAL_PULL_DEPLOYMENT = "pull-orders/pull-orders"
 CAMPAIGN_PULL_DEPLOYMENT = "pull-orders/pull-orders-campaign"
@@ -54,13 +55,22 @@ class CampaignError(ValueError):
     """A campaign cannot go on: the message says what is wrong and what to do."""
 
 
+def campaign_names(config: AppConfig) -> list[str]:
+    """The configured campaigns' names (config/promotions/<name>.yaml), sorted."""
+    return sorted(p.name for p in config.promotions)
+
+
+def unknown_campaign_message(config: AppConfig, name: str) -> str:
+    """A wrong campaign name in the operator's language: what was given, the known names."""
+    return t("pr_unknown_campaign", name=name, folder=config.config_dir / "promotions",
+             known=", ".join(campaign_names(config)) or t("pr_no_campaigns"))
+
+
 def find_campaign(config: AppConfig, name: str) -> PromotionConfig:
     for promo in config.promotions:
         if promo.name == name:
             return promo
-    known = ", ".join(p.name for p in config.promotions) or "(none)"
-    raise CampaignError(f"no campaign '{name}' in {config.config_dir / 'promotions'}; known: {known}. "
-                        "Add config/promotions/<name>.yaml and run `shopops config check`.")
+    raise CampaignError(unknown_campaign_message(config, name))
 
 
 def definition_of(promo: PromotionConfig) -> dict[str, Any]:

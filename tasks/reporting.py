@@ -8,7 +8,7 @@ import os
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from unicodedata import east_asian_width
 from urllib.parse import quote
@@ -224,6 +224,10 @@ def _dress(worksheet, frame: pd.DataFrame, totals: tuple[str, ...], heading: str
     worksheet.oddFooter.center.text = t("xlsx_page")
 
 
+#: the dressing of every workbook a person gets (reports, and the input templates of tasks/templates.py)
+dress_sheet = _dress
+
+
 def _prune(folder: Path, family: str, days: int) -> list[Path]:
     """Delete ``family``'s dated reports (and aside files left by a crash) last written more
     than ``days`` days ago; ``days == 0`` keeps everything. Other files in the folder (a
@@ -280,14 +284,17 @@ def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
 
 @task(name="publish-report")
 def publish_report(family: str, title: str, tables: dict[str, pd.DataFrame], summary_md: str = "",
-                   edition: str | None = None) -> PublishedReport:
+                   edition: str | None = None, as_of: date | None = None) -> PublishedReport:
     """The .xlsx file, a markdown summary artifact linking to it, and a table artifact per table.
 
     ``family`` gives stable artifact keys (``<family>``, ``<family>-<table>``) so the Artifacts
     page keeps a version history per report family. The file is the report of the day (see
-    :func:`write_xlsx`; ``edition`` keeps a document's editions apart).
+    :func:`write_xlsx`; ``edition`` keeps a document's editions apart); a run recomputed for a
+    past day (``as_of``, shopops/as_of.py) writes ``<family>-asof-<day>.xlsx`` beside that day's
+    own report, never over it.
     """
-    path = write_xlsx(tables, family, title=title, edition=edition)
+    stamp = f"asof-{as_of.isoformat()}" if as_of else None
+    path = write_xlsx(tables, family, stamp=stamp, title=title, edition=edition)
     key = _artifact_key(family)
     lines = [f"# {title}", "", f"{t('generated_at')}: {when(datetime.now(timezone.utc))}", ""]
     if summary_md:

@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from domain.settlement import (Change, Component, Settlement, SettlementError, SettlementLine, SettlementRules,
                                diff_versions, frame_records, line_figures, shown, to_fen)
 from domain.settlement_inputs import InputProblem, SettlementInputError, SettlementInputs, load_inputs
-from shopops.i18n import MESSAGES, number as number_text, percent, say, t, when, yuan as money_text
+from shopops.i18n import MESSAGES, number as number_text, percent, reason, say, t, translator, when, yuan as money_text
 from warehouse import repository
 from warehouse.db import make_engine
 from warehouse.repository import SettlementVersion
@@ -39,29 +39,32 @@ def find_input_files(folder: Path) -> dict[str, Path]:
     file is reported at once as a :class:`SettlementInputError`."""
     problems, found = [], {}
     if not folder.is_dir():
-        raise SettlementInputError([InputProblem(str(folder), None, "the inputs folder does not exist; create it with "
-                                                 f"{', '.join(f + '.csv' for f in INPUT_FILES)} (or .xlsx)")])
+        files = ", ".join(f + ".csv" for f in INPUT_FILES)
+        raise SettlementInputError([InputProblem(str(folder), None, reason("in_st_no_folder", files=files))]
+                                   ).localise(translator())
     for name in INPUT_FILES + OPTIONAL_INPUT_FILES:
         candidates = [path for path in (folder / f"{name}.csv", folder / f"{name}.xlsx") if path.is_file()]
         if not candidates and name in OPTIONAL_INPUT_FILES:
             continue
         if not candidates:
-            problems.append(InputProblem(f"{name}.csv", None,
-                                         f"missing in {folder} (expected {name}.csv or {name}.xlsx)"))
+            problems.append(InputProblem(f"{name}.csv", None, reason("in_st_missing_file", folder=folder, name=name)))
         elif len(candidates) > 1:
-            problems.append(InputProblem(candidates[0].name, None, f"both {name}.csv and {name}.xlsx are in {folder}; "
-                                                                   "keep only the one that is right"))
+            problems.append(InputProblem(candidates[0].name, None, reason("in_st_both_files", folder=folder, name=name)))
         else:
             found[name] = candidates[0]
     if problems:
-        raise SettlementInputError(problems)
+        raise SettlementInputError(problems).localise(translator())
     return found
 
 
 @task(name="load-settlement-inputs", cache_policy=NO_CACHE)
 def load_settlement_inputs(folder: Path) -> SettlementInputs:
     """The checked input files of ``folder`` (raises with file, row and reason for every problem)."""
-    return load_inputs(**find_input_files(Path(folder)))
+    files = find_input_files(Path(folder))
+    try:
+        return load_inputs(**files)
+    except SettlementInputError as exc:
+        raise exc.localise(translator()) from None
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import hashlib
 import os
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -160,16 +160,23 @@ class ShippingInputs:
     remarks_read: set[tuple[str, str, str]] = field(default_factory=set)
 
 
-def load_shipping_inputs(database_url: str) -> ShippingInputs:
+def load_shipping_inputs(database_url: str, as_of: datetime | None = None) -> ShippingInputs:
+    """Everything a shipping run plans from, read in one transaction. ``as_of``: as it stood
+    at that moment (exclusive; a run recomputed for a past day, shopops/as_of.py) — orders
+    paid before it and not yet shipped then, the batches made before it, the ledger and
+    purchase orders up to it."""
     engine = make_engine(database_url)
+    until = as_of - timedelta(microseconds=1) if as_of else None
     try:
         with engine.connect() as conn:
-            frames = repository.open_orders(conn, [str(s) for s in AWAITING_SHIPMENT])
-            return ShippingInputs(orders=frames.orders, lines=frames.lines, batched=store.batched_order_keys(conn),
-                                  batch_lines=store.live_batch_lines(conn),
-                                  ledger=repository.read_ledger(conn), purchase_orders=repository.open_po_lines(conn),
+            frames = repository.open_orders(conn, [str(s) for s in AWAITING_SHIPMENT], as_of=as_of)
+            return ShippingInputs(orders=frames.orders, lines=frames.lines,
+                                  batched=store.batched_order_keys(conn, as_of=as_of),
+                                  batch_lines=store.live_batch_lines(conn, as_of=as_of),
+                                  ledger=repository.read_ledger(conn, until=until),
+                                  purchase_orders=repository.open_po_lines(conn, as_of=as_of),
                                   catalogue=store.catalogue(conn),
-                                  remarks_read=store.remarks_released_by_a_person(conn))
+                                  remarks_read=store.remarks_released_by_a_person(conn, as_of=as_of))
     finally:
         engine.dispose()
 
@@ -567,9 +574,9 @@ def pull_out_task(database_url: str, rules: BatchingRules, batch_ids: list[str] 
 
 
 @task(name="load-shipping-inputs", cache_policy=NO_CACHE)
-def load_shipping(database_url: str) -> ShippingInputs:
+def load_shipping(database_url: str, as_of: datetime | None = None) -> ShippingInputs:
     """Orders awaiting shipment with their lines, batch membership, ledger, POs, catalogue."""
-    return load_shipping_inputs(database_url)
+    return load_shipping_inputs(database_url, as_of)
 
 
 @task(name="plan-batches", cache_policy=NO_CACHE)

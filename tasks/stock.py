@@ -6,9 +6,8 @@ the flows run. A task is a load, a shop's listing reads, or a store — never on
 """
 from __future__ import annotations
 
-import csv
-import io
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -18,11 +17,12 @@ import sqlalchemy as sa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from config.schema import AppConfig, ShopConfig, load_config, read_text
+from config.schema import AppConfig, ShopConfig, load_config
 from connectors import ConnectorError, build_connector, default_settings, redact
+from domain.input_files import Column, InputProblem, count, read_records, text
 from domain.restock import RestockRules, apply_cooldown, suggest_restock
 from domain.stock import ALL_WAREHOUSES, LISTING_KEY, RESERVING_STATUSES, positions, push_plan, reconcile
-from shopops.i18n import label, say, t
+from shopops.i18n import label, reason, say, t, translator
 from warehouse import repository
 from warehouse.db import make_engine
 
@@ -37,6 +37,13 @@ class CountFileError(ValueError):
     """A count file problem, naming the file, the row (as numbered in Excel) and the column."""
 
 
+def _refused_count(problems: list[InputProblem]) -> CountFileError:
+    """Every problem of a count file, in the person's language (``SHOPOPS_LOCALE``)."""
+    translate = translator()
+    lines = [p.render(translate) for p in sorted(problems, key=lambda p: p.row or 0)]
+    return CountFileError("\n".join([*lines, translate("in_file_fix")]))
+
+
 # --- the count file ------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -44,111 +51,70 @@ class WarehouseCount:
     counts: pd.DataFrame          # sku, warehouse, counted_qty
     counted_at: datetime          # the moment the count is true at (UTC)
     source: str                   # the file name
+    rows: tuple[int, ...] = ()    # each count row's row in the file (as Excel numbers it), when read from one
+    headings: dict[str, str] = field(default_factory=dict)   # column → its heading in the file, when read from one
 
 
-def _read_count_table(path: Path) -> pd.DataFrame:
-    """The count file's one table, every cell as text; ``CountFileError`` for a file that is
-    empty, not text in UTF-8 or GBK, ragged, not a workbook, or a workbook with data on more
-    than one sheet (only one would be read)."""
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        try:
-            sheets = pd.read_excel(path, sheet_name=None, dtype=str)
-        except Exception as exc:  # noqa: BLE001 - zip, XML or openpyxl errors: the file is not a workbook
-            raise CountFileError(f"{path}: not a readable Excel workbook ({type(exc).__name__}: "
-                                 f"{str(exc).splitlines()[0] if str(exc) else ''}); open it in Excel and save it "
-                                 "again as .xlsx, or export it as .csv") from None
-        filled = {name: frame for name, frame in sheets.items() if not frame.dropna(how="all").empty
-                  or not all(str(c).startswith("Unnamed:") for c in frame.columns)}
-        if len(filled) > 1:
-            raise CountFileError(f"{path}: the workbook has {len(filled)} sheets with data ({', '.join(filled)}); "
-                                 "a count file is read from one sheet: put every counted row on one sheet, or "
-                                 "save each sheet as its own file and import each")
-        if not filled:
-            raise CountFileError(f"{path}: the file is empty; the header row must name {', '.join(COUNT_COLUMNS)}")
-        return next(iter(filled.values()))
-    if suffix != ".csv":
-        raise CountFileError(f"{path}: unsupported file type '{path.suffix}'; use .csv or .xlsx")
-    try:
-        text = read_text(path)
-    except UnicodeError as exc:
-        raise CountFileError(f"{path}: {exc}") from None
-    if not text.strip():
-        raise CountFileError(f"{path}: the file is empty; the header row must name {', '.join(COUNT_COLUMNS)}")
-    rows = list(csv.reader(io.StringIO(text), skipinitialspace=True))
-    width = len(rows[0])
-    ragged = [f"{path}: row {n}: {len(row)} fields, the header has {width}; check the commas of that row"
-              for n, row in enumerate(rows, start=1) if row and len(row) != width]
-    if ragged:
-        raise CountFileError("\n".join(ragged))
-    return pd.read_csv(io.StringIO(text), dtype=str, skipinitialspace=True, keep_default_na=False,
-                       na_values=[""])
+#: the count file's columns (domain.input_files: English or Chinese headings); ``counted_at`` optional
+COUNT_FILE_COLUMNS = [
+    Column("sku", "商品编码", text, aliases=("SKU", "货号")),
+    Column("warehouse", "仓库", text, aliases=("仓库编码",)),
+    Column("counted_qty", "盘点数量", count, aliases=("实盘数量",)),
+    Column("counted_at", "盘点时间", text, optional=True),
+]
 
 
 def read_count_file(path: Path | str, *, now: datetime | None = None,
                     future_tolerance: timedelta | None = None) -> WarehouseCount:
-    """Read and check a count file (.csv or .xlsx; columns sku, warehouse, counted_qty and an
-    optional counted_at, ISO 8601 with an offset, the same on every row).
+    """Read and check a count file (.csv or .xlsx, read by ``domain.input_files``; columns sku,
+    warehouse, counted_qty and an optional counted_at, ISO 8601 with an offset, the same on
+    every row).
 
     The count is true at ``counted_at`` when given, else at the file's modification time (a
     WMS export is written when it is taken); a count cannot be true later than ``now`` plus
-    ``future_tolerance`` (rules.yaml stock.count_future_tolerance_minutes). A .csv may be
-    UTF-8 or GBK. Every bad row is listed with its row and column.
+    ``future_tolerance`` (rules.yaml stock.count_future_tolerance_minutes). Every bad row is
+    listed with its row and column.
     """
     path = Path(path)
-    if not path.exists():
-        raise CountFileError(f"{path}: no such file")
-    frame = _read_count_table(path)
-    frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in COUNT_COLUMNS if c not in frame.columns]
-    if missing:
-        raise CountFileError(f"{path}: missing column(s) {', '.join(missing)}; the header row must name "
-                             f"{', '.join(COUNT_COLUMNS)} (and optionally counted_at)")
-    if frame.dropna(how="all").empty:
+    rows, source = read_records(path, COUNT_FILE_COLUMNS, label=str(path))
+    if not source.problems and not rows:
         raise CountFileError(t("stk_count_no_rows", file=path))
-    problems = []
-    for column in ("sku", "warehouse"):
-        frame[column] = frame[column].astype("string").str.strip()
-        for index in frame.index[frame[column].isna() | (frame[column] == "")]:
-            problems.append(f"{path}: row {index + 2}, column {column}: empty")
-    numbers = pd.to_numeric(frame["counted_qty"], errors="coerce")
-    whole = numbers.notna() & (numbers >= 0) & (numbers == numbers.round())
-    for index in frame.index[~whole]:
-        problems.append(f"{path}: row {index + 2}, column counted_qty: '{frame.at[index, 'counted_qty']}' must be "
-                        "a whole number >= 0")
-    duplicated = frame.duplicated(["sku", "warehouse"], keep="first")
-    for index in frame.index[duplicated]:
-        problems.append(f"{path}: row {index + 2}, column sku: '{frame.at[index, 'sku']}' in "
-                        f"{frame.at[index, 'warehouse']} is counted twice; keep one row per SKU and warehouse")
+    seen: dict[tuple[str, str], int] = {}
+    for row_no, row in rows.items():
+        key = (row["sku"], row["warehouse"])
+        if key in seen:
+            source.problem(row_no, reason("in_cnt_twice", sku=row["sku"], warehouse=row["warehouse"], row=seen[key]),
+                           "sku")
+        seen.setdefault(key, row_no)
     counted_at = None
-    if "counted_at" in frame.columns:
-        stamps = pd.to_datetime(frame["counted_at"], utc=False, errors="coerce", format="ISO8601")
-        for index in frame.index[stamps.isna()]:
-            problems.append(f"{path}: row {index + 2}, column counted_at: '{frame.at[index, 'counted_at']}' is not "
-                            "an ISO 8601 time with an offset, e.g. 2026-11-23T08:00:00+08:00")
-        good = stamps.dropna()
-        if len(good) and any(getattr(t, "tzinfo", None) is None for t in good):
-            problems.append(f"{path}: column counted_at: give the offset (e.g. +08:00); a time without one is ambiguous")
-        elif len(good) and good.map(lambda t: t.timestamp()).nunique() > 1:
-            problems.append(f"{path}: column counted_at: every row must carry the same time (one count, one moment)")
-        elif len(good):
-            counted_at = pd.Timestamp(good.iloc[0]).tz_convert("UTC").to_pydatetime()
-            if future_tolerance is None:
-                future_tolerance = timedelta(minutes=load_config().rules.stock.count_future_tolerance_minutes)
-            latest = (now or datetime.now(timezone.utc)) + future_tolerance
-            if counted_at > latest:
-                first = good.index[0]
-                problems.append(f"{path}: row {first + 2}, column counted_at: '{frame.at[first, 'counted_at']}' "
-                                "is in the future; a count is true at the moment it was taken: fix the time (and its "
-                                "offset) or the clock of the system that wrote the file")
-                counted_at = None
-    if problems:
-        raise CountFileError("\n".join(problems))
+    stamps = {n: r["counted_at"] for n, r in rows.items() if r["counted_at"] is not None}
+    parsed = {}
+    for row_no, stamp in stamps.items():
+        try:
+            parsed[row_no] = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        except ValueError:
+            source.problem(row_no, reason("in_cnt_bad_time", value=stamp), "counted_at")
+    stamp_column = source.written.get("counted_at", "counted_at")
+    if any(p.tzinfo is None for p in parsed.values()):
+        source.problem(None, reason("in_cnt_no_offset", column=stamp_column))
+    elif len({p.timestamp() for p in parsed.values()}) > 1:
+        source.problem(None, reason("in_cnt_mixed_times", column=stamp_column))
+    elif parsed:
+        first = min(parsed)
+        counted_at = parsed[first].astimezone(timezone.utc)
+        if future_tolerance is None:
+            future_tolerance = timedelta(minutes=load_config().rules.stock.count_future_tolerance_minutes)
+        if counted_at > (now or datetime.now(timezone.utc)) + future_tolerance:
+            source.problem(first, reason("in_cnt_future", value=stamps[first]), "counted_at")
+            counted_at = None
+    if source.problems:
+        raise _refused_count(source.problems)
     if counted_at is None:
         counted_at = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
-    counts = frame[list(COUNT_COLUMNS)].astype({"sku": str, "warehouse": str})
-    counts["counted_qty"] = numbers.astype("int64")
-    return WarehouseCount(counts=counts.reset_index(drop=True), counted_at=counted_at, source=path.name)
+    counts = pd.DataFrame([{c: r[c] for c in COUNT_COLUMNS} for r in rows.values()], columns=list(COUNT_COLUMNS))
+    counts["counted_qty"] = counts["counted_qty"].astype("int64")
+    return WarehouseCount(counts=counts, counted_at=counted_at, source=path.name, rows=tuple(rows),
+                          headings=dict(source.written))
 
 
 def known_warehouses(engine) -> frozenset[str]:
@@ -158,7 +124,7 @@ def known_warehouses(engine) -> frozenset[str]:
 
     columns = (Warehouse.__table__.c.code, Sku.__table__.c.default_warehouse, StockLedgerEntry.__table__.c.warehouse,
                PurchaseOrder.__table__.c.warehouse, Stocktake.__table__.c.warehouse)
-    with engine.connect() as conn:
+    with (engine.connect() if isinstance(engine, sa.Engine) else nullcontext(engine)) as conn:
         return frozenset(code for column in columns for code in conn.scalars(sa.select(column).distinct())
                          if code)
 
@@ -169,16 +135,17 @@ def check_count_against_catalogue(engine, count: WarehouseCount) -> None:
     skus, warehouses = repository.known_skus(engine), known_warehouses(engine)
     problems = []
     for index, row in count.counts.iterrows():
+        row_no = count.rows[index] if index < len(count.rows) else index + 2
         if row["sku"] not in skus:
-            problems.append(f"{count.source}: row {index + 2}, column sku: '{row['sku']}' is not in the catalogue; "
-                            "check the SKU (typo, old code), or add it to the catalogue first")
+            problems.append(InputProblem(count.source, row_no, reason("in_cnt_unknown_sku", sku=row["sku"]),
+                                         count.headings.get("sku", "sku")))
         if row["warehouse"] not in warehouses:
-            known = ", ".join(sorted(warehouses)) or "none yet"
-            problems.append(f"{count.source}: row {index + 2}, column warehouse: '{row['warehouse']}' is not a known "
-                            f"warehouse (known: {known}); check the code, or set it as a SKU's default_warehouse "
-                            "in the catalogue first")
+            known = ", ".join(sorted(warehouses)) or reason("in_none_yet")
+            problems.append(InputProblem(count.source, row_no, reason("in_cnt_unknown_warehouse", known=known,
+                                                                      warehouse=row["warehouse"]),
+                                         count.headings.get("warehouse", "warehouse")))
     if problems:
-        raise CountFileError("\n".join(problems) + "\nNothing was imported.")
+        raise _refused_count(problems)
 
 
 def import_count(database_url: str, count: WarehouseCount) -> repository.StocktakeImport:
@@ -202,15 +169,19 @@ class StockInputs:
     listings: pd.DataFrame
 
 
-def load_stock_inputs(database_url: str, fallback_warehouse: str = ALL_WAREHOUSES) -> StockInputs:
+def load_stock_inputs(database_url: str, fallback_warehouse: str = ALL_WAREHOUSES,
+                      as_of: datetime | None = None) -> StockInputs:
     """Reserved lines of a SKU without ``skus.default_warehouse`` are held against
-    ``fallback_warehouse`` ("*": no particular warehouse; they still lower the SKU's available)."""
+    ``fallback_warehouse`` ("*": no particular warehouse; they still lower the SKU's available).
+    ``as_of``: the stock as it stood at that moment (exclusive; shopops/as_of.py) — ledger
+    movements, reserving orders and purchase orders before it."""
     engine = make_engine(database_url)
     try:
         return StockInputs(
-            ledger=repository.read_ledger(engine),
-            order_lines=repository.open_order_lines(engine, RESERVING_STATUSES, fallback_warehouse=fallback_warehouse),
-            purchase_orders=repository.open_po_lines(engine),
+            ledger=repository.read_ledger(engine, until=as_of - timedelta(microseconds=1) if as_of else None),
+            order_lines=repository.open_order_lines(engine, RESERVING_STATUSES, fallback_warehouse=fallback_warehouse,
+                                                    as_of=as_of),
+            purchase_orders=repository.open_po_lines(engine, as_of=as_of),
             listings=repository.read_listings(engine))
     finally:
         engine.dispose()
@@ -576,16 +547,20 @@ def campaign_uplift(config: AppConfig) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["day", "sku", "shop_id", "uplift_factor"])
 
 
-def load_restock_inputs(database_url: str, config: AppConfig, today: date) -> RestockInputs:
+def load_restock_inputs(database_url: str, config: AppConfig, today: date,
+                        as_of: datetime | None = None) -> RestockInputs:
+    """The history before ``today`` and the stock; ``as_of``: nothing from that moment on
+    (a run recomputed for a past day: its sales and stock as they stood)."""
     rules = config.rules.restock
     base_currency = config.rules.orders.known_currencies[0]
     days = max(rules.abc_window_days, rules.demand_history_days) + 1
     start = datetime.combine(today - timedelta(days=days), datetime.min.time(), tzinfo=timezone.utc)
     end = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
+    end = min(end, as_of) if as_of else end
     engine = make_engine(database_url)
     try:
         sales = repository.daily_sales(engine, start, end, by_shop=True)   # a campaign's uplift is per shop
-        inputs = load_stock_inputs(database_url)
+        inputs = load_stock_inputs(database_url, as_of=as_of)
         catalogue = repository.restock_terms(engine)
         last_sent = repository.last_sent_alerts(engine, "restock")
     finally:
@@ -601,9 +576,9 @@ def load_restock_inputs(database_url: str, config: AppConfig, today: date) -> Re
 
 
 @task(name="load-restock-inputs", cache_policy=NO_CACHE)
-def load_restock(database_url: str, config: AppConfig, today: date) -> RestockInputs:
+def load_restock(database_url: str, config: AppConfig, today: date, as_of: datetime | None = None) -> RestockInputs:
     """Sales history, positions, supplier terms and the alert cooldowns."""
-    return load_restock_inputs(database_url, config, today)
+    return load_restock_inputs(database_url, config, today, as_of)
 
 
 def judge_restock(inputs: RestockInputs, config: AppConfig, today: date, now: datetime) -> pd.DataFrame:
@@ -614,8 +589,19 @@ def judge_restock(inputs: RestockInputs, config: AppConfig, today: date, now: da
     suggestions = suggest_restock(inputs.sales, inputs.stock, inputs.terms[["sku", "lead_time_days", "case_pack", "moq"]],
                                   rules, today, uplift if len(uplift) else None)
     suggestions = suggestions.merge(inputs.terms[["sku", "name", "supplier", "lead_time_source"]], on="sku", how="left")
+    suggestions["demand_method"] = demand_term_text(rules)   # the §3 term d and σ come from, in words
     return apply_cooldown(suggestions, inputs.last_sent, now, timedelta(hours=block.cooldown_hours),
                           config.rules.orders.default_timezone)
+
+
+def demand_term_text(rules: RestockRules, locale: str | None = None) -> str:
+    """How ``d`` and ``σ`` were estimated (rules.yaml restock.demand_method, demand_trim_share,
+    demand_sigma), for a person: "mean of 28 days, the highest 10% of selling days (at least 1)
+    clipped to the next highest · σ standard deviation"."""
+    k = math.floor(rules.demand_history_days * rules.demand_trim_share + 1e-9)
+    method = t(f"rs_method_{rules.demand_method}", locale, k=k, days=rules.demand_history_days,
+               share=f"{rules.demand_trim_share:.0%}")
+    return f"{method} · σ {t(f'rs_sigma_{rules.demand_sigma}', locale)}"
 
 
 @task(name="store-alerts", cache_policy=NO_CACHE)
@@ -662,14 +648,33 @@ def purchase_suggestions(judged: pd.DataFrame, config: AppConfig, no_supplier: s
 
 #: at most this many alerts spelled out in one webhook message (robots cap a message's size)
 ALERT_MESSAGE_MAX_LINES = 30
+#: at most this many overstock SKUs named in the message's one overstock line
+OVERSTOCK_SKUS_LISTED = 100
 
 
-def alert_message_lines(sent: pd.DataFrame) -> list[str]:
-    """One markdown line per sent alert: SKU, name, supplier and the reason with its numbers —
-    catalogue and stock facts only, no buyer data exists in an alert."""
-    lines = [f"- **{label('restock_level', row.level)}** {row.sku} {row.name or ''} ({row.supplier or '-'}): "
-             f"{say(row.reason)}" for row in sent.itertuples()]
+def alert_message_lines(sent: pd.DataFrame, locale: str | None = None) -> list[str]:
+    """The message's markdown lines: one per critical or warning alert (SKU, name, supplier and
+    the reason with its numbers), then every overstock alert in one line naming the SKUs — a
+    first run finds every slow mover at once (95 on the demo's first day), which is one piece
+    of news, not 95 (issue 23 #11). Catalogue and stock facts only, no buyer data exists in an
+    alert."""
+    urgent = sent[sent["level"] != "overstock"]
+    lines = [f"- **{t('rs_level_' + row.level, locale)}** {row.sku} {row.name or ''} ({row.supplier or '-'}): "
+             f"{say(row.reason, locale)}" for row in urgent.itertuples()]
     if len(lines) > ALERT_MESSAGE_MAX_LINES:
         rest = len(lines) - ALERT_MESSAGE_MAX_LINES
-        lines = lines[:ALERT_MESSAGE_MAX_LINES] + [f"- {t('rs_message_more', n=rest)}"]
+        lines = lines[:ALERT_MESSAGE_MAX_LINES] + [t("rs_message_more", locale, n=rest)]
+    lines += overstock_summary(sent, locale)
     return lines
+
+
+def overstock_summary(judged: pd.DataFrame, locale: str | None = None) -> list[str]:
+    """The overstock alerts of ``judged`` as one line naming their SKUs (the first
+    ``OVERSTOCK_SKUS_LISTED``, then how many more); no line when there is none."""
+    skus = sorted(judged.loc[judged["level"] == "overstock", "sku"].astype(str))
+    if not skus:
+        return []
+    named = ", ".join(skus[:OVERSTOCK_SKUS_LISTED])
+    if len(skus) > OVERSTOCK_SKUS_LISTED:
+        named += t("rs_overstock_more", locale, n=len(skus) - OVERSTOCK_SKUS_LISTED)
+    return [t("rs_overstock_line", locale, n=len(skus), skus=named)]

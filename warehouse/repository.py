@@ -867,18 +867,33 @@ def table_counts(conn_or_engine: ConnOrEngine) -> dict[str, int]:
 
 # --- reads for reports -----------------------------------------------------------------------
 
-def open_orders(conn_or_engine: ConnOrEngine, statuses: Iterable[str]) -> CanonicalFrames:
-    """Orders in ``statuses`` with their lines (for follow-ups, batching, reservations)."""
+def open_orders(conn_or_engine: ConnOrEngine, statuses: Iterable[str], *,
+                as_of: datetime | None = None) -> CanonicalFrames:
+    """Orders in ``statuses`` with their lines (for follow-ups, batching, reservations).
+
+    ``as_of``: the orders as they stood at that moment (a run recomputed for a past day,
+    shopops/as_of.py), as far as the warehouse knows: only orders paid (unpaid: created)
+    before it; an order shipped at or after it was still waiting then and reads as ``paid``
+    without its shipping time and tracking number. Other changes since (a cancellation, a
+    refund) leave no time behind and read as they are now."""
     statuses = list(statuses)
     orders_t, lines_t = Order.__table__, OrderLine.__table__
+    where = orders_t.c.status.in_(statuses)
+    if as_of is not None:
+        placed = sa.func.coalesce(orders_t.c.paid_at, orders_t.c.created_at) < as_of
+        where = sa.and_(placed, sa.or_(where, orders_t.c.shipped_at >= as_of))
     with _connection(conn_or_engine) as conn:
-        orders = pd.read_sql(sa.select(*[orders_t.c[c] for c in ORDER_COLUMNS])
-                             .where(orders_t.c.status.in_(statuses)), conn)
+        orders = pd.read_sql(sa.select(*[orders_t.c[c] for c in ORDER_COLUMNS]).where(where), conn)
         lines = pd.read_sql(sa.select(*[lines_t.c[c] for c in LINE_COLUMNS])
                             .join(orders_t, sa.and_(*[orders_t.c[k] == lines_t.c[k] for k in ORDER_KEY]))
-                            .where(orders_t.c.status.in_(statuses)), conn)
+                            .where(where), conn)
     for column in ("created_at", "paid_at", "modified_at", "shipped_at", "ship_by_at"):
         orders[column] = pd.to_datetime(orders[column], utc=True, format="ISO8601")
+    if as_of is not None:
+        later = orders["shipped_at"] >= pd.Timestamp(as_of)
+        orders.loc[later, "status"] = "paid"
+        orders.loc[later, "shipped_at"] = pd.NaT
+        orders.loc[later, "tracking_no"] = None
     return CanonicalFrames(orders=orders, lines=lines)
 
 
@@ -1011,27 +1026,35 @@ def import_stocktake(conn_or_engine: ConnOrEngine, counts: pd.DataFrame, *, coun
 
 
 def open_order_lines(conn_or_engine: ConnOrEngine, statuses: Iterable[str], *,
-                     fallback_warehouse: str | None = None) -> pd.DataFrame:
+                     fallback_warehouse: str | None = None, as_of: datetime | None = None) -> pd.DataFrame:
     """Lines of orders in ``statuses`` for reservations: sku, warehouse, quantity, status, is_gift.
 
     Order lines name no warehouse: a line ships from its SKU's ``skus.default_warehouse``
     (else ``fallback_warehouse``); lines without a SKU cannot reserve anything and are left out.
+    ``as_of``: the orders reserving at that moment, read as ``open_orders`` reads them.
     """
     orders_t, lines_t, skus_t = Order.__table__, OrderLine.__table__, Sku.__table__
     warehouse = sa.func.coalesce(skus_t.c.default_warehouse, sa.literal(fallback_warehouse or "")).label("warehouse")
-    query = (sa.select(lines_t.c.sku, warehouse, lines_t.c.quantity, orders_t.c.status, lines_t.c.is_gift)
+    status = orders_t.c.status
+    where = status.in_(list(statuses))
+    if as_of is not None:   # shipped since: still waiting (and reserving) then
+        status = sa.case((orders_t.c.shipped_at >= as_of, sa.literal("paid")), else_=orders_t.c.status)
+        where = sa.and_(sa.func.coalesce(orders_t.c.paid_at, orders_t.c.created_at) < as_of,
+                        sa.or_(where, orders_t.c.shipped_at >= as_of))
+    query = (sa.select(lines_t.c.sku, warehouse, lines_t.c.quantity, status.label("status"), lines_t.c.is_gift)
              .join(orders_t, sa.and_(*[orders_t.c[k] == lines_t.c[k] for k in ORDER_KEY]))
              .outerjoin(skus_t, skus_t.c.sku == lines_t.c.sku)
-             .where(orders_t.c.status.in_(list(statuses)), lines_t.c.sku.is_not(None)))
+             .where(where, lines_t.c.sku.is_not(None)))
     with _connection(conn_or_engine) as conn:
         frame = pd.read_sql(query, conn)
     frame["quantity"] = frame["quantity"].astype("int64")
     return frame
 
 
-def open_po_lines(conn_or_engine: ConnOrEngine) -> pd.DataFrame:
+def open_po_lines(conn_or_engine: ConnOrEngine, *, as_of: datetime | None = None) -> pd.DataFrame:
     """Lines of open and partly received purchase orders with their header: po_no, sku,
-    warehouse, supplier, status, expected_at, qty_ordered, qty_received."""
+    warehouse, supplier, status, expected_at, qty_ordered, qty_received. ``as_of``: only the
+    purchase orders placed before that moment."""
     from domain.stock import OPEN_PO_STATUSES
     from warehouse.models import PurchaseOrder, PurchaseOrderLine
 
@@ -1040,6 +1063,8 @@ def open_po_lines(conn_or_engine: ConnOrEngine) -> pd.DataFrame:
                        line.c.qty_ordered, line.c.qty_received)
              .join(line, line.c.po_no == po.c.po_no).where(po.c.status.in_(OPEN_PO_STATUSES))
              .order_by(po.c.po_no, line.c.sku))
+    if as_of is not None:
+        query = query.where(po.c.ordered_at < as_of)
     with _connection(conn_or_engine) as conn:
         frame = pd.read_sql(query, conn)
     return _times(frame, "expected_at")

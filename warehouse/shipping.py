@@ -58,25 +58,33 @@ def catalogue(conn_or_engine: ConnOrEngine) -> pd.DataFrame:
                                      table.c.default_warehouse), conn)
 
 
-def batched_order_keys(conn_or_engine: ConnOrEngine) -> pd.DataFrame:
+def batched_order_keys(conn_or_engine: ConnOrEngine, *, as_of: datetime | None = None) -> pd.DataFrame:
     """Orders that already have a parcel (batch_id, ORDER_KEY): in a batch that is not cancelled
     and not pulled out of it. A new run must not batch them again — handed-over ones whose
-    write-back is still pending included."""
+    write-back is still pending included. ``as_of``: only batches created before that moment
+    (a run recomputed for a past day)."""
     orders_t, batches_t = BatchOrder.__table__, ShippingBatch.__table__
     query = (sa.select(orders_t.c.batch_id, *[orders_t.c[k] for k in ORDER_KEY])
              .join(batches_t, batches_t.c.batch_id == orders_t.c.batch_id)
              .where(orders_t.c.status != "pulled_out", batches_t.c.status != "cancelled"))
+    if as_of is not None:
+        query = query.where(batches_t.c.created_at < as_of)
     with _connection(conn_or_engine) as conn:
         return pd.read_sql(query, conn)
 
 
-def live_batch_lines(conn_or_engine: ConnOrEngine) -> pd.DataFrame:
-    """Units allocated to orders still in a live batch: ORDER_KEY, sku, warehouse, quantity."""
+def live_batch_lines(conn_or_engine: ConnOrEngine, *, as_of: datetime | None = None) -> pd.DataFrame:
+    """Units allocated to orders still in a live batch: ORDER_KEY, sku, warehouse, quantity.
+    ``as_of``: the batches live at that moment — created before it, handed over after it."""
     members_t, batches_t, lines_t = BatchOrder.__table__, ShippingBatch.__table__, BatchLine.__table__
+    live = batches_t.c.status.in_(LIVE_BATCH_STATUSES)
+    if as_of is not None:
+        live = sa.and_(batches_t.c.created_at < as_of,
+                       sa.or_(live, sa.and_(batches_t.c.status == "handed_over", batches_t.c.handed_over_at >= as_of)))
     query = (sa.select(*[lines_t.c[k] for k in ORDER_KEY], lines_t.c.sku, lines_t.c.warehouse, lines_t.c.quantity)
              .join(members_t, sa.and_(members_t.c.batch_id == lines_t.c.batch_id, _key_of(members_t, lines_t)))
              .join(batches_t, batches_t.c.batch_id == lines_t.c.batch_id)
-             .where(batches_t.c.status.in_(LIVE_BATCH_STATUSES), members_t.c.status == "in_batch"))
+             .where(live, members_t.c.status == "in_batch"))
     with _connection(conn_or_engine) as conn:
         frame = pd.read_sql(query, conn)
     frame["quantity"] = frame["quantity"].astype("int64")
@@ -145,24 +153,30 @@ def read_batch_contents(conn_or_engine: ConnOrEngine, batch_ids: Iterable[str]) 
     return orders, lines
 
 
-def remarks_released_by_a_person(conn_or_engine: ConnOrEngine) -> set[tuple[str, str, str]]:
+def remarks_released_by_a_person(conn_or_engine: ConnOrEngine, *,
+                                 as_of: datetime | None = None) -> set[tuple[str, str, str]]:
     """Orders whose remark hold a person released (they read the remark): the audit lets their
-    remark through (``domain.batching.audit``'s ``remarks_read``)."""
+    remark through (``domain.batching.audit``'s ``remarks_read``). ``as_of``: released before then."""
     table = OrderHold.__table__
     query = sa.select(*[table.c[k] for k in ORDER_KEY], table.c.reasons).where(
         table.c.released_at.is_not(None), table.c.released_by != RELEASED_BY_RUN)
+    if as_of is not None:
+        query = query.where(table.c.released_at < as_of)
     with _connection(conn_or_engine) as conn:
         rows = conn.execute(query).all()
     return {tuple(row[:3]) for row in rows if "remark_needs_person" in (row.reasons or [])}
 
 
-def open_holds(conn_or_engine: ConnOrEngine) -> pd.DataFrame:
-    """Holds not released: id, ORDER_KEY, reasons, details, created_at."""
+def open_holds(conn_or_engine: ConnOrEngine, *, as_of: datetime | None = None) -> pd.DataFrame:
+    """Holds not released: id, ORDER_KEY, reasons, details, created_at. ``as_of``: the holds
+    open at that moment — made before it, released after it or not yet."""
     table = OrderHold.__table__
+    open_ = table.c.released_at.is_(None)
+    if as_of is not None:
+        open_ = sa.and_(table.c.created_at < as_of, sa.or_(open_, table.c.released_at >= as_of))
     with _connection(conn_or_engine) as conn:
         frame = pd.read_sql(sa.select(table.c.id, *[table.c[k] for k in ORDER_KEY], table.c.reasons, table.c.details,
-                                      table.c.created_at).where(table.c.released_at.is_(None)).order_by(table.c.id),
-                            conn)
+                                      table.c.created_at).where(open_).order_by(table.c.id), conn)
     for column in ("reasons", "details"):   # JSON comes back as text from a plain read
         frame[column] = [json.loads(v) if isinstance(v, str) else v for v in frame[column]]
     return _times(frame, "created_at")

@@ -14,3 +14,15 @@ def warehouse_env(tmp_path, monkeypatch, prefect_harness):
     get_settings.cache_clear()
     yield get_settings()
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def empty_warehouse(warehouse_env):
+    """That data folder's warehouse, migrated and empty: an engine on it."""
+    from warehouse import migrate
+    from warehouse.db import make_engine
+
+    migrate.upgrade(warehouse_env.warehouse_url)
+    engine = make_engine(warehouse_env.warehouse_url)
+    yield engine
+    engine.dispose()

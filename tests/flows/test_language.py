@@ -32,7 +32,8 @@ from tests.unit.test_batching import CATALOGUE, NOW
 
 ROOT = Path(__file__).resolve().parents[2]
 #: data, not words of the product: buyer remarks, item names and variants, carriers, bins
-DATA = ("Please ship URGENT", *CATALOGUE["name"], *CATALOGUE["variant"].dropna(), "ZTO", "SF")
+DATA = ("Please ship URGENT", *CATALOGUE["name"], *CATALOGUE["variant"].dropna(), "ZTO", "SF",
+        "overstock (滞销)")   # the one term the English restock message glosses in Chinese, on purpose
 #: Prefect's own lines in a run's log (its UI chrome, out of scope)
 PREFECT_OWN = ("Beginning flow run", "Finished in state", "Created task run", "Executing", "Beginning subflow",
                "Task run", "Running", "View at")

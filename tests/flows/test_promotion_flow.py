@@ -4,20 +4,9 @@ a campaign whose prices cannot be checked (no price history) is prepared but ref
 Campaign mode against deployments is tested in tests/integration/test_promotion_campaign.py."""
 from __future__ import annotations
 
-import pytest
-
-from warehouse import migrate, promotions, repository
-from warehouse.db import make_engine
+from warehouse import promotions, repository
 
 CAMPAIGN = "double11-2026"
-
-
-@pytest.fixture
-def empty_warehouse(warehouse_env):
-    migrate.upgrade(warehouse_env.warehouse_url)
-    engine = make_engine(warehouse_env.warehouse_url)
-    yield engine
-    engine.dispose()
 
 
 def run(phase: str, name: str = CAMPAIGN, dry_run: bool = False):

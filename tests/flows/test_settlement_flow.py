@@ -211,8 +211,8 @@ def test_missing_input_file_fails_with_the_file_named(settlement_env, tmp_path):
     (folder / "shop_channels.csv").write_bytes((DATA / "shop_channels.csv").read_bytes())
     with pytest.raises(SettlementInputError) as failure:  # now a bad file: every row named
         monthly_settlement(month=MONTH, dry_run=True, inputs_dir=str(folder))
-    assert "cs_stats.csv, row 3: month and person 2026-10 / C1 is also in row 2" in str(failure.value)
-    assert "cs_stats.csv, row 5: conversations" in str(failure.value)
+    assert "cs_stats.csv: row 3: the same month / person (2026-10 / C1) as row 2" in str(failure.value)
+    assert "cs_stats.csv: row 5, column conversations" in str(failure.value)
     assert versions(settlement_env.warehouse_url) == []
 
 

@@ -88,5 +88,5 @@ def raw_codes(text: str, ignore: tuple[str, ...] = ()) -> list[str]:
     Chinese words of codes."""
     clean = _clean(text, ignore)
     found = [w for w in _WORD.findall(clean) if w in VOCABULARY and "_" in w]
-    found += [word for word in CHINESE_LABELS if word in text]
+    found += [word for word in CHINESE_LABELS if word in clean]
     return sorted(set(found))

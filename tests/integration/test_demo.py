@@ -67,22 +67,41 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = PROJECT / "test-output"
 
 
-def check_in_browser(ui: str, api: str) -> None:
-    """What an operator sees, in headless Chromium: every deployment listed; the latest
-    pull-orders run opens and its Artifacts tab shows the report. Screenshots are kept in
-    test-output/ (printed with the test output)."""
+def check_in_browser(ui: str, api: str, locale: str, since: float) -> None:
+    """What an operator sees, in headless Chromium: every deployment listed, and the report of
+    every flow of the operating day (the latest run of each since ``since``, its Artifacts tab)
+    in ``locale``, each saved as a screenshot in test-output/ (printed with the test output) —
+    issue 23's "Done when". Chinese needs a CJK font (.ci/run installs fonts-wqy-microhei), or
+    every character renders as a box: its absence fails the check under CI."""
+    from shopops.i18n import t
+
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true but Chromium is not installed at {CHROMIUM} (.ci/run installs Debian's chromium)")
         print(f"browser check skipped: no Chromium at {CHROMIUM} (apt-get install chromium to run it)")
         return
+    cjk_fonts = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True).stdout.strip()
+    if locale.startswith("zh") and not cjk_fonts:
+        message = "no CJK font: Chinese renders as boxes (apt-get install fonts-wqy-microhei; .ci/run does)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        print(f"browser check skipped: {message}")
+        return
     from playwright.sync_api import sync_playwright
 
     flows = {f["id"]: f["name"] for f in requests.post(f"{api}/flows/filter", json={}, timeout=10).json()}
     runs = requests.post(f"{api}/flow_runs/filter", json={"sort": "START_TIME_DESC", "flow_runs": {
-        "state": {"type": {"any_": ["COMPLETED"]}}}}, timeout=10).json()
-    latest_pull = next(r for r in runs if flows[r["flow_id"]] == "pull-orders")
+        "state": {"type": {"any_": ["COMPLETED", "PAUSED"]}}}}, timeout=10).json()
+    artifacts = requests.post(f"{api}/artifacts/filter", json={}, timeout=10).json()
+    artifact_runs = {a.get("flow_run_id") for a in artifacts}
+    latest = {}
+    for run in runs:   # newest first: the first of each flow with a report, started since ``since``
+        if run["id"] in artifact_runs and run.get("start_time") \
+                and datetime.fromisoformat(run["start_time"]).timestamp() >= since:
+            latest.setdefault(flows[run["flow_id"]], run)
+    assert set(DAY_FLOWS) <= set(latest), f"no report run for {set(DAY_FLOWS) - set(latest)}"
     SCREENSHOTS.mkdir(exist_ok=True)
+    shots = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -97,6 +116,7 @@ def check_in_browser(ui: str, api: str) -> None:
             listed = shown()
             declared = [d["name"] for d in yaml.safe_load((PROJECT / "prefect.yaml").read_text())["deployments"]]
             page.screenshot(path=str(SCREENSHOTS / "deployments.png"), full_page=True)
+            shots.append(SCREENSHOTS / "deployments.png")
             # the page shows 10 a page: the others are found with its search box, as a person would
             search = page.get_by_placeholder("Search deployments...")
             for name in declared:
@@ -108,16 +128,42 @@ def check_in_browser(ui: str, api: str) -> None:
                         page.wait_for_timeout(500)
                     assert name in shown(), f"deployment {name} not listed on the Deployments page"
 
-            page.goto(f"{ui}/runs/flow-run/{latest_pull['id']}", wait_until="networkidle")
-            page.get_by_text("Artifacts", exact=True).first.click()
-            page.get_by_text("pull-orders-shops").first.wait_for()
-            shown = page.inner_text("body")
-            assert "pull-orders" in shown and "Order pull" in shown
-            path = SCREENSHOTS / "pull-orders-run-artifacts.png"
-            page.screenshot(path=str(path), full_page=True)
-            print(f"screenshots: {SCREENSHOTS / 'deployments.png'}, {path}")
+            # each report as its page shows it (Artifacts → the report), as a person opens it from the run
+            generated = t("generated_at", locale)   # every published report says when it was made
+            for flow_name in DAY_FLOWS:
+                run = latest[flow_name]
+                reports = [a for a in artifacts if a.get("flow_run_id") == run["id"] and a.get("type") == "markdown"
+                           and generated in (a.get("data") or "")]
+                assert reports, f"{flow_name}: no report artifact on run {run['id']}"
+                for report in reports:
+                    page.goto(f"{ui}/artifacts/artifact/{report['id']}", wait_until="networkidle")
+                    path = SCREENSHOTS / f"report-{flow_name}-{report.get('key') or report['id']}-{locale}.png"
+                    try:
+                        page.get_by_text(generated).first.wait_for()
+                    finally:
+                        page.screenshot(path=str(path), full_page=True)
+                    shots.append(path)
+                    if flow_name == "pull-orders" and report.get("key") == "pull-orders":
+                        assert t("pull_report_title", locale) in page.inner_text("body")
         finally:
             browser.close()
+    print("screenshots: " + ", ".join(str(p) for p in shots))
+
+
+def check_workbooks(data: Path, locale_since: tuple[str, float], before: str = "en") -> None:
+    """Issue 23's workbook checker over every .xlsx the demo wrote (tests/helpers/workbooks.py):
+    sheet names in the report's language, header style, widths, frozen panes, filter, print fit,
+    title and date, totals that add up. A file written since ``locale_since[1]`` is read in
+    ``locale_since[0]``, an older one in ``before``."""
+    from tests.helpers.workbooks import workbook_problems
+
+    locale, since = locale_since
+    books = sorted(p for p in (data / "reports").rglob("*.xlsx") if not p.name.startswith("."))
+    assert len(books) >= len(DAY_FLOWS), [p.name for p in books]
+    problems = [problem for book in books
+                for problem in workbook_problems(book, locale if book.stat().st_mtime >= since else before)]
+    assert not problems, "\n".join(problems[:30])
+    print(f"workbooks checked: {len(books)} ({', '.join(sorted({p.parent.name for p in books}))})")
 
 
 def scan_for_leaks(api: str, data: Path) -> None:
@@ -144,6 +190,14 @@ def scan_for_leaks(api: str, data: Path) -> None:
     assert report.clean, report.summary()
 
 
+def said(key: str) -> tuple[str, ...]:
+    """The fixed opening of message ``key`` in each locale: how a line of the demo is recognised
+    whichever language it speaks (the second day runs in zh_CN)."""
+    from shopops.i18n import MESSAGES
+
+    return tuple({text.split("{")[0].strip() for text in MESSAGES[key].values()})
+
+
 class DemoProcess:
     """`shopops demo` started in the background, its output read line by line as it comes."""
 
@@ -158,9 +212,9 @@ class DemoProcess:
     def _read(self) -> None:
         for line in self.proc.stdout:
             self.lines.append(line)
-            if "Prefect UI:" in line:
+            if any(text in line for text in ("Prefect UI:", "Prefect 界面：")):
                 self.ready.set()
-            if "Operating day done" in line:
+            if line.strip().startswith(said("day_done")):
                 self.day_done.set()
 
     def stop(self) -> None:
@@ -229,7 +283,6 @@ def test_demo_reaches_the_ui_runs_a_flow_and_stops_cleanly(demo_env):
         with sqlite3.connect(data / "warehouse.sqlite") as db:
             assert db.execute("select count(distinct shop_id), count(*) from orders").fetchone()[1] > 1000
 
-        check_in_browser(ui, api)
         scan_for_leaks(api, data)
 
         # a second `demo` while this one runs: prints the address, starts nothing
@@ -248,7 +301,8 @@ def test_demo_reaches_the_ui_runs_a_flow_and_stops_cleanly(demo_env):
     print("".join(lines))
     print(f"UI reachable {elapsed:.1f} s and the operating day done {day_seconds:.1f} s after `shopops demo` started")
 
-    second_operating_day_after_a_restart(env, data)
+    # the second day speaks the default language of the product's users
+    second_operating_day_after_a_restart({**env, "SHOPOPS_LOCALE": "zh_CN"}, data)
 
 
 def _collided_with_the_running_one(run: dict) -> bool:
@@ -267,7 +321,7 @@ def second_operating_day_after_a_restart(env: dict, data: Path) -> None:
     proc, lines, day_done = demo.proc, demo.lines, demo.day_done
     try:
         assert day_done.wait(420), "the second operating day did not finish within 7 minutes:\n" + "".join(lines)
-        ui = re.search(r"Prefect UI: (http://\S+)", "".join(lines)).group(1)
+        ui = re.search(r"Prefect (?:UI: |界面：)(http://[\w.:/]+)", "".join(lines)).group(1)
         api = f"{ui}/api"
         flows = {f["id"]: f["name"] for f in requests.post(f"{api}/flows/filter", json={}, timeout=10).json()}
         runs = [r for r in requests.post(f"{api}/flow_runs/filter", json={"sort": "START_TIME_DESC"}, timeout=10).json()
@@ -283,6 +337,8 @@ def second_operating_day_after_a_restart(env: dict, data: Path) -> None:
                 f"second day, {flow_name}: {states}\n{''.join(lines)}\nworker log:\n{worker_log}"
         failed = [line for line in lines if "FAILED" in line or "CRASHED" in line]
         assert not failed, "".join(lines)
+        check_in_browser(ui, api, "zh_CN", restarted)
+        check_workbooks(data, ("zh_CN", restarted))
         approve_after_the_restart(api, data, restarted, worker_log)
     finally:
         demo.stop()

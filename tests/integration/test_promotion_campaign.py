@@ -134,8 +134,10 @@ def campaign_env(tmp_path_factory):
 
 
 def promo(env, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "shopops"), "promo", *args], cwd=PROJECT, env=env, capture_output=True, text=True,
-                          timeout=300)
+    """`shopops promo …`, for real (--live) unless the call asks for the dry run (the default)."""
+    live = [] if "--dry-run" in args else ["--live"]
+    return subprocess.run([str(BIN / "shopops"), "promo", *args, *live], cwd=PROJECT, env=env, capture_output=True,
+                          text=True, timeout=300)
 
 
 def schedules(api: str, deployment: str) -> list[dict]:
@@ -163,6 +165,15 @@ def test_double11_prepare_start_report_close(campaign_env):
     env, engine, api, folder = campaign_env
     watched = ("pull-orders/pull-orders", "pull-orders/pull-orders-campaign", "promotion-campaign/promotion-campaign")
     before = {name: schedules(api, name) for name in watched}
+
+    # the custom-run form (issue 23 #8): the registered schema offers the campaigns, dry_run on
+    found = requests.get(f"{api}/deployments/name/promotion-campaign/promotion-campaign", timeout=10).json()
+    form = found["parameter_openapi_schema"]["properties"]
+    assert form["name"]["enum"] == ["double11-2026", "double12-2026"] and form["dry_run"]["default"] is True
+    assert found["enforce_parameter_schema"]   # the server refuses a name outside the list
+    refused = requests.post(f"{api}/deployments/{found['id']}/create_flow_run", timeout=10,
+                            json={"parameters": {"phase": "prepare", "name": "double11-2062"}})
+    assert refused.status_code == 409 and "double11-2062" in refused.text, refused.text
 
     early = promo(env, "start", CAMPAIGN)
     assert early.returncode == 1 and "never prepared: run `prepare` first" in early.stderr, early.stderr[-2000:]

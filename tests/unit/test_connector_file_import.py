@@ -88,7 +88,8 @@ def test_missing_column_names_the_file_and_the_column(tmp_path):
 
 
 @pytest.mark.parametrize("column, value, problem", [
-    (5, "ten", r"row 3, column '单价' \(unit_price\): 'ten' is not an amount"),
+    (5, "ten", r"row 3, column '单价' \(unit_price\): 'ten' is not a number"),
+    (5, '"12,50"', r"row 3, column '单价' \(unit_price\): '12,50' is ambiguous"),
     (4, "2.5", r"row 3, column '数量' \(quantity\): '2.5' is not a whole number"),
     (2, "11/11/2026", r"row 3, column '修改时间' \(modified_at\): '11/11/2026' is not a time"),
     (1, "已退款", r"row 3, column '订单状态' \(status\): '已退款' is not in status_map"),
@@ -112,3 +113,17 @@ def test_mapping_errors_are_found_before_reading_any_file(tmp_path):
 def test_file_shop_writes_say_to_use_the_back_office(tmp_path):
     with pytest.raises(Exception, match="has no API: set stock .* in its back-office by hand"):
         file_connector(tmp_path).push_stock("1", "2", 3)
+
+
+def test_a_refused_export_carries_its_problem_for_the_persons_language(tmp_path):
+    """tasks/ingest.py shows a refused export in SHOPOPS_LOCALE from ``FileImportError.problems``."""
+    from shopops.i18n import translator
+
+    rows = [list(r) for r in ROWS]
+    rows[1][5] = '"12,50"'
+    write_csv(tmp_path / "orders.csv", rows=rows)
+    with pytest.raises(FileImportError) as refused:
+        list(file_connector(tmp_path).pull_orders(*WINDOW))
+    [problem] = refused.value.problems
+    assert problem.render(translator("zh_CN")) == ("orders.csv：第 3 行“单价 (unit_price)”列：'12,50' 有歧义：逗号只能作千位"
+                                                    "分隔符，且每组三位（1,200.00）；小数请用小数点（12.00）")

@@ -236,3 +236,23 @@ def test_published_summary_shows_local_minutes_not_utc(tmp_path, monkeypatch):
     local = datetime.strptime(stamp, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo("Asia/Shanghai"))
     assert abs((local - before).total_seconds()) < 120   # Beijing time, not UTC
 
+
+
+def test_the_workbook_checker_passes_a_dressed_report_and_names_what_a_bare_one_lacks(reports_env):
+    """The checker the demo test runs over every .xlsx (tests/helpers/workbooks.py) is not
+    vacuous: our writer's file passes it, a bare pandas export fails it on every count."""
+    from tests.helpers.workbooks import workbook_problems
+
+    dressed = write_xlsx({"suggestions": _suggestions()}, family="restock-alerts", title="补货提醒")
+    assert workbook_problems(dressed, "zh_CN") == []
+    bare = dressed.parent / "bare.xlsx"
+    _suggestions().to_excel(bare, sheet_name="suggestions", index=False)
+    found = "\n".join(workbook_problems(bare, "zh_CN", family="restock-alerts"))
+    for lack in ("code name", "not bold", "not filled", "hides its heading", "not frozen", "no autofilter",
+                 "one page wide", "not repeated", "no title and date", "no totals row"):
+        assert lack in found, found
+    # a totals row that does not add up is named
+    book = openpyxl.load_workbook(dressed)
+    book.worksheets[0]["C4"] = 1
+    book.save(dressed)
+    assert any("rows add up to 156" in p for p in workbook_problems(dressed, "zh_CN")), workbook_problems(dressed, "zh_CN")

@@ -1,9 +1,12 @@
 """The restock formula of §3 on SKUs whose numbers are worked out by hand in the comments."""
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -12,9 +15,10 @@ from domain.restock import RestockRules, apply_cooldown, classify_abc, round_to_
 
 TODAY = date(2026, 11, 23)     # the 28-day history is Oct 26 … Nov 22; today is not over yet
 HISTORY = [TODAY - timedelta(days=n) for n in range(1, 29)]
+#: §3 as written (mean and sample σ): the hand-worked figures below use it
 RULES = RestockRules(demand_history_days=28, abc_window_days=90, abc_thresholds={"A": 0.80, "B": 0.95},
                      service_level_z={"A": 1.96, "B": 1.65, "C": 1.28}, review_days=7, default_lead_time_days=7,
-                     overstock_cover_days=90)
+                     overstock_cover_days=90, demand_method="mean", demand_trim_share=0.10, demand_sigma="std")
 RULES_YAML = Path(__file__).resolve().parents[2] / "config" / "rules.yaml"
 
 
@@ -37,9 +41,94 @@ def stock(*rows):
     return pd.DataFrame(rows, columns=["sku", "available", "in_transit"])
 
 
+#: what rules.yaml ships: the robust estimate (issue 23 #11)
+ROBUST = replace(RULES, demand_method="winsorised", demand_trim_share=0.10, demand_sigma="std")
+
+
 def test_rules_come_from_the_restock_block_of_rules_yaml():
     block = yaml.safe_load(RULES_YAML.read_text(encoding="utf-8"))["restock"]
-    assert RestockRules.from_config(block) == RULES
+    assert RestockRules.from_config(block) == ROBUST
+
+
+# One spike day (a wholesale order, a promotion nobody entered) in a steady history: 27 days of
+# 28 to 32 units (30 on average) and one day of 2 100. §3's plain mean gives d 104 and σ 391,
+# and with a 14-day lead time SS = 1.96 × 391 × √14 ≈ 2 870 and S ≈ 104 × 21 + 2 870 ≈ 5 040:
+# an order of 5–6k units for a SKU that sells 30 a day (the demo's σ 400 against d 103).
+SPIKE_DAY = HISTORY[5]
+STEADY = [28, 29, 30, 31, 32] * 6
+
+
+def spike_history(sku="SPIKE"):
+    return sales(*[(sku, day, 2100 if day == SPIKE_DAY else STEADY[n], 3000) for n, day in enumerate(HISTORY)])
+
+
+def test_one_spike_day_does_not_blow_up_the_suggestion():
+    held, catalogue = stock(("SPIKE", 0, 0)), terms(("SPIKE", 14, 10, 10))
+
+    row = suggest_restock(spike_history(), held, catalogue, ROBUST, TODAY).iloc[0]
+
+    # winsorised: sold on all 28 days → k = ⌊28 × 0.10⌋ = 2 highest days set to the third highest
+    # (32), so d is the steady days' level and σ their own spread
+    assert row["demand_method"] == "winsorised 10%/std"
+    assert 29 <= row["daily_demand"] <= 31 and row["demand_sigma"] < 2
+    # S = d × (14 + 7) + SS ≈ 30 × 21 + 1.96 × 1.4 × √14 ≈ 640; nothing held → about 640
+    assert row["level"] == "critical" and 600 <= row["suggested_qty"] <= 700
+
+
+def test_the_plain_mean_switch_reproduces_the_old_figure():
+    held, catalogue = stock(("SPIKE", 0, 0)), terms(("SPIKE", 14, 10, 10))
+
+    row = suggest_restock(spike_history(), held, catalogue, RULES, TODAY).iloc[0]
+
+    steady = [STEADY[n] for n, day in enumerate(HISTORY) if day != SPIKE_DAY]
+    plain = pd.Series(steady + [2100])
+    assert row["demand_method"] == "mean/std"
+    assert row["daily_demand"] == pytest.approx(plain.mean(), abs=1e-6)      # 104.0
+    assert row["demand_sigma"] == pytest.approx(plain.std(ddof=1), abs=1e-6)  # 391.2
+    # SS = 1.96 × 391.2 × √14, S = 104 × 21 + SS ≈ 5 053 → 506 cases of 10: the issue's 5–6k
+    ss = 1.96 * plain.std(ddof=1) * 14 ** 0.5
+    assert row["suggested_qty"] == math.ceil((plain.mean() * 21 + ss) / 10) * 10 == 5060
+
+
+@pytest.mark.parametrize("method, share, sigma, d, spread", [
+    # days 1 … 9 and a spike of 100 (n 10, k = ⌊10 × 0.2⌋ = 2)
+    ("mean", 0.2, "std", 14.5, None),
+    ("median", 0.2, "mad", 5.5, 1.4826 * 2.5),          # |x − 5.5| = 4.5 3.5 2.5 1.5 .5 .5 1.5 2.5 3.5 94.5 → median 2.5
+    ("trimmed_mean", 0.2, "std", 5.5, None),            # kept 3 … 8
+    ("winsorised", 0.2, "std", 5.2, None),              # 10 selling days → the 2 highest set to 8: 52 / 10
+])
+def test_each_demand_method_by_hand(method, share, sigma, d, spread):
+    from domain.restock import demand_estimate
+
+    days = np.array([[1], [2], [3], [4], [5], [6], [7], [8], [9], [100]], dtype=float)
+    got_d, got_sigma = demand_estimate(days, method, share, sigma)
+    assert got_d[0] == pytest.approx(d)
+    if spread is not None:
+        assert got_sigma[0] == pytest.approx(spread)
+    if method == "winsorised":
+        assert got_sigma[0] == pytest.approx(pd.Series([1, 2, 3, 4, 5, 6, 7, 8, 8, 8]).std(ddof=1))
+
+
+@pytest.mark.parametrize("selling, d", [
+    ([5, 5], 10 / 28),          # a slow mover sold on 2 days of 28: the highest set to the next highest, 5
+    ([7], 7 / 28),              # sold on one day: nothing to compare it with, left as it is
+    ([3, 2100], 6 / 28),        # two days, one a spike: clipped to 3
+    ([2] * 19 + [90], 40 / 28),  # 20 selling days → the 2 highest set to the third highest
+])
+def test_winsorising_clips_only_the_top_so_slow_movers_keep_their_demand(selling, d):
+    from domain.restock import demand_estimate
+
+    days = np.array([[0.0]] * (28 - len(selling)) + [[float(u)] for u in selling])
+    got_d, _ = demand_estimate(days, "winsorised", 0.10, "std")
+    assert got_d[0] == pytest.approx(d)
+    # the symmetric methods give such a SKU no demand at all (documented in rules.yaml)
+    if len(selling) <= 2:
+        assert demand_estimate(days, "median", 0.10, "mad")[0][0] == 0
+
+
+def test_a_bad_demand_method_is_refused_naming_the_choices():
+    with pytest.raises(ValueError, match="median, trimmed_mean, winsorised"):
+        replace(RULES, demand_method="average")
 
 
 def test_a_sku_computed_by_hand():
@@ -290,7 +379,7 @@ def test_alert_message_in_each_webhook_format_carries_the_alert_and_nothing_else
 
     sent = pd.DataFrame([{"sku": "S02", "name": "羽绒服", "supplier": "hz-apparel", "level": "critical",
                           "reason": "critical: 12 available + 0 in transit covers 2.4 days; order 48"}])
-    text = "\n".join(alert_message_lines(sent))
+    text = "\n".join(alert_message_lines(sent, "en"))
     assert text == "- **critical** S02 羽绒服 (hz-apparel): critical: 12 available + 0 in transit covers 2.4 days; order 48"
 
     assert webhook_body("generic", "Restock", text) == {"source": "shopops", "title": "Restock", "text": text}
@@ -302,5 +391,30 @@ def test_alert_message_in_each_webhook_format_carries_the_alert_and_nothing_else
         webhook_body("slack", "Restock", text)
 
     many = pd.concat([sent] * (ALERT_MESSAGE_MAX_LINES + 5), ignore_index=True)
-    lines = alert_message_lines(many)
+    lines = alert_message_lines(many, "en")
     assert len(lines) == ALERT_MESSAGE_MAX_LINES + 1 and lines[-1] == "- … 5 more in the run's report"
+    assert alert_message_lines(sent, "zh_CN")[0].startswith("- **紧急** S02 羽绒服")
+
+
+def test_first_day_overstock_comes_as_one_line_naming_the_skus():
+    # the demo's first day: every slow mover is a first alert at once — 95 overstock, 2 critical
+    from tasks.stock import alert_message_lines
+
+    critical = [{"sku": f"C{n}", "name": "", "supplier": "s", "level": "critical", "reason": "covers 1.0 days"}
+                for n in (1, 2)]
+    slow = [{"sku": f"OV{n:03d}", "name": "滞销品", "supplier": "s", "level": "overstock",
+             "reason": f"overstock (滞销): {n} available"} for n in range(95)]
+    sent = pd.DataFrame(critical + slow)
+
+    lines = alert_message_lines(sent, "zh_CN")
+
+    assert len(lines) == 3                                     # 2 critical + 1 overstock summary, not 97
+    assert lines[:2] == ["- **紧急** C1  (s): covers 1.0 days", "- **紧急** C2  (s): covers 1.0 days"]
+    summary = lines[2]
+    assert summary.startswith("- **滞销**：95 个 SKU") and "OV000, OV001" in summary and summary.endswith("OV094")
+    assert all(f"OV{n:03d}" in summary for n in range(95)) and "available" not in summary
+    # more than a message can name: the rest are counted and left to the report
+    many = pd.DataFrame([{**slow[0], "sku": f"X{n:03d}"} for n in range(130)])
+    assert alert_message_lines(many, "en") == [
+        "- **overstock (滞销)**: 130 SKU(s) with more than the overstock cover, nothing to order — consider a "
+        "promotion or stopping purchases: " + ", ".join(f"X{n:03d}" for n in range(100)) + " … and 30 more (see the report)"]

@@ -434,6 +434,24 @@ def test_xlsx_roster_reads_like_csv(inputs, tmp_path):
     pd.testing.assert_frame_equal(from_excel.assignments, inputs.assignments)
 
 
+def test_files_kept_in_chinese_as_people_type_them_read_like_the_documented_ones(tmp_path):
+    """Chinese role and scope names, 2026/10/01 dates, ¥ amounts with thousands separators, GBK
+    (issue 23 #9): the same inputs as the English files."""
+    roster = (DATA / "roster.csv").read_text(encoding="utf-8")
+    for english, chinese in (("manager", "店长"), ("operations", "运营"), ("customer_service", "客服"),
+                             ("2026-10-01", "2026/10/01"), ("2026-10-20", "2026年10月20日")):
+        roster = roster.replace(english, chinese)
+    (tmp_path / "roster.csv").write_bytes(roster.replace("person_id,name,role", "工号,姓名,岗位").encode("gbk"))
+    targets = pd.read_csv(DATA / "targets.csv", dtype=str)
+    targets["scope"] = targets["scope"].map({"shop": "店铺", "person": "个人"})
+    targets["target"] = ["￥{:,.2f}".format(float(v)) for v in targets["target"]]
+    targets.to_csv(tmp_path / "targets.csv", index=False, encoding="utf-8-sig")
+    kept = load_inputs(**FILES | {"roster": tmp_path / "roster.csv", "targets": tmp_path / "targets.csv"})
+    documented = load_inputs(**FILES)
+    pd.testing.assert_frame_equal(kept.staff, documented.staff)
+    pd.testing.assert_frame_equal(kept.targets, documented.targets)
+
+
 def problems_of(**files) -> list[str]:
     with pytest.raises(SettlementInputError) as error:
         load_inputs(**FILES | files)
@@ -442,27 +460,28 @@ def problems_of(**files) -> list[str]:
 
 def test_roster_errors_name_file_row_and_reason():
     assert problems_of(roster=DATA / "roster_bad.csv") == [
-        "roster_bad.csv, row 2: role: 'boss' is not one of manager, operations, customer_service",
-        "roster_bad.csv, row 4: shop tmall: shares on 2026-10-01 sum to 1.1 (O1 0.7, O2 0.4), must sum to 1",
-        "roster_bad.csv, row 5: person O2 is also in row 4",
-        "roster_bad.csv, row 6: joined: '2026-13-01' is not a date written YYYY-MM-DD",
-        "roster_bad.csv, row 7: left 2026-09-30 is before joined 2026-10-01",
-        "roster_bad.csv, row 7: operations staff need the shops they run (shops, separated by ;)",
+        "roster_bad.csv: row 2, column role: 'boss' is not one of manager (店长/运营经理/经理), operations (运营/运营专员), "
+        "customer_service (客服/客服专员)",
+        "roster_bad.csv: row 4, column shares: shop tmall: shares on 2026-10-01 sum to 1.1 (O1 0.7, O2 0.4), must sum "
+        "to 1",
+        "roster_bad.csv: row 5: the same person_id (O2) as row 4",
+        "roster_bad.csv: row 6, column joined: '2026-13-01' is not a date written YYYY-MM-DD (or YYYY/MM/DD)",
+        "roster_bad.csv: row 7, column left: left 2026-09-30 is before joined 2026-10-01",
+        "roster_bad.csv: row 7, column shops: operations staff need the shops they run (shops, separated by ;)",
     ]
 
 
 def test_target_and_stats_errors_name_file_row_and_reason():
     assert problems_of(targets=DATA / "targets_bad.csv", cs_stats=DATA / "cs_stats_bad.csv") == [
-        "targets_bad.csv, row 2: target: -5.00 must be above 0",
-        "targets_bad.csv, row 3: month: '2026/10' is not a month written YYYY-MM (e.g. 2026-10)",
-        "targets_bad.csv, row 5: target: '12.345' has a fraction of a minor unit; refusing to round money "
-        "(yuan with at most 2 decimals)",                                         # row 4 is empty, as in Excel
-        "targets_bad.csv, row 6: person X9 is not on the staff roster",
-        "targets_bad.csv, row 8: target 2026-11 / shop / tmall is also in row 7",
-        "cs_stats_bad.csv, row 3: month and person 2026-10 / C1 is also in row 2",
-        "cs_stats_bad.csv, row 4: person O1 is on the roster as operations, not customer_service",
-        "cs_stats_bad.csv, row 5: conversations: '-3' is not a whole number of 0 or more",
-        "cs_stats_bad.csv, row 5: conversion_rate: '140%' is not a rate between 0 and 1 (or 0 % and 100 %)",
+        "targets_bad.csv: row 2, column target: -5.00 must be above 0",
+        "targets_bad.csv: row 3, column month: '2026-13' is not a month written YYYY-MM (e.g. 2026-10)",
+        "targets_bad.csv: row 5, column target: '12.345' has more than 2 decimals (yuan with at most 2 decimals)",
+        "targets_bad.csv: row 6, column id: person X9 is not on the staff roster",  # row 4 is empty, as in Excel
+        "targets_bad.csv: row 8: the same month / scope / id (2026-11 / shop / tmall) as row 7",
+        "cs_stats_bad.csv: row 3: the same month / person (2026-10 / C1) as row 2",
+        "cs_stats_bad.csv: row 4, column person: person O1 is on the roster as operations, not customer_service",
+        "cs_stats_bad.csv: row 5, column conversations: '-3' is not a whole number of 0 or more",
+        "cs_stats_bad.csv: row 5, column conversion_rate: '140%' is not a rate between 0 and 1 (or 0 % and 100 %)",
     ]
 
 
@@ -471,5 +490,30 @@ def test_missing_column_and_file(tmp_path):
     channels.write_text("shop,kind\ntmall,own\n", encoding="utf-8")
     assert problems_of(shop_channels=channels, expenses=tmp_path / "absent.csv") == [
         "absent.csv: cannot read the file (No such file or directory)",
-        "channels.csv, row 1: no column 'channel' (渠道) in the header",
+        "channels.csv: row 1: no column 'channel' (渠道) in the header",
     ]
+
+
+def test_the_settlement_task_says_its_refusals_in_the_configured_language(tmp_path, monkeypatch):
+    """The load task (what a failed monthly-settlement run shows) renders the domain's reasons in
+    SHOPOPS_LOCALE: the folder's files, then every bad row."""
+    from config.settings import get_settings
+    from tasks.settlement import find_input_files, load_settlement_inputs
+
+    monkeypatch.setenv("SHOPOPS_LOCALE", "zh_CN")
+    get_settings.cache_clear()
+    try:
+        for name, path in FILES.items():
+            (tmp_path / path.name).write_bytes(path.read_bytes())
+        (tmp_path / "shop_channels.csv").unlink()
+        with pytest.raises(SettlementInputError) as missing:
+            find_input_files(tmp_path)
+        assert str(missing.value).splitlines()[:2] == [
+            "结算输入文件有 1 处问题：", f"  - shop_channels.csv：{tmp_path} 中缺少该文件（应为 shop_channels.csv 或 shop_channels.xlsx）"]
+        (tmp_path / "shop_channels.csv").write_bytes(FILES["shop_channels"].read_bytes())
+        (tmp_path / "cs_stats.csv").write_bytes((DATA / "cs_stats_bad.csv").read_bytes())
+        with pytest.raises(SettlementInputError) as bad:
+            load_settlement_inputs.fn(tmp_path)
+        assert "  - cs_stats.csv：第 4 行“person”列：人员 O1 在人员名单中的岗位是 operations，不是客服" in str(bad.value).splitlines()
+    finally:
+        get_settings.cache_clear()
