@@ -40,6 +40,7 @@ from domain.canonical import ORDER_KEY, OrderStatus
 from domain.normalise import douyin, jd, pdd, taobao
 from domain.normalise._common import REFUND_REQUESTED, REFUNDED, REFUNDING
 from domain.pii import mask_phone, mask_text
+from domain.text import Text
 
 OrderKey = tuple[str, str, str]
 
@@ -70,6 +71,11 @@ class HoldReason(StrEnum):
     REFUND_IN_PROGRESS = "refund_in_progress"
     UNKNOWN_SKU = "unknown_sku"
     OUT_OF_STOCK = "out_of_stock"
+
+
+def _status_words(status: str) -> Text:
+    """A batch status said in the reader's language (``lbl_batch_status_<status>``)."""
+    return Text(status, f"lbl_batch_status_{status}")
 
 
 class BatchError(Exception):
@@ -209,22 +215,27 @@ def _remarks_needing_person(waiting: pd.DataFrame, rules: BatchingRules, remarks
         matrix = hits.loc[hit_rows].to_numpy()
         for index, row in zip(hit_rows, matrix):
             words = [k for k, hit in zip(keywords, row) if hit]
-            found[index].append(f"{who} remark mentions {', '.join(repr(w) for w in words)}: read it before shipping")
+            quoted = ", ".join(repr(w) for w in words)
+            found[index].append(Text(f"{who} remark mentions {quoted}: read it before shipping",
+                                     f"hold_{who}_remark_mentions", words=quoted))
     for index, texts in found.items():
-        details[index] = "; ".join(texts)
+        details[index] = Text.joined(texts)
     return details
 
 
 def _missing_address_parts(waiting: pd.DataFrame) -> pd.Series:
     parts = {"province": "province", "city": "city", "address_masked": "street address"}
-    missing = pd.DataFrame({name: _blank(waiting[column]) for column, name in parts.items()})
-    return pd.Series([f"{', '.join(missing.columns[row])} missing" if row.any() else None
-                      for row in missing.to_numpy()], index=waiting.index, dtype=object)
+    missing = pd.DataFrame({column: _blank(waiting[column]) for column in parts})
+    return pd.Series([Text(f"{', '.join(parts[c] for c in missing.columns[row])} missing", "hold_address_missing",
+                           parts=Text.joined([Text(parts[c], f"hold_address_{c}") for c in missing.columns[row]],
+                                             ", "))
+                      if row.any() else None for row in missing.to_numpy()], index=waiting.index, dtype=object)
 
 
 def _unpaid_presale(waiting: pd.DataFrame) -> pd.Series:
     unpaid = deposit_only(waiting)
-    return pd.Series(unpaid.map({True: "presale: only the deposit is paid, the balance is not", False: None}),
+    return pd.Series(unpaid.map({True: Text("presale: only the deposit is paid, the balance is not", "hold_presale_unpaid"),
+                                   False: None}),
                      index=waiting.index, dtype=object)
 
 
@@ -232,18 +243,21 @@ def _refunds_in_progress(waiting: pd.DataFrame, lines: pd.DataFrame) -> pd.Serie
     active = lines[[_line_refund_state(p, c) in _ACTIVE_REFUND
                     for p, c in zip(lines["platform"].tolist(), lines["refund_status"].tolist())]]
     on_lines = _per_order(waiting, _details_by_order(
-        active, lambda line: f"line {line.line_no} ({line.sku}): refund {line.refund_status}"))
+        active, lambda line: Text(f"line {line.line_no} ({line.sku}): refund {line.refund_status}", "hold_line_refund",
+                                  line=line.line_no, sku=line.sku, refund=line.refund_status)))
     refunding = waiting["status"] == OrderStatus.REFUNDING
     return pd.Series([
-        "; ".join(filter(None, ["order is refunding" if r else None, d if isinstance(d, str) else None])) or None
+        Text.joined(filter(None, [Text("order is refunding", "hold_order_refunding") if r else None,
+                                  d if isinstance(d, str) else None])) or None
         for r, d in zip(refunding, on_lines)], index=waiting.index, dtype=object)
 
 
 def _unknown_skus(waiting: pd.DataFrame, lines: pd.DataFrame, known_skus: set[str]) -> pd.Series:
     unknown = lines[~lines["sku"].isin(known_skus)]
     return _per_order(waiting, _details_by_order(
-        unknown, lambda line: f"line {line.line_no}: SKU {line.sku!r} is not in the catalogue"
-        if isinstance(line.sku, str) else f"line {line.line_no} has no SKU"))
+        unknown, lambda line: Text(f"line {line.line_no}: SKU {line.sku!r} is not in the catalogue", "hold_sku_unknown",
+                                   line=line.line_no, sku=line.sku)
+        if isinstance(line.sku, str) else Text(f"line {line.line_no} has no SKU", "hold_sku_missing", line=line.line_no)))
 
 
 def _details_by_order(lines: pd.DataFrame, describe) -> pd.Series:
@@ -252,7 +266,7 @@ def _details_by_order(lines: pd.DataFrame, describe) -> pd.Series:
     for line in lines.itertuples(index=False):
         found[(line.platform, line.shop_id, line.order_id)].append(describe(line))
     index = pd.MultiIndex.from_tuples(list(found), names=list(ORDER_KEY)) if found else None
-    return pd.Series(["; ".join(texts) for texts in found.values()], index=index, dtype=object)
+    return pd.Series([Text.joined(texts) for texts in found.values()], index=index, dtype=object)
 
 
 # --- 2. merge ---------------------------------------------------------------------------------
@@ -387,8 +401,10 @@ def allocate(groups: pd.DataFrame, lines: pd.DataFrame, available_by_sku_and_war
             taken = _take(order_lines, best, stock) if best and (not short or rules.split_policy == "split") else []
         if short:
             held.append({**dict(zip(ORDER_KEY, key)), "reasons": [HoldReason.OUT_OF_STOCK],
-                         "reason_details": [("shipped in part, the rest held: " if taken else "cannot ship it whole: ")
-                                            + detail],
+                         "reason_details": [Text(("shipped in part, the rest held: " if taken
+                                                  else "cannot ship it whole: ") + detail,
+                                                 "hold_shipped_in_part" if taken else "hold_cannot_ship_whole",
+                                                 detail=detail)],
                          "short": short})
         lacking.extend({**dict(zip(ORDER_KEY, key)), "merge_key": order.merge_key, "line_no": line["line_no"],
                         "sku": line["sku"], "quantity": line["quantity"], "warehouse": line["warehouse"]}
@@ -566,12 +582,15 @@ def _describe_shortage(needed: dict[str, int], short: dict[str, int], warehouse:
         left = sorted(((w, stock.get((sku, w), 0)) for w in warehouses if stock.get((sku, w), 0) > 0),
                       key=lambda item: -item[1])
         if not left:
-            parts.append(f"SKU {sku}: needs {needed[sku]}, none left in any warehouse")
+            parts.append(Text(f"SKU {sku}: needs {needed[sku]}, none left in any warehouse", "hold_short_none_left",
+                              sku=sku, needed=needed[sku]))
         else:
             where = f" in {warehouse}" if warehouse else ""
-            parts.append(f"SKU {sku}: needs {needed[sku]}, {units} short{where}; left: "
-                         + ", ".join(f"{w} {n}" for w, n in left))
-    return "; ".join(parts)
+            left_text = ", ".join(f"{w} {n}" for w, n in left)
+            parts.append(Text(f"SKU {sku}: needs {needed[sku]}, {units} short{where}; left: {left_text}",
+                              "hold_short_in" if warehouse else "hold_short", sku=sku, needed=needed[sku], units=units,
+                              warehouse=warehouse or "", left=left_text))
+    return Text.joined(parts)
 
 
 # --- 4. batches -------------------------------------------------------------------------------
@@ -622,14 +641,19 @@ class Batch:
 
     def _advance(self, step: str, at: datetime) -> None:
         if self.status == CANCELLED:
-            raise IllegalTransition(f"batch {self.batch_id} is cancelled (every order was pulled out); "
-                                    f"it cannot be {step.replace('_', ' ')}")
+            raise IllegalTransition(Text(f"batch {self.batch_id} is cancelled (every order was pulled out); "
+                                         f"it cannot be {step.replace('_', ' ')}", "batch_step_cancelled",
+                                         batch_id=self.batch_id, step=_status_words(step)))
         position = BATCH_STEPS.index(self.status)
         if position + 1 >= len(BATCH_STEPS) or BATCH_STEPS[position + 1] != step:
-            then = (f"its next step is '{BATCH_STEPS[position + 1]}'" if position + 1 < len(BATCH_STEPS)
-                    else "it is finished")
-            raise IllegalTransition(f"batch {self.batch_id} is '{self.status}', so it cannot become '{step}': "
-                                    f"{then} (steps: {' → '.join(BATCH_STEPS)})")
+            then = (Text(f"its next step is '{BATCH_STEPS[position + 1]}'", "batch_step_next",
+                         step=_status_words(BATCH_STEPS[position + 1]))
+                    if position + 1 < len(BATCH_STEPS) else Text("it is finished", "batch_step_finished"))
+            raise IllegalTransition(Text(f"batch {self.batch_id} is '{self.status}', so it cannot become '{step}': "
+                                         f"{then} (steps: {' → '.join(BATCH_STEPS)})", "batch_step_illegal",
+                                         batch_id=self.batch_id, status=_status_words(self.status),
+                                         step=_status_words(step), then=then,
+                                         steps=Text.joined([_status_words(s) for s in BATCH_STEPS], " → ")))
         self.status = step
         setattr(self, f"{step}_at", at)
 

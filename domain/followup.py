@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from domain.batching import out_of_stock_orders, ship_first, shipping_deadline
+from domain.text import Text
 
 __all__ = ["WAITING_TO_SHIP", "FollowupRules", "Followups", "find_followups", "shipping_deadline", "yesterday"]
 
@@ -62,7 +63,8 @@ def find_followups(orders: pd.DataFrame, lines: pd.DataFrame, holds: pd.DataFram
     late = shipped_at < pd.Timestamp(now) - pd.Timedelta(days=rules.abnormal_logistics_days)
     no_tracking = shipped["tracking_no"].isna() | (shipped["tracking_no"].astype("string").str.strip() == "")
     abnormal = shipped[late.fillna(False) | no_tracking].copy()
-    abnormal["problem"] = ["no tracking number" if nt else "shipped long ago, not delivered"
+    abnormal["problem"] = [Text("no tracking number", "lbl_followup_problem_no_tracking") if nt
+                           else Text("shipped long ago, not delivered", "lbl_followup_problem_not_delivered")
                            for nt in no_tracking.loc[abnormal.index]]
     return Followups(unshipped_from_yesterday=unshipped, out_of_stock=out_of_stock, deadline=near,
                      abnormal_logistics=abnormal)

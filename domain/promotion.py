@@ -23,6 +23,7 @@ import pandas as pd
 from domain.batching import hours_left
 from domain.followup import WAITING_TO_SHIP, FollowupRules, shipping_deadline
 from domain.restock import round_to_order
+from domain.text import Text
 
 PHASES: tuple[str, ...] = ("prepare", "start", "report", "close")
 
@@ -239,8 +240,9 @@ def shortfall_restock(ready: pd.DataFrame, terms: pd.DataFrame, today: date, pre
     frame["order_by"] = [prep_date - timedelta(days=int(lead)) for lead in frame["lead_time_days"]]
     frame["level"] = ["critical" if at > window_start else "warning" for at in arrives]
     frame["reason"] = [
-        f"campaign readiness: {q} units short of the target by {prep_date.isoformat()}; "
-        f"an order today arrives {at.isoformat()} (lead time {lead} d)"
+        Text(f"campaign readiness: {q} units short of the target by {prep_date.isoformat()}; "
+             f"an order today arrives {at.isoformat()} (lead time {lead} d)", "pr_shortfall_reason", short=q,
+             prep=prep_date.isoformat(), arrives=at.isoformat(), lead=lead)
         for q, at, lead in zip(frame["shortfall_units"], arrives, frame["lead_time_days"])]
     return frame[list(SHORTFALL_COLUMNS)]
 

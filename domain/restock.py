@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from domain.timeutil import local_text
+from domain.text import Text
 
 #: higher is worse; an alert within the cooldown is sent again only when its level rises
 LEVEL_SEVERITY: dict[str, int] = {"overstock": 1, "warning": 2, "critical": 3}
@@ -190,10 +191,13 @@ def apply_cooldown(alerts: pd.DataFrame, last_sent: pd.DataFrame, now: datetime,
     out = alerts.copy()
     out["send"] = first | cooled | worse
     out["send_reason"] = [
-        "first alert for this SKU" if is_first
-        else f"cooldown over: last alert ({last}) at {local_text(at, zone)}" if is_cooled
-        else f"worse than the last alert: {last} → {level}" if is_worse
-        else f"held back: {last} already sent at {local_text(at, zone)}, within the cooldown"
+        Text("first alert for this SKU", "rs_send_first") if is_first
+        else Text(f"cooldown over: last alert ({last}) at {local_text(at, zone)}", "rs_send_cooled",
+                  last=_level(last), at=local_text(at, zone)) if is_cooled
+        else Text(f"worse than the last alert: {last} → {level}", "rs_send_worse", last=_level(last),
+                  level=_level(level)) if is_worse
+        else Text(f"held back: {last} already sent at {local_text(at, zone)}, within the cooldown", "rs_send_held",
+                  last=_level(last), at=local_text(at, zone))
         for is_first, is_cooled, is_worse, last, level, at in zip(
             first, cooled, worse, judged["last_level"], judged["level"], last_at)]
     return out
@@ -278,14 +282,27 @@ def _cover_days(position: pd.Series, daily_demand: pd.Series) -> pd.Series:
     return cover.round(_TERM_DECIMALS)
 
 
-def _reason(row, rules: RestockRules) -> str:
-    stock = f"{row.available} available + {row.in_transit} in transit"
+def _level(level: object) -> Text | object:
+    """A restock level as words said in the reader's language (``rs_level_<level>``)."""
+    return Text(level, f"rs_level_{level}") if isinstance(level, str) and level else level
+
+
+def _reason(row, rules: RestockRules) -> Text:
+    stock = Text(f"{row.available} available + {row.in_transit} in transit", "rs_reason_stock",
+                 available=row.available, in_transit=row.in_transit)
     if row.level == "overstock":
-        cover = "no sales" if math.isinf(row.cover_days) else f"{row.cover_days:.1f} days of cover"
-        return f"overstock (滞销): {stock}, {cover} at {row.daily_demand:g}/day, above {rules.overstock_cover_days} days"
+        cover = Text("no sales", "rs_reason_no_sales") if math.isinf(row.cover_days) else Text(
+            f"{row.cover_days:.1f} days of cover", "rs_reason_cover", days=f"{row.cover_days:.1f}")
+        return Text(f"overstock (滞销): {stock}, {cover} at {row.daily_demand:g}/day, above {rules.overstock_cover_days} days",
+                    "rs_reason_overstock", stock=stock, cover=cover, demand=f"{row.daily_demand:g}",
+                    limit=rules.overstock_cover_days)
     if row.level == "critical":
-        why = f"covers {row.cover_days:.1f} days, less than the {row.lead_time_days}-day lead time"
+        why = Text(f"covers {row.cover_days:.1f} days, less than the {row.lead_time_days}-day lead time",
+                   "rs_reason_critical", days=f"{row.cover_days:.1f}", lead=row.lead_time_days)
     else:
-        why = f"at or below the reorder point {row.reorder_point:g}"
-    return (f"{row.level}: {stock} {why}; order {row.suggested_qty} (S {row.order_up_to:g} − {row.position} = "
-            f"{row.raw_qty:g}, whole cases of {row.case_pack}, MOQ {row.moq})")
+        why = Text(f"at or below the reorder point {row.reorder_point:g}", "rs_reason_warning",
+                   rop=f"{row.reorder_point:g}")
+    return Text(f"{row.level}: {stock} {why}; order {row.suggested_qty} (S {row.order_up_to:g} − {row.position} = "
+                f"{row.raw_qty:g}, whole cases of {row.case_pack}, MOQ {row.moq})", "rs_reason_order",
+                level=_level(row.level), stock=stock, why=why, qty=row.suggested_qty, s=f"{row.order_up_to:g}",
+                position=row.position, raw=f"{row.raw_qty:g}", pack=row.case_pack, moq=row.moq)

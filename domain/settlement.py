@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from domain.settlement_inputs import ROLES, SettlementInputs
+from domain.text import Text
 
 #: the one arithmetic context of every settlement: a caller's global decimal settings must
 #: not change anyone's pay. 40 digits keep fen-level exactness far beyond any revenue.
@@ -557,9 +558,11 @@ def _low_coefficient_flags(person_id: str, month: str, coefficient: Decimal, his
     reached = [m for m in rules.low_coefficient_months if run >= m]
     if not reached:
         return ()
+    first = _shift_month(month, 1 - run)
     return (Flag(f"low_coefficient_{reached[-1]}_months",
-                 f"coefficient below {rules.low_coefficient_threshold} for {run} consecutive months "
-                 f"({_shift_month(month, 1 - run)} to {month}): for review"),)
+                 Text(f"coefficient below {rules.low_coefficient_threshold} for {run} consecutive months "
+                      f"({first} to {month}): for review", "st_flag_low_coefficient",
+                      threshold=str(rules.low_coefficient_threshold), run=run, first=first, month=month)),)
 
 
 def _commission_line(ledger: _Ledger, person: dict, month: str, plan: CommissionPlan,
@@ -580,8 +583,9 @@ def _commission_line(ledger: _Ledger, person: dict, month: str, plan: Commission
     commission = to_fen(revenue * plan.monthly_rate.get(role, Decimal(0)) * coefficient)  # the one rounding
     flags = _low_coefficient_flags(person["person_id"], month, coefficient, history, rules)
     if commission < 0:
-        flags += (Flag("negative_commission", f"refunds exceed sales: commission {commission} fen (a deduction) "
-                                              "— check before approving"),)
+        flags += (Flag("negative_commission", Text(f"refunds exceed sales: commission {commission} fen (a deduction) "
+                                                   "— check before approving", "st_flag_negative_commission",
+                                                   amount=f"{Decimal(commission) / 100:,.2f}")),)
     annual = None
     if closes_fiscal_year(month, rules.fiscal_year_start_month):
         annual = _annual_bonus(ledger, person, month, plan, weights)
@@ -660,7 +664,9 @@ def settle_month(month: str, inputs: SettlementInputs, sales: pd.DataFrame, rule
                 # pay too (one rule for variable pay); their revenue share is not redistributed
                 lines.append(SettlementLine(person["person_id"], person["name"], person["role"], Decimal(0), (),
                                             None, 0, None, (Flag("left_within_period",
-                                                                 f"left on {person['left_on']}: no pay for {month}"),)))
+                                                                 Text(f"left on {person['left_on']}: no pay for {month}",
+                                                                      "st_flag_left", left=str(person["left_on"]),
+                                                                      month=month)),)))
             elif isinstance(preset, CommissionPlan):
                 lines.append(_commission_line(ledger, person, month, preset, history))
             else:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from domain.text import Text
+
 POSITION_KEY: list[str] = ["sku", "warehouse"]
 POSITION_COLUMNS: tuple[str, ...] = (
     "sku", "warehouse", "on_hand", "reserved", "available", "in_transit", "next_expected_at")
@@ -154,8 +156,10 @@ def push_plan(available: pd.Series, listings: pd.DataFrame) -> PushPlan:
     share_totals = listings.groupby("sku")["share_units"].sum()
     over = share_totals[share_totals > SHARE_SCALE]
     errors = [
-        f"SKU {sku}: allocation shares of its listings sum to {total / SHARE_SCALE:.4f}, more than 1 "
-        f"({_listing_shares(listings[listings['sku'] == sku])}); lower the shares — nothing is pushed for this SKU"
+        Text(f"SKU {sku}: allocation shares of its listings sum to {total / SHARE_SCALE:.4f}, more than 1 "
+             f"({_listing_shares(listings[listings['sku'] == sku])}); lower the shares — nothing is pushed for this SKU",
+             "stk_share_error", sku=sku, total=f"{total / SHARE_SCALE:.4f}",
+             shares=_listing_shares(listings[listings["sku"] == sku]))
         for sku, total in over.items()]
     planned = listings[~listings["sku"].isin(over.index)].copy()
 

@@ -20,7 +20,7 @@ from config.schema import load_config
 from config.settings import get_settings
 from domain.followup import FollowupRules, Followups, find_followups, yesterday
 from shopops.as_of import as_of_day, day_close
-from shopops.i18n import t
+from shopops.i18n import count_line, labelled, say, t
 from shopops.logmask import install_log_masking
 from tasks.reporting import publish_report
 from warehouse import repository
@@ -49,6 +49,9 @@ def load_open_orders(database_url: str, as_of: datetime | None = None):
 
 def _sheet(frame: pd.DataFrame, extra: list[str]) -> pd.DataFrame:
     columns = [c for c in COLUMNS + extra if c in frame.columns]
+    frame = labelled(frame, status="order_status")
+    if "problem" in frame.columns:
+        frame = frame.assign(problem=frame["problem"].map(say))
     return frame[columns].rename(columns={c: t(f"fu_{c}") for c in columns}).reset_index(drop=True)
 
 
@@ -91,7 +94,7 @@ def customer_service_followup(now: datetime | None = None, as_of: date | None = 
         summary = t("as_of_note", day=as_of.isoformat(), zone=zone) + "\n\n" + summary
         title = t("as_of_title", title=title)
     publish_report(family="customer-service-followup", title=title, tables=tables, summary_md=summary, as_of=as_of)
-    logger.info("follow-ups%s: %s", f" as of {as_of}" if as_of else "", counts)
+    logger.info(count_line({**({"as_of": as_of.isoformat()} if as_of else {}), **counts}))
     return counts
 
 

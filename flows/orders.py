@@ -20,7 +20,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows import readable_run_name
 from config.schema import AppConfig, ConfigError, load_config
 from config.settings import get_settings
-from shopops.i18n import t, when
+from shopops.i18n import label, labelled, say, t, when
 from shopops.logmask import install_log_masking, mask_line
 from shopops.notifications import EVENT_INCOMPLETE_PULL, EVENT_QUARANTINE_SPIKE, emit
 from tasks.ingest import ShopPullError, ShopPullResult, ingest_shop
@@ -53,23 +53,31 @@ def run_report(results: list[ShopPullResult], locale: str | None = None) -> tupl
                "orders_captured", "incomplete_windows", "orders_new", "orders_updated", "orders_unchanged",
                "quarantined", "late_updates", "retries", "throttle_waits", "duration_s", "error", "top_reasons"]
     table = pd.DataFrame([r.as_row() for r in results], columns=columns)
+    table = labelled(table, locale, status="pull_status", platform="platform")
+    table["error"] = table["error"].map(lambda e: say(e, locale) if e else e)
+    table["top_reasons"] = [_reasons_text(r, locale) for r in results]
     table = table.rename(columns={c: t(f"col_{c}", locale) for c in columns})
     todo = []
     for r in results:
         if r.status == "failed":
-            todo.append(t("todo_failed", locale, shop=r.shop_id, error=r.error))
+            todo.append(t("todo_failed", locale, shop=r.shop_id, error=say(r.error, locale)))
         elif r.status == "incomplete":
-            todo.append(t("todo_incomplete", locale, shop=r.shop_id, error=r.error))
+            todo.append(t("todo_incomplete", locale, shop=r.shop_id, error=say(r.error, locale)))
         elif r.status == "skipped":
-            todo.append(t("todo_skipped_why", locale, shop=r.shop_id, why=r.error or ""))
+            todo.append(t("todo_skipped_why", locale, shop=r.shop_id, why=say(r.error, locale)))
         if r.quarantined:
-            reasons = "; ".join(f"{k} ×{v}" for k, v in r.top_reasons.items())
-            todo.append(t("todo_quarantined", locale, shop=r.shop_id, n=r.quarantined, reasons=reasons))
+            todo.append(t("todo_quarantined", locale, shop=r.shop_id, n=r.quarantined,
+                          reasons=_reasons_text(r, locale)))
     totals = t("pull_totals", locale, shops=len(results), new=sum(r.orders_new for r in results),
                updated=sum(r.orders_updated for r in results), quarantined=sum(r.quarantined for r in results))
     summary = totals + "\n\n" + (f"### {t('needs_person', locale)}\n" + "\n".join(f"- {x}" for x in todo)
                                  if todo else t("nothing_to_do", locale))
     return table, summary
+
+
+def _reasons_text(result: ShopPullResult, locale: str | None = None) -> str:
+    """The shop's main quarantine reasons in words, each with its count."""
+    return "; ".join(f"{label('quarantine_reason', k, locale)} ×{v}" for k, v in result.top_reasons.items())
 
 
 def backfill_refusal(since: datetime | None, until: datetime | None, now: datetime | None = None,
@@ -116,7 +124,7 @@ def pull_orders(shops: list[str] | None = None, since: datetime | None = None,
     known = {s.id for s in config.shops}
     unknown = sorted(set(shops or []) - known)
     if unknown:
-        raise ValueError(f"unknown shop(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        raise ValueError(t("pull_unknown_shops", shops=", ".join(unknown), known=", ".join(sorted(known))))
     refusal = backfill_refusal(since, until)
     if refusal:
         logger.error(refusal)
@@ -135,18 +143,16 @@ def pull_orders(shops: list[str] | None = None, since: datetime | None = None,
     for r in results:
         if r.orders_seen and r.quarantined / r.orders_seen > spike_share:
             emit(EVENT_QUARANTINE_SPIKE, f"shopops.shop.{r.shop_id}",
-                 t("todo_quarantined", shop=r.shop_id, n=r.quarantined,
-                   reasons="; ".join(f"{k} ×{v}" for k, v in r.top_reasons.items())),
+                 t("todo_quarantined", shop=r.shop_id, n=r.quarantined, reasons=_reasons_text(r)),
                  shop_id=r.shop_id, quarantined=r.quarantined, orders=r.orders_seen)
     incomplete = [r for r in results if r.status == "incomplete"]
     for r in incomplete:   # fewer orders than the platform counts: a person must know, the run fails
-        emit(EVENT_INCOMPLETE_PULL, f"shopops.shop.{r.shop_id}", t("todo_incomplete", shop=r.shop_id, error=r.error),
+        emit(EVENT_INCOMPLETE_PULL, f"shopops.shop.{r.shop_id}", t("todo_incomplete", shop=r.shop_id, error=say(r.error)),
              shop_id=r.shop_id, expected=r.orders_expected, captured=r.orders_captured,
              incomplete_windows=r.incomplete_windows)
     failed = [r for r in results if r.status == "failed"]
-    logger.info("pulled %d shops: %d ok, %d incomplete, %d skipped, %d failed", len(results),
-                sum(r.status == "ok" for r in results), len(incomplete), sum(r.status == "skipped" for r in results),
-                len(failed))
+    logger.info(t("pull_log_done", n=len(results), ok=sum(r.status == "ok" for r in results), incomplete=len(incomplete),
+                  skipped=sum(r.status == "skipped" for r in results), failed=len(failed)))
     if failed or incomplete:
         return Failed(message="; ".join(
             ([t("pull_failed", shops=", ".join(r.shop_id for r in failed))] if failed else [])

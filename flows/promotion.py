@@ -27,11 +27,11 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from pydantic import WithJsonSchema
 
-from flows import readable_run_name
+from flows import localise_form, readable_run_name
 from config.schema import load_config
 from config.settings import get_settings
 from domain.promotion import phase_step
-from shopops.i18n import MESSAGES, number, percent, t, when, yuan
+from shopops.i18n import MESSAGES, count_line, label, labelled, number, percent, say, t, when, yuan
 from shopops.logmask import install_log_masking
 from shopops.notifications import EVENT_RESTOCK_CRITICAL, emit
 from tasks import promotion as campaign
@@ -64,11 +64,23 @@ def campaign_name_type(names: list[str]) -> object:
 CampaignName = campaign_name_type(_configured_campaigns())
 
 
+#: columns holding codes, and their kind (shopops.i18n.label)
+_CODES = {"severity": "rule_severity", "rule": "promotion_rule", "kind": "", "level": "restock_level",
+          "demand_source": "demand_source", "status": "order_status", "platform": "platform", "ready": "yes_no",
+          "send": "yes_no", "last_level": "restock_level", "lead_time_source": "lead_time_source"}
+
+
 def _table(frame: pd.DataFrame) -> pd.DataFrame:
     """Columns headed in the report's language where a heading exists (``pr_col_<column>``;
     others keep their column name), times as text in the shop's zone, money (``*_minor``, fen)
     in yuan (issue 23 #1, #3)."""
-    out = frame.copy()
+    out = labelled(frame, **{c: k for c, k in _CODES.items() if c != "kind"})
+    if "kind" in out.columns:   # a promoted item or a gift; a discrepancy's kind in the reconciliation
+        out["kind"] = out["kind"].map(lambda v: label("promotion_item_kind" if v in ("promoted", "gift")
+                                                      else "discrepancy_kind", v))
+    for column in ("reason", "send_reason"):
+        if column in out.columns:
+            out[column] = out[column].map(say)
     for column in out.columns:
         if isinstance(out[column].dtype, pd.DatetimeTZDtype):
             out[column] = out[column].map(lambda v: when(v) or None)
@@ -139,8 +151,13 @@ def promotion_campaign(phase: Phase, name: CampaignName, dry_run: bool = True, n
     if not dry_run:
         campaign.save_state(url, promo, step.status_after, state)
     result["status"] = current.status if dry_run else step.status_after
-    logger.info("promotion-campaign %s %s: %s", phase, name, {k: v for k, v in result.items() if k != "tables"})
+    logger.info(t("pr_log_done", phase=label("campaign_phase", phase), name=name,
+                  status=label("campaign_status", result["status"]),
+                  counts=count_line({k: v for k, v in result.items() if k not in ("tables", "name", "phase", "status")})))
     return result
+
+
+localise_form(promotion_campaign, "promotion")   # the custom-run form's titles and help (issue 23 #2)
 
 
 def _prepare(config, url, promo, rules, state, now, dry_run) -> dict:
@@ -164,14 +181,14 @@ def _prepare(config, url, promo, rules, state, now, dry_run) -> dict:
               "shortfall_skus": int((ready.table["shortfall_units"] > 0).sum()),
               "shortfall_units": int(ready.table["shortfall_units"].sum()), "restock_alerts": ready.alerts_stored}
     todo = [violation_text(row) for row in violations.itertuples()]
-    todo += [t("pr_todo_discrepancy", sku=r.sku, kind=r.kind, shop=r.shop_id if pd.notna(r.shop_id) else "-",
+    todo += [t("pr_todo_discrepancy", sku=r.sku, kind=label("discrepancy_kind", r.kind), shop=r.shop_id if pd.notna(r.shop_id) else "-",
                difference=r.difference) for r in reconciliation.found.itertuples()]
     if len(reconciliation.still_open):
         todo.append(t("pr_todo_open_discrepancies", n=len(reconciliation.still_open),
                       skus=", ".join(sorted(set(reconciliation.still_open["sku"])))))
-    todo += [t("pr_todo_read_error", error=e) for e in reconciliation.read_errors + reconciliation.plan_errors]
+    todo += [t("pr_todo_read_error", error=say(e)) for e in reconciliation.read_errors + reconciliation.plan_errors]
     todo += [t("pr_todo_shortfall", sku=r.sku, kind=t(f"pr_kind_{r.kind}"), short=r.shortfall_units,
-               qty=r.suggested_qty, level=r.level, order_by=r.order_by) for r in ready.shortfalls.itertuples()]
+               qty=r.suggested_qty, level=label("restock_level", r.level), order_by=r.order_by) for r in ready.shortfalls.itertuples()]
     clean = reconciliation.clean
     ready_to_start = not len(errors) and clean
     lines = [t("pr_prepare_summary", name=promo.name, title=promo.title, prep=promo.prep_date.isoformat(), **counts),

@@ -65,14 +65,14 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
 from prefect.runtime import deployment, flow_run
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from flows import readable_run_name
 from config.schema import load_config
 from config.settings import get_settings
 from domain.settlement import (SettlementRules, closes_fiscal_year, customer_service_kpis, fiscal_year_months,
                                inputs_snapshot, plan_from_config, settle_month, store_kpis)
-from shopops.i18n import t, when, yuan as money_text
+from shopops.i18n import label, localise_schema, t, when, yuan as money_text
 from shopops.logmask import install_log_masking
 from tasks.reporting import publish_report
 from tasks.settlement import (check_month_ended, check_month_has_orders, kpi_document, load_earlier_coefficients,
@@ -86,7 +86,10 @@ COEFFICIENT_HISTORY_MONTHS = 12
 
 
 class ApprovalForm(RunInput):
-    """The form the Prefect UI shows on *Resume*."""
+    """The form the Prefect UI shows on *Resume*; its titles and help in the reader's language
+    (``form_approval_*``), said when the form is asked."""
+
+    model_config = ConfigDict(json_schema_extra=lambda schema, _: localise_schema(schema, "approval"))
 
     decision: Literal["approve", "request_correction"] = Field(
         description="approve: the settlement becomes final. request_correction: it is not paid; say why in the note.")
@@ -235,8 +238,10 @@ def monthly_settlement(month: str | None = None, preset: str | None = None, dry_
                   commission_total_minor=sum(line.commission_minor for line in settlement.lines),
                   xlsx=str(report.xlsx_path), artifact_key=report.artifact_key, waiting_in=asked_in,
                   unattributed=[t("st_unattributed", shop=shop, amount=amount, month=month) for shop, amount in nobodys])
-    logger.info("settlement %s %s: version %d %s (%s)", month, preset, version.version, version.status,
-                "new" if stored.created else "same inputs, no new version")
+    logger.info(t("st_log_version", month=month, preset=preset, version=version.version,
+                  status=label("settlement_status", version.status),
+                  stored=t("st_new_version") if stored.created else t("st_same_inputs", version=version.version,
+                                                                      status=label("settlement_status", version.status))))
     if dry_run or version.status == "final" or asked_in:
         return result
     if not deployment.id:

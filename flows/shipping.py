@@ -28,7 +28,7 @@ from config.schema import load_config
 from config.settings import get_settings
 from domain.canonical import ORDER_KEY
 from shopops.as_of import as_of_day, day_close
-from shopops.i18n import t, when
+from shopops.i18n import count_line, label, labelled, say, t, when
 from shopops.logmask import install_log_masking
 from tasks.reporting import publish_report, report_link
 from tasks.shipping import (MoveResult, PullOutResult, batching_rules, load_shipping, missing_papers_task,
@@ -47,7 +47,7 @@ def _pulled_table(pulled: PullOutResult) -> pd.DataFrame:
     units = pulled.released.groupby(["batch_id", *ORDER_KEY]).apply(
         lambda g: "; ".join(f"{s}@{w} ×{q}" for s, w, q in zip(g["sku"], g["warehouse"], g["quantity"])),
         include_groups=False).rename("released").reset_index() if len(pulled.released) else None
-    table = pulled.pulled.copy()
+    table = labelled(pulled.pulled.assign(reason=pulled.pulled["reason"].map(say)), platform="platform")
     return table.merge(units, on=["batch_id", *ORDER_KEY], how="left") if units is not None \
         else table.assign(released=None)
 
@@ -116,15 +116,19 @@ def shipping_batches(now: datetime | None = None, max_orders_per_batch: int | No
     missing = plan.allocation.missing_gifts.merge(plan.tracking[["batch_id", *ORDER_KEY]], on=list(ORDER_KEY),
                                                   how="left")
     counts["missing_gifts"] = len(missing[list(ORDER_KEY)].drop_duplicates())
-    batches = pd.DataFrame([{"batch_id": b.batch_id, "warehouse": b.warehouse, "carrier": b.carrier, "kind": b.kind,
-                             "orders": b.order_count, "units": b.unit_count} for b in plan.batches],
-                           columns=["batch_id", "warehouse", "carrier", "kind", "orders", "units"])
-    reasons = pd.DataFrame({"reason": [t(f"ship_reason_{r}") for r in by_reason.index],
+    batches = labelled(pd.DataFrame([{"batch_id": b.batch_id, "warehouse": b.warehouse, "carrier": b.carrier,
+                                      "kind": b.kind, "orders": b.order_count, "units": b.unit_count}
+                                     for b in plan.batches],
+                                    columns=["batch_id", "warehouse", "carrier", "kind", "orders", "units"]),
+                       kind="batch_kind")
+    reasons = pd.DataFrame({"reason": [label("hold_reason", r) for r in by_reason.index],
                             "orders": by_reason.to_numpy()})
-    held_table = held.assign(reasons=held["reasons"].map(lambda r: ", ".join(t(f"ship_reason_{x}") for x in r)),
-                             reason_details=held["reason_details"].map("; ".join))
+    held_table = labelled(held.assign(reason_details=held["reason_details"].map(lambda d: "; ".join(map(say, d)))),
+                          platform="platform", reasons="hold_reason")
     tables = {"batches": _rename(batches), "held_by_reason": _rename(reasons), "held": _rename(held_table),
-              "pulled_out": _rename(_pulled_table(pulled)), "deadline": _rename(plan.deadline),
+              "pulled_out": _rename(_pulled_table(pulled)),
+              "deadline": _rename(labelled(plan.deadline, platform="platform", status="order_status",
+                                           held_for="hold_reason")),
               "missing_gifts": _rename(missing[["batch_id", *ORDER_KEY, "sku", "quantity"]].rename(
                   columns={"quantity": "missing_units"}))}
 
@@ -135,7 +139,7 @@ def shipping_batches(now: datetime | None = None, max_orders_per_batch: int | No
         lines.append(t("ship_promotion_gifts", gifts=", ".join(f"{g.buy_sku} → {g.gift_sku} ×{g.gift_quantity}"
                                                       for g in rules.promotion_gifts)))
     todo = [t("ship_todo_pulled", n=counts["pulled_out"])] if counts["pulled_out"] else []
-    todo += [t("ship_todo_held", reason=t(f"ship_reason_{r}"), n=n) for r, n in by_reason.items()]
+    todo += [t("ship_todo_held", reason=label("hold_reason", r), n=n) for r, n in by_reason.items()]
     if counts["missing_gifts"]:
         todo.append(t("ship_todo_missing_gifts", n=counts["missing_gifts"]))
     if counts["past_deadline"]:
@@ -148,7 +152,7 @@ def shipping_batches(now: datetime | None = None, max_orders_per_batch: int | No
         summary += f"\n\n### {t('ship_documents')}\n" + _links(documents)
     title = t("as_of_title", title=t("ship_title", at=as_of.isoformat())) if as_of else t("ship_title", at=when(now))
     publish_report(family="shipping-batches", title=title, tables=tables, summary_md=summary, as_of=as_of)
-    logger.info("shipping-batches%s: %s", f" as of {as_of}" if as_of else "", counts)
+    logger.info(count_line({**({"as_of": as_of.isoformat()} if as_of else {}), **counts}))
     return counts
 
 
@@ -175,18 +179,19 @@ def batch_lifecycle(batch_id: str, action: Literal["picked", "packed", "handover
     counts = {"batch_id": batch_id, "status": result.status, "pulled_out": len(pulled.pulled) if pulled else 0,
               "ledger_rows": result.ledger_posted, "confirmed": result.confirmed,
               "write_back_failed": len(result.write_back_errors)}
-    summary = t("ship_moved", **counts)
+    status = label("batch_status", result.status)
+    summary = t("ship_moved", **(counts | {"status": status}))
     if result.write_back_errors:
         summary += "\n\n### " + t("needs_person") + "\n" + t("ship_todo_write_back", batch_id=batch_id) + "\n" + \
             "\n".join(f"- {e}" for e in result.write_back_errors[:50])
     if documents is not None and len(documents):
         summary += f"\n\n### {t('ship_documents')}\n" + _links(documents)
-    tables = {"batch": _rename(pd.DataFrame([counts]))}
+    tables = {"batch": _rename(pd.DataFrame([counts | {"status": status}]))}
     if pulled is not None:
         tables["pulled_out"] = _rename(_pulled_table(pulled))
-    publish_report(family="batch-lifecycle", title=t("ship_moved_title", batch_id=batch_id, status=result.status),
+    publish_report(family="batch-lifecycle", title=t("ship_moved_title", batch_id=batch_id, status=status),
                    tables=tables, summary_md=summary)
-    logger.info("batch-lifecycle: %s", counts)
+    logger.info(count_line(counts | {"status": status}))
     if result.write_back_errors:
         raise RuntimeError(t("ship_todo_write_back", batch_id=batch_id) + " " + "; ".join(result.write_back_errors[:5]))
     return counts

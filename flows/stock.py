@@ -26,7 +26,7 @@ from flows import readable_run_name
 from config.schema import load_config
 from config.settings import get_settings
 from shopops.as_of import as_of_day, day_close
-from shopops.i18n import t, when
+from shopops.i18n import count_line, labelled, say, t, when
 from shopops.logmask import install_log_masking
 from shopops.notifications import EVENT_RESTOCK_CRITICAL, emit, post_webhook
 from tasks.reporting import act_first, publish_report
@@ -113,13 +113,14 @@ def reconcile_stock(count_file: str | None = None, read_listings: bool = True, s
     found = result.discrepancies
     shops = _shop_drift(result, reads)
     tables = {
-        "discrepancies": _rename(act_first(found.drop(columns=["cause"]), "sku", "warehouse", "shop_id", "kind",
-                                           "difference", "suggested_cause"), "stk"),
-        "shops": _rename(shops, "stk"),
-        "push_plan": _rename(result.plan, "stk"),
+        "discrepancies": _rename(act_first(labelled(found.drop(columns=["cause"]), kind="discrepancy_kind"), "sku",
+                                           "warehouse", "shop_id", "kind", "difference", "suggested_cause"), "stk"),
+        "shops": _rename(labelled(shops, read_status="read_status"), "stk"),
+        "push_plan": _rename(labelled(result.plan, action="push_action", edited_since_push="yes_no"), "stk"),
         "edited_on_marketplace": _rename(edited[["shop_id", "marketplace_item_id", "marketplace_sku_id", "sku",
                                                  "last_pushed_qty", "marketplace_qty", "planned_qty"]], "stk"),
-        "pushes": _rename(pushes.assign(reply=pushes["reply"].map(_reply_text)), "stk"),
+        "pushes": _rename(labelled(pushes.assign(reply=pushes["reply"].map(_reply_text)), outcome="push_outcome"),
+                          "stk"),
         "positions": _rename(result.positions, "stk"),
     }
     outcomes = pushes["outcome"].value_counts()
@@ -141,7 +142,7 @@ def reconcile_stock(count_file: str | None = None, read_listings: bool = True, s
                   "live": t("stk_live_pushes", confirmed=counts["pushed_confirmed"], mismatch=counts["pushed_mismatch"],
                             failed=counts["push_failed"])}[mode])
     todo = [t("stk_todo_read_failed", shop=r.shop_id, error="; ".join(r.errors[:2])) for r in reads if r.status != "ok"]
-    todo += [t("stk_todo_plan_error", error=e) for e in result.plan_errors]
+    todo += [t("stk_todo_plan_error", error=say(e)) for e in result.plan_errors]
     # what each kind of record asks of a person (each row's own advice is in the sheet)
     if counts["count_vs_ledger"]:
         todo.append(t("stk_todo_count", n=counts["count_vs_ledger"]))
@@ -157,7 +158,7 @@ def reconcile_stock(count_file: str | None = None, read_listings: bool = True, s
         f"### {t('needs_person')}\n" + "\n".join(f"- {x}" for x in todo) if todo else t("nothing_to_do"))
     publish_report(family="reconcile-stock", title=reconcile_headline(counts, counted=count is not None), tables=tables,
                    summary_md=summary)
-    logger.info("reconcile-stock (%s): %s", mode, counts)
+    logger.info(t("stk_log_done", mode=t(f"stk_sync_mode_{mode}"), counts=count_line(counts)))
     return counts
 
 
@@ -173,9 +174,19 @@ def _notify(sent: pd.DataFrame, day: str) -> str:
         post_webhook(settings.webhook_url, settings.webhook_format, t("rs_message_title", day=day, **levels),
                      "\n".join(alert_message_lines(sent)))
     except requests.RequestException as exc:
-        get_run_logger().warning("restock webhook failed: %s", exc)
+        get_run_logger().warning(t("rs_log_webhook_failed", error=exc))
         return t("rs_notify_failed", error=str(exc).splitlines()[0][:200])
     return t("rs_notified", format=settings.webhook_format, n=len(sent))
+
+
+def _readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """A restock table in the reader's language: levels, sources and reasons in words."""
+    out = labelled(frame, level="restock_level", last_level="restock_level", lead_time_source="lead_time_source",
+                   send="yes_no")
+    for column in ("reason", "send_reason"):
+        if column in out.columns:
+            out[column] = out[column].map(say)
+    return out
 
 
 def _reply_text(reply) -> str:
@@ -223,8 +234,8 @@ def restock_alerts(now: datetime | None = None, as_of: date | None = None) -> di
                  cover_days=float(row.cover_days), lead_time_days=int(row.lead_time_days))
         counts["events"] = len(sent_critical)
 
-    table = judged.drop(columns="send" if as_of else []).assign(cover_days=judged["cover_days"].map(
-        lambda v: None if pd.isna(v) or v == float("inf") else round(float(v), 2)))
+    table = _readable(judged.drop(columns="send" if as_of else []).assign(cover_days=judged["cover_days"].map(
+        lambda v: None if pd.isna(v) or v == float("inf") else round(float(v), 2))))
     summary = t("rs_summary", day=today.isoformat(), **counts)
     if len(judged):
         summary += "\n\n" + t("rs_demand_term", term=judged["demand_method"].iloc[0])
@@ -245,11 +256,11 @@ def restock_alerts(now: datetime | None = None, as_of: date | None = None) -> di
     sheets = purchase_suggestions(judged, config, t("rs_no_supplier"))
     if sheets:
         publish_report(family="purchase-suggestions", title=_dated(t("rs_po_title", day=today.isoformat()), as_of),
-                       tables={name: _rename(frame, "rs") for name, frame in sheets.items()},
+                       tables={name: _rename(_readable(frame), "rs") for name, frame in sheets.items()},
                        summary_md=t("rs_po_summary", lines=sum(len(f) for f in sheets.values()), suppliers=len(sheets)),
                        as_of=as_of)
     counts["purchase_lines"] = sum(len(f) for f in sheets.values())
-    logger.info("restock-alerts%s: %s", f" as of {as_of}" if as_of else "", counts)
+    logger.info(count_line({**({"as_of": as_of.isoformat()} if as_of else {}), **counts}))
     return counts
 
 

@@ -26,8 +26,7 @@ def check_warehouse() -> dict[str, int]:
     config = load_config()  # a bad configuration fails the run with the file and key named
     revision = migrate_warehouse()
     counts = count_warehouse_rows()
-    logger.info("warehouse at revision %s, %d tables, %d shops configured",
-                revision, len(counts), len(config.shops))
+    logger.info(t("wh_log_done", revision=revision, tables=len(counts), shops=len(config.shops)))
     table = counts.rename(columns={"table": t("table"), "rows": t("rows")})
     tokens = expiring_tokens(config.shops, config.rules.orders.token_expiry_warning_days)
     summary = f"{t('revision')}: `{revision}`"

@@ -17,7 +17,7 @@ from prefect.runtime import flow_run
 from flows import readable_run_name
 from config.schema import load_config
 from config.settings import get_settings
-from shopops.i18n import t
+from shopops.i18n import count_line, label, t
 from shopops.logmask import install_log_masking
 from shopops.notifications import EVENT_WATCHDOG, emit
 from tasks.reporting import publish_report
@@ -37,16 +37,18 @@ def watchdog(now: datetime | None = None) -> dict[str, int]:
     now = now or datetime.now(timezone.utc)
     found = watchdog_findings(config, get_settings().warehouse_url, now, flow_run.id)
     lines = [t("wd_shop_never" if f.kind == "shop_stale" and f.detail["minutes"] is None else f"wd_{f.kind}",
-               subject=f.subject, **f.detail) for f in found]
-    table = pd.DataFrame([{"kind": t(f"wd_kind_{f.kind}"), "subject": f.subject, "what": line}
-                          for f, line in zip(found, lines)], columns=["kind", "subject", "what"])
+               subject=f.subject, **(f.detail | ({"status": label("batch_status", f.detail["status"])}
+                                                 if "status" in f.detail else {}))) for f in found]
+    table = pd.DataFrame([{t("wd_col_kind"): label("watchdog_kind", f.kind), t("wd_col_subject"): f.subject,
+                           t("wd_col_what"): line} for f, line in zip(found, lines)],
+                         columns=[t("wd_col_kind"), t("wd_col_subject"), t("wd_col_what")])
     summary = (f"### {t('needs_person')}\n" + "\n".join(f"- {line}" for line in lines)) if lines else t("wd_all_well")
     publish_report(family="watchdog", title=t("wd_title"), tables={"findings": table}, summary_md=summary)
     for finding, line in zip(found, lines):
         emit(EVENT_WATCHDOG, f"shopops.watchdog.{finding.kind}.{finding.subject}", line, kind=finding.kind)
     counts = {kind: sum(f.kind == kind for f in found) for kind in
               ("shop_stale", "batch_past_cutoff", "push_failing", "approval_due", "run_stuck")}
-    logger.info("watchdog: %s", counts)
+    logger.info(count_line(counts))
     return counts
 
 

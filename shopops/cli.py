@@ -17,7 +17,7 @@ from shopops.as_of import AS_OF_HELP, as_of_option
 from shopops.cli_batch import batch_app
 from shopops.cli_errors import ShopopsGroup
 from shopops.cli_promo import promo_app
-from shopops.i18n import t, translator, when
+from shopops.i18n import count_line, label, say, t, translator, when
 from shopops.prefect_api import require_prefect
 
 #: ``ShopopsGroup`` turns any error that leaves a command into one message and an exit code
@@ -208,12 +208,13 @@ def ingest(shop: list[str] = typer.Option([], "--shop", help="Shop id (repeatabl
         raise rows  # explained once by ShopopsGroup
     if isinstance(rows, list):
         for row in rows:
-            typer.echo(f"{row['shop_id']:<16} {row['status']:<8} new {row['orders_new']:>7}  updated "
-                       f"{row['orders_updated']:>7}  quarantined {row['quarantined']:>5}")
+            typer.echo(t("cli_pull_row", shop=f"{row['shop_id']:<16}", status=label("pull_status", row["status"]),
+                         new=f"{row['orders_new']:>7}", updated=f"{row['orders_updated']:>7}",
+                         quarantined=f"{row['quarantined']:>5}"))
             if row["status"] == "skipped":   # a skipped shop always says why (who holds it, until when)
-                typer.echo(f"  {t('todo_skipped_why', shop=row['shop_id'], why=row['error'])}")
+                typer.echo(f"  {t('todo_skipped_why', shop=row['shop_id'], why=say(row['error']))}")
     if not state.is_completed():
-        typer.echo(state.message or "the pull failed; see the run's report", err=True)
+        typer.echo(state.message or t("cli_flow_failed", flow="pull-orders"), err=True)
         raise typer.Exit(1)
 
 
@@ -274,9 +275,9 @@ def quarantine_list(shop: Optional[str] = typer.Option(None, "--shop", help="Onl
 
     rows = repository.open_quarantine(_engine(), shop)
     for row in rows[:limit]:
-        typer.echo(f"#{row['id']:<6} {row['shop_id']:<16} {row['order_id'] or '(no id)':<22} "
+        typer.echo(f"#{row['id']:<6} {row['shop_id']:<16} {row['order_id'] or t('cli_no_id'):<22} "
                    + " | ".join(row["reasons"]))
-    typer.echo(f"{len(rows)} open" + (f" (first {limit} shown)" if len(rows) > limit else ""))
+    typer.echo(t("cli_quarantine_open", n=len(rows)) + (t("cli_first_shown", n=limit) if len(rows) > limit else ""))
 
 
 @quarantine_app.command("recheck")
@@ -286,7 +287,7 @@ def quarantine_recheck(shop: Optional[str] = typer.Option(None, "--shop", help="
     from tasks.secrets import pii_hash_key
 
     result = recheck_quarantine(load_config(), get_settings().warehouse_url, pii_hash_key(), shop)
-    typer.echo(f"checked {result.checked}: released {result.released}, still open {result.still_open}")
+    typer.echo(t("cli_recheck_done", checked=result.checked, released=result.released, still_open=result.still_open))
 
 
 def _engine():
@@ -307,11 +308,11 @@ def notify_setup(url: Optional[str] = typer.Option(None, help="Webhook URL (defa
 
     url = url or get_settings().webhook_url
     if not url:
-        typer.echo("No webhook URL: pass --url or set SHOPOPS_WEBHOOK_URL.", err=True)
+        typer.echo(t("cli_no_webhook"), err=True)
         raise typer.Exit(2)
     require_prefect(get_settings())
     for name in configure_notifications(url, get_settings().webhook_format):
-        typer.echo(f"automation: {name}")
+        typer.echo(t("cli_automation", name=name))
 
 
 stock_app = typer.Typer(help="Stock: warehouse counts, reconciliation, marketplace sync, restock (盘点、账实相符、库存同步、补货).",
@@ -463,7 +464,7 @@ def stock_discrepancies(limit: int = typer.Option(50, help="At most this many ro
     finally:
         engine.dispose()
     for row in frame.head(limit).itertuples(index=False):
-        typer.echo(f"#{row.id:<6} {t('stk_kind_' + row.kind):<10} {row.sku:<14} {row.warehouse:<6} {row.shop_id or '-':<16} "
+        typer.echo(f"#{row.id:<6} {label('discrepancy_kind', row.kind):<10} {row.sku:<14} {row.warehouse:<6} {row.shop_id or '-':<16} "
                    f"{t('stk_difference')} {row.difference:>6}  {row.suggested_cause or ''}")
     typer.echo(t("stk_open_count", n=len(frame)))
 
@@ -518,9 +519,9 @@ def _report_counts(state, flow_name: str) -> None:
     if isinstance(counts, Exception):
         raise counts  # the flow's error, explained once by ShopopsGroup
     if isinstance(counts, dict):
-        typer.echo("  ".join(f"{k} {v}" for k, v in counts.items()))
+        typer.echo(count_line(counts))
     if not state.is_completed():
-        typer.echo(state.message or f"{flow_name} failed; see the run's log", err=True)
+        typer.echo(state.message or t("cli_flow_failed", flow=flow_name), err=True)
         raise typer.Exit(1)
     if isinstance(counts, dict) and counts.get("share_errors"):
         typer.echo(t("stk_share_errors") + " " + t("stk_see_report"), err=True)

@@ -15,7 +15,7 @@ import typer
 from config.schema import load_config
 from config.settings import get_settings
 from shopops.as_of import AS_OF_HELP, as_of_option
-from shopops.i18n import t, when
+from shopops.i18n import count_line, label, say, t, when
 
 batch_app = typer.Typer(help="Shipping batches (发货波次): run, list, move a batch, release a hold.",
                         no_args_is_help=True)
@@ -38,9 +38,9 @@ def batch_run(max_orders: Optional[int] = typer.Option(None, "--max-orders", min
     if isinstance(counts, Exception):
         raise counts  # the flow's error, explained once by shopops.cli_errors.ShopopsGroup
     if isinstance(counts, dict):
-        typer.echo("  ".join(f"{k} {v}" for k, v in counts.items()))
+        typer.echo(count_line(counts))
     if not state.is_completed():
-        typer.echo(state.message or "shipping-batches failed; see the run's log", err=True)
+        typer.echo(state.message or t("cli_flow_failed", flow="shipping-batches"), err=True)
         raise typer.Exit(1)
 
 
@@ -52,9 +52,9 @@ def batch_list(all_: bool = typer.Option(False, "--all", help="Also handed-over 
 
     frame = store.read_batches(_engine(), None if all_ else store.LIVE_BATCH_STATUSES)
     for row in frame.head(limit).itertuples(index=False):
-        typer.echo(f"{row.batch_id:<44} {row.status:<12} {row.order_count:>4} orders {row.unit_count:>5} units  "
-                   f"created {when(row.created_at)}")
-    typer.echo(f"{len(frame)} batch(es)" + (f" (first {limit} shown)" if len(frame) > limit else ""))
+        typer.echo(t("cli_batch_row", batch=f"{row.batch_id:<44}", status=label("batch_status", row.status),
+                     orders=f"{row.order_count:>4}", units=f"{row.unit_count:>5}", created=when(row.created_at)))
+    typer.echo(t("cli_batches", n=len(frame)) + (t("cli_first_shown", n=limit) if len(frame) > limit else ""))
 
 
 def _move(batch_id: str, action: str) -> None:
@@ -64,14 +64,14 @@ def _move(batch_id: str, action: str) -> None:
     try:
         result = move_batch(load_config(), get_settings().warehouse_url, batch_id, action, datetime.now(timezone.utc))
     except BatchError as exc:
-        typer.echo(str(exc), err=True)
+        typer.echo(say(exc.args[0]), err=True)
         raise typer.Exit(1) from None
     if result.pulled is not None:
         for row in result.pulled.pulled.itertuples(index=False):
-            typer.echo(f"pulled out {row.shop_id}/{row.order_id}: {row.reason}")
-    typer.echo(t("ship_cli_moved", batch_id=batch_id, status=result.status))
+            typer.echo(t("cli_pulled_out", order=f"{row.shop_id}/{row.order_id}", reason=say(row.reason)))
+    typer.echo(t("ship_cli_moved", batch_id=batch_id, status=label("batch_status", result.status)))
     if result.status == "handed_over":
-        typer.echo(t("ship_moved", batch_id=batch_id, status=result.status,
+        typer.echo(t("ship_moved", batch_id=batch_id, status=label("batch_status", result.status),
                      pulled_out=len(result.pulled.pulled) if result.pulled else 0, ledger_rows=result.ledger_posted,
                      confirmed=result.confirmed, write_back_failed=len(result.write_back_errors)))
     if result.write_back_errors:
@@ -114,8 +114,7 @@ def batch_release_hold(order_id: str = typer.Argument(..., help="The held order'
         raise typer.BadParameter(str(exc).strip("'\""), param_hint="--shop") from None
     released = store.release_hold(_engine(), (platform, shop, order_id), by=by, now=datetime.now(timezone.utc))
     if not released:
-        typer.echo(f"{shop}/{order_id} has no open hold; `shopops batch run` lists the held orders in its report",
-                   err=True)
+        typer.echo(t("cli_no_open_hold", order=f"{shop}/{order_id}"), err=True)
         raise typer.Exit(1)
     typer.echo(t("ship_cli_released", n=released, order=f"{shop}/{order_id}"))
 

@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from shopops.i18n import t
+from shopops.i18n import count_line, label, t
 
 promo_app = typer.Typer(help="Promotion campaigns (双11, 618, 双12): prepare, start, report, close. A dry run "
                         "unless --live.", no_args_is_help=True)
@@ -51,10 +51,11 @@ def _run(phase: str, name: Optional[str], dry_run: bool) -> None:
     # CampaignError, a wrong order of phases or anything else: explained once by shopops.cli_errors
     result = state.result(raise_on_failure=True)
     shown = {k: v for k, v in result.items() if isinstance(v, (int, float, str, bool)) and k not in ("name", "phase")}
-    typer.echo("  ".join(f"{k} {v}" for k, v in shown.items()))
+    typer.echo(count_line({k: label("campaign_status", v) if k.startswith("status") else v for k, v in shown.items()}))
     for change in result.get("schedule_changes", []):
         typer.echo(f"  {change}")
-    typer.echo(t("pr_cli_done", phase=phase, name=name, status=result["status"], artifact=result.get("artifact", "-")))
+    typer.echo(t("pr_cli_done", phase=label("campaign_phase", phase), name=name,
+                 status=label("campaign_status", result["status"]), artifact=result.get("artifact", "-")))
     if dry_run:
         typer.echo(t("pr_cli_dry_run_hint", phase=phase, name=name))
 

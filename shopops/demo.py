@@ -301,10 +301,10 @@ class DemoStack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._write_demo_config()
 
-        self.say(t("step", n=1, total=steps, what="warehouse: migrate (shopops db upgrade)"))
+        self.say(t("step", n=1, total=steps, what=t("demo_step_warehouse")))
         self._run("shopops db upgrade", [_bin("shopops"), "db", "upgrade"])
 
-        self.say(t("step", n=2, total=steps, what=f"sandbox marketplace on {self.sandbox_url}"))
+        self.say(t("step", n=2, total=steps, what=t("demo_step_sandbox", url=self.sandbox_url)))
         scenario = self._write_scenario()
         self._spawn("sandbox", [sys.executable, "-m", "sandbox", "--scenario", str(scenario),
                                 "--port", str(self.settings.sandbox_port), "--data-dir", str(self.data_dir / "sandbox")])
@@ -313,7 +313,7 @@ class DemoStack:
         requests.post(f"{self.sandbox_url}/_sandbox/clock",
                       json={"now": datetime.now(timezone.utc).isoformat(), "rate": 1.0}, timeout=10).raise_for_status()
 
-        self.say(t("step", n=3, total=steps, what=f"Prefect server on {self.ui_url}"))
+        self.say(t("step", n=3, total=steps, what=t("demo_step_prefect", url=self.ui_url)))
         self._spawn("prefect-server", [prefect, "server", "start", "--host", "127.0.0.1",
                                        "--port", str(self.settings.prefect_port)])
         self._wait_for(f"{self.api_url}/health", "prefect-server")
@@ -324,21 +324,21 @@ class DemoStack:
         self._wait_for(f"http://127.0.0.1:{self.settings.reports_port}/_health", "reports-server")
         self.say(t("reports_server_listening", url=self.reports_url + "/", folder=folder))
 
-        self.say(t("step", n=4, total=steps, what="credentials (Secret blocks), shops, SKU catalogue, order history before today, stock"))
+        self.say(t("step", n=4, total=steps, what=t("demo_step_seed")))
         self._register_secrets_and_catalogue(scenario)
 
         pools = work_pools()
-        self.say(t("step", n=5, total=steps, what="work pool " + ", ".join(pools)))
+        self.say(t("step", n=5, total=steps, what=t("demo_step_pool", pools=", ".join(pools))))
         for pool in pools:
             self._run(f"creating the work pool {pool}", [prefect, "work-pool", "create", pool, "--type", "process"],
                       ok_if="already exists")
 
-        self.say(t("step", n=6, total=steps, what="deployments from prefect.yaml"))
+        self.say(t("step", n=6, total=steps, what=t("demo_step_deployments")))
         self._run("prefect deploy --all", [prefect, "--no-prompt", "deploy", "--all"])
 
         if self.settings.webhook_url:
             self._run("registering notifications", [_bin("shopops"), "notify", "setup"])
-        self.say(t("step", n=7, total=steps, what="worker"))
+        self.say(t("step", n=7, total=steps, what=t("demo_step_worker")))
         for pool in pools:
             self._spawn(f"worker-{pool}", [prefect, "worker", "start", "--pool", pool, "--name", f"demo-{pool}"])
 

@@ -47,6 +47,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "wd_kind_push_failing": {"en": "stock pushes failing", "zh_CN": "库存推送失败"},
     "wd_kind_approval_due": {"en": "approval due", "zh_CN": "审批临期"},
     "wd_kind_run_stuck": {"en": "run stuck", "zh_CN": "运行卡住"},
+    "wd_col_kind": {"en": "kind", "zh_CN": "类型"},
+    "wd_col_subject": {"en": "subject", "zh_CN": "对象"},
+    "wd_col_what": {"en": "what to do", "zh_CN": "说明与处理"},
     "wd_shop_stale": {"en": "{subject}: not completely pulled for {minutes} min (limit {limit} min). Open its latest pull-orders run.",
                       "zh_CN": "{subject}：已 {minutes} 分钟未完整拉单（上限 {limit} 分钟）。请打开其最近一次 pull-orders 运行查看。"},
     "wd_shop_never": {"en": "{subject}: never pulled completely. Run pull-orders for it and read its report.",
@@ -67,6 +70,14 @@ MESSAGES: dict[str, dict[str, str]] = {
                        "zh_CN": "127.0.0.1 的端口 {port} 已被其他程序占用。请停止该程序，或设置 SHOPOPS_PREFECT_PORT 为空闲端口。"},
     "demo_stopped": {"en": "Demo stopped.", "zh_CN": "演示已停止。"},
     "step": {"en": "[{n}/{total}] {what}", "zh_CN": "[{n}/{total}] {what}"},
+    "demo_step_warehouse": {"en": "warehouse: migrate (shopops db upgrade)", "zh_CN": "数据仓库：升级结构（shopops db upgrade）"},
+    "demo_step_sandbox": {"en": "sandbox marketplace on {url}", "zh_CN": "沙箱平台：{url}"},
+    "demo_step_prefect": {"en": "Prefect server on {url}", "zh_CN": "Prefect 服务：{url}"},
+    "demo_step_seed": {"en": "credentials (Secret blocks), shops, SKU catalogue, order history before today, stock",
+                       "zh_CN": "凭证（Secret 块）、店铺、商品档案、今天之前的订单历史、库存"},
+    "demo_step_pool": {"en": "work pool {pools}", "zh_CN": "工作池 {pools}"},
+    "demo_step_deployments": {"en": "deployments from prefect.yaml", "zh_CN": "按 prefect.yaml 创建部署"},
+    "demo_step_worker": {"en": "worker", "zh_CN": "工作进程（worker）"},
     "day_step_start": {"en": "  operating day {n}/{total}: {deployment} …", "zh_CN": "  运营日 {n}/{total}：{deployment} …"},
     "day_step_done": {"en": "  operating day {n}/{total}: {deployment} {state} in {seconds} s",
                       "zh_CN": "  运营日 {n}/{total}：{deployment} {state}，用时 {seconds} 秒"},
@@ -81,6 +92,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "rows": {"en": "Rows", "zh_CN": "行数"},
     "revision": {"en": "Schema revision", "zh_CN": "数据库结构版本"},
     "warehouse_report_title": {"en": "Warehouse check", "zh_CN": "数据仓库检查"},
+    "wh_log_done": {"en": "warehouse at revision {revision}, {tables} tables, {shops} shops configured",
+                    "zh_CN": "数据仓库结构版本 {revision}，{tables} 张表，已配置 {shops} 个店铺"},
     "report_file": {"en": "Excel report", "zh_CN": "Excel 报表"},
     "generated_at": {"en": "Generated at", "zh_CN": "生成时间"},
     # --as-of DAY (issue 23 #10): a past day recomputed as if it were that day
@@ -103,12 +116,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "todo_failed": {"en": "{shop}: the pull failed — {error}. Fix the cause, then rerun pull-orders for this shop.",
                     "zh_CN": "{shop}：抓取失败 — {error}。请排除原因后对该店铺重新运行 pull-orders。"},
     "todo_skipped_why": {"en": "{shop}: skipped — {why}",
-                         "zh_CN": "{shop}：已跳过（另一个运行正在抓取该店铺，运行锁未释放）— {why}"},
+                         "zh_CN": "{shop}：已跳过 — {why}"},
     "todo_skipped": {"en": "{shop}: skipped, another run was pulling it.",
                      "zh_CN": "{shop}：已跳过，另一个运行正在抓取该店铺。"},
     "todo_quarantined": {"en": "{shop}: {n} orders quarantined ({reasons}). See `shopops quarantine list --shop {shop}`.",
                          "zh_CN": "{shop}：{n} 个订单被隔离（{reasons}）。查看 `shopops quarantine list --shop {shop}`。"},
     "pull_failed": {"en": "pull failed for: {shops}", "zh_CN": "以下店铺抓取失败：{shops}"},
+    "pull_unknown_shops": {"en": "unknown shop(s) {shops}; known: {known}",
+                           "zh_CN": "未知店铺 {shops}；已配置的店铺：{known}"},
     "backfill_since_future": {
         "en": "The backfill start --since {since} is in the future (now {now}): nothing has been modified then "
               "yet. Give a past time, or leave --since out to pull from the watermark.",
@@ -134,6 +149,28 @@ MESSAGES: dict[str, dict[str, str]] = {
     "col_duration_s": {"en": "duration (s)", "zh_CN": "耗时（秒）"},
     "col_error": {"en": "error", "zh_CN": "错误"},
     "col_top_reasons": {"en": "main quarantine reasons", "zh_CN": "主要隔离原因"},
+    "pull_log_shop": {"en": "{shop}: {status}, {pages} pages, {new} new, {updated} updated, {unchanged} unchanged, "
+                            "{quarantined} quarantined{error}",
+                      "zh_CN": "{shop}：{status}，{pages} 页，新订单 {new}，更新 {updated}，未变 {unchanged}，隔离 {quarantined}{error}"},
+    "pull_log_done": {"en": "pulled {n} shops: {ok} ok, {incomplete} incomplete, {skipped} skipped, {failed} failed",
+                      "zh_CN": "已抓取 {n} 个店铺：成功 {ok}，不完整 {incomplete}，跳过 {skipped}，失败 {failed}"},
+    "pull_guard_taken_over": {"en": "{shop}: took over the run guard of {holder}, which is gone",
+                              "zh_CN": "{shop}：接管了已不存在的 {holder} 的运行锁"},
+    "pull_guard_held": {"en": "another run is pulling this shop right now ({holder}, its guard lasts until {until}); this "
+                              "run left it alone. If that run is stuck, cancel it in the UI: the next run then takes "
+                              "over at once",
+                        "zh_CN": "另一个运行正在抓取该店铺（{holder}，运行锁有效至 {until}）；本次运行未处理该店铺。"
+                                 "如该运行卡住，请在界面中取消：下一次运行会立即接管"},
+    "pull_backfill_progress": {"en": "backfill of {shop}", "zh_CN": "{shop} 补抓进度"},
+    "pull_window_short": {"en": "window {start} – {end}: the platform counts {expected} orders, its pages held {captured} "
+                                "(read {reads} times)",
+                          "zh_CN": "窗口 {start} – {end}：平台计数 {expected} 单，分页实际返回 {captured} 单（读取 {reads} 次）"},
+    "pull_windows_more": {"en": "{n} more", "zh_CN": "另有 {n} 个窗口"},
+    "pull_incomplete_advice": {"en": " — the watermark stays before the first of them; the next pull reads them again. If "
+                                     "it repeats, compare with the platform's back-office (`shopops ingest audit`) and "
+                                     "report it to the platform",
+                               "zh_CN": " — 水位线停在其中最早的窗口之前，下次抓取会重新读取。如反复出现，请与平台后台核对"
+                                        "（`shopops ingest audit`）并向平台反馈"},
     # customer-service follow-up
     "fu_title": {"en": "Customer-service follow-up (orders paid {day})", "zh_CN": "客服跟进清单（{day} 付款订单）"},
     "fu_unshipped_from_yesterday": {"en": "paid yesterday, not yet shipped", "zh_CN": "昨日付款未发货"},
@@ -191,6 +228,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     "stk_todo_read_failed": {"en": "{shop}: listing stock could not be read — {error}. Check the shop's credentials and API, then rerun reconcile-stock.",
                             "zh_CN": "{shop}：无法读取商品库存 — {error}。请检查店铺凭证与接口后重新运行 reconcile-stock。"},
     "stk_todo_plan_error": {"en": "{error}", "zh_CN": "{error}"},
+    "stk_shop_disabled": {"en": "the shop is disabled in shops.yaml: its listings were not read",
+                          "zh_CN": "该店铺在 shops.yaml 中已停用：未读取其商品库存"},
+    "stk_share_error": {"en": "SKU {sku}: allocation shares of its listings sum to {total}, more than 1 ({shares}); lower "
+                              "the shares — nothing is pushed for this SKU",
+                        "zh_CN": "SKU {sku}：各商品链接的分配比例之和为 {total}，超过 1（{shares}）；请调低比例——该 SKU 不推送库存"},
+    "stk_log_done": {"en": "reconcile-stock ({mode}): {counts}", "zh_CN": "库存对账（{mode}）：{counts}"},
+    "stk_sync_mode_none": {"en": "plan only", "zh_CN": "仅计划"},
+    "stk_sync_mode_dry_run": {"en": "dry run", "zh_CN": "试运行"},
+    "stk_sync_mode_live": {"en": "live", "zh_CN": "实际推送"},
     "stk_todo_count": {"en": "{n} count-vs-ledger difference(s) (sheet 'discrepancies'): find the unposted movement and post it, or accept the count with `shopops stock import-count`.",
                        "zh_CN": "盘点与台账不符 {n} 处（见 discrepancies 表）：查明未入账的出入库并补录，或用 `shopops stock import-count` 以盘点数为准。"},
     "stk_todo_oversell": {"en": "{n} listing(s) offer {units} unit(s) more than we can ship (oversell risk, sheet 'discrepancies'): lower them to the planned quantity in the back-office, or push the plan with `shopops stock sync --live`.",
@@ -494,6 +540,25 @@ MESSAGES: dict[str, dict[str, str]] = {
     "rs_send_reason": {"en": "sent / held back because", "zh_CN": "发送/未发送原因"},
     "rs_last_level": {"en": "last level sent", "zh_CN": "上次发送级别"},
     "rs_last_sent_at": {"en": "last sent", "zh_CN": "上次发送时间"},
+    # the reason of a suggestion and of its sending, in words (domain/restock.py builds them as Text)
+    "rs_reason_stock": {"en": "{available} available + {in_transit} in transit", "zh_CN": "可用 {available} + 在途 {in_transit}"},
+    "rs_reason_no_sales": {"en": "no sales", "zh_CN": "无销量"},
+    "rs_reason_cover": {"en": "{days} days of cover", "zh_CN": "可售 {days} 天"},
+    "rs_reason_overstock": {"en": "overstock: {stock}, {cover} at {demand}/day, above {limit} days",
+                            "zh_CN": "滞销：{stock}，按每天 {demand} 件{cover}，超过 {limit} 天"},
+    "rs_reason_critical": {"en": "covers {days} days, less than the {lead}-day lead time",
+                           "zh_CN": "仅够 {days} 天，少于 {lead} 天的采购周期"},
+    "rs_reason_warning": {"en": "at or below the reorder point {rop}", "zh_CN": "不高于再订货点 {rop}"},
+    "rs_reason_order": {"en": "{level}: {stock} {why}; order {qty} (S {s} − {position} = {raw}, whole cases of {pack}, "
+                              "MOQ {moq})",
+                        "zh_CN": "{level}：{stock}，{why}；建议采购 {qty} 件（S {s} − {position} = {raw}，按整箱 {pack} 件，"
+                                 "起订量 {moq}）"},
+    "rs_send_first": {"en": "first alert for this SKU", "zh_CN": "该 SKU 首次提醒"},
+    "rs_send_cooled": {"en": "cooldown over: last alert ({last}) at {at}", "zh_CN": "冷却期已过：上次提醒（{last}）于 {at}"},
+    "rs_send_worse": {"en": "worse than the last alert: {last} → {level}", "zh_CN": "比上次提醒更严重：{last} → {level}"},
+    "rs_send_held": {"en": "held back: {last} already sent at {at}, within the cooldown",
+                     "zh_CN": "未发送：{at} 已发过{last}提醒，仍在冷却期内"},
+    "rs_log_webhook_failed": {"en": "restock webhook failed: {error}", "zh_CN": "补货提醒 Webhook 发送失败：{error}"},
 }
 
 
@@ -528,6 +593,175 @@ def t(key: str, locale: str | None = None, **values: object) -> str:
     return text.format(**values) if values else text
 
 
+# --- the values of the product's codes, for a person (issue 23 #2) ---------------------------
+#: kind → code → (en, zh_CN). The database keeps the English codes; every report and CLI table
+#: shows them through :func:`label`. Kinds whose words already have keys elsewhere in this file
+#: (hold reasons, discrepancy kinds, settlement statuses, watchdog findings) point there in
+#: ``_LABEL_PREFIXES``.
+_LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "order_status": {"pending_payment": ("pending payment", "待付款"), "paid": ("paid", "已付款"),
+                     "presale_deposit_paid": ("presale, deposit paid", "预售已付定金"),
+                     "shipped": ("shipped", "已发货"), "completed": ("completed", "已完成"),
+                     "cancelled": ("cancelled", "已取消"), "refunding": ("refunding", "退款中"),
+                     "refunded": ("refunded", "已退款")},
+    "platform": {"taobao": ("Taobao/Tmall", "淘宝/天猫"), "jd": ("JD", "京东"), "pdd": ("Pinduoduo", "拼多多"),
+                 "douyin": ("Douyin", "抖音"), "shopify": ("Shopify", "Shopify"), "amazon": ("Amazon", "亚马逊"),
+                 "file": ("file import", "文件导入")},
+    "pull_status": {"ok": ("ok", "成功"), "incomplete": ("incomplete", "不完整"), "skipped": ("skipped", "已跳过"),
+                    "failed": ("failed", "失败")},
+    "batch_status": {"created": ("created", "已创建"), "picked": ("picked", "已拣货"), "packed": ("packed", "已打包"),
+                     "handed_over": ("handed over", "已交接"), "cancelled": ("cancelled", "已取消")},
+    "batch_action": {"picked": ("picked", "拣货完成"), "packed": ("packed", "打包完成"),
+                     "handover": ("handover", "交接")},
+    "batch_kind": {"single": ("single item", "单件"), "multi": ("multi item", "多件")},
+    "batch_order_status": {"in_batch": ("in batch", "在波次中"), "pulled_out": ("pulled out", "已撤出"),
+                           "shipped": ("shipped", "已发货")},
+    "read_status": {"ok": ("read", "已读取"), "partial": ("partly read", "部分读取"), "failed": ("failed", "读取失败"),
+                    "skipped": ("skipped", "已跳过"), "not_read": ("not read", "未读取")},
+    "push_action": {"push": ("push", "推送"), "unchanged": ("unchanged", "无需改动"),
+                    "report_edited": ("edited on the marketplace: reported", "平台端被改动（仅报告）")},
+    "push_outcome": {"dry_run": ("dry run", "试运行"), "confirmed": ("confirmed", "已确认"),
+                     "mismatch": ("read back different", "回读不一致"), "failed": ("failed", "失败")},
+    "lead_time_source": {"sku": ("the SKU", "商品档案"), "supplier": ("the supplier", "供应商"),
+                         "default": ("the default", "默认值")},
+    "campaign_status": {"defined": ("defined", "已定义"), "prepared": ("prepared", "已准备"),
+                        "running": ("running", "进行中"), "closed": ("closed", "已结束")},
+    "campaign_phase": {"prepare": ("prepare", "活动准备"), "start": ("start", "活动开始"), "report": ("report", "实时报表"),
+                       "close": ("close", "活动结束")},
+    "rule_severity": {"error": ("error", "错误"), "warning": ("warning", "提示")},
+    "promotion_rule": {"price_above_list_share": ("price above 50 % of list", "活动价高于吊牌价一半"),
+                       "price_not_below_history_low": ("price not below the 30-day low", "活动价不低于30天最低价"),
+                       "no_price_history": ("no price history", "无价格记录"),
+                       "coupon_not_multiple": ("coupon not a whole multiple", "优惠券非整数倍"),
+                       "coupon_above_max": ("coupon above the maximum", "优惠券超过上限"),
+                       "coupon_above_price_share": ("coupon above 20 % of price", "优惠券超过活动价20%"),
+                       "other_discount_before": ("another discount before", "活动前有其他折扣")},
+    "demand_source": {"expected_units": ("the campaign file", "活动文件"), "uplift": ("sales × uplift", "日常销量×提升系数"),
+                      "gift_of_promoted": ("gift of a promoted item", "活动商品赠品")},
+    "followup_problem": {"no_tracking": ("no tracking number", "无运单号"),
+                         "not_delivered": ("shipped long ago, not delivered", "发货已久，仍未签收")},
+    "yes_no": {"True": ("yes", "是"), "False": ("no", "否")},
+}
+#: the names of a run's counts (logs and CLI lines, :func:`count_line`)
+_COUNTS = {
+    "batches": ("batches", "波次"), "orders": ("orders", "订单"), "units": ("units", "件"), "held": ("held", "暂扣"),
+    "pulled_out": ("pulled out", "撤出"), "near_deadline": ("near deadline", "临近时限"),
+    "past_deadline": ("past deadline", "已超时"), "considered": ("considered", "处理"),
+    "waiting_merge": ("waiting to merge", "等待合单"), "batches_new": ("new batches", "新波次"),
+    "holds_new": ("new holds", "新暂扣"), "holds_kept": ("holds kept", "仍暂扣"),
+    "holds_released": ("holds released", "解除暂扣"), "missing_gifts": ("gifts missing", "缺赠品"),
+    "batch_id": ("batch", "波次"), "status": ("status", "状态"), "ledger_rows": ("ledger rows", "出库登记"),
+    "confirmed": ("tracking written back", "已回传运单号"), "write_back_failed": ("write-backs failed", "回传失败"),
+    "discrepancies": ("discrepancies", "差异"), "new_records": ("new records", "新记录"),
+    "already_open": ("already open", "已有未处理"), "count_vs_ledger": ("count≠ledger", "盘点≠台账"),
+    "oversell_risk": ("oversell risk", "超卖风险"), "undersell": ("undersell", "少卖"),
+    "shops_failed": ("shops not read", "读取失败店铺"), "positions": ("positions", "库存位置"),
+    "dry_run_pushes": ("dry-run pushes", "试运行推送"), "pushed_confirmed": ("pushed and confirmed", "推送已确认"),
+    "pushed_mismatch": ("read back different", "回读不一致"), "push_failed": ("pushes failed", "推送失败"),
+    "edited_on_marketplace": ("edited on marketplace", "平台端被改动"), "share_errors": ("share errors", "分配比例错误"),
+    "critical": ("critical", "紧急"), "warning": ("warning", "预警"), "overstock": ("overstock", "滞销"),
+    "sent": ("sent", "已发送"), "held_back": ("held back", "冷却未发"), "events": ("notifications", "通知"),
+    "purchase_lines": ("purchase lines", "采购行"),
+    "unshipped_from_yesterday": ("paid yesterday, not shipped", "昨日付款未发货"),
+    "out_of_stock": ("out of stock", "缺货"), "deadline": ("near or past deadline", "临近或超过时限"),
+    "abnormal_logistics": ("abnormal logistics", "物流异常"),
+    "shop_stale": ("shops not pulled", "未拉单店铺"), "batch_past_cutoff": ("batches past cut-off", "超时波次"),
+    "push_failing": ("pushes failing", "推送失败"), "approval_due": ("approvals due", "临期审批"),
+    "run_stuck": ("runs stuck", "卡住的运行"), "shops": ("shops", "店铺"), "ok": ("ok", "成功"),
+    "incomplete": ("incomplete", "不完整"), "skipped": ("skipped", "跳过"), "failed": ("failed", "失败"),
+    "checked": ("checked", "已检查"), "released": ("released", "已解除"), "still_open": ("still open", "仍未解除"),
+    "name": ("campaign", "活动"), "phase": ("phase", "阶段"), "dry_run": ("dry run", "试运行"),
+    "status_before": ("status before", "之前状态"), "repeat": ("repeated", "重复运行"),
+    "as_of": ("as of", "截至"),
+    "price_errors": ("price errors", "价格错误"), "price_warnings": ("price warnings", "价格提示"),
+    "open_discrepancies": ("open discrepancies", "未处理差异"), "listing_read_errors": ("listing read errors", "库存读取错误"),
+    "shortfall_skus": ("SKUs short", "缺货SKU"), "shortfall_units": ("units short", "缺口件数"),
+    "restock_alerts": ("restock alerts", "补货提醒"), "ready_to_start": ("ready to start", "可以开始"),
+    "reconciliation_clean": ("reconciliation clean", "盘点一致"), "artifact": ("report", "报表"),
+    "schedule_changes": ("schedule changes", "调度变更"), "listings_tightened": ("buffers tightened", "收紧缓冲"),
+    "schedules_restored_exactly": ("schedules restored", "调度已恢复"), "buffers_restored": ("buffers restored", "缓冲已恢复"),
+    "uplift_revenue": ("revenue × baseline", "销售额相对基线倍数"), "revenue_minor": ("revenue (fen)", "销售额（分）"),
+    "oversold_skus": ("SKUs oversold", "超卖SKU"), "oversell_records": ("oversell records", "超卖记录"),
+}
+MESSAGES.update({f"cnt_{name}": {"en": en, "zh_CN": zh} for name, (en, zh) in _COUNTS.items()})
+#: a quarantine reason's family (tasks/ingest._reason_family: particulars replaced by … and N) in words
+_QUARANTINE_FAMILIES = {
+    "order id is missing": "订单号缺失", "modified time is missing": "修改时间缺失",
+    "order total is missing": "订单金额缺失", "order total is negative": "订单金额为负",
+    "post fee is negative": "运费为负", "order discount is negative": "订单优惠为负",
+    "currency is missing": "币种缺失", "unknown currency …": "未知币种", "status is missing": "状态缺失",
+    "status … is not a canonical status": "平台状态无法识别", "paid time N is in the future": "付款时间晚于当前时间",
+    "order has no lines": "订单没有商品行",
+    "line totals N + post fee N + tax N - discount N differ from the order total N by N": "商品行合计与订单金额不符",
+    "line totals N + post fee N + tax N − discount N differ from the order total N by N": "商品行合计与订单金额不符",
+    "SKU is missing": "商品编码缺失", "SKU … is not in the catalogue": "商品编码不在商品档案中",
+    "quantity is missing": "数量缺失", "quantity must be > N": "数量必须大于 0", "unit price is negative": "单价为负",
+    "line total is negative": "行金额为负", "line id … appears more than once in the order": "订单内商品行编号重复",
+}
+MESSAGES.update({f"qfam_{family}": {"en": family, "zh_CN": zh} for family, zh in _QUARANTINE_FAMILIES.items()})
+#: kinds whose words are existing keys: ``<prefix><code>``
+_LABEL_PREFIXES = {"hold_reason": "ship_reason_", "discrepancy_kind": "stk_kind_", "settlement_status": "st_status_",
+                   "watchdog_kind": "wd_kind_", "promotion_item_kind": "pr_kind_", "quarantine_reason": "qfam_",
+                   "restock_level": "rs_level_"}
+for _kind, _codes in _LABELS.items():
+    MESSAGES.update({f"lbl_{_kind}_{code}": {"en": en, "zh_CN": zh} for code, (en, zh) in _codes.items()})
+
+
+def label(kind: str, value: object, locale: str | None = None) -> object:
+    """The code ``value`` of ``kind`` ("order_status", "paid") in the reader's language
+    ("已付款"); a code without a label, and an empty value, are returned as they are."""
+    if value is None or isinstance(value, float) and value != value:
+        return value
+    code = str(value.value if hasattr(value, "value") and not isinstance(value, str) else value)
+    if isinstance(value, bool):
+        code = str(value)
+    key = f"{_LABEL_PREFIXES.get(kind, f'lbl_{kind}_')}{code}"
+    return t(key, locale) if key in MESSAGES else value
+
+
+def labelled(frame, locale: str | None = None, **kinds: str):
+    """``frame`` with each column of ``kinds`` (column=kind) in words (:func:`label`); a cell
+    holding a list of codes becomes the words joined."""
+    out = frame.copy()
+    for column, kind in kinds.items():
+        if column in out.columns:
+            out[column] = out[column].map(
+                lambda v: "、".join(str(label(kind, x, locale)) for x in v) if isinstance(v, (list, tuple))
+                else label(kind, v, locale))
+    return out
+
+
+def say(text: object, locale: str | None = None) -> str:
+    """A :class:`domain.text.Text` in the reader's language (any other value as it is)."""
+    key = getattr(text, "key", None)
+    if key is None:
+        return "" if text is None else str(text)
+    values = {k: say(v, locale) if hasattr(v, "key") else v for k, v in text.values.items()}
+    if key == "":
+        return str(values.get("sep", "; ")).join(say(p, locale) for p in values.get("parts", []))
+    return t(key, locale, **values) if key in MESSAGES else str(text)
+
+
+def localise_schema(schema: dict, form: str, locale: str | None = None) -> dict:
+    """A form's JSON schema (a Prefect run input or a flow's parameters) with each field's title
+    and description in the reader's language: ``form_<form>_<field>`` and ``…_help`` (a field
+    without them keeps its own). The schema is changed in place and returned."""
+    for name, prop in (schema.get("properties") or {}).items():
+        if f"form_{form}_{name}" in MESSAGES:
+            prop["title"] = t(f"form_{form}_{name}", locale)
+        if f"form_{form}_{name}_help" in MESSAGES:
+            prop["description"] = t(f"form_{form}_{name}_help", locale)
+    return schema
+
+
+def count_line(counts: dict, locale: str | None = None) -> str:
+    """A run's counts for a terminal line ("波次 3  订单 12 …"), each name in words (``cnt_<name>``)."""
+    def value(v: object) -> object:
+        return label("yes_no", v, locale) if isinstance(v, bool) else len(v) if isinstance(v, (list, tuple)) else v
+
+    return "  ".join(f"{t('cnt_' + k, locale) if 'cnt_' + k in MESSAGES else k} {value(v)}" for k, v in counts.items())
+
+
 # --- monthly settlement (flows/settlement.py, tasks/settlement.py) -------------------------
 MESSAGES.update({
     "st_title": {"en": "Monthly settlement {month} ({preset}), version {version}: {status}",
@@ -542,6 +776,8 @@ MESSAGES.update({
     "st_totals": {"en": "{people} people; commission total **{total}** yuan.",
                   "zh_CN": "{people} 人；提成合计 **{total}** 元。"},
     "st_new_version": {"en": "A new version was stored.", "zh_CN": "已保存新版本。"},
+    "st_log_version": {"en": "settlement {month} ({preset}): version {version}, {status}. {stored}",
+                       "zh_CN": "{month} 结算（{preset}）：第 {version} 版，{status}。{stored}"},
     "st_same_inputs": {"en": "Same inputs as version {version} ({status}): no new version was stored.",
                        "zh_CN": "输入与第 {version} 版（{status}）相同：未保存新版本。"},
     "st_already_final": {"en": "Version {version} with these inputs is already final (approved {at} by {by}); nothing to do.",
@@ -575,6 +811,17 @@ MESSAGES.update({
     "st_previous_note": {"en": "Earlier note on this version: {note}", "zh_CN": "该版本此前的备注：{note}"},
     "st_form": {"en": "**Settlement {month}, version {version}** ({preset}): {people} people, commission total {total} yuan. Statement: {file} (artifact `{artifact}`). Approve it, or request a correction and say in the note what is wrong.",
                 "zh_CN": "**{month} 结算第 {version} 版**（{preset}）：{people} 人，提成合计 {total} 元。结算表：{file}（工件 `{artifact}`）。请批准，或要求更正并在备注中写明问题。"},
+    # the approval form's fields (flows/settlement.py ApprovalForm)
+    "form_approval_decision": {"en": "Decision", "zh_CN": "审批决定"},
+    "form_approval_decision_help": {"en": "approve: the settlement becomes final. request_correction: it is not paid; say "
+                                          "why in the note.",
+                                    "zh_CN": "approve（批准）：结算生效；request_correction（要求更正）：暂不发放，请在备注中写明原因。"},
+    "form_approval_note": {"en": "Note", "zh_CN": "备注"},
+    "form_approval_note_help": {"en": "What must be corrected (or a remark on the approval).",
+                                "zh_CN": "需要更正的内容（或对批准的说明）。"},
+    "form_approval_reviewer": {"en": "Reviewer", "zh_CN": "审批人"},
+    "form_approval_reviewer_help": {"en": "Your name (required): stored with the decision.",
+                                    "zh_CN": "您的姓名（必填）：与审批决定一起保存。"},
     "st_approved": {"en": "Settlement {month} version {version} is final (approved by {by}).",
                     "zh_CN": "{month} 结算第 {version} 版已确认（审批人 {by}）。"},
     "st_correction": {"en": "Correction requested for settlement {month} version {version}: {note}. Correct the input files and run monthly-settlement for {month} again.",
@@ -597,6 +844,13 @@ MESSAGES.update({
     "st_annual_coefficient": {"en": "annual coefficient", "zh_CN": "年度系数"},
     "st_annual_bonus": {"en": "annual bonus (yuan)", "zh_CN": "年终奖（元）"},
     "st_flags": {"en": "flags", "zh_CN": "提示"},
+    "st_flag_low_coefficient": {"en": "coefficient below {threshold} for {run} consecutive months ({first} to {month}): "
+                                      "for review",
+                                "zh_CN": "考核系数连续 {run} 个月低于 {threshold}（{first} 至 {month}）：需复核"},
+    "st_flag_negative_commission": {"en": "refunds exceed sales: commission {amount} yuan (a deduction) — check before "
+                                          "approving",
+                                    "zh_CN": "退款超过销售额：提成 {amount} 元（扣减）——审批前请核对"},
+    "st_flag_left": {"en": "left on {left}: no pay for {month}", "zh_CN": "已于 {left} 离职：{month} 不计提成"},
     "st_actual": {"en": "actual (yuan)", "zh_CN": "实际（元）"},
     "st_target": {"en": "target (yuan)", "zh_CN": "目标（元）"},
     "st_measure": {"en": "measure", "zh_CN": "比值"},
@@ -703,6 +957,22 @@ MESSAGES.update({
 
 # --- promotion campaigns (flows/promotion.py, shopops/cli_promo.py) -------------------------
 MESSAGES.update({
+    # the custom-run form of promotion-campaign (its parameters, flows/promotion.py)
+    "form_promotion_phase": {"en": "Phase", "zh_CN": "阶段"},
+    "form_promotion_phase_help": {"en": "prepare (rule checks, reconciliation, readiness) → start (campaign mode: every-minute "
+                                        "pull, 15-minute report) → report (live figures) → close (normal cadence back, "
+                                        "after-action report). Each phase may be run again.",
+                                  "zh_CN": "prepare（准备：规则检查、盘点核对、备货）→ start（开始：活动模式，每分钟抓单、每 15 分钟报表）"
+                                           "→ report（实时数据）→ close（结束：恢复正常频率并复盘）。每个阶段都可以重复运行。"},
+    "form_promotion_name": {"en": "Campaign", "zh_CN": "活动名称"},
+    "form_promotion_name_help": {"en": "The campaign's name, as in its file (e.g. double11-2026).",
+                                 "zh_CN": "活动名称，与活动文件中的一致（例如 double11-2026）。"},
+    "form_promotion_dry_run": {"en": "Dry run", "zh_CN": "试运行"},
+    "form_promotion_dry_run_help": {"en": "Compute and report only; change no state, schedule, buffer or alert.",
+                                    "zh_CN": "只计算和报告；不改动状态、调度、库存缓冲或预警。"},
+    "form_promotion_now": {"en": "Run at", "zh_CN": "运行时刻"},
+    "form_promotion_now_help": {"en": "The moment the phase runs at (UTC); empty means now.",
+                                "zh_CN": "该阶段按哪个时刻运行（UTC）；留空表示现在。"},
     "pr_dry_run": {"en": "**Dry run**: figures computed, nothing changed (no state, schedule, buffer or alert).",
                    "zh_CN": "**试运行**：只计算和报告，不做任何更改（状态、调度、缓冲、预警均未改动）。"},
     "pr_refuse_prepare_running": {"en": "Campaign {name} is running: prepare comes before start. Run `report` for live figures or `close` to end it.",
@@ -761,6 +1031,11 @@ MESSAGES.update({
     "pr_kind_gift": {"en": "gift", "zh_CN": "赠品"},
     "pr_todo_shortfall": {"en": "{sku} ({kind}): {short} units short of the readiness target; restock {qty} ({level}; order by {order_by} to arrive by the preparation date).",
                           "zh_CN": "{sku}（{kind}）：距备货目标缺 {short} 件；建议补货 {qty} 件（{level}；须在 {order_by} 前下单才能在备货截止日前到货）。"},
+    "pr_shortfall_reason": {"en": "campaign readiness: {short} units short of the target by {prep}; an order today arrives "
+                                  "{arrives} (lead time {lead} d)",
+                            "zh_CN": "活动备货：距 {prep} 的备货目标缺 {short} 件；今天下单 {arrives} 到货（采购周期 {lead} 天）"},
+    "pr_log_done": {"en": "promotion-campaign {phase} {name} ({status}): {counts}",
+                    "zh_CN": "促销活动 {name} {phase}（{status}）：{counts}"},
     "pr_shortfall_event": {"en": "{sku}: campaign {campaign} is {short} units short; restock {qty}.",
                            "zh_CN": "{sku}：活动 {campaign} 缺货 {short} 件；建议补货 {qty} 件。"},
     "pr_start_title": {"en": "Promotion {name}: campaign mode", "zh_CN": "促销活动 {name}：活动模式"},
@@ -873,6 +1148,19 @@ MESSAGES.update({
                              "zh_CN": "部分平台未接收运单号（见下）。包裹已发出；请排除原因（授权、订单状态）后再次运行 "
                                       "`shopops batch handover {batch_id}`：只会重试这些订单。"},
     "ship_cli_moved": {"en": "Batch {batch_id}: {status}.", "zh_CN": "波次 {batch_id}：{status}。"},
+    "batch_step_cancelled": {"en": "batch {batch_id} is cancelled (every order was pulled out); it cannot be {step}",
+                             "zh_CN": "波次 {batch_id} 已取消（所有订单均已撤出），不能再变为“{step}”"},
+    "batch_step_next": {"en": "its next step is '{step}'", "zh_CN": "下一步应为“{step}”"},
+    "batch_step_finished": {"en": "it is finished", "zh_CN": "它已全部完成"},
+    "batch_step_illegal": {"en": "batch {batch_id} is '{status}', so it cannot become '{step}': {then} (steps: {steps})",
+                           "zh_CN": "波次 {batch_id} 当前为“{status}”，不能变为“{step}”：{then}（步骤：{steps}）"},
+    "batch_unknown_step": {"en": "unknown step '{action}'; use one of {actions}", "zh_CN": "未知步骤 '{action}'；可用：{actions}"},
+    "batch_not_found": {"en": "there is no batch {batch_id}; `shopops batch list` shows the batches",
+                        "zh_CN": "没有波次 {batch_id}；`shopops batch list` 可列出所有波次"},
+    "batch_run_next": {"en": "; run `{command}`", "zh_CN": "；请运行 `{command}`"},
+    "batch_moved_meanwhile": {"en": "batch {batch_id} was moved by someone else meanwhile; `shopops batch list` shows "
+                                    "where it is now",
+                              "zh_CN": "波次 {batch_id} 在此期间已被他人推进；`shopops batch list` 可查看其当前状态"},
     "ship_cli_released": {"en": "Released {n} hold(s) of {order}; the next shipping-batches run considers it again.",
                           "zh_CN": "已解除 {order} 的 {n} 条暂扣；下次发货波次运行会重新处理该订单。"},
     "ship_reason_remark_needs_person": {"en": "remark needs a person", "zh_CN": "备注需人工处理"},
@@ -881,6 +1169,41 @@ MESSAGES.update({
     "ship_reason_refund_in_progress": {"en": "refund in progress", "zh_CN": "退款中"},
     "ship_reason_unknown_sku": {"en": "SKU unknown to the catalogue", "zh_CN": "商品编码不在商品档案中"},
     "ship_reason_out_of_stock": {"en": "out of stock", "zh_CN": "缺货"},
+    # each hold reason in words (domain/batching.py builds them as domain.text.Text)
+    "hold_buyer_remark_mentions": {"en": "buyer remark mentions {words}: read it before shipping",
+                                   "zh_CN": "买家留言提到 {words}：发货前请先阅读"},
+    "hold_seller_remark_mentions": {"en": "seller remark mentions {words}: read it before shipping",
+                                    "zh_CN": "卖家备注提到 {words}：发货前请先阅读"},
+    "hold_address_missing": {"en": "{parts} missing", "zh_CN": "缺少{parts}"},
+    "hold_address_province": {"en": "province", "zh_CN": "省"},
+    "hold_address_city": {"en": "city", "zh_CN": "市"},
+    "hold_address_address_masked": {"en": "street address", "zh_CN": "详细地址"},
+    "hold_presale_unpaid": {"en": "presale: only the deposit is paid, the balance is not",
+                            "zh_CN": "预售：只付了定金，尾款未付"},
+    "hold_line_refund": {"en": "line {line} ({sku}): refund {refund}", "zh_CN": "第 {line} 行（{sku}）：退款状态 {refund}"},
+    "hold_order_refunding": {"en": "order is refunding", "zh_CN": "订单退款中"},
+    "hold_sku_unknown": {"en": "line {line}: SKU '{sku}' is not in the catalogue",
+                         "zh_CN": "第 {line} 行：商品编码 '{sku}' 不在商品档案中"},
+    "hold_sku_missing": {"en": "line {line} has no SKU", "zh_CN": "第 {line} 行没有商品编码"},
+    "hold_short_none_left": {"en": "SKU {sku}: needs {needed}, none left in any warehouse",
+                             "zh_CN": "商品 {sku}：需要 {needed} 件，所有仓库均无库存"},
+    "hold_short_in": {"en": "SKU {sku}: needs {needed}, {units} short in {warehouse}; left: {left}",
+                      "zh_CN": "商品 {sku}：需要 {needed} 件，{warehouse} 缺 {units} 件；其他仓库余量：{left}"},
+    "hold_short": {"en": "SKU {sku}: needs {needed}, {units} short; left: {left}",
+                   "zh_CN": "商品 {sku}：需要 {needed} 件，缺 {units} 件；各仓库余量：{left}"},
+    "hold_shipped_in_part": {"en": "shipped in part, the rest held: {detail}", "zh_CN": "部分发货，其余暂扣：{detail}"},
+    "hold_cannot_ship_whole": {"en": "cannot ship it whole: {detail}", "zh_CN": "无法整单发货：{detail}"},
+    # why an order left its batch (tasks/shipping.py PULL_OUT_REASONS)
+    "pull_out_cancelled": {"en": "cancelled after batching", "zh_CN": "建波次后已取消"},
+    "pull_out_refunded": {"en": "refunded after batching", "zh_CN": "建波次后已退款"},
+    "pull_out_refunding": {"en": "refund requested after batching", "zh_CN": "建波次后申请退款"},
+    "pull_out_shipped": {"en": "shipped outside this batch (marketplace back office?)",
+                         "zh_CN": "已在本波次之外发货（平台后台操作？）"},
+    "pull_out_completed": {"en": "shipped outside this batch (marketplace back office?)",
+                           "zh_CN": "已在本波次之外发货（平台后台操作？）"},
+    "pull_out_pending_payment": {"en": "no longer paid", "zh_CN": "订单已不是已付款状态"},
+    "pull_out_refund_requested": {"en": "refund requested after batching: {detail}", "zh_CN": "建波次后申请退款：{detail}"},
+    "pull_out_lines_refunded": {"en": "refunded after batching: {lines}", "zh_CN": "建波次后已退款：{lines}"},
     # headings of the report tables and the papers
     "ship_batch_id": {"en": "batch", "zh_CN": "波次号"},
     "ship_warehouse": {"en": "warehouse", "zh_CN": "仓库"},
@@ -941,6 +1264,24 @@ MESSAGES.update({
                      "zh_CN": "文件无法按文本读取（{error}）。请另存为 UTF-8 编码后重试。"},
     "cli_os_error": {"en": "{error}. Check the path and its permissions.",
                      "zh_CN": "{error}。请检查路径及其权限。"},
+    # the CLI's own lines (shopops/cli.py, cli_batch.py, cli_promo.py)
+    "cli_flow_failed": {"en": "{flow} failed; see the run's log and report", "zh_CN": "{flow} 运行失败；请查看该运行的日志和报表"},
+    "cli_pull_row": {"en": "{shop} {status}  new {new}  updated {updated}  quarantined {quarantined}",
+                     "zh_CN": "{shop} {status}  新订单 {new}  更新 {updated}  隔离 {quarantined}"},
+    "cli_no_id": {"en": "(no id)", "zh_CN": "（无订单号）"},
+    "cli_quarantine_open": {"en": "{n} open", "zh_CN": "未处理 {n} 条"},
+    "cli_first_shown": {"en": " (first {n} shown)", "zh_CN": "（显示前 {n} 条）"},
+    "cli_recheck_done": {"en": "checked {checked}: released {released}, still open {still_open}",
+                         "zh_CN": "已复查 {checked} 条：放行 {released} 条，仍隔离 {still_open} 条"},
+    "cli_no_webhook": {"en": "No webhook URL: pass --url or set SHOPOPS_WEBHOOK_URL.",
+                       "zh_CN": "没有 Webhook 地址：请用 --url 指定，或设置 SHOPOPS_WEBHOOK_URL。"},
+    "cli_automation": {"en": "automation: {name}", "zh_CN": "自动化：{name}"},
+    "cli_batch_row": {"en": "{batch} {status}  {orders} orders {units} units  created {created}",
+                      "zh_CN": "{batch} {status}  {orders} 单 {units} 件  创建于 {created}"},
+    "cli_batches": {"en": "{n} batch(es)", "zh_CN": "共 {n} 个波次"},
+    "cli_pulled_out": {"en": "pulled out {order}: {reason}", "zh_CN": "已撤出 {order}：{reason}"},
+    "cli_no_open_hold": {"en": "{order} has no open hold; `shopops batch run` lists the held orders in its report",
+                         "zh_CN": "{order} 没有未解除的暂扣；`shopops batch run` 的报表列出所有暂扣订单"},
     # the Prefect server the CLI talks to (shopops/prefect_api.py, issue 23 #7)
     "pf_unreachable": {"en": "No Prefect server answers at {url} ({source}; {error}). This command runs on the team's "
                              "Prefect server and starts no throwaway one. Start the demo with `shopops demo` (its server "
@@ -1047,6 +1388,8 @@ _SHEETS = {
 MESSAGES.update({f"sheet_{name}": {"en": name, "zh_CN": zh} for name, zh in _SHEETS.items()})
 MESSAGES.update({
     "xlsx_total": {"en": "Total", "zh_CN": "合计"},
+    "report_table_description": {"en": "{title} — {table} ({rows} rows; full table in {file})",
+                                 "zh_CN": "{title} — {table}（{rows} 行；完整数据见 {file}）"},
     "xlsx_page": {"en": "Page &P of &N", "zh_CN": "第 &P 页，共 &N 页"},
     "report_link_local": {"en": "This link opens only on the server machine: set SHOPOPS_REPORTS_URL to the "
                                 "reports server (see docs/RUNBOOK.md) for links that open in any browser.",

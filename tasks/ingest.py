@@ -32,13 +32,14 @@ from connectors import (Connector, ConnectorError, Credentials, FileImportError,
                         build_connector, default_settings, redact)
 from domain.canonical import CanonicalFrames
 from domain.normalise import normalise
+from domain.text import Text
 from domain.validation import (ValidationOutcome, ValidationRules, prepare_suite, resolve_listed_skus,
                                undecodable_bytes_as_text, undecodable_fields, validate_orders)
 from domain.windows import Window, pull_window, watermark_limit
 from warehouse import repository
 from warehouse.db import make_engine
 from tasks.secrets import EXPIRING_PLATFORMS, pii_hash_key, shop_credentials, store_credentials
-from shopops.i18n import when
+from shopops.i18n import label, say, t, when
 
 #: Test seam (tests/integration/test_ingest_crash.py): ``SHOPOPS_TEST_CRASH_AT=<point>:<n>`` makes
 #: the process SIGKILL itself the n-th time it passes ``_crash_point(<point>)``, to prove that a
@@ -126,6 +127,22 @@ class _Chunk:
     @property
     def records(self) -> int:
         return sum(len(p.records) for p in self.pages)
+
+
+def incomplete_windows_text(short: list) -> Text:
+    """Why a pull is incomplete: the windows whose pages held fewer orders than the platform
+    counts (``WindowCount``-like: window, expected, captured, reads) and what happens next. English
+    in the pull log table; said in the reader's language in the report (issue 23 #2)."""
+    windows = [Text(f"window {when(c.window.start)} – {when(c.window.end)}: the platform counts "
+                    f"{c.expected} orders, its pages held {c.captured} (read {c.reads} times)",
+                    "pull_window_short", start=when(c.window.start), end=when(c.window.end),
+                    expected=c.expected, captured=c.captured, reads=c.reads) for c in short[:5]]
+    if len(short) > 5:
+        windows.append(Text(f"{len(short) - 5} more", "pull_windows_more", n=len(short) - 5))
+    return Text.joined([Text.joined(windows), Text(
+        " — the watermark stays before the first of them; the next pull reads them again. If it repeats, "
+        "compare with the platform's back-office (`shopops ingest audit`) and report it to the platform",
+        "pull_incomplete_advice")], "")
 
 
 def _reason_family(reason: str) -> str:
@@ -447,12 +464,7 @@ class ShopPull:
         short = [c for c in self.connector.window_counts if not c.complete]
         if short:
             self.result.status = "incomplete"
-            self.result.error = "; ".join(
-                f"window {when(c.window.start)} – {when(c.window.end)}: the platform counts "
-                f"{c.expected} orders, its pages held {c.captured} (read {c.reads} times)" for c in short[:5]) + (
-                f"; {len(short) - 5} more" if len(short) > 5 else "") + (
-                " — the watermark stays before the first of them; the next pull reads them again. If it repeats, "
-                "compare with the platform's back-office (`shopops ingest audit`) and report it to the platform")
+            self.result.error = incomplete_windows_text(short)
         self._log_window(window, started_at, self.result.status, error=self.result.error)
         return self.result
 
@@ -554,15 +566,14 @@ def take_run_guard(engine, shop_id: str, holder: str, ttl: timedelta) -> str | N
     if current is not None and holder_is_gone(current) and repository.take_over_lease(engine, shop_id, current, holder, ttl):
         import logging
 
-        logging.getLogger(__name__).warning("%s: took over the run guard of %s, which is gone", shop_id,
-                                            describe_holder(current))
+        logging.getLogger(__name__).warning(t("pull_guard_taken_over", shop=shop_id, holder=describe_holder(current)))
         return None
     until_text = "?"
     if until is not None:
         until_text = when(until)
-    return (f"another run is pulling this shop right now ({describe_holder(current)}, its guard lasts until "
-            f"{until_text}); this run left it alone. If that run is stuck, cancel it in the UI: the next run then "
-            "takes over at once")
+    return Text(f"another run is pulling this shop right now ({describe_holder(current)}, its guard lasts until "
+                f"{until_text}); this run left it alone. If that run is stuck, cancel it in the UI: the next run then "
+                "takes over at once", "pull_guard_held", holder=describe_holder(current), until=until_text)
 
 
 def shop_connector(shop: ShopConfig, clock: Callable[[], datetime]) -> Connector:
@@ -659,7 +670,7 @@ def ingest_shop(config: AppConfig, shop_id: str, database_url: str, since: datet
     logger = get_run_logger()
     artifact_id = None
     if since is not None:  # a backfill: show progress in the UI
-        artifact_id = create_progress_artifact(progress=0.0, description=f"backfill of {shop_id}")
+        artifact_id = create_progress_artifact(progress=0.0, description=t("pull_backfill_progress", shop=shop_id))
 
     def progress(pct: float) -> None:
         if artifact_id is not None:
@@ -667,7 +678,7 @@ def ingest_shop(config: AppConfig, shop_id: str, database_url: str, since: datet
 
     result = pull_shop(config, shop_id, database_url=database_url, since=since, until=until, owner=owner,
                        progress=progress)
-    logger.info("%s: %s, %d pages, %d new, %d updated, %d unchanged, %d quarantined%s", shop_id, result.status,
-                result.pages, result.orders_new, result.orders_updated, result.orders_unchanged, result.quarantined,
-                f" — {result.error}" if result.error else "")
+    logger.info(t("pull_log_shop", shop=shop_id, status=label("pull_status", result.status), pages=result.pages,
+                  new=result.orders_new, updated=result.orders_updated, unchanged=result.orders_unchanged,
+                  quarantined=result.quarantined, error=f" — {say(result.error)}" if result.error else ""))
     return result

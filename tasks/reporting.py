@@ -306,6 +306,8 @@ def publish_report(family: str, title: str, tables: dict[str, pd.DataFrame], sum
     for name, frame in tables.items():
         create_table_artifact(
             table=records_for_artifact(frame), key=_artifact_key(f"{family}-{name}"),
-            description=f"{title} — {name} ({len(frame)} rows; full table in {path.name})",
+            description=t("report_table_description", title=title, table=sheet_title(name).replace("_", " "),
+                          rows=len(frame),
+                          file=path.name),
         )
     return PublishedReport(xlsx_path=path, artifact_key=key)

@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from domain.settlement import (Change, Component, Settlement, SettlementError, SettlementLine, SettlementRules,
                                diff_versions, frame_records, line_figures, shown, to_fen)
 from domain.settlement_inputs import InputProblem, SettlementInputError, SettlementInputs, load_inputs
-from shopops.i18n import number as number_text, percent, reason, t, translator, when, yuan as money_text
+from shopops.i18n import MESSAGES, number as number_text, percent, reason, say, t, translator, when, yuan as money_text
 from warehouse import repository
 from warehouse.db import make_engine
 from warehouse.repository import SettlementVersion
@@ -151,7 +151,8 @@ def line_record(line: SettlementLine) -> dict:
                 components=line.components_record(), coefficient=line.coefficient,
                 commission_minor=line.commission_minor,
                 annual_bonus_minor=line.annual.bonus_minor if line.annual else None,
-                flags=[dict(kind=f.kind, detail=f.detail) for f in line.flags])
+                flags=[dict(kind=f.kind, detail=f.detail, key=getattr(f.detail, "key", None),
+                            values=getattr(f.detail, "values", {})) for f in line.flags])
 
 
 @dataclass(frozen=True)
@@ -335,7 +336,7 @@ def statement_tables(settlement: Settlement, kpis: pd.DataFrame, cs_kpis: pd.Dat
         if annual:
             row |= {t("st_annual_coefficient", locale): shown(line.annual.coefficient) if line.annual else None,
                     t("st_annual_bonus", locale): yuan(line.annual.bonus_minor) if line.annual else None}
-        row[t("st_flags", locale)] = "; ".join(f.detail for f in line.flags)
+        row[t("st_flags", locale)] = "; ".join(say(f.detail, locale) for f in line.flags)
         people.append(row)
         for c in line.components:
             parts.append({t("st_person_id", locale): line.person_id,
@@ -486,7 +487,8 @@ def describe_version(database_url: str, month: str, preset: str, version: int | 
         t("st_coefficient", locale): [number_text(c, 4) if parts else ""
                                       for c, parts in zip(lines["coefficient"], lines["components"])],
         t("st_annual_bonus", locale): lines["annual_bonus_minor"].map(money_text),
-        t("st_flags", locale): lines["flags"].map(lambda flags: "; ".join(f["detail"] for f in flags or [])),
+        t("st_flags", locale): lines["flags"].map(lambda flags: "; ".join(
+            t(f["key"], locale, **f["values"]) if f.get("key") in MESSAGES else f["detail"] for f in flags or [])),
     })
     text += ["", people.to_string(index=False)]
     readable = dict(money=money_text, ratio=percent, stat=number_text)

@@ -34,7 +34,8 @@ from domain.batching import (AWAITING_SHIPMENT, BATCH_STEPS, HELD_COLUMNS, Alloc
                              waiting_for_companion)
 from domain.canonical import ORDER_KEY, PLATFORMS, OrderStatus
 from domain.stock import ALL_WAREHOUSES, RESERVING_STATUSES, positions
-from shopops.i18n import t
+from domain.text import Text
+from shopops.i18n import labelled, t
 from tasks.reporting import csv_safe, write_xlsx
 from tasks.stock import shop_connector
 from warehouse import repository
@@ -46,14 +47,14 @@ ACTIONS = {"picked": "pick", "packed": "pack", "handover": "hand_over"}
 #: the action that moves a batch out of each status (for "what to do next" in messages)
 NEXT_ACTION = {"created": "picked", "picked": "packed", "packed": "handover"}
 #: an order whose status became one of these after batching leaves its batch, with this reason
-PULL_OUT_REASONS = {
+PULL_OUT_REASONS = {status: Text(english, f"pull_out_{status}") for status, english in {
     OrderStatus.CANCELLED: "cancelled after batching",
     OrderStatus.REFUNDED: "refunded after batching",
     OrderStatus.REFUNDING: "refund requested after batching",
     OrderStatus.SHIPPED: "shipped outside this batch (marketplace back office?)",
     OrderStatus.COMPLETED: "shipped outside this batch (marketplace back office?)",
     OrderStatus.PENDING_PAYMENT: "no longer paid",
-}
+}.items()}
 DOCUMENTS = ("pick-list", "packing-slips", "manifest")
 
 
@@ -241,7 +242,7 @@ def deadline_list(orders: pd.DataFrame, lines: pd.DataFrame, held: pd.DataFrame,
     near = ship_first(orders, lines, rules, now)
     near["hours_left"] = near["hours_left"].round(1)
     where = near[list(ORDER_KEY)].merge(placed, on=list(ORDER_KEY), how="left").merge(
-        held.assign(held_for=held["reasons"].map(lambda r: ", ".join(map(str, r))))[[*ORDER_KEY, "held_for"]],
+        held.assign(held_for=held["reasons"].map(lambda r: [str(x) for x in r]))[[*ORDER_KEY, "held_for"]],
         on=list(ORDER_KEY), how="left")
     near = near.merge(where, on=list(ORDER_KEY), how="left").sort_values("hours_left", kind="stable")
     return near[[*ORDER_KEY, "status", "paid_at", "deadline", "hours_left", "batch_id", "held_for"]].reset_index(drop=True)
@@ -295,7 +296,8 @@ def orders_to_pull_out(members: pd.DataFrame, lines: pd.DataFrame, rules: Batchi
                           index=audited.held.index)
     refunds = audited.held[refunding]
     refunds = refunds.assign(reason=[
-        "refund requested after batching: " + d[list(r).index(HoldReason.REFUND_IN_PROGRESS)]
+        Text("refund requested after batching: " + d[list(r).index(HoldReason.REFUND_IN_PROGRESS)],
+             "pull_out_refund_requested", detail=d[list(r).index(HoldReason.REFUND_IN_PROGRESS)])
         for r, d in zip(refunds["reasons"], refunds["reason_details"])])
     refunds = refunds.merge(members[["batch_id", *ORDER_KEY]], on=list(ORDER_KEY))
     columns = ["batch_id", *ORDER_KEY, "reason"]
@@ -311,7 +313,8 @@ def orders_to_pull_out(members: pd.DataFrame, lines: pd.DataFrame, rules: Batchi
             paid_back = (paid_back.sort_values("line_no")
                          .assign(reason=lambda f: [f"line {n} ({sku})" for n, sku in zip(f["line_no"], f["sku"])])
                          .groupby(["batch_id", *ORDER_KEY], as_index=False, sort=False)["reason"]
-                         .agg(lambda parts: "refunded after batching: " + ", ".join(parts)))
+                         .agg(lambda parts: Text("refunded after batching: " + ", ".join(parts),
+                                                 "pull_out_lines_refunded", lines=", ".join(parts))))
             found.append(paid_back[columns])
     return pd.concat(found, ignore_index=True)
 
@@ -393,6 +396,7 @@ def batch_documents(batch: Batch, orders: pd.DataFrame, catalogue: pd.DataFrame)
     slips = slips.merge(orders[[*ORDER_KEY, "tracking_no"]], on=list(ORDER_KEY), how="left")
     papers = {"pick-list": pick_list(batch, catalogue).assign(batch_id=batch.batch_id),
               "packing-slips": slips.assign(batch_id=batch.batch_id), "manifest": manifest(batch, orders)}
+    papers = {name: labelled(frame, platform="platform", status="batch_order_status") for name, frame in papers.items()}
     return {name: frame.rename(columns={c: t(f"ship_{c}") for c in frame.columns}) for name, frame in papers.items()}
 
 
@@ -472,13 +476,15 @@ def move_batch(config: AppConfig, database_url: str, batch_id: str, action: str,
     marketplace refused stays pending: ``handover`` on the handed-over batch retries it.
     """
     if action not in ACTIONS:
-        raise BatchError(f"unknown step '{action}'; use one of {', '.join(ACTIONS)}")
+        raise BatchError(Text(f"unknown step '{action}'; use one of {', '.join(ACTIONS)}", "batch_unknown_step",
+                              action=action, actions=", ".join(ACTIONS)))
     rules = batching_rules(config, now)
     engine = make_engine(database_url)
     try:
         current = store.read_batches(engine, batch_ids=[batch_id])
         if current.empty:
-            raise BatchError(f"there is no batch {batch_id}; `shopops batch list` shows the batches")
+            raise BatchError(Text(f"there is no batch {batch_id}; `shopops batch list` shows the batches",
+                                  "batch_not_found", batch_id=batch_id))
         result = MoveResult(batch_id=batch_id, status=current["status"].iloc[0])
         if action == "handover" and result.status in store.LIVE_BATCH_STATUSES:
             result.pulled = pull_out_changed_orders(database_url, rules, [batch_id])
@@ -491,12 +497,14 @@ def move_batch(config: AppConfig, database_url: str, batch_id: str, action: str,
         try:
             getattr(batch, ACTIONS[action])(now)
         except IllegalTransition as exc:
-            hint = (f"; run `shopops batch {NEXT_ACTION[before]} {batch_id}`" if before in NEXT_ACTION else "")
-            raise BatchError(f"{exc}{hint}") from None
+            hint = [Text(f"; run `shopops batch {NEXT_ACTION[before]} {batch_id}`", "batch_run_next",
+                         command=f"shopops batch {NEXT_ACTION[before]} {batch_id}")] if before in NEXT_ACTION else []
+            raise BatchError(Text.joined([exc.args[0], *hint], "")) from None
         with engine.begin() as conn:
             if not store.advance_batch(conn, batch_id, from_status=before, to_status=batch.status, at=now):
-                raise BatchError(f"batch {batch_id} was moved by someone else meanwhile; "
-                                 f"`shopops batch list` shows where it is now")
+                raise BatchError(Text(f"batch {batch_id} was moved by someone else meanwhile; "
+                                      f"`shopops batch list` shows where it is now", "batch_moved_meanwhile",
+                                      batch_id=batch_id))
             if batch.status == "handed_over":
                 result.ledger_posted = repository.post_ledger(conn, outbound(batch, now))
                 store.mark_handed_over_orders(conn, parcels(batch, conn), now)

@@ -22,7 +22,7 @@ from connectors import ConnectorError, build_connector, default_settings, redact
 from domain.input_files import Column, InputProblem, count, read_records, text
 from domain.restock import RestockRules, apply_cooldown, suggest_restock
 from domain.stock import ALL_WAREHOUSES, LISTING_KEY, RESERVING_STATUSES, positions, push_plan, reconcile
-from shopops.i18n import reason, t, translator
+from shopops.i18n import label, reason, say, t, translator
 from warehouse import repository
 from warehouse.db import make_engine
 
@@ -228,7 +228,7 @@ def read_shop_listings(config: AppConfig, shop_id: str, listings: pd.DataFrame) 
         result.status, result.errors = "failed", [str(exc).strip("'\"")]
         return result
     if not shop.enabled:
-        result.status, result.errors = "skipped", ["the shop is disabled in shops.yaml: its listings were not read"]
+        result.status, result.errors = "skipped", [t("stk_shop_disabled")]
         return result
     connector = None
     rows = []
@@ -660,7 +660,7 @@ def alert_message_lines(sent: pd.DataFrame, locale: str | None = None) -> list[s
     alert."""
     urgent = sent[sent["level"] != "overstock"]
     lines = [f"- **{t('rs_level_' + row.level, locale)}** {row.sku} {row.name or ''} ({row.supplier or '-'}): "
-             f"{row.reason}" for row in urgent.itertuples()]
+             f"{say(row.reason, locale)}" for row in urgent.itertuples()]
     if len(lines) > ALERT_MESSAGE_MAX_LINES:
         rest = len(lines) - ALERT_MESSAGE_MAX_LINES
         lines = lines[:ALERT_MESSAGE_MAX_LINES] + [t("rs_message_more", locale, n=rest)]

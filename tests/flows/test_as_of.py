@@ -84,7 +84,7 @@ def test_stock_restock_as_of_a_past_day_counts_nothing_after_it(warehouse_env, e
     # d 2, σ 0, L 10 (hz-apparel) → cover 7.5 < 10 → critical; S = 2 × (10 + 7) = 34,
     # 34 − 15 = 19 → MOQ 50
     assert result.exit_code == 0, result.output
-    assert "critical 1" in result.output and "sent 0" in result.output and "events 0" in result.output
+    assert "critical 1" in result.output and "sent 0" in result.output and "notifications 0" in result.output
     book = openpyxl.load_workbook(warehouse_env.report_folder / "restock-alerts" / f"restock-alerts-asof-{P}.xlsx")
     sheet = book[book.sheetnames[0]]
     header = [c.value for c in sheet[1]]
@@ -125,7 +125,7 @@ def test_batch_run_as_of_a_past_day_plans_what_was_waiting_then_and_writes_nothi
     # at P's close (24:00): O1 (14 h after payment, 34 h left) and O2 (shipped only later; 12 h
     # past its 48 h deadline) were waiting; O3 and O5 were not paid yet, O4 had left
     assert result.exit_code == 0, result.output
-    for term in ("batches 1", "orders 2", "considered 2", "near_deadline 0", "past_deadline 1", "batches_new 0"):
+    for term in ("batches 1", "orders 2", "considered 2", "near deadline 0", "past deadline 1", "new batches 0"):
         assert term in result.output, result.output
     book = openpyxl.load_workbook(warehouse_env.report_folder / "shipping-batches" / f"shipping-batches-asof-{P}.xlsx")
     deadline = [r for r in book[book.sheetnames[4]].iter_rows(min_row=2, values_only=True) if r[0]]
@@ -141,7 +141,7 @@ def test_followup_as_of_a_past_day_lists_that_day_as_it_stood(warehouse_env, eng
 
     # paid on P and not shipped by its close: O1; past the deadline then: O2 (shipped later)
     assert result.exit_code == 0, result.output
-    assert "unshipped_from_yesterday 1" in result.output and "deadline 1" in result.output, result.output
+    assert "paid yesterday, not shipped 1" in result.output and "near or past deadline 1" in result.output, result.output
     path = warehouse_env.report_folder / "customer-service-followup" / f"customer-service-followup-asof-{P}.xlsx"
     book = openpyxl.load_workbook(path)
     ids = {name: [r[1] for r in book[name].iter_rows(min_row=2, values_only=True) if r[1]]

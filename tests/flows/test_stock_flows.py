@@ -306,10 +306,10 @@ def test_hourly_reconcile_without_a_count_updates_the_open_records_instead_of_fi
     book = openpyxl.load_workbook(next((settings.report_folder / "reconcile-stock").glob("*.xlsx")))
     sheet = [dict(zip([c.value for c in book["库存差异"][1]], row))   # the sheet's zh_CN name (issue 23 #5)
              for row in book["库存差异"].iter_rows(min_row=2, values_only=True)]
-    advice = {row["类型"]: row["可能原因与处理建议"] for row in sheet}
-    assert "出库未入账" in advice["count_vs_ledger"]
-    assert "超卖" in advice["oversell_risk"] and "改为 22" in advice["oversell_risk"]
-    assert "未入账" not in advice["oversell_risk"] and "少卖" in advice["undersell"]
+    advice = {row["类型"]: row["可能原因与处理建议"] for row in sheet}   # the kind in words (issue 23 #2)
+    assert "出库未入账" in advice["盘点≠台账"]
+    assert "超卖" in advice["超卖风险"] and "改为 22" in advice["超卖风险"]
+    assert "未入账" not in advice["超卖风险"] and "少卖" in advice["少卖"]
     monkeypatch.setenv("SHOPOPS_LOCALE", "en")
     get_settings.cache_clear()
 
@@ -465,7 +465,7 @@ def test_cli_import_count_then_reconcile_and_restock(stock_env, tmp_path):
     # does not hide the 3 missing units: the record stays for a person; on hand is now the count
     reconciled = runner.invoke(app, ["stock", "reconcile", "--count-file", str(count_file), "--no-read-listings"])
     assert reconciled.exit_code == 0, reconciled.output
-    assert "count_vs_ledger 1" in reconciled.output
+    assert "count≠ledger 1" in reconciled.output
     record = repository.read_discrepancies(engine).iloc[0]
     assert (record["warehouse_count"], record["ledger_qty"], record["difference"]) == (97, 100, -3)
     assert repository.read_positions(engine)["on_hand"].tolist() == [97]
@@ -550,7 +550,7 @@ def test_stock_sync_dry_run_writes_nothing_live_pushes_reads_back_and_leaves_edi
     # 1. a dry run (the default) logs the eight pushes and writes nothing: the sandbox still shows 50
     dry = runner.invoke(app, ["stock", "sync"])
     assert dry.exit_code == 0, dry.output
-    assert "dry_run_pushes 8" in dry.output and "pushed_confirmed 0" in dry.output
+    assert "dry-run pushes 8" in dry.output and "pushed and confirmed 0" in dry.output
     for shop_id in SYNC_SHOPS:
         assert (sandbox_stock(server, shop_id)[A], sandbox_stock(server, shop_id)[B]) == (50, 50)
     assert all(counter.get("stock_writes", 0) == 0 for counter in server.state.stats_json().values())
@@ -569,7 +569,7 @@ def test_stock_sync_dry_run_writes_nothing_live_pushes_reads_back_and_leaves_edi
     set_switch(settings, push_enabled=True)
     live = runner.invoke(app, ["stock", "sync", "--live"])
     assert live.exit_code == 0, live.output
-    assert "pushed_confirmed 8" in live.output and "push_failed 0" in live.output
+    assert "pushed and confirmed 8" in live.output and "pushes failed 0" in live.output
     for (shop_id, sku), qty in planned.items():
         assert sandbox_stock(server, shop_id)[sku] == qty
     pushed = repository.read_stock_pushes(engine).iloc[8:]
@@ -589,7 +589,7 @@ def test_stock_sync_dry_run_writes_nothing_live_pushes_reads_back_and_leaves_edi
         jd.push_stock(item, variant, 40)
     again = runner.invoke(app, ["stock", "sync", "--live"])
     assert again.exit_code == 0, again.output
-    assert "edited_on_marketplace 1" in again.output and "pushed_confirmed 0" in again.output
+    assert "edited on marketplace 1" in again.output and "pushed and confirmed 0" in again.output
     assert sandbox_stock(server, "jd-pop")[A] == 40
     found = repository.read_discrepancies(engine)
     record = found[found["cause"] == "listing_edited"].set_index(["shop_id", "sku"]).loc[("jd-pop", A)]
@@ -603,7 +603,7 @@ def test_stock_sync_dry_run_writes_nothing_live_pushes_reads_back_and_leaves_edi
 
     # 5. the person asks shopops to take the listing back
     taken_back = runner.invoke(app, ["stock", "sync", "--live", "--overwrite-edited"])
-    assert taken_back.exit_code == 0 and "pushed_confirmed 1" in taken_back.output
+    assert taken_back.exit_code == 0 and "pushed and confirmed 1" in taken_back.output
     assert sandbox_stock(server, "jd-pop")[A] == 17
 
 

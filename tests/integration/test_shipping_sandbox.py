@@ -222,7 +222,7 @@ def test_a_refund_after_batching_pulls_the_order_out_and_frees_its_stock(config,
     server.set_clock(end)
 
 
-def test_the_cli_moves_a_batch_and_names_the_next_step(config, world, server, warehouse):
+def test_the_cli_moves_a_batch_and_names_the_next_step(config, world, server, warehouse, english):
     url, engine = warehouse
     server.set_clock(world.end)
     pull_all(config, url, world.end, since=world.scenario.start - timedelta(hours=1))

@@ -373,7 +373,7 @@ def test_ten_skus_worked_by_hand():
     assert abc["abc_class"].tolist() == ["A", "A", "A", "B", "B", "B", "C", "C", "C", "C"]
 
 
-def test_alert_message_in_each_webhook_format_carries_the_alert_and_nothing_else():
+def test_alert_message_in_each_webhook_format_carries_the_alert_and_nothing_else(english):
     from shopops.notifications import webhook_body
     from tasks.stock import ALERT_MESSAGE_MAX_LINES, alert_message_lines
 
