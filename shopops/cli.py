@@ -271,12 +271,13 @@ def ingest_rewind(shop: str = typer.Option(..., "--shop", help="Shop id."),
 def quarantine_list(shop: Optional[str] = typer.Option(None, "--shop", help="Only this shop."),
                     limit: int = typer.Option(50, help="At most this many rows.")) -> None:
     """Open quarantined orders with their reasons, oldest first."""
+    from tasks.quarantine import reason_in_words
     from warehouse import repository
 
     rows = repository.open_quarantine(_engine(), shop)
     for row in rows[:limit]:
         typer.echo(f"#{row['id']:<6} {row['shop_id']:<16} {row['order_id'] or t('cli_no_id'):<22} "
-                   + " | ".join(row["reasons"]))
+                   + " | ".join(reason_in_words(r) for r in row["reasons"]))
     typer.echo(t("cli_quarantine_open", n=len(rows)) + (t("cli_first_shown", n=limit) if len(rows) > limit else ""))
 
 

@@ -684,7 +684,7 @@ _COUNTS = {
     "oversold_skus": ("SKUs oversold", "超卖SKU"), "oversell_records": ("oversell records", "超卖记录"),
 }
 MESSAGES.update({f"cnt_{name}": {"en": en, "zh_CN": zh} for name, (en, zh) in _COUNTS.items()})
-#: a quarantine reason's family (tasks/ingest._reason_family: particulars replaced by … and N) in words
+#: a quarantine reason's family (tasks/ingest.reason_family: particulars replaced by … and N) in words
 _QUARANTINE_FAMILIES = {
     "order id is missing": "订单号缺失", "modified time is missing": "修改时间缺失",
     "order total is missing": "订单金额缺失", "order total is negative": "订单金额为负",
@@ -699,6 +699,10 @@ _QUARANTINE_FAMILIES = {
     "line total is negative": "行金额为负", "line id … appears more than once in the order": "订单内商品行编号重复",
 }
 MESSAGES.update({f"qfam_{family}": {"en": family, "zh_CN": zh} for family, zh in _QUARANTINE_FAMILIES.items()})
+MESSAGES.update({
+    "q_line": {"en": "line {n}: ", "zh_CN": "第 {n} 行："},
+    "q_values": {"en": " ({values})", "zh_CN": "（{values}）"},
+})
 #: kinds whose words are existing keys: ``<prefix><code>``
 _LABEL_PREFIXES = {"hold_reason": "ship_reason_", "discrepancy_kind": "stk_kind_", "settlement_status": "st_status_",
                    "watchdog_kind": "wd_kind_", "promotion_item_kind": "pr_kind_", "quarantine_reason": "qfam_",

@@ -145,7 +145,7 @@ def incomplete_windows_text(short: list) -> Text:
         "pull_incomplete_advice")], "")
 
 
-def _reason_family(reason: str) -> str:
+def reason_family(reason: str) -> str:
     """A reason without its particulars, for counting: "line 2: SKU 'X-1' is not in the
     catalogue" → "SKU … is not in the catalogue"."""
     text = re.sub(r"^line \d+: ", "", reason)
@@ -409,9 +409,9 @@ class ShopPull:
             age = pd.to_datetime(orders["modified_at"], utc=True) - pd.to_datetime(orders["created_at"], utc=True)
             r.late_updates += int((age > LATE_UPDATE_AFTER).sum())
         for reasons in outcome.rejected.get("reasons", []):
-            self.reasons.update({_reason_family(x) for x in reasons})
+            self.reasons.update({reason_family(x) for x in reasons})
         for unreadable in unreadable_by_page:
-            self.reasons.update(_reason_family(reasons[0]) for _, _, reasons in unreadable)
+            self.reasons.update(reason_family(reasons[0]) for _, _, reasons in unreadable)
 
     def run(self, window: Window, watermark_up_to: datetime | None) -> ShopPullResult:
         """Read the window; commit whenever a chunk is full and at the end.

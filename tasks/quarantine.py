@@ -14,6 +14,24 @@ from domain.validation import ValidationRules, resolve_listed_skus, validate_ord
 from warehouse import repository
 from warehouse.db import make_engine
 
+def reason_in_words(reason: str, locale: str | None = None) -> str:
+    """A stored quarantine reason ("line 2: SKU 'X-1' is not in the catalogue", written by the
+    validation in English) in the reader's language, its particulars kept: "第 2 行：商品编码不在
+    商品档案中（'X-1'）". A reason of no known family is shown as stored."""
+    import re
+
+    from shopops.i18n import label, t
+    from tasks.ingest import reason_family
+
+    words = label("quarantine_reason", reason_family(reason), locale)
+    if words == reason_family(reason):
+        return reason
+    line = re.match(r"^line (\d+): ", reason)
+    values = re.findall(r"'[^']*'", reason)
+    text = (t("q_line", locale, n=line[1]) if line else "") + str(words)
+    return text + (t("q_values", locale, values=", ".join(values)) if values else "")
+
+
 _TIMES = ("created_at", "paid_at", "modified_at", "shipped_at", "ship_by_at")
 
 

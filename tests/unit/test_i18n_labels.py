@@ -103,3 +103,15 @@ def test_label_keeps_unknown_and_empty_values_and_said_texts_nest():
 
     again = pickle.loads(pickle.dumps(nested))   # a task's result may be persisted
     assert say(again, "zh_CN") == "订单退款中; plain text"
+
+
+def test_a_stored_quarantine_reason_reads_in_the_persons_language_with_its_particulars():
+    """`shopops quarantine list` shows each order's stored reasons (written in English by the
+    validation) in the reader's language, keeping the line and the values a person looks up."""
+    from tasks.quarantine import reason_in_words
+
+    stored = "line 2: SKU 'X-1' is not in the catalogue"
+    assert reason_in_words(stored, "zh_CN") == "第 2 行：商品编码不在商品档案中（'X-1'）"
+    assert reason_in_words(stored, "en") == stored
+    assert reason_in_words("order total is missing", "zh_CN") == "订单金额缺失"
+    assert reason_in_words("a reason of no known family", "zh_CN") == "a reason of no known family"
