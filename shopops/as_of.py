@@ -68,6 +68,5 @@ def as_of_option(value: str | None) -> date | None:
         raise typer.Exit(2) from None
 
 
-#: the help text of every ``--as-of`` option
-AS_OF_HELP = ("Recompute a past day as if it were that day (YYYY-MM-DD, the shop's zone): only what happened "
-              "by its close counts; the report only, nothing is sent or stored.")
+#: the catalogue key (shopops/i18n.py) of the help text of every ``--as-of`` option
+AS_OF_HELP = "help_as_of"

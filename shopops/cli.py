@@ -19,13 +19,14 @@ from shopops.cli_errors import ShopopsGroup
 from shopops.cli_promo import promo_app
 from shopops.i18n import count_line, label, say, t, translator, when
 from shopops.prefect_api import require_prefect
+from shopops.cli_help import cli_help
 
 #: ``ShopopsGroup`` turns any error that leaves a command into one message and an exit code
-app = typer.Typer(cls=ShopopsGroup, help="shopops — the online-operations pipeline (订单、库存、补货、发货、结算、促销).",
+app = typer.Typer(cls=ShopopsGroup, help=cli_help("help_app"),
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-db_app = typer.Typer(help="Warehouse schema migrations.", no_args_is_help=True)
-config_app = typer.Typer(help="Configuration in config/.", no_args_is_help=True)
-quarantine_app = typer.Typer(help="Orders held back by validation (隔离订单).", no_args_is_help=True)
+db_app = typer.Typer(help=cli_help("help_db"), no_args_is_help=True)
+config_app = typer.Typer(help=cli_help("help_config"), no_args_is_help=True)
+quarantine_app = typer.Typer(help=cli_help("help_quarantine"), no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(quarantine_app, name="quarantine")
@@ -46,8 +47,8 @@ def _start(ctx: typer.Context) -> None:
     load_config()  # a ConfigError (or a bad SHOPOPS_* setting) is explained by ShopopsGroup
 
 
-@config_app.command("check")
-def config_check(config_dir: Optional[Path] = typer.Option(None, help="Folder to check (default: config/).")) -> None:
+@config_app.command("check", help=cli_help("help_config_check"))
+def config_check(config_dir: Optional[Path] = typer.Option(None, help=cli_help("help_config_check_dir"))) -> None:
     """Validate shops.yaml, suppliers.yaml, rules.yaml and promotions/*.yaml."""
     try:
         config = load_config(config_dir)
@@ -58,8 +59,8 @@ def config_check(config_dir: Optional[Path] = typer.Option(None, help="Folder to
                  promotions=len(config.promotions)))
 
 
-@db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Option("head", help="Target revision.")) -> None:
+@db_app.command("upgrade", help=cli_help("help_db_upgrade"))
+def db_upgrade(revision: str = typer.Option("head", help=cli_help("help_db_upgrade_revision"))) -> None:
     """Create or migrate the warehouse schema (SQLite file by default; SHOPOPS_DATABASE_URL)."""
     from warehouse import migrate
 
@@ -73,8 +74,8 @@ def db_upgrade(revision: str = typer.Option("head", help="Target revision.")) ->
     typer.echo(t("db_upgraded", url=_safe_url(url), rev=current))
 
 
-@db_app.command("downgrade")
-def db_downgrade(revision: str = typer.Option("-1", help="Target revision: -1 (one step) or base (empty).")) -> None:
+@db_app.command("downgrade", help=cli_help("help_db_downgrade"))
+def db_downgrade(revision: str = typer.Option("-1", help=cli_help("help_db_downgrade_revision"))) -> None:
     """Undo migrations (``--revision base`` removes every table)."""
     from warehouse import migrate
 
@@ -88,7 +89,7 @@ def db_downgrade(revision: str = typer.Option("-1", help="Target revision: -1 (o
     typer.echo(t("db_downgraded", url=_safe_url(url), rev=current or "base"))
 
 
-@db_app.command("current")
+@db_app.command("current", help=cli_help("help_db_current"))
 def db_current() -> None:
     """Print the warehouse's schema revision."""
     from warehouse import migrate
@@ -101,9 +102,8 @@ def db_current() -> None:
         raise typer.Exit(1) from None
 
 
-@db_app.command("backup")
-def db_backup(file: Optional[Path] = typer.Argument(None, help="Backup file (default: <data>/backups/"
-                                                             "warehouse-<UTC time>.sqlite or .dump).")) -> None:
+@db_app.command("backup", help=cli_help("help_db_backup"))
+def db_backup(file: Optional[Path] = typer.Argument(None, help=cli_help("help_db_backup_file"))) -> None:
     """Back the warehouse up while it runs (SQLite online backup; PostgreSQL pg_dump)."""
     from datetime import datetime, timezone
 
@@ -124,9 +124,9 @@ def db_backup(file: Optional[Path] = typer.Argument(None, help="Backup file (def
     typer.echo(t("db_backed_up", url=_safe_url(url), file=written, size=f"{written.stat().st_size / 1e6:.1f}"))
 
 
-@db_app.command("restore")
-def db_restore(file: Path = typer.Argument(..., help="A file written by `shopops db backup`."),
-               yes: bool = typer.Option(False, "--yes", help="Replace the warehouse without asking.")) -> None:
+@db_app.command("restore", help=cli_help("help_db_restore"))
+def db_restore(file: Path = typer.Argument(..., help=cli_help("help_db_restore_file")),
+               yes: bool = typer.Option(False, "--yes", help=cli_help("help_db_restore_yes"))) -> None:
     """Replace the warehouse with a backup (stop the demo or the workers first)."""
     from warehouse.backup import BackupError, restore
 
@@ -141,8 +141,8 @@ def db_restore(file: Path = typer.Argument(..., help="A file written by `shopops
     typer.echo(t("db_restored", url=_safe_url(url), file=file))
 
 
-@app.command()
-def demo(stop: bool = typer.Option(False, "--stop", help="Stop a demo running from another terminal.")) -> None:
+@app.command(help=cli_help("help_demo"))
+def demo(stop: bool = typer.Option(False, "--stop", help=cli_help("help_demo_stop"))) -> None:
     """Start the local stack: warehouse, Prefect server + UI, deployments, worker, first runs."""
     from shopops.demo import run_demo, stop_running_demo
 
@@ -183,16 +183,14 @@ class _IngestGroup(_DefaultCommandGroup):
     default_command = "pull"
 
 
-ingest_app = typer.Typer(cls=_IngestGroup, help="Orders into the warehouse (订单抓取): `ingest [--shop S] [--since T] "
-                         "[--until T]` pulls; `ingest audit --shop S --days N` checks the platform's counts per day; "
-                         "`ingest rewind --shop S --to T --by NAME --reason TEXT` moves a watermark back.")
+ingest_app = typer.Typer(cls=_IngestGroup, help=cli_help("help_ingest"))
 app.add_typer(ingest_app, name="ingest")
 
 
-@ingest_app.command("pull")
-def ingest(shop: list[str] = typer.Option([], "--shop", help="Shop id (repeatable); default: every enabled shop."),
-           since: Optional[str] = typer.Option(None, help="Backfill from this time (ISO 8601; UTC if no offset)."),
-           until: Optional[str] = typer.Option(None, help="Backfill up to this time.")) -> None:
+@ingest_app.command("pull", help=cli_help("help_ingest_pull"))
+def ingest(shop: list[str] = typer.Option([], "--shop", help=cli_help("help_ingest_pull_shop")),
+           since: Optional[str] = typer.Option(None, help=cli_help("help_ingest_pull_since")),
+           until: Optional[str] = typer.Option(None, help=cli_help("help_ingest_pull_until"))) -> None:
     """Pull orders now: the same flow as the scheduled pull-orders deployment."""
     from flows.orders import backfill_refusal, pull_orders
 
@@ -218,11 +216,11 @@ def ingest(shop: list[str] = typer.Option([], "--shop", help="Shop id (repeatabl
         raise typer.Exit(1)
 
 
-@ingest_app.command("audit")
-def ingest_audit(shop: str = typer.Option(..., "--shop", help="Shop id."),
-                 days: int = typer.Option(7, "--days", min=1, help="Days back, today included (the shop's calendar)."),
-                 until: Optional[str] = typer.Option(None, "--until", help="Audit the days up to this time instead "
-                                                     "of now (ISO 8601; UTC if no offset).")) -> None:
+@ingest_app.command("audit", help=cli_help("help_ingest_audit"))
+def ingest_audit(shop: str = typer.Option(..., "--shop", help=cli_help("help_opt_shop_id")),
+                 days: int = typer.Option(7, "--days", min=1, help=cli_help("help_ingest_audit_days")),
+                 until: Optional[str] = typer.Option(None, "--until",
+                                                     help=cli_help("help_ingest_audit_until"))) -> None:
     """The platform's own order count per day against the warehouse's (orders by last modification)."""
     from tasks.ingest_audit import audit_shop
 
@@ -246,11 +244,11 @@ def ingest_audit(shop: str = typer.Option(..., "--shop", help="Shop id."),
     typer.echo(t("au_all_match"))
 
 
-@ingest_app.command("rewind")
-def ingest_rewind(shop: str = typer.Option(..., "--shop", help="Shop id."),
-                  to: str = typer.Option(..., "--to", help="New watermark (ISO 8601; UTC if no offset)."),
-                  by: str = typer.Option(..., "--by", help="Who moves it (recorded)."),
-                  reason: str = typer.Option(..., "--reason", help="Why (recorded).")) -> None:
+@ingest_app.command("rewind", help=cli_help("help_ingest_rewind"))
+def ingest_rewind(shop: str = typer.Option(..., "--shop", help=cli_help("help_opt_shop_id")),
+                  to: str = typer.Option(..., "--to", help=cli_help("help_ingest_rewind_to")),
+                  by: str = typer.Option(..., "--by", help=cli_help("help_ingest_rewind_by")),
+                  reason: str = typer.Option(..., "--reason", help=cli_help("help_ingest_rewind_reason"))) -> None:
     """Move a shop's watermark back so the next pull reads again from there; who and why are recorded."""
     from tasks.ingest_audit import rewind_shop
     from warehouse.repository import RewindRefused
@@ -267,9 +265,9 @@ def ingest_rewind(shop: str = typer.Option(..., "--shop", help="Shop id."),
                  reason=reason))
 
 
-@quarantine_app.command("list")
-def quarantine_list(shop: Optional[str] = typer.Option(None, "--shop", help="Only this shop."),
-                    limit: int = typer.Option(50, help="At most this many rows.")) -> None:
+@quarantine_app.command("list", help=cli_help("help_quarantine_list"))
+def quarantine_list(shop: Optional[str] = typer.Option(None, "--shop", help=cli_help("help_opt_shop_only")),
+                    limit: int = typer.Option(50, help=cli_help("help_opt_limit"))) -> None:
     """Open quarantined orders with their reasons, oldest first."""
     from tasks.quarantine import reason_in_words
     from warehouse import repository
@@ -281,8 +279,8 @@ def quarantine_list(shop: Optional[str] = typer.Option(None, "--shop", help="Onl
     typer.echo(t("cli_quarantine_open", n=len(rows)) + (t("cli_first_shown", n=limit) if len(rows) > limit else ""))
 
 
-@quarantine_app.command("recheck")
-def quarantine_recheck(shop: Optional[str] = typer.Option(None, "--shop", help="Only this shop.")) -> None:
+@quarantine_app.command("recheck", help=cli_help("help_quarantine_recheck"))
+def quarantine_recheck(shop: Optional[str] = typer.Option(None, "--shop", help=cli_help("help_opt_shop_only"))) -> None:
     """Validate open quarantined orders again; release (and store) the ones that now pass."""
     from tasks.quarantine import recheck_quarantine
     from tasks.secrets import pii_hash_key
@@ -297,12 +295,12 @@ def _engine():
     return make_engine(get_settings().warehouse_url)
 
 
-notify_app = typer.Typer(help="Notifications to the team's webhook.", no_args_is_help=True)
+notify_app = typer.Typer(help=cli_help("help_notify"), no_args_is_help=True)
 app.add_typer(notify_app, name="notify")
 
 
-@notify_app.command("setup")
-def notify_setup(url: Optional[str] = typer.Option(None, help="Webhook URL (default: SHOPOPS_WEBHOOK_URL).")) -> None:
+@notify_app.command("setup", help=cli_help("help_notify_setup"))
+def notify_setup(url: Optional[str] = typer.Option(None, help=cli_help("help_notify_setup_url"))) -> None:
     """Register the webhook and the automations (failed/crashed runs, quarantine spikes,
     critical restock) on the team's Prefect server (SHOPOPS_PREFECT_API_URL / PREFECT_API_URL)."""
     from shopops.notifications import configure_notifications
@@ -316,14 +314,13 @@ def notify_setup(url: Optional[str] = typer.Option(None, help="Webhook URL (defa
         typer.echo(t("cli_automation", name=name))
 
 
-stock_app = typer.Typer(help="Stock: warehouse counts, reconciliation, marketplace sync, restock (盘点、账实相符、库存同步、补货).",
+stock_app = typer.Typer(help=cli_help("help_stock"),
                         no_args_is_help=True)
 app.add_typer(stock_app, name="stock")
 
 
-@stock_app.command("import-count")
-def stock_import_count(file: Path = typer.Argument(..., help="Count file (.csv/.xlsx): sku, warehouse, counted_qty "
-                                                           "[, counted_at] (or 商品编码, 仓库, 盘点数量, 盘点时间).")
+@stock_app.command("import-count", help=cli_help("help_stock_import_count"))
+def stock_import_count(file: Path = typer.Argument(..., help=cli_help("help_stock_import_count_file"))
                        ) -> None:
     """Accept a warehouse count: a stocktake per warehouse and a ledger row per SKU that sets
     its on-hand from the count's moment. Importing the same file again changes nothing."""
@@ -352,13 +349,13 @@ def _refused_file(exc) -> None:
     raise typer.Exit(2)
 
 
-catalogue_app = typer.Typer(help="The SKU catalogue (商品档案): SKU, name, colour/size, supplier, cost, case pack, MOQ, bin.",
+catalogue_app = typer.Typer(help=cli_help("help_catalogue"),
                             no_args_is_help=True)
 app.add_typer(catalogue_app, name="catalogue")
 
 
-@catalogue_app.command("import")
-def catalogue_import(file: Path = typer.Argument(..., help="Catalogue file (.xlsx/.csv; `shopops templates` writes one).")
+@catalogue_app.command("import", help=cli_help("help_catalogue_import"))
+def catalogue_import(file: Path = typer.Argument(..., help=cli_help("help_catalogue_import_file"))
                      ) -> None:
     """Add or update SKUs from the catalogue file, all rows or none; blank cells get the
     supplier's or rules.yaml's defaults."""
@@ -372,13 +369,13 @@ def catalogue_import(file: Path = typer.Argument(..., help="Catalogue file (.xls
     typer.echo(t("cat_import_done", file=file.name, added=done.added, updated=done.updated))
 
 
-po_app = typer.Typer(help="Purchase orders (采购单) and their deliveries (到货入库) into the stock ledger.",
+po_app = typer.Typer(help=cli_help("help_po"),
                      no_args_is_help=True)
 app.add_typer(po_app, name="po")
 
 
-@po_app.command("import")
-def po_import(file: Path = typer.Argument(..., help="Purchase-order file (.xlsx/.csv), one row per PO line.")) -> None:
+@po_app.command("import", help=cli_help("help_po_import"))
+def po_import(file: Path = typer.Argument(..., help=cli_help("help_po_import_file"))) -> None:
     """Store new purchase orders (open): what they still owe is in transit for restock."""
     from domain.input_files import InputFileError
     from tasks.purchasing import import_purchase_orders
@@ -391,8 +388,8 @@ def po_import(file: Path = typer.Argument(..., help="Purchase-order file (.xlsx/
                  unchanged=done.orders_unchanged))
 
 
-@po_app.command("receive")
-def po_receive(file: Path = typer.Argument(..., help="Receipt file (.xlsx/.csv), one row per delivered PO line.")
+@po_app.command("receive", help=cli_help("help_po_receive"))
+def po_receive(file: Path = typer.Argument(..., help=cli_help("help_po_receive_file"))
                ) -> None:
     """Post deliveries: stock on hand goes up, the PO's open quantity down; an over-receipt or an
     unknown PO or SKU refuses the whole file."""
@@ -409,9 +406,8 @@ def po_receive(file: Path = typer.Argument(..., help="Receipt file (.xlsx/.csv),
         typer.echo(t("po_receive_already", n=done.already_posted))
 
 
-@app.command("templates")
-def templates_command(folder: Optional[Path] = typer.Argument(None, help="Folder to write them to (default: "
-                                                               "<data>/templates).")) -> None:
+@app.command("templates", help=cli_help("help_templates"))
+def templates_command(folder: Optional[Path] = typer.Argument(None, help=cli_help("help_templates_folder"))) -> None:
     """Write a ready .xlsx template of every file the product reads (roster, targets, expenses,
     CS stats, shop channels and stats, catalogue, purchase orders, receipts, count)."""
     from tasks.templates import write_templates
@@ -424,11 +420,11 @@ def templates_command(folder: Optional[Path] = typer.Argument(None, help="Folder
         typer.echo(f"  {path.name}")
 
 
-@stock_app.command("reconcile")
-def stock_reconcile(count_file: Optional[Path] = typer.Option(None, "--count-file", help="Warehouse count to compare "
-                                                              "with the ledger (.csv/.xlsx)."),
+@stock_app.command("reconcile", help=cli_help("help_stock_reconcile"))
+def stock_reconcile(count_file: Optional[Path] = typer.Option(None, "--count-file",
+                                                              help=cli_help("help_stock_reconcile_count_file")),
                     read_listings: bool = typer.Option(True, "--read-listings/--no-read-listings",
-                                                       help="Read listing stock from the marketplaces first.")) -> None:
+                                                       help=cli_help("help_stock_reconcile_read_listings"))) -> None:
     """Run reconcile-stock now (the same flow as the hourly deployment; it pushes only as
     rules.yaml stock.push_enabled / push_dry_run say)."""
     require_prefect(get_settings())
@@ -438,12 +434,10 @@ def stock_reconcile(count_file: Optional[Path] = typer.Option(None, "--count-fil
                                    read_listings=read_listings, return_state=True), "reconcile-stock")
 
 
-@stock_app.command("sync")
-def stock_sync(live: bool = typer.Option(False, "--live", help="Really push (needs rules.yaml stock.push_enabled: "
-                                         "true); without it a dry run logs the pushes and writes nothing."),
+@stock_app.command("sync", help=cli_help("help_stock_sync"))
+def stock_sync(live: bool = typer.Option(False, "--live", help=cli_help("help_stock_sync_live")),
                overwrite_edited: bool = typer.Option(False, "--overwrite-edited",
-                                                     help="Also overwrite listings edited on the marketplace since "
-                                                          "our last push (normally reported and left alone).")) -> None:
+                                                     help=cli_help("help_stock_sync_overwrite_edited"))) -> None:
     """Read every listing, then push the plan floor(available × share) − buffer: a dry run by
     default; --live pushes through each marketplace's API and reads every listing back."""
     require_prefect(get_settings())
@@ -453,8 +447,8 @@ def stock_sync(live: bool = typer.Option(False, "--live", help="Really push (nee
                                    return_state=True), "reconcile-stock")
 
 
-@stock_app.command("discrepancies")
-def stock_discrepancies(limit: int = typer.Option(50, help="At most this many rows.")) -> None:
+@stock_app.command("discrepancies", help=cli_help("help_stock_discrepancies"))
+def stock_discrepancies(limit: int = typer.Option(50, help=cli_help("help_opt_limit"))) -> None:
     """Open stock discrepancies (oldest first): id, kind, SKU, warehouse, shop, the numbers and the advice."""
     from warehouse import repository
     from warehouse.db import make_engine
@@ -470,11 +464,11 @@ def stock_discrepancies(limit: int = typer.Option(50, help="At most this many ro
     typer.echo(t("stk_open_count", n=len(frame)))
 
 
-@stock_app.command("resolve")
-def stock_resolve(ids: Optional[list[int]] = typer.Argument(None, help="Discrepancy ids (`shopops stock discrepancies`)."),
-                  sku: Optional[list[str]] = typer.Option(None, "--sku", help="Every open discrepancy of this SKU (repeatable)."),
-                  by: str = typer.Option(..., "--by", help="Who resolved it (recorded)."),
-                  note: str = typer.Option(..., "--note", help="What was done or found (recorded).")) -> None:
+@stock_app.command("resolve", help=cli_help("help_stock_resolve"))
+def stock_resolve(ids: Optional[list[int]] = typer.Argument(None, help=cli_help("help_stock_resolve_ids")),
+                  sku: Optional[list[str]] = typer.Option(None, "--sku", help=cli_help("help_stock_resolve_sku")),
+                  by: str = typer.Option(..., "--by", help=cli_help("help_stock_resolve_by")),
+                  note: str = typer.Option(..., "--note", help=cli_help("help_stock_resolve_note"))) -> None:
     """Close open discrepancies a person dealt with (the record stays, with who, when and why)."""
     from warehouse import repository
     from warehouse.db import make_engine
@@ -490,9 +484,9 @@ def stock_resolve(ids: Optional[list[int]] = typer.Argument(None, help="Discrepa
     typer.echo(t("stk_resolved", n=done))
 
 
-@stock_app.command("restock")
+@stock_app.command("restock", help=cli_help("help_stock_restock"))
 def stock_restock(as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DAY", callback=as_of_option,
-                                                      help=AS_OF_HELP)) -> None:
+                                                      help=cli_help(AS_OF_HELP))) -> None:
     """Run restock-alerts now (the same flow as the daily deployment), or for a past day; the run
     shows in the team's Prefect UI."""
     require_prefect(get_settings())
@@ -501,12 +495,12 @@ def stock_restock(as_of: Optional[str] = typer.Option(None, "--as-of", metavar="
     _report_counts(restock_alerts(as_of=as_of, return_state=True), "restock-alerts")
 
 
-app.command("restock", hidden=True, help="Alias of `shopops stock restock`.")(stock_restock)
+app.command("restock", hidden=True, help=cli_help("help_restock_alias"))(stock_restock)
 
 
-@app.command("followup")
+@app.command("followup", help=cli_help("help_followup"))
 def followup(as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DAY", callback=as_of_option,
-                                                 help=AS_OF_HELP)) -> None:
+                                                 help=cli_help(AS_OF_HELP))) -> None:
     """Run customer-service-followup now (the same flow as the 09:00 deployment), or for a past day."""
     require_prefect(get_settings())
     from flows.followup import customer_service_followup
@@ -529,21 +523,17 @@ def _report_counts(state, flow_name: str) -> None:
         raise typer.Exit(1)
 
 
-@app.command("leak-scan")
-def leak_scan(paths: Optional[list[Path]] = typer.Argument(None, help="Files or folders to scan (default: the data "
-                                                           "folder's logs/ and reports/)."),
-              prefect_api_url: Optional[str] = typer.Option(None, "--prefect-api-url", help="Prefect API whose logs, "
-                                                            "artifacts and runs are scanned (default: PREFECT_API_URL)."),
-              no_prefect: bool = typer.Option(False, "--no-prefect", help="Do not scan Prefect."),
+@app.command("leak-scan", help=cli_help("help_leak_scan"))
+def leak_scan(paths: Optional[list[Path]] = typer.Argument(None, help=cli_help("help_leak_scan_paths")),
+              prefect_api_url: Optional[str] = typer.Option(None, "--prefect-api-url",
+                                                            help=cli_help("help_leak_scan_prefect_api_url")),
+              no_prefect: bool = typer.Option(False, "--no-prefect", help=cli_help("help_leak_scan_no_prefect")),
               database_url: Optional[str] = typer.Option(None, "--database-url",
-                                                         help="Warehouse to scan (default: SHOPOPS_DATABASE_URL / "
-                                                              "the SQLite file)."),
-              secrets_file: Optional[Path] = typer.Option(None, "--secrets-file", help="Credentials JSON whose app "
-                                                          "secrets and tokens are looked for (default: "
-                                                          "data/sandbox/credentials.json when it exists)."),
-              buyers_file: Optional[Path] = typer.Option(None, "--buyers-file", help="Buyer names, nicks and "
-                                                         "e-mail addresses to look for, one a line (default: "
-                                                         "data/sandbox/buyers.txt when it exists).")) -> None:
+                                                         help=cli_help("help_leak_scan_database_url")),
+              secrets_file: Optional[Path] = typer.Option(None, "--secrets-file",
+                                                          help=cli_help("help_leak_scan_secrets_file")),
+              buyers_file: Optional[Path] = typer.Option(None, "--buyers-file",
+                                                         help=cli_help("help_leak_scan_buyers_file"))) -> None:
     """Look for app secrets, the PII hash key, the webhook token, buyer names, nicks and e-mails,
     clear phones and street addresses in the data folder, Prefect's stored logs/artifacts/runs
     and the warehouse (shopops/leakscan.py); exit 1 when anything is found."""
@@ -610,7 +600,7 @@ def _known_secrets(with_prefect_blocks: bool) -> dict[str, str]:
     return found
 
 
-@app.command()
+@app.command(help=cli_help("help_version"))
 def version() -> None:
     """Print the shopops version."""
     from shopops import __version__
@@ -633,9 +623,7 @@ class _SettleGroup(_DefaultCommandGroup):
     default_command = "run"
 
 
-settle_app = typer.Typer(cls=_SettleGroup, help="Monthly KPI and commission settlement (绩效考核、提成): "
-                         "`settle [MONTH] [--preset P] [--dry-run]`, `settle approve|correct MONTH --by NAME`, "
-                         "`settle show MONTH [--version V]`, `settle diff MONTH V1 V2`.")
+settle_app = typer.Typer(cls=_SettleGroup, help=cli_help("help_settle"))
 app.add_typer(settle_app, name="settle")
 _MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
@@ -658,19 +646,18 @@ def _preset(preset: Optional[str]) -> str:
     return preset or settlement.default_preset
 
 
-@settle_app.command("run")
+@settle_app.command("run", help=cli_help("help_settle_run"))
 def settle_run(month: Optional[str] = typer.Argument(None, callback=_month,
-                                                     help="YYYY-MM (default: the previous month, Asia/Shanghai)."),
-               preset: Optional[str] = typer.Option(None, help="Preset of config/rules.yaml (default: default_preset)."),
+                                                     help=cli_help("help_settle_run_month")),
+               preset: Optional[str] = typer.Option(None, help=cli_help("help_settle_run_preset")),
                dry_run: bool = typer.Option(False, "--dry-run",
-                                            help="Compute, store a draft and publish the statement; ask nobody."),
-               inputs_dir: Optional[Path] = typer.Option(None, "--inputs-dir", help="Folder with the input files "
-                                                         "(default: data/settlement/<month>/)."),
-               correct_final: bool = typer.Option(False, "--correct-final", help="Make a new version of a month "
-                                                  "whose settlement is already final (it needs its own approval)."),
-               allow_no_orders: bool = typer.Option(False, "--allow-no-orders", help="Settle a month in which the "
-                                                    "warehouse has no order (refused otherwise: usually the pull "
-                                                    "did not run).")
+                                            help=cli_help("help_settle_run_dry_run")),
+               inputs_dir: Optional[Path] = typer.Option(None, "--inputs-dir",
+                                                         help=cli_help("help_settle_run_inputs_dir")),
+               correct_final: bool = typer.Option(False, "--correct-final",
+                                                  help=cli_help("help_settle_run_correct_final")),
+               allow_no_orders: bool = typer.Option(False, "--allow-no-orders",
+                                                    help=cli_help("help_settle_run_allow_no_orders"))
                ) -> None:
     """Settle a month (the monthly-settlement flow); `shopops settle MONTH` is the same. Without
     --dry-run the version then awaits approval: `shopops settle approve MONTH --by NAME` or
@@ -752,34 +739,34 @@ def _decide(month: str, decision: str, reviewer: str, note: str, preset: Optiona
         typer.echo(t("st_decided_not_resumed", run=decided.flow_run_id, error=error), err=True)
 
 
-@settle_app.command("approve")
-def settle_approve(month: str = typer.Argument(..., callback=_month, help="YYYY-MM."),
-                   by: str = typer.Option(..., "--by", help="Who approves (required, stored with the decision)."),
-                   note: str = typer.Option("", "--note", help="A remark stored with the approval."),
-                   preset: Optional[str] = typer.Option(None, help="Preset (default: default_preset)."),
-                   version: Optional[int] = typer.Option(None, "--version", help="Version (default: the newest).")
+@settle_app.command("approve", help=cli_help("help_settle_approve"))
+def settle_approve(month: str = typer.Argument(..., callback=_month, help=cli_help("help_opt_month")),
+                   by: str = typer.Option(..., "--by", help=cli_help("help_settle_approve_by")),
+                   note: str = typer.Option("", "--note", help=cli_help("help_settle_approve_note")),
+                   preset: Optional[str] = typer.Option(None, help=cli_help("help_opt_preset")),
+                   version: Optional[int] = typer.Option(None, "--version", help=cli_help("help_opt_version_newest"))
                    ) -> None:
     """Approve the settlement version awaiting approval: it becomes final. The suspended
     monthly-settlement run that asked is resumed with the same answer."""
     _decide(month, "approve", by, note, preset, version)
 
 
-@settle_app.command("correct")
-def settle_correct(month: str = typer.Argument(..., callback=_month, help="YYYY-MM."),
-                   by: str = typer.Option(..., "--by", help="Who decides (required, stored with the decision)."),
-                   note: str = typer.Option(..., "--note", help="What must be corrected (required)."),
-                   preset: Optional[str] = typer.Option(None, help="Preset (default: default_preset)."),
-                   version: Optional[int] = typer.Option(None, "--version", help="Version (default: the newest).")
+@settle_app.command("correct", help=cli_help("help_settle_correct"))
+def settle_correct(month: str = typer.Argument(..., callback=_month, help=cli_help("help_opt_month")),
+                   by: str = typer.Option(..., "--by", help=cli_help("help_settle_correct_by")),
+                   note: str = typer.Option(..., "--note", help=cli_help("help_settle_correct_note")),
+                   preset: Optional[str] = typer.Option(None, help=cli_help("help_opt_preset")),
+                   version: Optional[int] = typer.Option(None, "--version", help=cli_help("help_opt_version_newest"))
                    ) -> None:
     """Request a correction of the settlement version awaiting approval (it is not paid); correct
     the input files and settle the month again."""
     _decide(month, "request_correction", by, note, preset, version)
 
 
-@settle_app.command("show")
-def settle_show(month: str = typer.Argument(..., callback=_month, help="YYYY-MM."),
-                version: Optional[int] = typer.Option(None, "--version", help="Version number (default: the newest)."),
-                preset: Optional[str] = typer.Option(None, help="Preset (default: default_preset).")) -> None:
+@settle_app.command("show", help=cli_help("help_settle_show"))
+def settle_show(month: str = typer.Argument(..., callback=_month, help=cli_help("help_opt_month")),
+                version: Optional[int] = typer.Option(None, "--version", help=cli_help("help_settle_show_version")),
+                preset: Optional[str] = typer.Option(None, help=cli_help("help_opt_preset"))) -> None:
     """A stored settlement version: status, inputs hash, each person's figures, the store KPIs."""
     from tasks.settlement import describe_version
     from warehouse.repository import SettlementStateError
@@ -791,11 +778,11 @@ def settle_show(month: str = typer.Argument(..., callback=_month, help="YYYY-MM.
         raise typer.Exit(1) from None
 
 
-@settle_app.command("diff")
-def settle_diff(month: str = typer.Argument(..., callback=_month, help="YYYY-MM."),
-                v1: int = typer.Argument(..., help="The earlier version."),
-                v2: int = typer.Argument(..., help="The later version."),
-                preset: Optional[str] = typer.Option(None, help="Preset (default: default_preset).")) -> None:
+@settle_app.command("diff", help=cli_help("help_settle_diff"))
+def settle_diff(month: str = typer.Argument(..., callback=_month, help=cli_help("help_opt_month")),
+                v1: int = typer.Argument(..., help=cli_help("help_settle_diff_v1")),
+                v2: int = typer.Argument(..., help=cli_help("help_settle_diff_v2")),
+                preset: Optional[str] = typer.Option(None, help=cli_help("help_opt_preset"))) -> None:
     """What changed between two versions: each input row and each person's figure that differs."""
     from tasks.settlement import diff_stored_versions
     from warehouse.repository import SettlementStateError

@@ -14,18 +14,19 @@ import typer
 
 from config.schema import load_config
 from config.settings import get_settings
+from shopops.cli_help import cli_help
 from shopops.as_of import AS_OF_HELP, as_of_option
 from shopops.i18n import count_line, label, say, t, when
 
-batch_app = typer.Typer(help="Shipping batches (发货波次): run, list, move a batch, release a hold.",
+batch_app = typer.Typer(help=cli_help("help_batch"),
                         no_args_is_help=True)
 
 
-@batch_app.command("run")
+@batch_app.command("run", help=cli_help("help_batch_run"))
 def batch_run(max_orders: Optional[int] = typer.Option(None, "--max-orders", min=1,
-                                                       help="Largest batch for this run (default: rules.yaml)."),
+                                                       help=cli_help("help_batch_run_max_orders")),
               as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DAY", callback=as_of_option,
-                                                  help=AS_OF_HELP)) -> None:
+                                                  help=cli_help(AS_OF_HELP))) -> None:
     """Run shipping-batches now (the same flow as the 09:00 / 14:00 / 17:30 deployment), or
     recompute a past day's plan (nothing written)."""
     from shopops.prefect_api import require_prefect
@@ -44,9 +45,9 @@ def batch_run(max_orders: Optional[int] = typer.Option(None, "--max-orders", min
         raise typer.Exit(1)
 
 
-@batch_app.command("list")
-def batch_list(all_: bool = typer.Option(False, "--all", help="Also handed-over and cancelled batches."),
-               limit: int = typer.Option(50, help="At most this many rows.")) -> None:
+@batch_app.command("list", help=cli_help("help_batch_list"))
+def batch_list(all_: bool = typer.Option(False, "--all", help=cli_help("help_batch_list_all")),
+               limit: int = typer.Option(50, help=cli_help("help_opt_limit"))) -> None:
     """Batches still in the warehouse (created, picked, packed), newest first."""
     from warehouse import shipping as store
 
@@ -81,29 +82,29 @@ def _move(batch_id: str, action: str) -> None:
         raise typer.Exit(1)
 
 
-@batch_app.command("picked")
-def batch_picked(batch_id: str = typer.Argument(..., help="The batch id (`shopops batch list`).")) -> None:
+@batch_app.command("picked", help=cli_help("help_batch_picked"))
+def batch_picked(batch_id: str = typer.Argument(..., help=cli_help("help_opt_batch_id"))) -> None:
     """Picking of the batch is done."""
     _move(batch_id, "picked")
 
 
-@batch_app.command("packed")
-def batch_packed(batch_id: str = typer.Argument(..., help="The batch id (`shopops batch list`).")) -> None:
+@batch_app.command("packed", help=cli_help("help_batch_packed"))
+def batch_packed(batch_id: str = typer.Argument(..., help=cli_help("help_opt_batch_id"))) -> None:
     """The batch's parcels are packed and labelled."""
     _move(batch_id, "packed")
 
 
-@batch_app.command("handover")
-def batch_handover(batch_id: str = typer.Argument(..., help="The batch id (`shopops batch list`).")) -> None:
+@batch_app.command("handover", help=cli_help("help_batch_handover"))
+def batch_handover(batch_id: str = typer.Argument(..., help=cli_help("help_opt_batch_id"))) -> None:
     """The carrier collected the parcels: outbound to the stock ledger, tracking numbers to the
     marketplaces, orders shipped. Again on a handed-over batch: retries refused write-backs."""
     _move(batch_id, "handover")
 
 
-@batch_app.command("release-hold")
-def batch_release_hold(order_id: str = typer.Argument(..., help="The held order's id."),
-                       shop: str = typer.Option(..., "--shop", help="Its shop id (config/shops.yaml)."),
-                       by: str = typer.Option(..., "--by", help="Who dealt with it (kept with the hold).")) -> None:
+@batch_app.command("release-hold", help=cli_help("help_batch_release_hold"))
+def batch_release_hold(order_id: str = typer.Argument(..., help=cli_help("help_batch_release_hold_order")),
+                       shop: str = typer.Option(..., "--shop", help=cli_help("help_batch_release_hold_shop")),
+                       by: str = typer.Option(..., "--by", help=cli_help("help_batch_release_hold_by"))) -> None:
     """A person dealt with a held order (read its remark, fixed the address …): the next run
     considers it again; a remark it holds is then taken as read."""
     from warehouse import shipping as store

@@ -10,15 +10,13 @@ from typing import Optional
 
 import typer
 
+from shopops.cli_help import cli_help
 from shopops.i18n import count_line, label, t
 
-promo_app = typer.Typer(help="Promotion campaigns (双11, 618, 双12): prepare, start, report, close. A dry run "
-                        "unless --live.", no_args_is_help=True)
+promo_app = typer.Typer(help=cli_help("help_promo"), no_args_is_help=True)
 
-NAME = typer.Argument(None, help="Campaign name, as in config/promotions/<name>.yaml (e.g. double11-2026); "
-                      "without it the known campaigns are listed.", show_default=False)
-DRY_RUN = typer.Option(True, "--dry-run/--live", help="--dry-run (the default): compute and report only, change "
-                       "no state, schedule, buffer or alert. --live: run the phase for real.")
+NAME = typer.Argument(None, help=cli_help("help_campaign_name"), show_default=False)
+DRY_RUN = typer.Option(True, "--dry-run/--live", help=cli_help("help_campaign_dry_run"))
 
 
 def _campaign(name: Optional[str]) -> str:
@@ -60,27 +58,27 @@ def _run(phase: str, name: Optional[str], dry_run: bool) -> None:
         typer.echo(t("pr_cli_dry_run_hint", phase=phase, name=name))
 
 
-@promo_app.command("prepare")
+@promo_app.command("prepare", help=cli_help("help_promo_prepare"))
 def prepare(name: Optional[str] = NAME, dry_run: bool = DRY_RUN) -> None:
     """Price and coupon rules vs the 30-day history, reconciliation of the promoted SKUs,
     readiness by the preparation date (shortfalls to restock)."""
     _run("prepare", name, dry_run)
 
 
-@promo_app.command("start")
+@promo_app.command("start", help=cli_help("help_promo_start"))
 def start(name: Optional[str] = NAME, dry_run: bool = DRY_RUN) -> None:
     """Campaign mode: promoted shops pulled every minute and the live report every 15 minutes
     during the window (Prefect schedules on the team's server), buffers tightened."""
     _run("start", name, dry_run)
 
 
-@promo_app.command("report")
+@promo_app.command("report", help=cli_help("help_promo_report"))
 def report(name: Optional[str] = NAME, dry_run: bool = DRY_RUN) -> None:
     """Live report: orders, revenue, units, stock cover, oversell, orders near their deadline."""
     _run("report", name, dry_run)
 
 
-@promo_app.command("close")
+@promo_app.command("close", help=cli_help("help_promo_close"))
 def close(name: Optional[str] = NAME, dry_run: bool = DRY_RUN) -> None:
     """Normal cadence back (schedules exactly as before), buffers restored, after-action report (.xlsx)."""
     _run("close", name, dry_run)

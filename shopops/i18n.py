@@ -766,6 +766,289 @@ def count_line(counts: dict, locale: str | None = None) -> str:
     return "  ".join(f"{t('cnt_' + k, locale) if 'cnt_' + k in MESSAGES else k} {value(v)}" for k, v in counts.items())
 
 
+# --- CLI help texts (issue 23 #2) ---------------------------------------------------------------
+#: what `shopops --help`, `shopops <group> --help` and `shopops <group> <cmd> --help` say
+#: (shopops/cli_help.py reads them when the CLI is imported). Click's own words ("Usage",
+#: "Options", "Show this message and exit.") stay Click's.
+MESSAGES.update({
+    "help_app": {"en": "shopops — the online-operations pipeline (订单、库存、补货、发货、结算、促销).",
+                 "zh_CN": "shopops — 线上运营流水线（订单、库存、补货、发货、结算、促销）。"},
+    # options and arguments several commands share
+    "help_opt_shop_only": {"en": "Only this shop.", "zh_CN": "只看这个店铺。"},
+    "help_opt_shop_id": {"en": "Shop id.", "zh_CN": "店铺 id。"},
+    "help_opt_limit": {"en": "At most this many rows.", "zh_CN": "最多显示这么多行。"},
+    "help_opt_batch_id": {"en": "The batch id (`shopops batch list`).", "zh_CN": "波次 id（见 `shopops batch list`）。"},
+    "help_opt_month": {"en": "YYYY-MM.", "zh_CN": "月份，YYYY-MM。"},
+    "help_opt_preset": {"en": "Preset (default: default_preset).", "zh_CN": "结算方案（默认：default_preset）。"},
+    "help_opt_version_newest": {"en": "Version (default: the newest).", "zh_CN": "版本号（默认：最新版本）。"},
+    "help_as_of": {"en": "Recompute a past day as if it were that day (YYYY-MM-DD, the shop's zone): only what "
+                         "happened by its close counts; the report only, nothing is sent or stored.",
+                   "zh_CN": "按当日重算过去的某一天（YYYY-MM-DD，店铺时区）：只计入当日结束前发生的数据；"
+                            "只出报表，不发送、不保存任何内容。"},
+    "help_campaign_name": {"en": "Campaign name, as in config/promotions/<name>.yaml (e.g. double11-2026); without it "
+                                 "the known campaigns are listed.",
+                           "zh_CN": "促销活动名称，即 config/promotions/<名称>.yaml 的文件名（例如 double11-2026）；"
+                                    "不填则列出已有活动。"},
+    "help_campaign_dry_run": {"en": "--dry-run (the default): compute and report only, change no state, schedule, "
+                                    "buffer or alert. --live: run the phase for real.",
+                              "zh_CN": "--dry-run（默认）：只计算并出报表，不改状态、调度、库存缓冲，也不发提醒。"
+                                       "--live：真正执行该阶段。"},
+    # config, db
+    "help_config": {"en": "Configuration in config/.", "zh_CN": "config/ 中的配置。"},
+    "help_config_check": {"en": "Validate shops.yaml, suppliers.yaml, rules.yaml and promotions/*.yaml.",
+                          "zh_CN": "检查 shops.yaml、suppliers.yaml、rules.yaml 和 promotions/*.yaml。"},
+    "help_config_check_dir": {"en": "Folder to check (default: config/).", "zh_CN": "要检查的目录（默认：config/）。"},
+    "help_db": {"en": "Warehouse schema migrations.", "zh_CN": "数据仓库结构迁移。"},
+    "help_db_upgrade": {"en": "Create or migrate the warehouse schema (SQLite file by default; SHOPOPS_DATABASE_URL).",
+                        "zh_CN": "创建或升级数据仓库结构（默认 SQLite 文件；见 SHOPOPS_DATABASE_URL）。"},
+    "help_db_upgrade_revision": {"en": "Target revision.", "zh_CN": "目标版本。"},
+    "help_db_downgrade": {"en": "Undo migrations (`--revision base` removes every table).",
+                          "zh_CN": "回退迁移（`--revision base` 删除全部数据表）。"},
+    "help_db_downgrade_revision": {"en": "Target revision: -1 (one step) or base (empty).",
+                                   "zh_CN": "目标版本：-1（回退一步）或 base（清空）。"},
+    "help_db_current": {"en": "Print the warehouse's schema revision.", "zh_CN": "显示数据仓库的结构版本。"},
+    "help_db_backup": {"en": "Back the warehouse up while it runs (SQLite online backup; PostgreSQL pg_dump).",
+                       "zh_CN": "在线备份数据仓库，无需停机（SQLite 在线备份；PostgreSQL 用 pg_dump）。"},
+    "help_db_backup_file": {"en": "Backup file (default: <data>/backups/warehouse-<UTC time>.sqlite or .dump).",
+                            "zh_CN": "备份文件（默认：<data>/backups/warehouse-<UTC 时间>.sqlite 或 .dump）。"},
+    "help_db_restore": {"en": "Replace the warehouse with a backup (stop the demo or the workers first).",
+                        "zh_CN": "用备份替换数据仓库（请先停止演示或 worker）。"},
+    "help_db_restore_file": {"en": "A file written by `shopops db backup`.", "zh_CN": "由 `shopops db backup` 写出的备份文件。"},
+    "help_db_restore_yes": {"en": "Replace the warehouse without asking.", "zh_CN": "不再确认，直接替换数据仓库。"},
+    # demo, version, templates, followup, leak-scan
+    "help_demo": {"en": "Start the local stack: warehouse, Prefect server + UI, deployments, worker, first runs.",
+                  "zh_CN": "启动本地环境：数据仓库、Prefect 服务和界面、部署、worker，以及首批运行。"},
+    "help_demo_stop": {"en": "Stop a demo running from another terminal.", "zh_CN": "停止在另一个终端运行的演示。"},
+    "help_version": {"en": "Print the shopops version.", "zh_CN": "显示 shopops 的版本号。"},
+    "help_templates": {"en": "Write a ready .xlsx template of every file the product reads (roster, targets, expenses, "
+                             "CS stats, shop channels and stats, catalogue, purchase orders, receipts, count).",
+                       "zh_CN": "为系统读取的每种文件写出一份现成的 .xlsx 模板（花名册、目标、费用、客服统计、店铺渠道与统计、"
+                                "商品档案、采购单、到货单、盘点）。"},
+    "help_templates_folder": {"en": "Folder to write them to (default: <data>/templates).",
+                              "zh_CN": "写入的目录（默认：<data>/templates）。"},
+    "help_followup": {"en": "Run customer-service-followup now (the same flow as the 09:00 deployment), or for a "
+                            "past day.",
+                      "zh_CN": "立即运行客服跟进 customer-service-followup（与每天 09:00 的部署是同一个流程），或为过去某天重算。"},
+    "help_leak_scan": {"en": "Look for app secrets, the PII hash key, the webhook token, buyer names, nicks and "
+                             "e-mails, clear phones and street addresses in the data folder, Prefect's stored "
+                             "logs/artifacts/runs and the warehouse (shopops/leakscan.py); exit 1 when anything is found.",
+                       "zh_CN": "在数据目录、Prefect 保存的日志/产物/运行记录和数据仓库中查找应用密钥、PII 哈希密钥、"
+                                "webhook 令牌、买家姓名/昵称/邮箱、明文手机号和详细地址（shopops/leakscan.py）；"
+                                "发现任何一项则退出码为 1。"},
+    "help_leak_scan_paths": {"en": "Files or folders to scan (default: the data folder's logs/ and reports/).",
+                             "zh_CN": "要扫描的文件或目录（默认：数据目录下的 logs/ 和 reports/）。"},
+    "help_leak_scan_prefect_api_url": {"en": "Prefect API whose logs, artifacts and runs are scanned "
+                                             "(default: PREFECT_API_URL).",
+                                       "zh_CN": "扫描其日志、产物和运行记录的 Prefect API（默认：PREFECT_API_URL）。"},
+    "help_leak_scan_no_prefect": {"en": "Do not scan Prefect.", "zh_CN": "不扫描 Prefect。"},
+    "help_leak_scan_database_url": {"en": "Warehouse to scan (default: SHOPOPS_DATABASE_URL / the SQLite file).",
+                                    "zh_CN": "要扫描的数据仓库（默认：SHOPOPS_DATABASE_URL，或 SQLite 文件）。"},
+    "help_leak_scan_secrets_file": {"en": "Credentials JSON whose app secrets and tokens are looked for (default: "
+                                          "data/sandbox/credentials.json when it exists).",
+                                    "zh_CN": "凭证 JSON 文件，查找其中的应用密钥和令牌（默认：data/sandbox/credentials.json，"
+                                             "如存在）。"},
+    "help_leak_scan_buyers_file": {"en": "Buyer names, nicks and e-mail addresses to look for, one a line (default: "
+                                         "data/sandbox/buyers.txt when it exists).",
+                                   "zh_CN": "要查找的买家姓名、昵称和邮箱，每行一个（默认：data/sandbox/buyers.txt，如存在）。"},
+    # ingest, quarantine, notify
+    "help_ingest": {"en": "Orders into the warehouse (订单抓取): `ingest [--shop S] [--since T] [--until T]` pulls; "
+                          "`ingest audit --shop S --days N` checks the platform's counts per day; "
+                          "`ingest rewind --shop S --to T --by NAME --reason TEXT` moves a watermark back.",
+                    "zh_CN": "把订单抓取到数据仓库：`ingest [--shop S] [--since T] [--until T]` 抓单；"
+                             "`ingest audit --shop S --days N` 按天核对平台的订单数；"
+                             "`ingest rewind --shop S --to T --by NAME --reason TEXT` 回退水位线。"},
+    "help_ingest_pull": {"en": "Pull orders now: the same flow as the scheduled pull-orders deployment.",
+                         "zh_CN": "立即抓取订单：与定时的 pull-orders 部署是同一个流程。"},
+    "help_ingest_pull_shop": {"en": "Shop id (repeatable); default: every enabled shop.",
+                              "zh_CN": "店铺 id（可重复）；默认：所有启用的店铺。"},
+    "help_ingest_pull_since": {"en": "Backfill from this time (ISO 8601; UTC if no offset).",
+                               "zh_CN": "从这个时间开始补抓（ISO 8601；不带时区偏移则按 UTC）。"},
+    "help_ingest_pull_until": {"en": "Backfill up to this time.", "zh_CN": "补抓到这个时间为止。"},
+    "help_ingest_audit": {"en": "The platform's own order count per day against the warehouse's (orders by last "
+                                "modification).",
+                          "zh_CN": "按天对比平台自己的订单数与数据仓库的订单数（按订单最后修改时间计）。"},
+    "help_ingest_audit_days": {"en": "Days back, today included (the shop's calendar).",
+                               "zh_CN": "往回核对的天数，含今天（按店铺日历）。"},
+    "help_ingest_audit_until": {"en": "Audit the days up to this time instead of now (ISO 8601; UTC if no offset).",
+                                "zh_CN": "核对到这个时间为止的各天，而不是到现在（ISO 8601；不带时区偏移则按 UTC）。"},
+    "help_ingest_rewind": {"en": "Move a shop's watermark back so the next pull reads again from there; who and why "
+                                 "are recorded.",
+                           "zh_CN": "回退店铺的水位线，下次抓单从该时间重新读取；记录操作人和原因。"},
+    "help_ingest_rewind_to": {"en": "New watermark (ISO 8601; UTC if no offset).",
+                              "zh_CN": "新的水位线（ISO 8601；不带时区偏移则按 UTC）。"},
+    "help_ingest_rewind_by": {"en": "Who moves it (recorded).", "zh_CN": "操作人（会被记录）。"},
+    "help_ingest_rewind_reason": {"en": "Why (recorded).", "zh_CN": "原因（会被记录）。"},
+    "help_quarantine": {"en": "Orders held back by validation (隔离订单).", "zh_CN": "未通过校验而被隔离的订单。"},
+    "help_quarantine_list": {"en": "Open quarantined orders with their reasons, oldest first.",
+                             "zh_CN": "未处理的隔离订单及原因，最早的在前。"},
+    "help_quarantine_recheck": {"en": "Validate open quarantined orders again; release (and store) the ones that now pass.",
+                                "zh_CN": "重新校验未处理的隔离订单；放行（并入库）现在能通过的订单。"},
+    "help_notify": {"en": "Notifications to the team's webhook.", "zh_CN": "发往团队 webhook 的通知。"},
+    "help_notify_setup": {"en": "Register the webhook and the automations (failed/crashed runs, quarantine spikes, "
+                                "critical restock) on the team's Prefect server (SHOPOPS_PREFECT_API_URL / "
+                                "PREFECT_API_URL).",
+                          "zh_CN": "在团队的 Prefect 服务（SHOPOPS_PREFECT_API_URL / PREFECT_API_URL）上注册 webhook "
+                                   "和自动化规则（运行失败/崩溃、隔离订单激增、紧急补货）。"},
+    "help_notify_setup_url": {"en": "Webhook URL (default: SHOPOPS_WEBHOOK_URL).",
+                              "zh_CN": "webhook 地址（默认：SHOPOPS_WEBHOOK_URL）。"},
+    # stock, catalogue, purchase orders
+    "help_stock": {"en": "Stock: warehouse counts, reconciliation, marketplace sync, restock (盘点、账实相符、库存同步、补货).",
+                   "zh_CN": "库存：盘点、账实相符、库存同步、补货。"},
+    "help_stock_import_count": {"en": "Accept a warehouse count: a stocktake per warehouse and a ledger row per SKU that "
+                                      "sets its on-hand from the count's moment. Importing the same file again changes "
+                                      "nothing.",
+                                "zh_CN": "导入仓库盘点：每个仓库一次盘点，每个 SKU 一条库存流水，从盘点时刻起按盘点数设定在库量。"
+                                         "重复导入同一文件不会改变任何数据。"},
+    "help_stock_import_count_file": {"en": "Count file (.csv/.xlsx): sku, warehouse, counted_qty [, counted_at] "
+                                           "(or 商品编码, 仓库, 盘点数量, 盘点时间).",
+                                     "zh_CN": "盘点文件（.csv/.xlsx）：商品编码、仓库、盘点数量[、盘点时间]"
+                                              "（或 sku、warehouse、counted_qty[、counted_at]）。"},
+    "help_stock_reconcile": {"en": "Run reconcile-stock now (the same flow as the hourly deployment; it pushes only as "
+                                   "rules.yaml stock.push_enabled / push_dry_run say).",
+                             "zh_CN": "立即运行库存核对 reconcile-stock（与每小时的部署是同一个流程；是否推送库存按 "
+                                      "rules.yaml 的 stock.push_enabled / push_dry_run）。"},
+    "help_stock_reconcile_count_file": {"en": "Warehouse count to compare with the ledger (.csv/.xlsx).",
+                                        "zh_CN": "与库存台账对比的仓库盘点文件（.csv/.xlsx）。"},
+    "help_stock_reconcile_read_listings": {"en": "Read listing stock from the marketplaces first.",
+                                           "zh_CN": "先从各平台读取商品的在售库存。"},
+    "help_stock_sync": {"en": "Read every listing, then push the plan floor(available × share) − buffer: a dry run by "
+                              "default; --live pushes through each marketplace's API and reads every listing back.",
+                        "zh_CN": "读取所有在售商品，再推送计划库存 floor(可用量 × 分配比例) − 缓冲：默认只演练；"
+                                 "--live 通过各平台接口真正推送，并逐个回读核对。"},
+    "help_stock_sync_live": {"en": "Really push (needs rules.yaml stock.push_enabled: true); without it a dry run logs "
+                                   "the pushes and writes nothing.",
+                             "zh_CN": "真正推送（需要 rules.yaml 中 stock.push_enabled: true）；不加此项则只演练："
+                                      "记录将要推送的内容，不写入任何平台。"},
+    "help_stock_sync_overwrite_edited": {"en": "Also overwrite listings edited on the marketplace since our last push "
+                                               "(normally reported and left alone).",
+                                         "zh_CN": "也覆盖上次推送后在平台端被改动过的商品（默认只报告、不覆盖）。"},
+    "help_stock_discrepancies": {"en": "Open stock discrepancies (oldest first): id, kind, SKU, warehouse, shop, the "
+                                       "numbers and the advice.",
+                                 "zh_CN": "未处理的库存差异（最早的在前）：id、类型、SKU、仓库、店铺、数量及处理建议。"},
+    "help_stock_resolve": {"en": "Close open discrepancies a person dealt with (the record stays, with who, when and why).",
+                           "zh_CN": "关闭已由人工处理的库存差异（记录保留，并记下处理人、时间和原因）。"},
+    "help_stock_resolve_ids": {"en": "Discrepancy ids (`shopops stock discrepancies`).",
+                               "zh_CN": "库存差异 id（见 `shopops stock discrepancies`）。"},
+    "help_stock_resolve_sku": {"en": "Every open discrepancy of this SKU (repeatable).",
+                               "zh_CN": "该 SKU 的全部未处理差异（可重复）。"},
+    "help_stock_resolve_by": {"en": "Who resolved it (recorded).", "zh_CN": "处理人（会被记录）。"},
+    "help_stock_resolve_note": {"en": "What was done or found (recorded).", "zh_CN": "做了什么或发现了什么（会被记录）。"},
+    "help_stock_restock": {"en": "Run restock-alerts now (the same flow as the daily deployment), or for a past day; "
+                                 "the run shows in the team's Prefect UI.",
+                           "zh_CN": "立即运行补货提醒 restock-alerts（与每天的部署是同一个流程），或为过去某天重算；"
+                                    "运行记录显示在团队的 Prefect 界面中。"},
+    "help_restock_alias": {"en": "Alias of `shopops stock restock`.", "zh_CN": "`shopops stock restock` 的别名。"},
+    "help_catalogue": {"en": "The SKU catalogue (商品档案): SKU, name, colour/size, supplier, cost, case pack, MOQ, bin.",
+                       "zh_CN": "商品档案：SKU、名称、颜色/尺码、供应商、成本、箱规、起订量、库位。"},
+    "help_catalogue_import": {"en": "Add or update SKUs from the catalogue file, all rows or none; blank cells get the "
+                                    "supplier's or rules.yaml's defaults.",
+                              "zh_CN": "从商品档案文件新增或更新 SKU，要么全部导入，要么一行不导入；空单元格取供应商或 "
+                                       "rules.yaml 中的默认值。"},
+    "help_catalogue_import_file": {"en": "Catalogue file (.xlsx/.csv; `shopops templates` writes one).",
+                                   "zh_CN": "商品档案文件（.xlsx/.csv；可用 `shopops templates` 生成模板）。"},
+    "help_po": {"en": "Purchase orders (采购单) and their deliveries (到货入库) into the stock ledger.",
+                "zh_CN": "采购单及其到货入库，记入库存台账。"},
+    "help_po_import": {"en": "Store new purchase orders (open): what they still owe is in transit for restock.",
+                       "zh_CN": "保存新的采购单（未完结）：尚未到货的数量在补货计算中计为在途。"},
+    "help_po_import_file": {"en": "Purchase-order file (.xlsx/.csv), one row per PO line.",
+                            "zh_CN": "采购单文件（.xlsx/.csv），每个采购单明细一行。"},
+    "help_po_receive": {"en": "Post deliveries: stock on hand goes up, the PO's open quantity down; an over-receipt or an "
+                              "unknown PO or SKU refuses the whole file.",
+                        "zh_CN": "登记到货：在库量增加，采购单未到数量减少；超量到货、未知的采购单或 SKU 会使整个文件被拒收。"},
+    "help_po_receive_file": {"en": "Receipt file (.xlsx/.csv), one row per delivered PO line.",
+                             "zh_CN": "到货文件（.xlsx/.csv），每个到货的采购单明细一行。"},
+    # promotions
+    "help_promo": {"en": "Promotion campaigns (双11, 618, 双12): prepare, start, report, close. A dry run unless --live.",
+                   "zh_CN": "促销活动（双11、618、双12）：准备、开始、报表、结束。除非加 --live，否则只演练。"},
+    "help_promo_prepare": {"en": "Price and coupon rules vs the 30-day history, reconciliation of the promoted SKUs, "
+                                 "readiness by the preparation date (shortfalls to restock).",
+                           "zh_CN": "对照近 30 天历史检查价格和优惠券规则，核对参加活动的 SKU 库存，"
+                                    "检查备货截止日前的准备情况（缺口转入补货）。"},
+    "help_promo_start": {"en": "Campaign mode: promoted shops pulled every minute and the live report every 15 minutes "
+                               "during the window (Prefect schedules on the team's server), buffers tightened.",
+                         "zh_CN": "进入活动模式：活动期间参加活动的店铺每分钟抓单、每 15 分钟出实时报表"
+                                  "（团队 Prefect 服务上的调度），库存缓冲收紧。"},
+    "help_promo_report": {"en": "Live report: orders, revenue, units, stock cover, oversell, orders near their deadline.",
+                          "zh_CN": "实时报表：订单、销售额、件数、库存可售天数、超卖、临近发货时限的订单。"},
+    "help_promo_close": {"en": "Normal cadence back (schedules exactly as before), buffers restored, after-action "
+                               "report (.xlsx).",
+                         "zh_CN": "恢复日常节奏（调度与活动前完全一致），恢复库存缓冲，生成活动复盘报表（.xlsx）。"},
+    # shipping batches
+    "help_batch": {"en": "Shipping batches (发货波次): run, list, move a batch, release a hold.",
+                   "zh_CN": "发货波次：生成、列出、推进波次、解除暂扣。"},
+    "help_batch_run": {"en": "Run shipping-batches now (the same flow as the 09:00 / 14:00 / 17:30 deployment), or "
+                             "recompute a past day's plan (nothing written).",
+                       "zh_CN": "立即运行发货波次 shipping-batches（与 09:00 / 14:00 / 17:30 的部署是同一个流程），"
+                                "或重算过去某天的计划（不写入任何数据）。"},
+    "help_batch_run_max_orders": {"en": "Largest batch for this run (default: rules.yaml).",
+                                  "zh_CN": "本次运行每个波次的最大订单数（默认：rules.yaml）。"},
+    "help_batch_list": {"en": "Batches still in the warehouse (created, picked, packed), newest first.",
+                        "zh_CN": "仍在仓库中的波次（已生成、已拣货、已打包），最新的在前。"},
+    "help_batch_list_all": {"en": "Also handed-over and cancelled batches.", "zh_CN": "同时列出已交接和已取消的波次。"},
+    "help_batch_picked": {"en": "Picking of the batch is done.", "zh_CN": "该波次已拣货完成。"},
+    "help_batch_packed": {"en": "The batch's parcels are packed and labelled.", "zh_CN": "该波次的包裹已打包并贴好面单。"},
+    "help_batch_handover": {"en": "The carrier collected the parcels: outbound to the stock ledger, tracking numbers to "
+                                  "the marketplaces, orders shipped. Again on a handed-over batch: retries refused "
+                                  "write-backs.",
+                            "zh_CN": "快递已揽收包裹：出库记入库存台账，运单号回传各平台，订单标记为已发货。"
+                                     "对已交接的波次再次执行：重试被拒绝的回传。"},
+    "help_batch_release_hold": {"en": "A person dealt with a held order (read its remark, fixed the address …): the next "
+                                      "run considers it again; a remark it holds is then taken as read.",
+                                "zh_CN": "人工已处理被暂扣的订单（已读备注、已改地址……）：下次运行重新考虑该订单，"
+                                         "其备注视为已读。"},
+    "help_batch_release_hold_order": {"en": "The held order's id.", "zh_CN": "被暂扣订单的 id。"},
+    "help_batch_release_hold_shop": {"en": "Its shop id (config/shops.yaml).", "zh_CN": "其店铺 id（config/shops.yaml）。"},
+    "help_batch_release_hold_by": {"en": "Who dealt with it (kept with the hold).", "zh_CN": "处理人（与暂扣记录一起保存）。"},
+    # monthly settlement
+    "help_settle": {"en": "Monthly KPI and commission settlement (绩效考核、提成): `settle [MONTH] [--preset P] "
+                          "[--dry-run]`, `settle approve|correct MONTH --by NAME`, `settle show MONTH [--version V]`, "
+                          "`settle diff MONTH V1 V2`.",
+                    "zh_CN": "月度绩效考核与提成结算：`settle [MONTH] [--preset P] [--dry-run]`、"
+                             "`settle approve|correct MONTH --by NAME`、`settle show MONTH [--version V]`、"
+                             "`settle diff MONTH V1 V2`。"},
+    "help_settle_run": {"en": "Settle a month (the monthly-settlement flow); `shopops settle MONTH` is the same. Without "
+                              "--dry-run the version then awaits approval: `shopops settle approve MONTH --by NAME` or "
+                              "`shopops settle correct MONTH --by NAME --note …` decides it.",
+                        "zh_CN": "结算一个月（monthly-settlement 流程）；`shopops settle MONTH` 与之相同。不加 --dry-run 时，"
+                                 "该版本随后等待审批：用 `shopops settle approve MONTH --by NAME` 或 "
+                                 "`shopops settle correct MONTH --by NAME --note …` 作出决定。"},
+    "help_settle_run_month": {"en": "YYYY-MM (default: the previous month, Asia/Shanghai).",
+                              "zh_CN": "月份，YYYY-MM（默认：上个月，按 Asia/Shanghai）。"},
+    "help_settle_run_preset": {"en": "Preset of config/rules.yaml (default: default_preset).",
+                               "zh_CN": "config/rules.yaml 中的结算方案（默认：default_preset）。"},
+    "help_settle_run_dry_run": {"en": "Compute, store a draft and publish the statement; ask nobody.",
+                                "zh_CN": "计算、保存草稿并发布结算单；不发起审批。"},
+    "help_settle_run_inputs_dir": {"en": "Folder with the input files (default: data/settlement/<month>/).",
+                                   "zh_CN": "输入文件所在目录（默认：data/settlement/<月份>/）。"},
+    "help_settle_run_correct_final": {"en": "Make a new version of a month whose settlement is already final (it needs "
+                                            "its own approval).",
+                                      "zh_CN": "为结算已确认的月份生成新版本（新版本需要重新审批）。"},
+    "help_settle_run_allow_no_orders": {"en": "Settle a month in which the warehouse has no order (refused otherwise: "
+                                              "usually the pull did not run).",
+                                        "zh_CN": "允许结算数据仓库中没有订单的月份（否则拒绝：通常是抓单没有运行）。"},
+    "help_settle_approve": {"en": "Approve the settlement version awaiting approval: it becomes final. The suspended "
+                                  "monthly-settlement run that asked is resumed with the same answer.",
+                            "zh_CN": "批准待审批的结算版本，使其成为最终版本。发起审批而暂停的 monthly-settlement "
+                                     "运行会以同一决定继续。"},
+    "help_settle_approve_by": {"en": "Who approves (required, stored with the decision).",
+                               "zh_CN": "审批人（必填，与审批决定一起保存）。"},
+    "help_settle_approve_note": {"en": "A remark stored with the approval.", "zh_CN": "与审批一起保存的备注。"},
+    "help_settle_correct": {"en": "Request a correction of the settlement version awaiting approval (it is not paid); "
+                                  "correct the input files and settle the month again.",
+                            "zh_CN": "要求更正待审批的结算版本（不予发放）；改正输入文件后重新结算该月。"},
+    "help_settle_correct_by": {"en": "Who decides (required, stored with the decision).",
+                               "zh_CN": "决定人（必填，与决定一起保存）。"},
+    "help_settle_correct_note": {"en": "What must be corrected (required).", "zh_CN": "需要更正的内容（必填）。"},
+    "help_settle_show": {"en": "A stored settlement version: status, inputs hash, each person's figures, the store KPIs.",
+                         "zh_CN": "查看已保存的结算版本：状态、输入文件哈希、每人的各项数字、店铺 KPI。"},
+    "help_settle_show_version": {"en": "Version number (default: the newest).", "zh_CN": "版本号（默认：最新版本）。"},
+    "help_settle_diff": {"en": "What changed between two versions: each input row and each person's figure that differs.",
+                         "zh_CN": "两个版本之间的变化：每一行不同的输入和每人不同的数字。"},
+    "help_settle_diff_v1": {"en": "The earlier version.", "zh_CN": "较早的版本。"},
+    "help_settle_diff_v2": {"en": "The later version.", "zh_CN": "较晚的版本。"},
+})
+
+
 # --- monthly settlement (flows/settlement.py, tasks/settlement.py) -------------------------
 MESSAGES.update({
     "st_title": {"en": "Monthly settlement {month} ({preset}), version {version}: {status}",

@@ -66,6 +66,8 @@ def test_exports_land_and_a_broken_export_is_named(tmp_path, database_url, monke
                                            encoding="utf-8")
     broken = pull_shop(config, "wechat-shop", database_url=database_url, since=since, clock=lambda: NOW)
     assert broken.status == "failed"
-    assert "2026-11-12.csv" in broken.error and "'商家编码'" in broken.error and "missing" in broken.error
+    # the export's problem in the reader's language (zh_CN by default): the file, the column, what to do
+    assert "2026-11-12.csv" in broken.error and "'商家编码'" in broken.error and "缺少" in broken.error
+    assert "请修正导出文件" in broken.error
     assert repository.table_counts(engine)["orders"] == 2  # nothing of the broken run half-imported
     engine.dispose()
