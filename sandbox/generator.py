@@ -298,7 +298,7 @@ def _generate_shop(scenario: Scenario, shop: ShopSpec, shop_index: int, shop_sha
     pay_delay = _uniform(rng, late.pay_delay_minutes, n, 60) if traits.lists_unpaid else np.zeros(n, np.int64)
     paid = np.where(abandoned, NEVER, created + pay_delay)
     cancelled = np.where(abandoned, created + _uniform(rng, late.cancel_delay_minutes, n, 60), NEVER)
-    presale = ~abandoned & (rng.random(n) < scenario.presale_share) if traits.presale else np.zeros(n, bool)
+    presale = ~abandoned & _presale_draw(scenario, shop, shop_index, rng, n)
     balance_paid = np.where(presale, paid + _uniform(rng, late.presale_balance_delay_days, n, DAY), NEVER)
     ready = np.where(presale, balance_paid, paid)
     shipped = np.where(abandoned, NEVER, ready + _uniform(rng, late.ship_delay_hours, n, HOUR))
@@ -359,6 +359,17 @@ def _generate_shop(scenario: Scenario, shop: ShopSpec, shop_index: int, shop_sha
         line_gift=is_gift_line)
     orders.index_events()
     return orders
+
+
+def _presale_draw(scenario: Scenario, shop: ShopSpec, shop_index: int, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Which orders are deposit presales (``scenario.presale_share``; none where the platform has
+    no deposit presale). Taobao draws from the shop's main stream, as it always did; PDD and
+    Douyin from a stream of their own, so every other draw of their worlds (and every other
+    platform's) stays what it was before they had presales."""
+    if not wire.TRAITS[shop.platform].presale:
+        return np.zeros(n, bool)
+    stream = rng if shop.platform == "taobao" else np.random.default_rng([scenario.seed, 4, shop_index])
+    return stream.random(n) < scenario.presale_share
 
 
 def _decreasing(k: int) -> np.ndarray:

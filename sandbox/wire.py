@@ -29,7 +29,7 @@ REFUND_NONE, REFUND_OPEN, REFUND_DONE = 0, 1, 2
 class PlatformTraits:
     """What a marketplace's order API can show, which shapes what the generator produces."""
 
-    presale: bool               # deposit presale (定金预售) exists (Tmall/Taobao)
+    presale: bool               # deposit presale (定金预售) exists (Tmall/Taobao, PDD trade_type 1, Douyin trade_type 2)
     lists_unpaid: bool          # unpaid orders (and their cancellation) appear in the order API
     refund_request_phase: bool  # a refund is requested, then settled (Shopify refunds at once)
     completes: bool             # orders reach a "completed/finished" state (Amazon stays Shipped)
@@ -42,9 +42,9 @@ class PlatformTraits:
 TRAITS: dict[str, PlatformTraits] = {
     "taobao": PlatformTraits(presale=True, lists_unpaid=True, refund_request_phase=True, completes=True, refunds_visible=True),
     "jd": PlatformTraits(presale=False, lists_unpaid=False, refund_request_phase=True, completes=True, refunds_visible=True),
-    "pdd": PlatformTraits(presale=False, lists_unpaid=False, refund_request_phase=True, completes=True, refunds_visible=True,
+    "pdd": PlatformTraits(presale=True, lists_unpaid=False, refund_request_phase=True, completes=True, refunds_visible=True,
                           line_discounts=False, sends_nick=False),
-    "douyin": PlatformTraits(presale=False, lists_unpaid=True, refund_request_phase=True, completes=True, refunds_visible=True,
+    "douyin": PlatformTraits(presale=True, lists_unpaid=True, refund_request_phase=True, completes=True, refunds_visible=True,
                              sends_nick=False),
     "shopify": PlatformTraits(presale=False, lists_unpaid=True, refund_request_phase=False, completes=True, refunds_visible=True,
                               sends_nick=False),
@@ -137,8 +137,8 @@ _LIFECYCLE_STATUS = {
     "taobao": {PENDING: "WAIT_BUYER_PAY", DEPOSIT: "WAIT_BUYER_PAY", PAID: "WAIT_SELLER_SEND_GOODS",
                SHIPPED: "WAIT_BUYER_CONFIRM_GOODS", COMPLETED: "TRADE_FINISHED", CANCELLED: "TRADE_CLOSED_BY_TAOBAO"},
     "jd": {PAID: "WAIT_SELLER_STOCK_OUT", SHIPPED: "WAIT_GOODS_RECEIVE_CONFIRM", COMPLETED: "FINISHED_L"},
-    "pdd": {PAID: "1", SHIPPED: "2", COMPLETED: "3"},
-    "douyin": {PENDING: "1", PAID: "2", SHIPPED: "3", COMPLETED: "5", CANCELLED: "4"},
+    "pdd": {DEPOSIT: "1", PAID: "1", SHIPPED: "2", COMPLETED: "3"},   # a deposit order: step_order_info says which
+    "douyin": {PENDING: "1", DEPOSIT: "103", PAID: "2", SHIPPED: "3", COMPLETED: "5", CANCELLED: "4"},  # main_status
     "shopify": {PENDING: "pending", PAID: "paid", SHIPPED: "paid", COMPLETED: "paid", CANCELLED: "voided"},
     "amazon": {PENDING: "Pending", PAID: "Unshipped", SHIPPED: "Shipped", COMPLETED: "Shipped", CANCELLED: "Canceled"},
 }
@@ -174,6 +174,13 @@ def platform_status(platform: str, status: np.ndarray, lifecycle: np.ndarray, re
     if platform == "shopify":
         out = np.where((refund_phase == REFUND_DONE) & (status != REFUNDED), "partially_refunded", out)
     return out.astype(object)
+
+
+def presale_deposit(total_minor: int) -> int:
+    """The deposit (定金) of a presale order of ``total_minor``: a fifth, the rest is the balance
+    (尾款). A sandbox convention every renderer shares (TOP ``step_paid_fee``, PDD
+    ``advanced_paid_fee``, Douyin's first ``order_phase_list`` phase)."""
+    return int(total_minor) // 5
 
 
 # --- buyer PII as the platforms deliver it ---------------------------------------------------

@@ -17,7 +17,8 @@ missing business parameter (``page`` and ``size`` are required: ``connectors.dou
 ``size`` ≤ 100, newest-updated first (``order_asc`` false). Money is int fen: a sku order's
 ``origin_amount`` is the unit price and ``sum_amount`` unit × ``item_num`` (Douyin's field
 descriptions: 商品现价 / 商品现价*件数); gifts are ``given_product_type: "FREE"``; presale is
-``trade_type`` 2 with ``order_phase_list``. PII comes as ``encrypt_*`` ciphertext, different on
+``trade_type`` 2 with ``order_phase_list`` (deposit, then balance), ``main_status`` 103 (部分支付, with
+``order_status`` 1) until the balance is paid. PII comes as ``encrypt_*`` ciphertext, different on
 every order even for the same receiver, plus ``mask_*`` values; ``open_address_id`` is the
 merge identity (the same for one receiver address). Refunds in
 ``sku_order_list[].after_sale_info`` (refund_status 0 none, 1 refunding, 3 refunded). Writes:
@@ -73,6 +74,39 @@ def _unix(ts: int) -> int:
     return 0 if ts == NEVER else ts
 
 
+#: ``main_status`` 103 (部分支付: deposit paid, balance due) comes with ``order_status`` 1 (待支付),
+#: as in Douyin's documentation example (its ``order_status_desc`` "待支付" beside 103)
+PARTLY_PAID_MAIN_STATUS, PARTLY_PAID_ORDER_STATUS = 103, 1
+PRESALE_TRADE_TYPE = 2      # trade_type 定金预售 (0 普通)
+
+
+def _phases(view: PageView, j: int) -> list[dict]:
+    """``order_phase_list`` of a presale order (empty otherwise): phase 1 the deposit (定金), phase
+    2 the balance (尾款, with the postage), each with what is payable, whether and when it was
+    paid; the field names are those of Douyin's documentation example (d2). ``pay_amount`` of the
+    order stays the whole order."""
+    o, x = view.orders, view.extra
+    if not o["is_presale"][j]:
+        return []
+    total, post = int(o["total_minor"][j]), int(o["post_fee_minor"][j])
+    deposit = wire.presale_deposit(total)
+    number = int(o["order_id"][j])
+    first_line = str(view.lines["line_id"][view.line_positions(j)[0]])
+    paid, balance_paid = _unix(o["paid_at"][j]), _unix(x["balance_paid_at"][j])
+    phases = []
+    for phase, amount, postage, opened, paid_at in ((1, deposit, 0, o["created_at"][j], paid),
+                                                    (2, total - deposit, post, paid, balance_paid)):
+        phases.append({
+            "phase_order_id": str(number + 50 + phase), "sku_order_id": first_line,
+            "total_phase": 2, "current_phase": phase, "pay_success": bool(paid_at),
+            "phase_payable_price": amount, "phase_order_amount": amount, "phase_sum_amount": amount,
+            "phase_post_amount": postage, "phase_pay_amount": amount if paid_at else 0,
+            "phase_promotion_amount": 0, "phase_open_time": int(opened), "phase_pay_time": paid_at,
+            "current_phase_status_desc": "已支付" if paid_at else ("已开始但未支付" if opened else "未开始"),
+        })
+    return phases
+
+
 def render_order(view: PageView, j: int, secret: str, buyers) -> dict:
     o, ln, x = view.orders, view.lines, view.extra
     positions = view.line_positions(j)
@@ -80,9 +114,11 @@ def render_order(view: PageView, j: int, secret: str, buyers) -> dict:
     order_id = o["order_id"][j]   # Douyin's ciphertext differs on every order, even for one receiver
     line_discounts = sum(ln["discount_minor"][p] for p in positions)
     shipped = o["shipped_at"][j] != NEVER
+    main_status = int(o["platform_status"][j])
     return {
-        "order_id": o["order_id"][j], "order_status": int(o["platform_status"][j]),
-        "main_status": int(o["platform_status"][j]),
+        "order_id": o["order_id"][j],
+        "order_status": PARTLY_PAID_ORDER_STATUS if main_status == PARTLY_PAID_MAIN_STATUS else main_status,
+        "main_status": main_status,
         "order_amount": sum(ln["unit_price_minor"][p] * ln["quantity"][p] for p in positions) + o["post_fee_minor"][j],
         "pay_amount": o["total_minor"][j], "post_amount": o["post_fee_minor"][j],
         "promotion_amount": line_discounts + o["discount_minor"][j], "shop_order_promotion_amount": o["discount_minor"][j],
@@ -98,7 +134,7 @@ def render_order(view: PageView, j: int, secret: str, buyers) -> dict:
         "encrypt_post_addr": {"detail": wire.ciphertext("address", f"{buyers.street[b]}{buyers.house_no[b]}{order_id}",
                                                         secret, "douyin")},
         "open_address_id": open_address_id(b),
-        "trade_type": 0, "order_phase_list": [],
+        "trade_type": PRESALE_TRADE_TYPE if o["is_presale"][j] else 0, "order_phase_list": _phases(view, j),
         "logistics_info": [{"company_name": o["carrier"][j], "tracking_no": o["tracking_no"][j],
                             "ship_time": o["shipped_at"][j]}] if shipped else [],
         "sku_order_list": [{

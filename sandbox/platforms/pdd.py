@@ -54,18 +54,22 @@ def _item(view: PageView, p: int) -> dict:
 
 
 def _step_order_info(view: PageView, j: int) -> dict | None:
-    """``step_order_info`` of a deposit order (null otherwise), as PDD documents it."""
+    """``step_order_info`` of a deposit order (null otherwise), as PDD documents it: money as
+    yuan strings, ``advanced_paid_fee`` the deposit paid (分阶段已付定金), ``step_paid_fee`` all
+    paid so far (分阶段已付金额), ``step_trade_status`` 0/1/2. ``pay_amount`` stays the whole order
+    (支付金额 = 商品金额 − 折扣金额 + 邮费)."""
     o = view.orders
     if not o["is_presale"][j]:
         return None
     total = o["total_minor"][j]
+    deposit = wire.presale_deposit(total)
     if o["status"][j] == "pending_payment":
         step, paid = 0, 0
     elif o["presale_balance_paid"][j]:
         step, paid = 2, total
     else:
-        step, paid = 1, total // 5
-    return {"step_trade_status": step, "advanced_paid_fee": f"{_yuan(min(paid, total // 5)):.2f}",
+        step, paid = 1, deposit
+    return {"step_trade_status": step, "advanced_paid_fee": f"{_yuan(min(paid, deposit)):.2f}",
             "step_paid_fee": f"{_yuan(paid):.2f}", "step_discount_amount": "0.00"}
 
 

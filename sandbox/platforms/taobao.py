@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from connectors.contract import only_requested
 from connectors.taobao import DOCUMENTED, FULL_INFO_METHOD, INCREMENT_METHOD, REFRESH_METHOD
+from sandbox import wire
 from sandbox.generator import address_open_id, buyer_open_id
 from sandbox.platforms.common import (
     Listings, dumps, PageView, PlatformAPI, beijing, decimal_string, json_response, order_index, page_of_window,
@@ -143,7 +144,7 @@ def render_trades(view: PageView, full: bool, wrapped: bool) -> list[dict]:
                 trade["step_trade_status"], trade["step_paid_fee"] = "FRONT_NOPAID_FINAL_NOPAID", dec(0)
             else:
                 trade["step_trade_status"] = "FRONT_PAID_FINAL_PAID" if balance_paid else "FRONT_PAID_FINAL_NOPAID"
-                trade["step_paid_fee"] = dec(total if balance_paid else total // 5)
+                trade["step_paid_fee"] = dec(total if balance_paid else wire.presale_deposit(total))
         if full:
             trade["buyer_message"] = remarks[j] or ""
     return trades

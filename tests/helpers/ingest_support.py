@@ -38,6 +38,24 @@ def credential_env(credentials: dict) -> dict[str, str]:
     return env
 
 
+def sandbox_warehouse(world, server_url: str, database_url: str, config_dir: Path, monkeypatch, **order_rules):
+    """(config, engine) for pulling ``world`` from the sandbox at ``server_url``: ``config/``
+    copied to ``config_dir`` and pointed at it, every shop's credentials and the PII hash key in
+    the environment (``monkeypatch``), a migrated warehouse at ``database_url`` with the catalogue."""
+    from config.schema import load_config
+    from tasks.catalogue import store_catalogue
+    from warehouse import migrate
+    from warehouse.db import make_engine
+
+    config = load_config(write_config(config_dir, server_url, **order_rules))
+    for name, value in {**credential_env(world.credentials), "SHOPOPS_PII_HASH_KEY": HASH_KEY}.items():
+        monkeypatch.setenv(name, value)
+    migrate.upgrade(database_url)
+    engine = make_engine(database_url)
+    store_catalogue(engine, world.catalogue)
+    return config, engine
+
+
 def stored_orders(engine, shops: list[str] | None = None) -> pd.DataFrame:
     with engine.connect() as conn:
         frame = pd.read_sql(sa.text(

@@ -24,18 +24,15 @@ from pathlib import Path
 
 import pytest
 
-from config.schema import load_config
 from connectors import build_connector, default_settings
 from domain.normalise import pii_paths
 from domain.pii import mask_payload, mask_pii_payload
-from helpers.ingest_support import HASH_KEY, assert_equals_truth, credential_env, write_config
+from helpers.ingest_support import HASH_KEY, assert_equals_truth, sandbox_warehouse
 from sandbox.server import SandboxServer
-from tasks.catalogue import store_catalogue
 from tasks.ingest import pull_shop
 from tasks.quarantine import recheck_quarantine
 from tasks.secrets import shop_credentials
-from warehouse import migrate, repository
-from warehouse.db import make_engine
+from warehouse import repository
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "bad_orders"
 CASES = [json.loads(path.read_text(encoding="utf-8")) | {"file": path.name} for path in sorted(CORPUS.glob("*.json"))]
@@ -93,12 +90,7 @@ def _is_this_case(row: dict, case: dict) -> bool:
 
 def test_bad_orders_are_quarantined_with_their_reason_and_the_good_ones_land(world, server, database_url, tmp_path,
                                                                             monkeypatch):
-    config = load_config(write_config(tmp_path / "config", server.url))
-    for name, value in {**credential_env(world.credentials), "SHOPOPS_PII_HASH_KEY": HASH_KEY}.items():
-        monkeypatch.setenv(name, value)
-    migrate.upgrade(database_url)
-    engine = make_engine(database_url)
-    store_catalogue(engine, world.catalogue)
+    config, engine = sandbox_warehouse(world, server.url, database_url, tmp_path / "config", monkeypatch)
     by_shop = defaultdict(list)
     for case in CASES:
         by_shop[case["shop_id"]].append(case)

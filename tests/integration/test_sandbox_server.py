@@ -484,7 +484,8 @@ def _all_orders(http, server, world, platform):
         low = int(day_start.timestamp())
         body = douyin_call(http, server, cred, "order/searchList", {"update_time_start": low, "update_time_end": low + 86400,
                                                                     "page": 0, "size": 100})
-        return [(o["order_id"], Decimal(o["pay_amount"]) / 100, str(o["order_status"]))
+        # main_status is Douyin's status of record (it alone has 103 部分支付, a presale's deposit paid)
+        return [(o["order_id"], Decimal(o["pay_amount"]) / 100, str(o["main_status"]))
                 for o in body["data"]["shop_order_list"]]
     if platform == "shopify":
         orders = http.get(f"{server.url}/shopify/{shop.id}/admin/api/2026-10/orders.json",

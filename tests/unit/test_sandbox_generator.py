@@ -1,6 +1,7 @@
 """The sandbox world: scenarios, determinism, canonical ground truth and its as-of semantics."""
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import timedelta
 
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 
 from domain.canonical import CANONICAL_STATUSES, LINE_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS
+from sandbox import wire
 from sandbox.faults import FaultInjector
 from sandbox.generator import NEVER, generate
 from sandbox.scenario import FaultShares, ScenarioError, load_scenario
@@ -95,6 +97,25 @@ def test_ground_truth_is_canonical_and_consistent(smoke):
     taobao = smoke.ground_truth("tmall-flagship").orders
     assert taobao["order_id"].map(int).gt(2**53).all()
     assert taobao["is_presale"].any()
+
+
+def test_pdd_and_douyin_have_presales_drawn_apart_from_the_rest_of_their_world(smoke, monkeypatch):
+    """PDD (trade_type 1) and Douyin (trade_type 2) have deposit presales as Taobao does; their flags
+    come from a stream of their own, so with presales switched off every other order of every shop
+    is exactly what it was (the other tests' expectations of the world hold)."""
+    for shop in ("pdd-main", "douyin-main"):
+        assert smoke.ground_truth(shop).orders["is_presale"].any(), shop
+    monkeypatch.setitem(wire.TRAITS, "pdd", dataclasses.replace(wire.TRAITS["pdd"], presale=False))
+    monkeypatch.setitem(wire.TRAITS, "douyin", dataclasses.replace(wire.TRAITS["douyin"], presale=False))
+    without = generate("smoke")
+    for spec in smoke.shops:
+        now, before = smoke.ground_truth(spec.id).orders, without.ground_truth(spec.id).orders
+        assert not before["is_presale"].any() or spec.platform == "taobao"
+        kept = ~now["is_presale"].to_numpy()
+        pd.testing.assert_frame_equal(now[kept].reset_index(drop=True), before[kept].reset_index(drop=True),
+                                      obj=spec.id)
+        assert now.loc[~kept, "status"].isin(["pending_payment", "presale_deposit_paid", "paid", "shipped",
+                                              "completed", "refunding", "refunded"]).all()
 
 
 def test_refund_and_cancellation_shares_follow_the_scenario():
