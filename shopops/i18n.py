@@ -1682,6 +1682,11 @@ MESSAGES.update({
                                 "reports server (see docs/RUNBOOK.md) for links that open in any browser.",
                           "zh_CN": "此链接只能在服务器本机打开：设置 SHOPOPS_REPORTS_URL 指向报表服务"
                                    "（见 docs/RUNBOOK.md）后，任何浏览器都能打开。"},
+    "reports_server_needs_login": {
+        "en": "The reports server will not serve {host} (beyond this machine) without a login: set "
+              "PREFECT_SERVER_API_AUTH_STRING=user:password, the same login as the Prefect UI, or bind to 127.0.0.1.",
+        "zh_CN": "报表服务不会在没有登录的情况下对 {host}（本机以外）开放：请设置 PREFECT_SERVER_API_AUTH_STRING=用户名:密码"
+                 "（与 Prefect 界面相同的登录），或只绑定 127.0.0.1。"},
     "reports_server_listening": {"en": "Reports served read-only on {url} (folder {folder}).",
                                  "zh_CN": "报表只读服务已启动：{url}（目录 {folder}）。"},
 })

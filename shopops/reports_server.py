@@ -6,14 +6,22 @@ browser (``file://`` links are refused by browsers and only the server machine h
 point at it). ``GET``/``HEAD /reports/<family>/<file>`` answers with the file; everything else
 is refused: no directory listing, no path outside the folder (``..``, symbolic links out, an
 encoded ``%2e%2e``), no hidden file (a report still being written aside), no other method.
-It binds to 127.0.0.1 unless told otherwise; exposed to a team, put it behind the same
-authenticating reverse proxy as the Prefect UI (docs/RUNBOOK.md), it has no login of its own.
+It binds to 127.0.0.1 unless told otherwise. Exposed to a team it asks for the same login as the
+Prefect UI: with ``PREFECT_SERVER_API_AUTH_STRING`` (``user:password``, what the Prefect server
+itself requires) set, every request but the health check needs that HTTP basic login, and the
+browser asks for it as it does for the UI; bound to any address other than loopback without it,
+the server refuses to start (docs/RUNBOOK.md).
 """
 from __future__ import annotations
 
 import argparse
+import base64
+import hmac
+import ipaddress
 import mimetypes
+import os
 import shutil
+import sys
 from functools import partial
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -47,9 +55,17 @@ class ReportsHandler(BaseHTTPRequestHandler):
     server_version = "shopops-reports"
     sys_version = ""
 
-    def __init__(self, *args, folder: Path, **kwargs):
-        self.folder = folder
+    def __init__(self, *args, folder: Path, auth: str | None = None, **kwargs):
+        self.folder, self.auth = folder, auth
         super().__init__(*args, **kwargs)
+
+    def _authorised(self) -> bool:
+        """No login configured, or the request carries the Prefect UI's basic login."""
+        if not self.auth:
+            return True
+        given = self.headers.get("Authorization", "")
+        expected = "Basic " + base64.b64encode(self.auth.encode("utf-8")).decode("ascii")
+        return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         self._answer(body=True)
@@ -65,6 +81,12 @@ class ReportsHandler(BaseHTTPRequestHandler):
     def _answer(self, body: bool) -> None:
         if self.path == HEALTH:
             self._send(HTTPStatus.OK, b"ok", "text/plain; charset=utf-8", body)
+            return
+        if not self._authorised():
+            self.send_response(HTTPStatus.UNAUTHORIZED)
+            self.send_header("WWW-Authenticate", 'Basic realm="shopops reports", charset="UTF-8"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
             return
         target = resolve_report(self.folder, self.path)
         if target is None:
@@ -90,9 +112,26 @@ class ReportsHandler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
 
-def make_server(folder: Path, host: str = "127.0.0.1", port: int = 8767) -> ThreadingHTTPServer:
-    """A server (not yet serving) for ``folder``; port 0 picks a free one (``server_address``)."""
-    return ThreadingHTTPServer((host, port), partial(ReportsHandler, folder=Path(folder)))
+class ExposedWithoutLogin(ValueError):
+    """Asked to bind beyond loopback with no login configured."""
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def make_server(folder: Path, host: str = "127.0.0.1", port: int = 8767,
+                auth: str | None = None) -> ThreadingHTTPServer:
+    """A server (not yet serving) for ``folder``; port 0 picks a free one (``server_address``).
+    ``auth`` (``user:password``) is the login every request needs; beyond loopback it is required."""
+    if not auth and not _loopback(host):
+        from shopops.i18n import t
+
+        raise ExposedWithoutLogin(t("reports_server_needs_login", host=host))
+    return ThreadingHTTPServer((host, port), partial(ReportsHandler, folder=Path(folder), auth=auth or None))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,7 +145,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folder", type=Path, default=settings.report_folder, help="the reports folder")
     args = parser.parse_args(argv)
     args.folder.mkdir(parents=True, exist_ok=True)
-    server = make_server(args.folder, args.host, args.port)
+    try:
+        server = make_server(args.folder, args.host, args.port, auth=os.environ.get("PREFECT_SERVER_API_AUTH_STRING"))
+    except ExposedWithoutLogin as exc:
+        print(exc, file=sys.stderr, flush=True)
+        return 2
     print(t("reports_server_listening", url=f"http://{args.host}:{server.server_address[1]}{PREFIX}",
             folder=args.folder), flush=True)
     try:

@@ -256,3 +256,34 @@ def test_the_workbook_checker_passes_a_dressed_report_and_names_what_a_bare_one_
     book.worksheets[0]["C4"] = 1
     book.save(dressed)
     assert any("rows add up to 156" in p for p in workbook_problems(dressed, "zh_CN")), workbook_problems(dressed, "zh_CN")
+
+
+def test_the_reports_server_asks_for_the_prefect_uis_login_when_one_is_set(tmp_path):
+    """Issue 23 #6: exposed to a team, the report links ask for the same login as the UI
+    (PREFECT_SERVER_API_AUTH_STRING); without one it does not leave loopback."""
+    import base64
+
+    from shopops.reports_server import ExposedWithoutLogin, make_server
+
+    (tmp_path / "reports" / "pull-orders").mkdir(parents=True)
+    (tmp_path / "reports" / "pull-orders" / "pull-orders-2026-12-05.xlsx").write_bytes(b"PK-report")
+    with pytest.raises(ExposedWithoutLogin, match="PREFECT_SERVER_API_AUTH_STRING"):
+        make_server(tmp_path / "reports", host="0.0.0.0", port=0)
+    server = make_server(tmp_path / "reports", port=0, auth="ops:s3cret")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port, path = server.server_address[1], "/reports/pull-orders/pull-orders-2026-12-05.xlsx"
+    try:
+        def get(header: str | None) -> tuple[int, str | None, bytes]:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", path, headers={"Authorization": header} if header else {})
+            answer = conn.getresponse()
+            return answer.status, answer.getheader("WWW-Authenticate"), answer.read()
+
+        status, challenge, _ = get(None)
+        assert status == 401 and challenge.startswith("Basic ")
+        assert get("Basic " + base64.b64encode(b"ops:wrong").decode())[0] == 401
+        assert get("Basic " + base64.b64encode(b"ops:s3cret").decode())[::2] == (200, b"PK-report")
+        assert _get(port, "/_health")[0] == 200       # the demo's readiness check needs no login
+    finally:
+        server.shutdown()
+        server.server_close()
