@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.sorting import ArtifactSort
 
 from domain.canonical import REFUND_COLUMNS, CanonicalFrames
 from flows.shipping import batch_lifecycle, shipping_batches
@@ -44,8 +45,11 @@ def day_warehouse(warehouse_env):
 
 
 async def _artifacts(key: str):
+    """The artifacts of ``key`` on the session's server, newest first: other tests of the session
+    (an ``--as-of`` run of test_as_of.py) publish the same report family."""
     async with get_client() as client:
-        return await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+        return await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+                                           sort=ArtifactSort.CREATED_DESC)
 
 
 def test_shipping_batches_flow_batches_reports_and_is_rerun_safe(day_warehouse):
