@@ -306,10 +306,12 @@ def test_demo_reaches_the_ui_runs_a_flow_and_stops_cleanly(demo_env):
 
 
 def _collided_with_the_running_one(run: dict) -> bool:
-    """A scheduled run the deployment's concurrency limit cancelled (collision_strategy CANCEL_NEW)."""
+    """A run the deployment's concurrency limit cancelled (collision_strategy CANCEL_NEW) because
+    another run of it was going: a cron run that fell due during the day's own run, or the day's
+    run started while a cron run was going (the demo then waits for that one and says so,
+    ``day_waited_for_scheduled``). Which of the two happens is a matter of the clock."""
     state = run.get("state") or {}
-    return (run["state_type"] == "CANCELLED" and run.get("auto_scheduled")
-            and "concurrency limit" in (state.get("message") or ""))
+    return run["state_type"] == "CANCELLED" and "concurrency limit" in (state.get("message") or "")
 
 
 def second_operating_day_after_a_restart(env: dict, data: Path) -> None:
@@ -329,8 +331,8 @@ def second_operating_day_after_a_restart(env: dict, data: Path) -> None:
                 and datetime.fromisoformat(r["start_time"]).timestamp() >= restarted]
         worker_log = (data / "logs" / "worker-shopops-local.log").read_text(errors="replace")[-4000:]
         for flow_name in DAY_FLOWS:
-            # a cron run that fell due while the day's own run of the deployment was running is
-            # cancelled by the deployment's CANCEL_NEW limit (prefect.yaml): designed, not a failure
+            # a run that met another of its deployment (the cron's and the day's own) is cancelled by
+            # the deployment's CANCEL_NEW limit (prefect.yaml): designed, not a failure
             states = [r["state_type"] for r in runs if flows[r["flow_id"]] == flow_name
                       and not _collided_with_the_running_one(r)]
             assert states and set(states) <= {"COMPLETED", "PAUSED"}, \
