@@ -14,17 +14,41 @@ from __future__ import annotations
 from shopops.i18n import t
 
 
+def _locale() -> str:
+    try:
+        from config.settings import get_settings
+
+        return get_settings().locale
+    except Exception:  # noqa: BLE001 - pydantic's ValidationError for a bad SHOPOPS_* or .env value
+        return "zh_CN"
+
+
 def cli_help(key: str) -> str:
     """The help text ``key`` in the configured locale. A SHOPOPS_ setting that is not valid must
     not stop the CLI from loading (``shopops.cli_errors`` names it once a command runs): the
     help is then in the default language, zh_CN, as that message is."""
-    try:
-        from config.settings import get_settings
+    return t(key, _locale())
 
-        locale = get_settings().locale
-    except Exception:  # noqa: BLE001 - pydantic's ValidationError for a bad SHOPOPS_* or .env value
-        locale = "zh_CN"
-    return t(key, locale)
+
+#: typer's own words around the help (its panels' titles and markers), by the catalogue key
+#: that says them (click's "Usage:" and "Show this message and exit." are click's, left as they are)
+_TYPER_WORDS = {"ARGUMENTS_PANEL_TITLE": "help_panel_arguments", "OPTIONS_PANEL_TITLE": "help_panel_options",
+                "COMMANDS_PANEL_TITLE": "help_panel_commands", "ERRORS_PANEL_TITLE": "help_panel_error",
+                "DEFAULT_STRING": "help_default", "REQUIRED_LONG_STRING": "help_required",
+                "ABORTED_TEXT": "help_aborted"}
+
+
+def _typer_words() -> None:
+    """typer's panel titles ("Options", "Commands" …) and markers ("[default: …]", "[required]")
+    in the configured locale (typer reads these module constants when it renders)."""
+    try:
+        from typer import rich_utils
+    except ImportError:
+        return
+    locale = _locale()
+    for name, key in _TYPER_WORDS.items():
+        if hasattr(rich_utils, name):
+            setattr(rich_utils, name, t(key, locale))
 
 
 def _fold_help_text() -> None:
@@ -49,3 +73,4 @@ def _fold_help_text() -> None:
 
 
 _fold_help_text()
+_typer_words()

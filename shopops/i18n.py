@@ -771,6 +771,14 @@ def count_line(counts: dict, locale: str | None = None) -> str:
 #: (shopops/cli_help.py reads them when the CLI is imported). Click's own words ("Usage",
 #: "Options", "Show this message and exit.") stay Click's.
 MESSAGES.update({
+    # typer's own words around the help (shopops/cli_help._TYPER_WORDS)
+    "help_panel_arguments": {"en": "Arguments", "zh_CN": "参数"},
+    "help_panel_options": {"en": "Options", "zh_CN": "选项"},
+    "help_panel_commands": {"en": "Commands", "zh_CN": "命令"},
+    "help_panel_error": {"en": "Error", "zh_CN": "错误"},
+    "help_default": {"en": "[default: {}]", "zh_CN": "[默认：{}]"},
+    "help_required": {"en": "[required]", "zh_CN": "[必填]"},
+    "help_aborted": {"en": "Aborted.", "zh_CN": "已取消。"},
     "help_app": {"en": "shopops — the online-operations pipeline (订单、库存、补货、发货、结算、促销).",
                  "zh_CN": "shopops — 线上运营流水线（订单、库存、补货、发货、结算、促销）。"},
     # options and arguments several commands share

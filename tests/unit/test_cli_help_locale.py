@@ -113,6 +113,10 @@ def test_every_help_text_of_the_cli_is_chinese_under_zh_cn(tmp_module):
     english = [(where, text) for where, text in texts if len(_longest_english_run(text)) >= 4]
     assert not english, f"English sentences in the zh_CN help: {english}"
     _assert_rendered_whole(commands)
+    # typer's own panel titles and markers too ("Usage:" and the --help line are click's)
+    shown = "\n".join(c["output"] for c in commands)
+    assert "选项" in shown and "命令" in shown and "参数" in shown and "[必填]" in shown
+    assert not re.search(r"\b(Options|Commands|Arguments)\b|\[required\]|\[default:", shown)
 
 
 def test_every_help_text_of_the_cli_is_english_under_en(tmp_module):
@@ -125,6 +129,8 @@ def test_every_help_text_of_the_cli_is_english_under_en(tmp_module):
         assert _longest_english_run(command["help"]), command
     assert sum(len(_longest_english_run(text)) >= 4 for _, text in texts) > 60
     _assert_rendered_whole(commands)
+    shown = "\n".join(c["output"] for c in commands)
+    assert "Options" in shown and "Commands" in shown and "[required]" in shown and "选项" not in shown
 
 
 def test_the_help_is_chinese_and_the_commands_explain_the_setting_when_the_settings_are_invalid(tmp_module):
