@@ -317,6 +317,7 @@ class DemoStack:
         self._spawn("prefect-server", [prefect, "server", "start", "--host", "127.0.0.1",
                                        "--port", str(self.settings.prefect_port)])
         self._wait_for(f"{self.api_url}/health", "prefect-server")
+        self._crash_runs_left_going()
         # the reports folder, read-only over HTTP: the artifacts' report links open in a browser
         folder = self.settings.reports_dir or (self.data_dir / "reports")
         self._spawn("reports-server", [sys.executable, "-m", "shopops.reports_server", "--host", "127.0.0.1",
@@ -342,6 +343,18 @@ class DemoStack:
         for pool in pools:
             self._spawn(f"worker-{pool}", [prefect, "worker", "start", "--pool", pool, "--name", f"demo-{pool}"])
 
+
+    def _crash_runs_left_going(self) -> None:
+        """Runs the previous demo left in progress when it stopped are Crashed (they hold their
+        deployment's concurrency slot, see shopops/operating_day.crash_runs_left_going)."""
+        from prefect.client.orchestration import get_client
+
+        from shopops.operating_day import crash_runs_left_going
+
+        with get_client(sync_client=True) as client:
+            names = crash_runs_left_going(client)
+        if names:
+            self.say(t("demo_runs_crashed", n=len(names), runs=", ".join(names)))
 
     def operating_day_steps(self, today_start: datetime) -> list[DayStep]:
         """The runs of one operating day, in the order a morning goes (see shopops/operating_day.py)."""

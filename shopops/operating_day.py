@@ -75,6 +75,24 @@ def _running_run_of(client, deployment_name: str):
     return runs[0] if runs else None
 
 
+def crash_runs_left_going(client) -> list[str]:
+    """Mark Crashed every run still Pending, Running or Cancelling when the demo starts: the
+    previous demo stopped with it in progress and every process of it is gone (only one demo
+    runs from a data folder), so nothing will ever finish it — and while it seems to go it holds
+    its deployment's concurrency slot, so every new run of that deployment (the cron's, the
+    operating day's) is cancelled by CANCEL_NEW. A suspended run (an approval) is left alone.
+    Returns the names of the runs marked."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Crashed
+
+    going = client.read_flow_runs(flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
+        type=FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING, StateType.CANCELLING]))))
+    for run in going:
+        client.set_flow_run_state(run.id, Crashed(message=t("demo_run_left_going")), force=True)
+    return [run.name for run in going]
+
+
 def run_step(client, step: DayStep) -> StepOutcome:
     started = time.monotonic()
     note = (step.before() or "") if step.before else ""
